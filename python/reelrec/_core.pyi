@@ -1,0 +1,46 @@
+"""Type stubs for the private native module reelrec._core.
+
+Sections are kept per area (one binding file each) so they can grow independently.
+"""
+
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def openmp_enabled() -> bool: ...
+def max_threads() -> int: ...
+
+# ---------------------------------------------------------------- topk
+def topk_dot(
+    queries: npt.NDArray[np.float32],
+    items: npt.NDArray[np.float32],
+    item_bias: Optional[npt.NDArray[np.float32]],
+    k: int,
+    allow: Optional[npt.NDArray[np.uint8]],
+    deny: Optional[npt.NDArray[np.uint8]],
+    seen_indptr: Optional[npt.NDArray[np.int64]],
+    seen_indices: Optional[npt.NDArray[np.int32]],
+    num_threads: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def topk_dense(
+    scores: npt.NDArray[np.float32],
+    k: int,
+    allow: Optional[npt.NDArray[np.uint8]],
+    deny: Optional[npt.NDArray[np.uint8]],
+    seen_indptr: Optional[npt.NDArray[np.int64]],
+    seen_indices: Optional[npt.NDArray[np.int32]],
+    num_threads: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+
+# ---------------------------------------------------------------- metrics
+
+# ---------------------------------------------------------------- factorization
+
+# ---------------------------------------------------------------- similarity
+
+# ---------------------------------------------------------------- search
+
+# ---------------------------------------------------------------- bandits
