@@ -11,9 +11,11 @@ namespace reelrec::bind {
 void bind_topk(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_factorization(py::module_& m);
+void bind_mf(py::module_& m);
 void bind_similarity(py::module_& m);
 void bind_search(py::module_& m);
 void bind_bandits(py::module_& m);
+void bind_ope(py::module_& m);
 }  // namespace reelrec::bind
 
 #ifndef REELREC_VERSION
@@ -29,7 +31,9 @@ PYBIND11_MODULE(_core, m) {
     reelrec::bind::bind_topk(m);
     reelrec::bind::bind_metrics(m);
     reelrec::bind::bind_factorization(m);
+    reelrec::bind::bind_mf(m);
     reelrec::bind::bind_similarity(m);
     reelrec::bind::bind_search(m);
     reelrec::bind::bind_bandits(m);
+    reelrec::bind::bind_ope(m);
 }
