@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any, Callable
 
+from ._table import format_table
+
 __all__ = ["main", "demo_models"]
 
 
@@ -38,21 +40,6 @@ class _Progress:
         if not self.quiet:
             elapsed = time.perf_counter() - self.start
             print(f"[{self.step:>2}/{self.total}] {elapsed:6.1f}s  {message}", file=sys.stderr, flush=True)
-
-
-def _format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4f}" if abs(v) < 100 else f"{v:.1f}"
-        return str(v)
-
-    cells = [[fmt(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths)))
-    out = [line, "-" * len(line)]
-    for row in cells:
-        out.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
-    return "\n".join(out)
 
 
 def run_demo(
@@ -128,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     columns = ["model", f"ndcg@{args.k}", f"recall@{args.k}", "coverage", "fit_s"]
-    print(_format_table(rows, columns))
+    print(format_table(rows, columns))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)
