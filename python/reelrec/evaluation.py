@@ -119,7 +119,7 @@ class EvaluationResult(Mapping):
         return pd.DataFrame([self._values], index=[self.label or "result"])
 
     def __repr__(self) -> str:
-        head = f"EvaluationResult(k={self.k}, users={self.n_users} with relevant items of {self.users.size}"
+        head = f"EvaluationResult(k={self.k}, n_users={self.n_users} of {self.users.size} evaluated"
         head += f", label={self.label!r})" if self.label else ")"
         width = max((len(name) for name in self._values), default=0)
         lines = [f"  {name:<{width}}  {value:.6g}" for name, value in self._values.items()]
@@ -451,14 +451,16 @@ def evaluate(
             vectors = None
         if vectors is not None and np.ndim(vectors) == 2 and np.shape(vectors)[1] > 0:
             item_vectors = vectors
+    shape = getattr(test, "shape", None)  # checked against the model before train is
+    if isinstance(shape, tuple) and len(shape) == 2:
+        for attr, size, what in (("n_users_", shape[0], "users"), ("n_items_", shape[1], "items")):
+            fitted = getattr(model, attr, None)
+            if fitted is not None and fitted != size:
+                raise ValueError(f"test: has {size} {what} but the model was fitted on {fitted}")
     test_csr, train_csr, names, info, unit, threads = _setup(
         test, train, metrics, item_vectors, None, num_threads
     )
     n_users, n_items = test_csr.shape
-    for attr, size, what in (("n_users_", n_users, "users"), ("n_items_", n_items, "items")):
-        fitted = getattr(model, attr, None)
-        if fitted is not None and fitted != size:
-            raise ValueError(f"test: has {size} {what} but the model was fitted on {fitted}")
     users_arr = (
         _users_with_relevant(test_csr)
         if users is None
