@@ -17,11 +17,15 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Per-thread scratch, reused across users so the loop does not allocate.
+//
+// slot[item] describes the item for the user being scored: 0 = not relevant
+// and not yet listed, j + 1 = relevant with gain at row position j, -1 =
+// already listed (a later copy is ignored). Every entry written for a user is
+// reset before the next one, so the array is zeroed only once per call.
 struct Scratch {
-    std::vector<int64_t> hit_stamp;  // per position of the relevance row: last user that hit it
-    std::vector<float> gains;        // the user's positive gains, for the ideal DCG
-    std::vector<uint64_t> keyed;     // (item, position) pairs, for de-duplicating a list
-    std::vector<uint8_t> first;      // 1 where a list position holds its item's first copy
+    explicit Scratch(int64_t n_items) : slot(static_cast<std::size_t>(n_items), 0) {}
+    std::vector<int32_t> slot;
+    std::vector<float> gains;  // the user's positive gains, for the ideal DCG
 };
 
 void write_nan(const RankingOutputs& out, int64_t u) {
@@ -38,31 +42,13 @@ void write_nan(const RankingOutputs& out, int64_t u) {
                             " items; use -1 for padding");
 }
 
-// Marks first occurrences in row[0..k); pads are marked 0. O(k log k).
-void first_occurrences(const int32_t* row, int64_t k, Scratch& s) {
-    s.keyed.clear();
-    s.first.assign(static_cast<std::size_t>(k), 0);
-    for (int64_t r = 0; r < k; ++r) {
-        if (row[r] >= 0) {
-            s.keyed.push_back((static_cast<uint64_t>(static_cast<uint32_t>(row[r])) << 32) |
-                              static_cast<uint64_t>(r));
-        }
-    }
-    std::sort(s.keyed.begin(), s.keyed.end());
-    for (std::size_t i = 0; i < s.keyed.size(); ++i) {
-        if (i == 0 || (s.keyed[i] >> 32) != (s.keyed[i - 1] >> 32)) {
-            s.first[s.keyed[i] & 0xffffffffu] = 1;
-        }
-    }
-}
-
 void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,
                 const std::vector<double>& discount, const RankingOutputs& out, Scratch& s) {
-    const int64_t b = rel.row_begin(u), e = rel.row_end(u);
-    const int32_t* idx_begin = rel.indices + b;
-    const int32_t* idx_end = rel.indices + e;
+    const int64_t b = rel.row_begin(u), len = rel.row_end(u) - b;
+    const int32_t* items = rel.indices + b;
     const float* gain = rel.data + b;
     const int64_t n_items = rel.n_cols;
+    int32_t* slot = s.slot.data();
 
     for (int64_t r = 0; r < k; ++r) {
         if (row[r] < -1 || row[r] >= n_items) bad_id(u, r, row[r], n_items);
@@ -70,9 +56,10 @@ void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,
 
     int64_t n_relevant = 0;
     s.gains.clear();
-    for (int64_t j = 0; j < e - b; ++j) {
+    for (int64_t j = 0; j < len; ++j) {
         if (gain[j] > 0) {
             ++n_relevant;
+            slot[items[j]] = static_cast<int32_t>(j + 1);
             if (out.ndcg) s.gains.push_back(gain[j]);
         }
     }
@@ -80,12 +67,6 @@ void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,
         write_nan(out, u);
         return;
     }
-    if (static_cast<int64_t>(s.hit_stamp.size()) < e - b) {
-        s.hit_stamp.resize(static_cast<std::size_t>(e - b), -1);
-    }
-    // Only AUC needs to know which *non-relevant* items repeat; the hit stamps
-    // already make repeated relevant items count once for every metric.
-    if (out.auc) first_occurrences(row, k, s);
 
     int64_t hits = 0, first_hit_rank = 0, listed_negatives = 0;
     double precision_sum = 0.0, dcg = 0.0, auc_correct = 0.0;
@@ -93,22 +74,23 @@ void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,
     for (int64_t r = 0; r < k; ++r) {
         const int32_t id = row[r];
         if (id < 0) continue;
-        if (out.auc && !s.first[r]) continue;
-        const int32_t* pos = std::lower_bound(idx_begin, idx_end, id);
-        const bool relevant = pos != idx_end && *pos == id && gain[pos - idx_begin] > 0;
-        if (!relevant) {
+        const int32_t state = slot[id];
+        if (state < 0) continue;  // a repeat: counts as a pad
+        slot[id] = -1;
+        if (state == 0) {
             ++listed_negatives;
             continue;
         }
-        const int64_t j = pos - idx_begin;
-        if (s.hit_stamp[j] == u) continue;  // a repeated relevant item: a miss
-        s.hit_stamp[j] = u;
         ++hits;
         if (first_hit_rank == 0) first_hit_rank = r + 1;
         precision_sum += static_cast<double>(hits) / static_cast<double>(r + 1);
-        dcg += static_cast<double>(gain[j]) * discount[r];
+        dcg += static_cast<double>(gain[state - 1]) * discount[r];
         auc_correct += n_negative - static_cast<double>(listed_negatives);
     }
+    for (int64_t r = 0; r < k; ++r) {
+        if (row[r] >= 0) slot[row[r]] = 0;
+    }
+    for (int64_t j = 0; j < len; ++j) slot[items[j]] = 0;
 
     const double p = static_cast<double>(hits) / static_cast<double>(k);
     const double rc = static_cast<double>(hits) / static_cast<double>(n_relevant);
@@ -150,16 +132,23 @@ void ranking_metrics(const int32_t* recommended, int64_t n_users, int64_t row_st
     if (k <= 0 || row_stride < k) throw std::invalid_argument("ranking_metrics: need 0 < k <= row_stride");
     if (relevant.n_rows != n_users) throw std::invalid_argument("ranking_metrics: user counts differ");
     if (!relevant.data) throw std::invalid_argument("ranking_metrics: relevance values are required");
+    if (relevant.n_cols >= std::numeric_limits<int32_t>::max()) {
+        throw std::invalid_argument("ranking_metrics: at most 2**31 - 2 items");
+    }
     std::vector<double> discount(static_cast<std::size_t>(k));
     for (int64_t r = 0; r < k; ++r) discount[r] = 1.0 / std::log2(static_cast<double>(r) + 2.0);
 
+    // Each thread zeroes an n_items marker once; more threads than
+    // work / n_items would spend longer clearing markers than scoring.
     const double work = static_cast<double>(n_users) * static_cast<double>(k) +
                         static_cast<double>(relevant.nnz());
-    const int threads = work < 50000.0 ? 1 : resolve_threads(num_threads);
+    const double useful = 1.0 + work / static_cast<double>(std::max<int64_t>(relevant.n_cols, 1));
+    int threads = work < 50000.0 ? 1 : resolve_threads(num_threads);
+    if (static_cast<double>(threads) > useful) threads = static_cast<int>(useful);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        Scratch scratch;
+        Scratch scratch(relevant.n_cols);
 #pragma omp for schedule(dynamic, 256)
         for (int64_t u = 0; u < n_users; ++u) {
             errors.run([&] {

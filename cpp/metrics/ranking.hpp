@@ -13,11 +13,13 @@
 // * AUC ranks the listed items first, in list order, and ties every unlisted
 //   item after them; its negatives are all catalogue items that are not relevant.
 //
-// Complexity: one pass per user over the k recommendations, each a binary search
-// in the user's sorted relevance row, plus one pass over that row:
-// O(n_users * k * log(row) + nnz) time. Scratch memory per thread is O(longest
-// relevance row + k). Each user is independent, so results do not depend on the
-// thread count.
+// Complexity: per user, one pass over its relevance row to mark its relevant
+// items in a per-thread marker array (item -> position in the row), one pass
+// over its k recommendations with an O(1) lookup each (which also detects
+// repeats), and one pass to clear the marks: O(n_users * k + nnz) time. Memory:
+// one int32 marker of n_items entries per thread plus the longest row's gains;
+// the thread count is capped so that clearing markers never dominates. Each
+// user is independent, so results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
