@@ -105,10 +105,15 @@ void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,
     }
     if (out.hit) out.hit[u] = hits > 0 ? 1.0 : 0.0;
     if (out.ndcg) {
-        const std::size_t m = static_cast<std::size_t>(std::min<int64_t>(k, n_relevant));
-        std::partial_sort(s.gains.begin(), s.gains.begin() + m, s.gains.end(), std::greater<float>());
+        const auto m = static_cast<std::ptrdiff_t>(std::min<int64_t>(k, n_relevant));
+        auto first = s.gains.begin(), mid = first + m, last = s.gains.end();
+        const auto [lo, hi] = std::minmax_element(first, last);
+        if (*lo != *hi) {  // equal gains (binary relevance) need no ordering
+            if (mid != last) std::nth_element(first, mid, last, std::greater<float>());
+            std::sort(first, mid, std::greater<float>());
+        }
         double ideal = 0.0;
-        for (std::size_t i = 0; i < m; ++i) ideal += static_cast<double>(s.gains[i]) * discount[i];
+        for (std::ptrdiff_t i = 0; i < m; ++i) ideal += static_cast<double>(first[i]) * discount[i];
         out.ndcg[u] = dcg / ideal;
     }
     if (out.auc) {
