@@ -225,6 +225,17 @@ def test_bad_recommended(small):
         M.ndcg_at_k(np.array([[0, 3], [1, 1]]), rel, 2)
     with pytest.raises(IndexError, match="out of range"):
         M.ndcg_at_k(np.array([[0, 2**40], [1, 1]]), rel, 2)
+    # int32 C-contiguous lists are range-checked by the kernel itself, with the same messages
+    with pytest.raises(
+        IndexError,
+        match=r"recommended: item ids must be >= 0, or -1 for padding; got -2 \(user row 0, column 1\)",
+    ):
+        M.ndcg_at_k(np.array([[0, -2], [1, 1]], np.int32), rel, 2)
+    with pytest.raises(
+        IndexError,
+        match=r"recommended: item id 3 is out of range for 3 items \(user row 1, column 0\)",
+    ):
+        M.precision_at_k(np.array([[0, 1], [3, 1]], np.int32), rel, 2, num_threads=2)
 
 
 def test_bad_k(small):
@@ -275,7 +286,9 @@ def test_native_kernel_rejects_bad_ids_itself(small):
 
     rec, rel = small
     bad = np.array([[0, 7], [1, 1]], np.int32)
-    with pytest.raises(IndexError, match="item id 7 .* out of range for 3 items"):
+    with pytest.raises(
+        IndexError, match=r"item id 7 is out of range for 3 items \(user row 0, column 1\)"
+    ):
         _core.ranking_metrics(
             bad, 2, rel.indptr.astype(np.int64), rel.indices, rel.data, 3, ["ndcg"], 1
         )

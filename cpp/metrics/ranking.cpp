@@ -35,11 +35,16 @@ void write_nan(const RankingOutputs& out, int64_t u) {
     }
 }
 
+// Messages match the Python-side checks of reelrec.metrics.
 [[noreturn]] void bad_id(int64_t user, int64_t rank, int32_t id, int64_t n_items) {
-    throw std::out_of_range("recommended: item id " + std::to_string(id) + " (user row " +
-                            std::to_string(user) + ", column " + std::to_string(rank) +
-                            ") is out of range for " + std::to_string(n_items) +
-                            " items; use -1 for padding");
+    const std::string where =
+        " (user row " + std::to_string(user) + ", column " + std::to_string(rank) + ")";
+    if (id < -1) {
+        throw std::out_of_range("recommended: item ids must be >= 0, or -1 for padding; got " +
+                                std::to_string(id) + where);
+    }
+    throw std::out_of_range("recommended: item id " + std::to_string(id) + " is out of range for " +
+                            std::to_string(n_items) + " items" + where);
 }
 
 void score_user(const int32_t* row, int64_t u, int64_t k, const CsrView& rel,

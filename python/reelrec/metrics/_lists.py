@@ -20,13 +20,21 @@ __all__ = [
 
 
 def check_recommended(
-    recommended: Any, k: Any, n_items: int, name: str = "recommended"
+    recommended: Any,
+    k: Any,
+    n_items: int,
+    name: str = "recommended",
+    *,
+    native_range_check: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Validate a users x columns id array; return ``(int32 C-contiguous array, k)``.
 
     Only the first ``k`` columns are checked and kept (``k=None``: all columns).
     The array is returned without a copy when it is already C-contiguous int32;
-    the native kernels then read its first ``k`` columns in place.
+    the native kernels then read its first ``k`` columns in place. With
+    ``native_range_check`` such an array skips the range check here because the
+    kernel performs it in its own pass (with the same messages); any array
+    that must be cast is checked first, so that no id can wrap around.
     """
     arr = as_id_array(recommended, name)
     n_cols = arr.shape[1]
@@ -39,13 +47,14 @@ def check_recommended(
         if k > n_cols:
             raise ValueError(f"k: {k} exceeds the {n_cols} columns of {name}")
     head = arr[:, :k]
-    if head.size:
+    in_place = arr.dtype == np.int32 and arr.flags.c_contiguous
+    if head.size and not (in_place and native_range_check):
         lo, hi = int(head.min()), int(head.max())
         if lo < -1:
             raise IndexError(f"{name}: item ids must be >= 0, or -1 for padding; got {lo}")
         if hi >= n_items:
             raise IndexError(f"{name}: item id {hi} is out of range for {n_items} items")
-    if arr.dtype == np.int32 and arr.flags.c_contiguous:
+    if in_place:
         return arr, k
     return np.ascontiguousarray(head, dtype=np.int32), k
 

@@ -58,7 +58,7 @@ def _per_user_metrics(
     """Validated call into the native kernel: name -> float64 per-user values."""
     arr = as_id_array(recommended)
     rel = check_relevant(relevant, arr.shape[0])
-    ids, k = check_recommended(arr, k, rel.shape[1])
+    ids, k = check_recommended(arr, k, rel.shape[1], native_range_check=True)
     threads = check_num_threads(num_threads)
     indptr, indices = csr_arrays(rel)
     return _core.ranking_metrics(
