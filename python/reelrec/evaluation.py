@@ -416,8 +416,8 @@ def evaluate(
         ``"diversity"`` (intra-list diversity). Default :data:`DEFAULT_METRICS`,
         minus ``"diversity"`` when no item vectors are available.
     users : array of int, optional
-        Rows to evaluate. Default: every user with at least one relevant test
-        item. Users without relevant items are left out of the ranking means
+        Rows (user indices, not the caller's ids) to evaluate. Default: every
+        user with at least one relevant test item. Users without relevant items are left out of the ranking means
         but their lists still count for the list metrics.
     batch_size : int
         Users per ``recommend`` call.
