@@ -214,6 +214,7 @@ def main() -> None:
             "seed": args.seed,
             "machine": platform.platform(),
             "cpu_count": os.cpu_count(),
+            "load_average_1min_at_end": os.getloadavg()[0],
         },
         "rows": rows,
     }
