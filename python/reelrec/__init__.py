@@ -1,6 +1,7 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
 from . import _core
+from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
 from .models import Popularity, Random, Recommender
 
@@ -12,5 +13,8 @@ __all__ = [
     "Popularity",
     "Random",
     "Recommender",
+    "compare",
+    "evaluate",
+    "evaluate_recommendations",
     "__version__",
 ]

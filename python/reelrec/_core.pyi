@@ -35,6 +35,16 @@ def topk_dense(
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 
 # ---------------------------------------------------------------- metrics
+def ranking_metrics(
+    recommended: npt.NDArray[np.int32],
+    k: int,
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    metrics: list[str],
+    num_threads: int,
+) -> dict[str, npt.NDArray[np.float64]]: ...
 
 # ---------------------------------------------------------------- factorization
 
