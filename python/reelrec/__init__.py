@@ -2,14 +2,17 @@
 
 from . import _core
 from .exceptions import CopyWarning, NotFittedError
-from .models import Popularity, Random, Recommender
+from .models import EASE, BiasedMF, Popularity, PureSVD, Random, Recommender
 
 __version__ = _core.__version__
 
 __all__ = [
+    "BiasedMF",
     "CopyWarning",
+    "EASE",
     "NotFittedError",
     "Popularity",
+    "PureSVD",
     "Random",
     "Recommender",
     "__version__",
