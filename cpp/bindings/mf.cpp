@@ -86,6 +86,9 @@ struct ModelCopy {
 }  // namespace
 
 void bind_mf(py::module_& m) {
+    m.def("mf_dsgd_blocks", &mf::dsgd_blocks, py::arg("nnz"),
+          "DSGD blocks per side that mf_fit_sgd uses for nnz ratings (1 = serial SGD).");
+
     m.def(
         "mf_fit_sgd",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
