@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from contract import RecommenderContract
-
 from conftest import random_user_items
+from contract import RecommenderContract
 from reelrec import BiasedMF, _core
 
 # ---------------------------------------------------------------- fixtures
