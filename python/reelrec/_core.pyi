@@ -3,7 +3,6 @@
 Sections are kept per area (one binding file each) so they can grow independently.
 """
 
-from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -17,21 +16,21 @@ def max_threads() -> int: ...
 def topk_dot(
     queries: npt.NDArray[np.float32],
     items: npt.NDArray[np.float32],
-    item_bias: Optional[npt.NDArray[np.float32]],
+    item_bias: npt.NDArray[np.float32] | None,
     k: int,
-    allow: Optional[npt.NDArray[np.uint8]],
-    deny: Optional[npt.NDArray[np.uint8]],
-    seen_indptr: Optional[npt.NDArray[np.int64]],
-    seen_indices: Optional[npt.NDArray[np.int32]],
+    allow: npt.NDArray[np.uint8] | None,
+    deny: npt.NDArray[np.uint8] | None,
+    seen_indptr: npt.NDArray[np.int64] | None,
+    seen_indices: npt.NDArray[np.int32] | None,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 def topk_dense(
     scores: npt.NDArray[np.float32],
     k: int,
-    allow: Optional[npt.NDArray[np.uint8]],
-    deny: Optional[npt.NDArray[np.uint8]],
-    seen_indptr: Optional[npt.NDArray[np.int64]],
-    seen_indices: Optional[npt.NDArray[np.int32]],
+    allow: npt.NDArray[np.uint8] | None,
+    deny: npt.NDArray[np.uint8] | None,
+    seen_indptr: npt.NDArray[np.int64] | None,
+    seen_indices: npt.NDArray[np.int32] | None,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 
