@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import random_user_items
 from contract import RecommenderContract
 from reelrec import BiasedMF, _core
