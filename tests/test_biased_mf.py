@@ -184,7 +184,7 @@ def test_als_sweep_is_user_then_item_half_step():
     np.testing.assert_allclose(got_bi, want_bi, rtol=1e-4, atol=1e-5)
 
 
-def test_sgd_fit_equals_epochs_of_shuffled_passes():
+def test_sgd_fit_is_seeded_and_keeps_cold_rows_zero():
     # Full fits are reproducible and differ by seed; cold rows stay exactly zero.
     X = random_user_items()
     a = BiasedMF(factors=4, iterations=3, random_state=0).fit(X)

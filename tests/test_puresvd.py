@@ -60,7 +60,7 @@ def test_user_vectors_are_projections_and_fold_in_is_exact():
     np.testing.assert_array_equal(folded[0][0], model.recommend(7, k=6)[0])
 
 
-def test_deterministic_given_seed_and_seed_matters_only_up_to_accuracy():
+def test_deterministic_given_seed():
     X = random_user_items()
     a = PureSVD(factors=5, random_state=3).fit(X)
     b = PureSVD(factors=5, random_state=3).fit(X)

@@ -21,8 +21,16 @@ public:
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         return z ^ (z >> 31);
     }
-    // Uniform in [0, bound). The modulo bias is below bound / 2^64: irrelevant here.
-    uint64_t below(uint64_t bound) { return next() % bound; }
+    // Uniform in [0, bound) by Lemire's multiply-shift (bias below bound / 2^64).
+    // A 64-bit division costs more than the rest of a shuffle step; compilers
+    // without 128-bit integers fall back to it (and draw different shuffles).
+    uint64_t below(uint64_t bound) {
+#ifdef __SIZEOF_INT128__
+        return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
+#else
+        return next() % bound;
+#endif
+    }
 
 private:
     uint64_t state_;
