@@ -3,14 +3,17 @@
 from . import _core
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
-from .models import Popularity, Random, Recommender
+from .models import EASE, BiasedMF, Popularity, PureSVD, Random, Recommender
 
 __version__ = _core.__version__
 
 __all__ = [
+    "BiasedMF",
     "CopyWarning",
+    "EASE",
     "NotFittedError",
     "Popularity",
+    "PureSVD",
     "Random",
     "Recommender",
     "compare",

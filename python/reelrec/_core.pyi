@@ -49,6 +49,114 @@ def ranking_metrics(
 # ---------------------------------------------------------------- factorization
 
 # ---------------------------------------------------------------- mf (BiasedMF, EASE, PureSVD)
+def mf_dsgd_blocks(nnz: int) -> int: ...
+def mf_fit_sgd(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    implicit_factors: npt.NDArray[np.float32] | None,
+    learning_rate: float,
+    regularization: float,
+    iterations: int,
+    seed: int,
+    num_threads: int,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32] | None,
+]: ...
+def mf_sgd_epoch(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    order: npt.NDArray[np.int64],
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    implicit_factors: npt.NDArray[np.float32] | None,
+    learning_rate: float,
+    regularization: float,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32] | None,
+]: ...
+def mf_fit_als(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    regularization: float,
+    iterations: int,
+    num_threads: int,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    None,
+]: ...
+def mf_solve_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    other: npt.NDArray[np.float32],
+    other_bias: npt.NDArray[np.float32],
+    global_mean: float,
+    offsets: npt.NDArray[np.float32] | None,
+    regularization: float,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+def mf_implicit_sums(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    implicit_factors: npt.NDArray[np.float32],
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
+def mf_predict(
+    user_vectors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    user_rows: npt.NDArray[np.int64],
+    item_factors: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    items: npt.NDArray[np.int64],
+    global_mean: float,
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
+def ease_gram(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    l2: float,
+    num_threads: int,
+) -> npt.NDArray[np.float64]: ...
+def ease_weights(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    l2: float,
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
 
 # ---------------------------------------------------------------- similarity
 

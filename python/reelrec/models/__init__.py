@@ -2,5 +2,8 @@
 
 from .base import Recommender
 from .baselines import Popularity, Random
+from .biased_mf import BiasedMF
+from .ease import EASE
+from .puresvd import PureSVD
 
-__all__ = ["Recommender", "Popularity", "Random"]
+__all__ = ["Recommender", "Popularity", "Random", "BiasedMF", "EASE", "PureSVD"]
