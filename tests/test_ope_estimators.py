@@ -1,9 +1,10 @@
 """Off-policy estimators: native results against straight NumPy formulas, and bad inputs."""
 
+import functools
+
 import numpy as np
 import ope_reference as ref
 import pytest
-
 from reelrec.ope import (
     Estimate,
     SyntheticBanditEnvironment,
@@ -13,12 +14,13 @@ from reelrec.ope import (
     ips,
     load_open_bandit,
     replay,
-    snips,
     sndr,
+    snips,
     switch_dr,
 )
 
 RTOL = 1e-9
+load_cached = functools.lru_cache(load_open_bandit)
 
 
 def all_estimates(r, a, ps, pi, q, positions=None):
@@ -90,8 +92,8 @@ def test_position_slices_and_broadcasting():
 
 @pytest.mark.parametrize("policy", ["random", "bts"])
 def test_matches_numpy_on_open_bandit(obd_path, policy):
-    log = load_open_bandit(obd_path, policy, "men")
-    bts = load_open_bandit(obd_path, "bts", "men")
+    log = load_cached(obd_path, policy, "men")
+    bts = load_cached(obd_path, "bts", "men")
     pi = ref.bts_action_dist(bts, log.n_rounds)  # OBP's example: evaluate BTS on the logs
     rng = np.random.default_rng(1)
     q = rng.random((log.n_rounds, log.n_actions, log.n_positions)) * 0.01

@@ -140,19 +140,24 @@ int fit_one(RewardKind kind, double l2, const Vec& prior, int max_iter, double t
     for (int it = 1; it <= max_iter; ++it) {
         const Vec grad = s.gradient + l2 * (beta - prior);
         const Vec step = solve_spd(s.hessian + ridge, grad);
-        const double decrease = grad.dot(step);  // > 0: step is a descent direction
+        const double decrease = grad.dot(step);  // Newton decrement squared, > 0
         double t = 1.0;
-        Vec trial;
-        Stats st;
-        double trial_value = value;
-        for (int halvings = 0; halvings < 40; ++halvings, t *= 0.5) {
+        Vec trial = beta - step;
+        Stats st = stats_at(trial);
+        double trial_value = objective(st, trial);
+        // Backtrack only while the decrease is resolvable in floating point; a
+        // tiny decrement means we are in Newton's quadratic region, where the
+        // full step is right even if rounding hides its effect on the objective.
+        const bool resolvable = decrease > 1e-11 * (1.0 + std::fabs(value));
+        for (int halvings = 0; resolvable && halvings < 40; ++halvings) {
+            if (trial_value <= value - 1e-4 * t * decrease) break;
+            t *= 0.5;
             trial = beta - t * step;
             st = stats_at(trial);
             trial_value = objective(st, trial);
-            if (trial_value <= value - 1e-4 * t * decrease) break;
         }
-        const double moved = (t * step).cwiseAbs().maxCoeff();
-        if (!(trial_value <= value)) return it;  // no further progress possible in floating point
+        if (resolvable && !(trial_value <= value)) return it;  // no progress possible
+        const double moved = t * step.cwiseAbs().maxCoeff();
         beta = trial;
         s = std::move(st);
         value = trial_value;

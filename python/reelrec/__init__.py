@@ -14,4 +14,5 @@ __all__ = [
     "Random",
     "Recommender",
     "__version__",
+    "ope",
 ]

@@ -55,7 +55,7 @@ def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarr
 def _check_propensities(values: Any, n: int, name: str = "propensities") -> np.ndarray:
     p = _float_vector(values, name, n)
     if p.size and (p.min() <= 0.0 or p.max() > 1.0):
-        bad = p.min() if p.min() <= 0.0 else p.max()
+        bad = float(p.min()) if p.min() <= 0.0 else float(p.max())
         raise ValueError(f"{name}: expected probabilities in (0, 1], got {bad!r}")
     return p
 
@@ -411,20 +411,23 @@ _OBD_POLICIES = ("random", "bts")
 _OBD_CAMPAIGNS = ("men", "women", "all")
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    """Header and a rows x columns array of strings."""
     with open(path, newline="") as fh:
         reader = csv.reader(fh)
-        header = next(reader)
+        header = next(reader, [])
         rows = [r for r in reader if r]
-    return header, rows
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"{path}: rows with a different number of fields than the header")
+    return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
 
 
-def _column(header: list[str], rows: list[list[str]], name: str, path: Path) -> np.ndarray:
+def _column(header: list[str], table: np.ndarray, name: str, path: Path) -> np.ndarray:
     try:
         j = header.index(name)
     except ValueError:
         raise ValueError(f"{path}: missing column {name!r}") from None
-    return np.array([r[j] for r in rows])
+    return table[:, j]
 
 
 def _parse_timestamps(values: np.ndarray) -> np.ndarray:
@@ -489,11 +492,11 @@ def load_open_bandit(
     if not data_file.exists():
         raise FileNotFoundError(f"Open Bandit Dataset file not found: {data_file}")
     header, rows = _read_csv(data_file)
-    if not rows:
+    if rows.shape[0] == 0:
         raise ValueError(f"{data_file}: no rounds")
     timestamps = _parse_timestamps(_column(header, rows, "timestamp", data_file))
     order = np.argsort(timestamps, kind="stable")
-    rows = [rows[i] for i in order]
+    rows = rows[order]
     timestamps = timestamps[order]
 
     actions = _column(header, rows, "item_id", data_file).astype(np.int64)
@@ -513,10 +516,10 @@ def load_open_bandit(
         names += [f"{name}_{c}" for c in cats[1:]]
     if include_affinity:
         aff_cols = [h for h in header if h.startswith("user-item_affinity")]
-        for name in aff_cols:
-            blocks.append(_column(header, rows, name, data_file).astype(np.float64)[:, None])
+        cols = [header.index(name) for name in aff_cols]
+        blocks.append(rows[:, cols].astype(np.float64))
         names += aff_cols
-    contexts = np.hstack(blocks) if blocks else np.zeros((len(rows), 0))
+    contexts = np.hstack(blocks) if blocks else np.zeros((rows.shape[0], 0))
 
     action_context = None
     n_actions = int(actions.max()) + 1
@@ -527,7 +530,7 @@ def load_open_bandit(
         order = np.argsort(item_id, kind="stable")
         if not np.array_equal(item_id[order], np.arange(item_id.size)):
             raise ValueError(f"{item_file}: item_id must be 0..{item_id.size - 1}")
-        irows = [irows[i] for i in order]
+        irows = irows[order]
         feats = []
         cat_cols = [h for h in ih if h.startswith("item_feature") and h != "item_feature_0"]
         for name in cat_cols:

@@ -21,8 +21,8 @@ from .estimators import (
     dr_os,
     ips,
     replay,
-    snips,
     sndr,
+    snips,
     switch_dr,
 )
 from .reward_model import RewardModel
