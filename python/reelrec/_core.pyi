@@ -48,3 +48,52 @@ def topk_dense(
 # ---------------------------------------------------------------- bandits
 
 # ---------------------------------------------------------------- ope
+def ope_round_terms(
+    kind: int,
+    target: npt.NDArray[np.float64],
+    rewards: Optional[npt.NDArray[np.float64]],
+    actions: Optional[npt.NDArray[np.int64]],
+    propensities: Optional[npt.NDArray[np.float64]],
+    positions: Optional[npt.NDArray[np.int64]],
+    qhat: Optional[npt.NDArray[np.float64]],
+    param: float,
+    num_threads: int,
+) -> tuple[
+    npt.NDArray[np.float64],
+    Optional[npt.NDArray[np.float64]],
+    Optional[npt.NDArray[np.float64]],
+    Optional[npt.NDArray[np.float64]],
+]: ...
+def ope_bootstrap(
+    plain: npt.NDArray[np.float64],
+    num: Optional[npt.NDArray[np.float64]],
+    den: Optional[npt.NDArray[np.float64]],
+    has_ratio: Optional[npt.NDArray[np.uint8]],
+    n_boot: int,
+    seed: int,
+    method: int,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float64], int]: ...
+def ope_fit_reward_model(
+    contexts: npt.NDArray[np.float64],
+    rewards: npt.NDArray[np.float64],
+    actions: npt.NDArray[np.int64],
+    positions: Optional[npt.NDArray[np.int64]],
+    n_actions: int,
+    n_positions: int,
+    rows: npt.NDArray[np.int64],
+    kind: int,
+    l2: float,
+    max_iter: int,
+    tol: float,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float64], int]: ...
+def ope_predict_reward_model(
+    contexts: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+    coef: npt.NDArray[np.float64],
+    n_actions: int,
+    n_positions: int,
+    kind: int,
+    num_threads: int,
+) -> npt.NDArray[np.float64]: ...
