@@ -35,16 +35,17 @@ def estimates(log, pi, q):
 def test_thread_count_invariance(setting, method):
     _, log, pi, q = setting
     ests = estimates(log, pi, q)
-    if method == "counts":  # a discrete log so that the counts sampler is cheap
-        ests = [ips(log.rewards, log.actions, log.propensities, np.full_like(pi, 0.2))]
-    runs = [bootstrap_estimates(ests, 300, random_state=5, num_threads=t, method=method) for t in (1, 2, 3)]
+    # 600 resamples: enough work for the kernel to use a thread team
+    runs = [bootstrap_estimates(ests, 600, random_state=5, num_threads=t, method=method) for t in (1, 2, 3)]
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert a.method == method
             np.testing.assert_array_equal(a.replicates, b.replicates)
-    # alone, the same resamples are summed in another order: equal up to rounding
-    single = ests[0].bootstrap(300, random_state=5, num_threads=1, method=method)
-    np.testing.assert_allclose(single.replicates, runs[0][0].replicates, rtol=1e-12)
+    if method == "indices":
+        # alone, the same resamples are summed in another order: equal up to rounding
+        # (the counts sampler groups the rows differently for one column, so its draws differ)
+        single = ests[0].bootstrap(600, random_state=5, num_threads=1, method=method)
+        np.testing.assert_allclose(single.replicates, runs[0][0].replicates, rtol=1e-12)
 
 
 def test_seed_controls_resamples(setting):

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -23,29 +24,21 @@ class IndexSampler32 {
 public:
     explicit IndexSampler32(uint64_t n)
         : n_(n), threshold_(static_cast<uint32_t>(-static_cast<uint32_t>(n)) % static_cast<uint32_t>(n)) {}
-    inline uint32_t one(WyRand& rng) const {
+    REELREC_OPE_INLINE uint32_t one(WyRand& rng) const {
         for (;;) {
             const uint64_t m = (rng.next() >> 32) * n_;
             if (static_cast<uint32_t>(m) >= threshold_) return static_cast<uint32_t>(m >> 32);
         }
     }
-    // Eight indices from four generator calls. A group with any rejected half is
-    // redrawn whole: conditioning on a product event keeps the eight independent
-    // and uniform, and rejections are rare (probability < 8 n / 2^32).
-    inline void eight(WyRand& rng, uint32_t* out) const {
-        for (;;) {
-            uint64_t m[8];
-            for (int k = 0; k < 4; ++k) {
-                const uint64_t x = rng.next();
-                m[2 * k] = (x & 0xFFFFFFFFULL) * n_;
-                m[2 * k + 1] = (x >> 32) * n_;
-            }
-            bool rejected = false;
-            for (int k = 0; k < 8; ++k) rejected |= static_cast<uint32_t>(m[k]) < threshold_;
-            if (__builtin_expect(rejected, 0)) continue;
-            for (int k = 0; k < 8; ++k) out[k] = static_cast<uint32_t>(m[k] >> 32);
-            return;
-        }
+    // Two indices from one generator call (rejected halves are redrawn one by
+    // one, so each index stays exactly uniform and independent).
+    REELREC_OPE_INLINE void two(WyRand& rng, uint32_t& a, uint32_t& b) const {
+        const uint64_t x = rng.next();
+        const uint64_t m0 = (x & 0xFFFFFFFFULL) * n_, m1 = (x >> 32) * n_;
+        a = static_cast<uint32_t>(m0 >> 32);
+        b = static_cast<uint32_t>(m1 >> 32);
+        if (__builtin_expect(static_cast<uint32_t>(m0) < threshold_, 0)) a = one(rng);
+        if (__builtin_expect(static_cast<uint32_t>(m1) < threshold_, 0)) b = one(rng);
     }
 
 private:
@@ -62,71 +55,155 @@ inline uint64_t index64(WyRand& rng, uint64_t n) {
     }
 }
 
-// Fills counts[0..n) with how often each round is drawn in one resample.
-void draw_counts(WyRand& rng, int64_t n, uint32_t* counts) {
-    std::fill(counts, counts + n, 0u);
-    if (n < (int64_t(1) << 32)) {
-        const IndexSampler32 sampler(static_cast<uint64_t>(n));
-        uint32_t idx[8];
-        int64_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            sampler.eight(rng, idx);
-            for (int k = 0; k < 8; ++k) ++counts[idx[k]];
-        }
-        for (; i < n; ++i) ++counts[sampler.one(rng)];
-    } else {
-        for (int64_t i = 0; i < n; ++i) ++counts[index64(rng, static_cast<uint64_t>(n))];
-    }
-}
+// The columns packed row-major, one row of W values per round: the n_cols
+// plain terms, then (num, den) for each column with a ratio term. A resample's
+// estimates only need the W sums of the drawn rows, and gathering one packed
+// row per draw touches one or two cache lines.
+struct Packed {
+    std::vector<double> values;    // rows x W
+    int64_t W = 0;
+    std::vector<int64_t> ratio_at; // per column: offset of its num (den = num + 1), or -1
+};
 
-// Estimates of every column from per-row multiplicities w (resample counts, or
-// counts of distinct rows); writes n_cols values to out. One pass over the rows.
-template <class Weight>
-void column_statistics(const BootstrapColumns& c, int64_t rows, const Weight* w, double* acc, double* out) {
+Packed pack(const BootstrapColumns& c, const int64_t* rows, int64_t count) {
+    Packed p;
     const int64_t E = c.n_cols;
-    double* plain = acc;
-    double* num = acc + E;
-    double* den = acc + 2 * E;
-    std::fill(acc, acc + 3 * E, 0.0);
-    for (int64_t i = 0; i < rows; ++i) {
-        if (w[i] == 0) continue;
-        const double wi = static_cast<double>(w[i]);
-        const double* p = c.plain + i * E;
-        for (int64_t e = 0; e < E; ++e) plain[e] += wi * p[e];
-        if (c.num) {
-            const double* a = c.num + i * E;
-            const double* b = c.den + i * E;
-            for (int64_t e = 0; e < E; ++e) {
-                num[e] += wi * a[e];
-                den[e] += wi * b[e];
+    p.ratio_at.assign(E, -1);
+    p.W = E;
+    for (int64_t e = 0; e < E; ++e)
+        if (c.has_ratio && c.has_ratio[e]) {
+            p.ratio_at[e] = p.W;
+            p.W += 2;
+        }
+    p.values.resize(static_cast<size_t>(count * p.W));
+    for (int64_t k = 0; k < count; ++k) {
+        const int64_t i = rows ? rows[k] : k;
+        double* out = p.values.data() + k * p.W;
+        for (int64_t e = 0; e < E; ++e) {
+            out[e] = c.plain[i * E + e];
+            if (p.ratio_at[e] >= 0) {
+                out[p.ratio_at[e]] = c.num[i * E + e];
+                out[p.ratio_at[e] + 1] = c.den[i * E + e];
             }
         }
     }
-    for (int64_t e = 0; e < E; ++e) {
-        double v = plain[e] / static_cast<double>(c.n);
-        if (c.has_ratio && c.has_ratio[e]) v = den[e] == 0.0 ? kNaN : v + num[e] / den[e];
+    return p;
+}
+
+// Estimates from the W sums of a resample of n rounds.
+void finish(const Packed& p, const double* sums, int64_t n, int64_t n_cols, double* out) {
+    for (int64_t e = 0; e < n_cols; ++e) {
+        double v = sums[e] / static_cast<double>(n);
+        const int64_t r = p.ratio_at[e];
+        if (r >= 0) v = sums[r + 1] == 0.0 ? kNaN : v + sums[r] / sums[r + 1];
         out[e] = v;
     }
 }
 
-// Fast path: one column, no ratio term; sums gathered values directly with
-// eight accumulators (fixed order, so thread-count independent).
-double resample_mean(const double* values, int64_t n, WyRand& rng) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+// Calls f(index) for the n uniform indices of one resample. Every sampler
+// below consumes the random stream through this function, so a resample is the
+// same multiset of rounds whichever way it is summed.
+template <class F>
+REELREC_OPE_INLINE void draw_indices(int64_t n, WyRand& rng, F&& f) {
     if (n < (int64_t(1) << 32)) {
         const IndexSampler32 sampler(static_cast<uint64_t>(n));
-        uint32_t idx[8];
         int64_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            sampler.eight(rng, idx);
-            for (int k = 0; k < 8; ++k) acc[k] += values[idx[k]];
+        uint32_t a, b;
+        for (; i + 8 <= n; i += 8) {  // eight lanes, so callers can keep independent accumulators
+            sampler.two(rng, a, b);
+            f(0, a);
+            f(1, b);
+            sampler.two(rng, a, b);
+            f(2, a);
+            f(3, b);
+            sampler.two(rng, a, b);
+            f(4, a);
+            f(5, b);
+            sampler.two(rng, a, b);
+            f(6, a);
+            f(7, b);
         }
-        for (; i < n; ++i) acc[0] += values[sampler.one(rng)];
+        for (; i < n; ++i) f(0, sampler.one(rng));
     } else {
-        for (int64_t i = 0; i < n; ++i) acc[0] += values[index64(rng, static_cast<uint64_t>(n))];
+        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(index64(rng, static_cast<uint64_t>(n))));
     }
-    const double total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    return total / static_cast<double>(n);
+}
+
+// Packed rows up to this size are gathered directly (they stay in L2);
+// larger ones are counted first and then scanned sequentially, which turns
+// random cache misses of W-wide rows into one streaming pass.
+constexpr double kGatherBytes = 512.0 * 1024.0;
+
+// Gather: accumulators in registers, eight independent chains for W == 1 and
+// two interleaved sets otherwise. Fixed summation order: thread-count independent.
+template <int W>
+void resample_gather(const double* v, int64_t n, WyRand& rng, double* sums) {
+    constexpr int kLanes = W == 1 ? 8 : 2;
+    double acc[kLanes][W] = {};
+    draw_indices(n, rng, [&](int k, uint64_t row) {
+        const double* x = v + row * W;
+        for (int j = 0; j < W; ++j) acc[k % kLanes][j] += x[j];
+    });
+    for (int j = 0; j < W; ++j) {
+        double t = 0.0;
+        for (int l = 0; l < kLanes; ++l) t += acc[l][j];
+        sums[j] = t;
+    }
+}
+
+// Count, then scan the packed rows in order (branch-free multiply-adds).
+template <int W>
+void resample_scan(const double* v, int64_t n, WyRand& rng, uint32_t* counts, double* sums) {
+    std::fill(counts, counts + n, 0u);
+    draw_indices(n, rng, [&](int, uint64_t row) { ++counts[row]; });
+    constexpr int kLanes = W == 1 ? 4 : (W <= 3 ? 2 : 1);
+    double acc[kLanes][W] = {};
+    for (int64_t i = 0; i < n; ++i) {
+        const double c = static_cast<double>(counts[i]);
+        const double* x = v + i * W;
+        for (int j = 0; j < W; ++j) acc[i % kLanes][j] += c * x[j];
+    }
+    for (int j = 0; j < W; ++j) {
+        double t = 0.0;
+        for (int l = 0; l < kLanes; ++l) t += acc[l][j];
+        sums[j] = t;
+    }
+}
+
+// Any width (beyond the compiled ones): count and scan with sums in memory.
+void resample_scan_any(const double* v, int64_t W, int64_t n, WyRand& rng, uint32_t* counts, double* sums) {
+    std::fill(counts, counts + n, 0u);
+    draw_indices(n, rng, [&](int, uint64_t row) { ++counts[row]; });
+    std::fill(sums, sums + W, 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+        const double c = static_cast<double>(counts[i]);
+        const double* x = v + i * W;
+        for (int64_t j = 0; j < W; ++j) sums[j] += c * x[j];
+    }
+}
+
+template <int... Ws>
+void resample_dispatch(std::integer_sequence<int, Ws...>, const Packed& p, int64_t n, WyRand& rng,
+                       uint32_t* counts, double* sums) {
+    const double* v = p.values.data();
+    const bool gather = static_cast<double>(n) * p.W * sizeof(double) <= kGatherBytes;
+    const bool done = ((p.W == Ws ? ((gather ? resample_gather<Ws>(v, n, rng, sums)
+                                             : resample_scan<Ws>(v, n, rng, counts, sums)),
+                                     true)
+                                  : false) ||
+                       ...);
+    if (!done) resample_scan_any(v, p.W, n, rng, counts, sums);
+}
+
+// One resample by drawing n indices; sums[0..W) receives the column sums.
+// counts needs n entries unless the rows are gathered.
+void resample_indices(const Packed& p, int64_t n, WyRand& rng, uint32_t* counts, double* sums) {
+    resample_dispatch(std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>{}, p, n,
+                      rng, counts, sums);
+}
+
+bool needs_counts(const Packed& p, int64_t n) {
+    return p.W > 16 || static_cast<double>(n) * p.W * sizeof(double) > kGatherBytes;
 }
 
 // Distinct rows of the (plain, num, den) tuples, in order of first occurrence.
@@ -217,58 +294,61 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
         throw std::invalid_argument("bootstrap: num, den and has_ratio go together");
     const int64_t n = cols.n, E = cols.n_cols;
 
+    int64_t W = E;
+    for (int64_t e = 0; e < E; ++e) W += cols.has_ratio && cols.has_ratio[e] ? 2 : 0;
+    // Rough single-thread nanoseconds per resample: ~(0.9 + 0.3 W) per drawn
+    // index, ~(40 + W) per distinct row (one binomial). auto takes the counts
+    // sampler when it is at least twice as cheap.
+    const double index_ns = 0.9 + 0.3 * static_cast<double>(W);
+    const double binomial_ns = 40.0 + static_cast<double>(W);
+
     DistinctRows distinct;
     if (method != BootstrapMethod::Indices) {
-        const int64_t limit = method == BootstrapMethod::Counts ? n : std::max<int64_t>(1, n / 32);
+        const int64_t limit = method == BootstrapMethod::Counts
+                                  ? n
+                                  : std::max<int64_t>(1, static_cast<int64_t>(n * index_ns / (2 * binomial_ns)));
         method = distinct_rows(cols, limit, distinct) ? BootstrapMethod::Counts : BootstrapMethod::Indices;
     }
 
-    const double work = static_cast<double>(n_boot) *
-                        (method == BootstrapMethod::Counts ? 64.0 * distinct.mass.size() * E : n * 1.0 * E);
-    const int threads = work < 2e5 ? 1 : resolve_threads(num_threads);
+    // Below a few milliseconds a thread team costs more than it saves (and far
+    // more on an oversubscribed machine).
+    const double work_ns = static_cast<double>(n_boot) *
+                           (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
+                                                              : static_cast<double>(n) * index_ns);
+    const int threads = work_ns < 4e6 ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 
     if (method == BootstrapMethod::Counts) {
-        // Compact the distinct rows; the heaviest goes last so that it takes the
-        // remainder of the multinomial instead of a binomial draw.
+        // The heaviest distinct row goes last so that it takes the remainder of
+        // the multinomial instead of a binomial draw.
         const int64_t K = static_cast<int64_t>(distinct.first_row.size());
         int64_t heaviest = 0;
         for (int64_t k = 1; k < K; ++k)
             if (distinct.mass[k] > distinct.mass[heaviest]) heaviest = k;
         std::swap(distinct.first_row[heaviest], distinct.first_row[K - 1]);
         std::swap(distinct.mass[heaviest], distinct.mass[K - 1]);
-        std::vector<double> plain(K * E), num, den;
-        if (cols.num) {
-            num.resize(K * E);
-            den.resize(K * E);
-        }
-        for (int64_t k = 0; k < K; ++k) {
-            const int64_t r = distinct.first_row[k];
-            std::copy(cols.plain + r * E, cols.plain + (r + 1) * E, plain.begin() + k * E);
-            if (cols.num) {
-                std::copy(cols.num + r * E, cols.num + (r + 1) * E, num.begin() + k * E);
-                std::copy(cols.den + r * E, cols.den + (r + 1) * E, den.begin() + k * E);
-            }
-        }
-        BootstrapColumns compact{plain.data(), cols.num ? num.data() : nullptr,
-                                 cols.num ? den.data() : nullptr, cols.has_ratio, n, E};
+        const Packed packed = pack(cols, distinct.first_row.data(), K);
 #pragma omp parallel num_threads(threads)
         {
-            std::vector<int64_t> counts(K);
-            std::vector<double> acc(3 * E);
+            std::vector<double> sums(W);
 #pragma omp for schedule(static)
             for (int64_t b = 0; b < n_boot; ++b) {
                 errors.run([&] {
                     WyRand rng(seed, static_cast<uint64_t>(b));
+                    std::fill(sums.begin(), sums.end(), 0.0);
                     int64_t left = n, mass_left = n;
-                    for (int64_t k = 0; k + 1 < K; ++k) {
+                    for (int64_t k = 0; k < K; ++k) {
                         const int64_t m = distinct.mass[k];
-                        counts[k] = left > 0 ? binomial(rng, left, static_cast<double>(m) / mass_left) : 0;
-                        left -= counts[k];
+                        const int64_t c = k + 1 == K ? left
+                                          : left > 0 ? binomial(rng, left, static_cast<double>(m) / mass_left)
+                                                     : 0;
+                        left -= c;
                         mass_left -= m;
+                        if (c == 0) continue;
+                        const double* x = packed.values.data() + k * W;
+                        for (int64_t j = 0; j < W; ++j) sums[j] += static_cast<double>(c) * x[j];
                     }
-                    counts[K - 1] = left;
-                    column_statistics(compact, K, counts.data(), acc.data(), out + b * E);
+                    finish(packed, sums.data(), n, E, out + b * E);
                 });
             }
         }
@@ -276,21 +356,17 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
         return method;
     }
 
-    const bool simple_mean = E == 1 && cols.num == nullptr;
+    const Packed packed = pack(cols, nullptr, n);
 #pragma omp parallel num_threads(threads)
     {
-        std::vector<uint32_t> counts(simple_mean ? 0 : n);
-        std::vector<double> acc(3 * E);
+        std::vector<uint32_t> counts(needs_counts(packed, n) ? n : 0);
+        std::vector<double> sums(packed.W);
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < n_boot; ++b) {
             errors.run([&] {
                 WyRand rng(seed, static_cast<uint64_t>(b));
-                if (simple_mean) {
-                    out[b] = resample_mean(cols.plain, n, rng);
-                    return;
-                }
-                draw_counts(rng, n, counts.data());
-                column_statistics(cols, n, counts.data(), acc.data(), out + b * E);
+                resample_indices(packed, n, rng, counts.data(), sums.data());
+                finish(packed, sums.data(), n, E, out + b * E);
             });
         }
     }

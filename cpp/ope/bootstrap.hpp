@@ -16,12 +16,13 @@
 //    drawn as K conditional binomials; O(K) time per resample after one O(n)
 //    hashing pass. Click logs are highly discrete (IPS terms are zero on every
 //    non-click round), so K is often a few hundred for millions of rounds.
-//  auto picks counts when K <= n / 32.
+//  auto picks counts when its estimated cost is under half that of indices
+//  (for one column: K below about n / 70).
 //
 // Resample b always uses random stream (seed, b), and every sum runs in a fixed
 // order, so replicates are bit-identical for any thread count.
-// Memory: O(threads * n) counters for the indices sampler with ratios or
-// several columns, O(K * columns) for the counts sampler.
+// Memory: one packed copy of the per-round values, O(n * (columns + 2 *
+// ratio columns)) for the indices sampler, O(K * ...) for the counts sampler.
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,14 @@
 
 #include <cstdint>
 
+// The bootstrap's inner loop calls the generator twice per pair of indices;
+// GCC does not always inline it into template instantiations on its own.
+#if defined(__GNUC__) || defined(__clang__)
+#define REELREC_OPE_INLINE inline __attribute__((always_inline))
+#else
+#define REELREC_OPE_INLINE inline
+#endif
+
 namespace reelrec::ope {
 
 inline uint64_t splitmix64(uint64_t& state) {
@@ -26,13 +34,13 @@ public:
         state_ = splitmix64(s);
         state_ ^= splitmix64(s);
     }
-    inline uint64_t next() {
+    REELREC_OPE_INLINE uint64_t next() {
         state_ += 0xA0761D6478BD642FULL;
         const __uint128_t t = static_cast<__uint128_t>(state_) * (state_ ^ 0xE7037ED1A0B428DBULL);
         return static_cast<uint64_t>(t >> 64) ^ static_cast<uint64_t>(t);
     }
     // Uniform double in [0, 1) with 53 random bits.
-    inline double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    REELREC_OPE_INLINE double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 private:
     uint64_t state_;
