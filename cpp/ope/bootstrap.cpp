@@ -55,47 +55,70 @@ inline uint64_t index64(WyRand& rng, uint64_t n) {
     }
 }
 
-// The columns packed row-major, one row of W values per round: the n_cols
-// plain terms, then (num, den) for each column with a ratio term. A resample's
-// estimates only need the W sums of the drawn rows, and gathering one packed
-// row per draw touches one or two cache lines.
+// The per-round vectors a resample needs, packed row-major with W values per
+// round. Each column contributes its plain vector and, with a ratio term, its
+// num and den vectors; vectors that are zero everywhere are dropped and equal
+// vectors share one slot (an evaluator's IPS term equals SNIPS's numerator,
+// SNIPS and SNDR share their denominator), which shortens every resample.
+// Gathering one packed row per draw touches one or two cache lines.
 struct Packed {
-    std::vector<double> values;    // rows x W
+    std::vector<double> values;  // rows x W
     int64_t W = 0;
-    std::vector<int64_t> ratio_at; // per column: offset of its num (den = num + 1), or -1
+    // Per column: slot of its plain, num and den vector; -1 = the zero vector.
+    std::vector<int64_t> plain_at, num_at, den_at;
+    std::vector<uint8_t> ratio;  // per column: has a ratio term
 };
 
 Packed pack(const BootstrapColumns& c, const int64_t* rows, int64_t count) {
-    Packed p;
     const int64_t E = c.n_cols;
-    p.ratio_at.assign(E, -1);
-    p.W = E;
-    for (int64_t e = 0; e < E; ++e)
+    struct Source {
+        const double* base;  // element i at base[row(i) * E]
+    };
+    std::vector<Source> slots;
+    auto row = [&](int64_t k) { return rows ? rows[k] : k; };
+    auto slot_of = [&](const double* base) -> int64_t {
+        bool zero = true;
+        for (int64_t k = 0; k < count && zero; ++k) zero = base[row(k) * E] == 0.0;
+        if (zero) return -1;
+        for (size_t s = 0; s < slots.size(); ++s) {
+            bool same = true;
+            for (int64_t k = 0; k < count && same; ++k) same = slots[s].base[row(k) * E] == base[row(k) * E];
+            if (same) return static_cast<int64_t>(s);
+        }
+        slots.push_back({base});
+        return static_cast<int64_t>(slots.size()) - 1;
+    };
+    Packed p;
+    p.plain_at.assign(E, -1);
+    p.num_at.assign(E, -1);
+    p.den_at.assign(E, -1);
+    p.ratio.assign(E, 0);
+    for (int64_t e = 0; e < E; ++e) {
+        p.plain_at[e] = slot_of(c.plain + e);
         if (c.has_ratio && c.has_ratio[e]) {
-            p.ratio_at[e] = p.W;
-            p.W += 2;
+            p.ratio[e] = 1;
+            p.num_at[e] = slot_of(c.num + e);
+            p.den_at[e] = slot_of(c.den + e);
         }
-    p.values.resize(static_cast<size_t>(count * p.W));
+    }
+    p.W = std::max<int64_t>(1, static_cast<int64_t>(slots.size()));  // keep one (zero) slot to sum
+    p.values.assign(static_cast<size_t>(count * p.W), 0.0);
     for (int64_t k = 0; k < count; ++k) {
-        const int64_t i = rows ? rows[k] : k;
         double* out = p.values.data() + k * p.W;
-        for (int64_t e = 0; e < E; ++e) {
-            out[e] = c.plain[i * E + e];
-            if (p.ratio_at[e] >= 0) {
-                out[p.ratio_at[e]] = c.num[i * E + e];
-                out[p.ratio_at[e] + 1] = c.den[i * E + e];
-            }
-        }
+        for (size_t s = 0; s < slots.size(); ++s) out[s] = slots[s].base[row(k) * E];
     }
     return p;
 }
 
-// Estimates from the W sums of a resample of n rounds.
+// Estimates from the W slot sums of a resample of n rounds.
 void finish(const Packed& p, const double* sums, int64_t n, int64_t n_cols, double* out) {
+    auto sum = [&](int64_t slot) { return slot < 0 ? 0.0 : sums[slot]; };
     for (int64_t e = 0; e < n_cols; ++e) {
-        double v = sums[e] / static_cast<double>(n);
-        const int64_t r = p.ratio_at[e];
-        if (r >= 0) v = sums[r + 1] == 0.0 ? kNaN : v + sums[r] / sums[r + 1];
+        double v = sum(p.plain_at[e]) / static_cast<double>(n);
+        if (p.ratio[e]) {
+            const double den = sum(p.den_at[e]);
+            v = den == 0.0 ? kNaN : v + sum(p.num_at[e]) / den;
+        }
         out[e] = v;
     }
 }
@@ -294,13 +317,13 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
         throw std::invalid_argument("bootstrap: num, den and has_ratio go together");
     const int64_t n = cols.n, E = cols.n_cols;
 
-    int64_t W = E;
-    for (int64_t e = 0; e < E; ++e) W += cols.has_ratio && cols.has_ratio[e] ? 2 : 0;
+    int64_t max_width = E;  // before zero and duplicate vectors are dropped
+    for (int64_t e = 0; e < E; ++e) max_width += cols.has_ratio && cols.has_ratio[e] ? 2 : 0;
     // Rough single-thread nanoseconds per resample: ~(0.9 + 0.3 W) per drawn
     // index, ~(40 + W) per distinct row (one binomial). auto takes the counts
     // sampler when it is at least twice as cheap.
-    const double index_ns = 0.9 + 0.3 * static_cast<double>(W);
-    const double binomial_ns = 40.0 + static_cast<double>(W);
+    const double index_ns = 0.9 + 0.3 * static_cast<double>(max_width);
+    const double binomial_ns = 40.0 + static_cast<double>(max_width);
 
     DistinctRows distinct;
     if (method != BootstrapMethod::Indices) {
@@ -328,10 +351,11 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
         std::swap(distinct.first_row[heaviest], distinct.first_row[K - 1]);
         std::swap(distinct.mass[heaviest], distinct.mass[K - 1]);
         const Packed packed = pack(cols, distinct.first_row.data(), K);
+        const int64_t W = packed.W;
 #pragma omp parallel num_threads(threads)
         {
             std::vector<double> sums(W);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
             for (int64_t b = 0; b < n_boot; ++b) {
                 errors.run([&] {
                     WyRand rng(seed, static_cast<uint64_t>(b));
@@ -361,7 +385,7 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     {
         std::vector<uint32_t> counts(needs_counts(packed, n) ? n : 0);
         std::vector<double> sums(packed.W);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
             errors.run([&] {
                 WyRand rng(seed, static_cast<uint64_t>(b));

@@ -41,9 +41,9 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
         throw std::invalid_argument("round_terms: ratio outputs are required");
 
     const double work = static_cast<double>(n) * (needs_model(kind) ? A : 1);
-    const int threads = work < 1e5 ? 1 : resolve_threads(num_threads);
+    const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4096)
     for (int64_t i = 0; i < n; ++i) {
         errors.run([&] {
             const int64_t p = in.positions ? in.positions[i] : 0;
