@@ -8,8 +8,10 @@ Same data, same target policy, same reward-model predictions fed to both:
 2. a synthetic log (reelrec's SyntheticBanditEnvironment, softmax logging).
 
 It checks that the estimates are identical (relative difference), and times the
-bootstrap confidence intervals: OBP's ``estimate_interval`` against
-``Estimate.bootstrap`` with the same ``n_boot`` -- on all threads and on one.
+bootstrap confidence intervals with the same ``n_boot``: OBP's ``estimate_interval``
+against ``Estimate.bootstrap``, and OBP's ``summarize_off_policy_estimates`` (a table
+of estimators with intervals) against ``OffPolicyEvaluator.evaluate(n_boot=...)`` --
+reelrec on one thread and on all.
 
 OBP 0.5.7 declares Python < 3.11 and pins old pandas / scikit-learn; it installs
 with ``pip install --no-deps --ignore-requires-python obp`` plus a CPU torch, and
@@ -37,9 +39,9 @@ import reelrec
 from reelrec import _core
 from reelrec.ope import (
     BanditLog,
+    OffPolicyEvaluator,
     RewardModel,
     SyntheticBanditEnvironment,
-    bootstrap_estimates,
     dm,
     dr,
     dr_os,
@@ -62,6 +64,7 @@ try:  # the peer
         DoublyRobust,
         DoublyRobustWithShrinkage,
         InverseProbabilityWeighting,
+        OffPolicyEvaluation,
         ReplayMethod,
         SelfNormalizedDoublyRobust,
         SwitchDoublyRobust,
@@ -181,6 +184,19 @@ def peer_values(log: BanditLog, pi: np.ndarray, q: np.ndarray) -> dict[str, floa
     return out
 
 
+EVALUATOR_SPECS = {
+    "ipw": "ips", "snipw": "snips", "dm": "dm", "dr": "dr", "sndr": "sndr",
+    "switch-dr(tau=5)": ("switch_dr", {"tau": 5.0}), "dr-os(lambda=50)": ("dr_os", {"lambda_": 50.0}),
+}
+
+
+def peer_summary(names: list[str], log: BanditLog, pi: np.ndarray, q: np.ndarray, n_boot: int) -> Any:
+    est = obp_estimators()
+    ope = OffPolicyEvaluation(bandit_feedback=log.to_obp(), ope_estimators=[est[n] for n in names])
+    return ope.summarize_off_policy_estimates(action_dist=pi, estimated_rewards_by_reg_model=q,
+                                              n_bootstrap_samples=n_boot, random_state=0)
+
+
 def peer_interval(name: str, log: BanditLog, pi: np.ndarray, q: np.ndarray, n_boot: int) -> tuple[float, float]:
     """OBP's estimate_interval (or its loop in NumPy without OBP): (lower, upper)."""
     if HAVE_OBP:
@@ -296,33 +312,37 @@ def main() -> None:
         for name in ("ipw", "snipw", "dm", "dr"):
             est = ours[name]
             t_peer, (plo, phi) = best_of(functools.partial(peer_interval, name, log, pi, q, n_boot), 3)
-            t_all, b_all = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=threads), 5)
-            t_one, _ = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=1), 5)
-            t_idx, _ = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=threads,
+            t_one, b_one = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=1), 5)
+            t_all, _ = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=threads), 5)
+            t_idx, _ = best_of(functools.partial(est.bootstrap, n_boot, random_state=0, num_threads=1,
                                                  method="indices"), 5)
             timing_rows.append({
-                "data": info["data"], "estimator": name, "n_boot": n_boot,
-                "peer_s": t_peer, "reelrec_s": t_all, "speedup": t_peer / t_all,
-                "speedup_1thr": t_peer / t_one, "sampler": b_all.method,
-                "speedup_indices": t_peer / t_idx,
-                "peer_ci": f"[{plo:.4g}, {phi:.4g}]", "reelrec_ci": f"[{b_all.lower:.4g}, {b_all.upper:.4g}]",
+                "data": info["data"], "what": f"{name}.bootstrap", "n_boot": n_boot,
+                "peer_s": t_peer, "reelrec_1thr_s": t_one, "reelrec_all_s": t_all,
+                "speedup_1thr": t_peer / t_one, "speedup_all": t_peer / t_all, "sampler": b_one.method,
+                "speedup_indices_1thr": t_peer / t_idx,
+                "peer_ci": f"[{plo:.4g}, {phi:.4g}]", "reelrec_ci": f"[{b_one.lower:.4g}, {b_one.upper:.4g}]",
             })
-        # every estimator at once on shared resamples vs OBP's one call per estimator
-        all_est = list(ours.values())
-        t_shared, _ = best_of(
-            functools.partial(bootstrap_estimates, all_est, n_boot, random_state=0, num_threads=threads), 3
-        )
-        t_peer_all = sum(r["peer_s"] for r in timing_rows if r["data"] == info["data"]) * len(all_est) / 4
-        timing_rows.append({
-            "data": info["data"], "estimator": f"all {len(all_est)} (shared)", "n_boot": n_boot,
-            "peer_s": t_peer_all, "reelrec_s": t_shared, "speedup": t_peer_all / t_shared,
-            "speedup_1thr": float("nan"), "sampler": "-", "speedup_indices": float("nan"),
-            "peer_ci": "-", "reelrec_ci": "-",
-        })
+        # the whole table: OBP's OffPolicyEvaluation.summarize_off_policy_estimates (one
+        # estimate_interval per estimator) vs OffPolicyEvaluator.evaluate (shared resamples)
+        if HAVE_OBP:
+            names = [n for n in ESTIMATORS if not n.startswith("rm")]
+            t_peer, _ = best_of(functools.partial(peer_summary, names, log, pi, q, n_boot), 1 if log.n_rounds > 50_000 else 3)
+            ev1 = OffPolicyEvaluator(log, [EVALUATOR_SPECS[n] for n in names], num_threads=1)
+            evn = OffPolicyEvaluator(log, [EVALUATOR_SPECS[n] for n in names], num_threads=threads)
+            t_one, _ = best_of(functools.partial(ev1.evaluate, pi, q, n_boot=n_boot, random_state=0), 3)
+            t_all, _ = best_of(functools.partial(evn.evaluate, pi, q, n_boot=n_boot, random_state=0), 3)
+            timing_rows.append({
+                "data": info["data"], "what": f"table of {len(names)} + bootstrap", "n_boot": n_boot,
+                "peer_s": t_peer, "reelrec_1thr_s": t_one, "reelrec_all_s": t_all,
+                "speedup_1thr": t_peer / t_one, "speedup_all": t_peer / t_all, "sampler": "-",
+                "speedup_indices_1thr": float("nan"), "peer_ci": "-", "reelrec_ci": "-",
+            })
 
     table("Policy value estimates (same data, target policy and reward-model predictions)", value_rows)
     table(f"Bootstrap intervals, n_boot={n_boot} (speedup = peer seconds / reelrec seconds)", timing_rows)
-    print("\n'all (shared)' row: peer seconds extrapolated from the 4 timed estimators (mean per estimator x count).")
+    print("\n'table' rows: OBP OffPolicyEvaluation.summarize_off_policy_estimates vs reelrec"
+          " OffPolicyEvaluator.evaluate(n_boot=...), point estimates and intervals of every estimator.")
     for info in infos:
         print(" ", json.dumps(info))
 

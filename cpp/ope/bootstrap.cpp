@@ -155,7 +155,7 @@ REELREC_OPE_INLINE void draw_indices(int64_t n, WyRand& rng, F&& f) {
 // Packed rows up to this size are gathered directly (they stay in L2);
 // larger ones are counted first and then scanned sequentially, which turns
 // random cache misses of W-wide rows into one streaming pass.
-constexpr double kGatherBytes = 512.0 * 1024.0;
+constexpr double kGatherBytes = 2.0 * 1024.0 * 1024.0;
 
 // Gather: accumulators in registers, eight independent chains for W == 1 and
 // two interleaved sets otherwise. Fixed summation order: thread-count independent.

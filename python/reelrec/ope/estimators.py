@@ -383,6 +383,23 @@ def _fmt_param(v: float) -> str:
     return "inf" if np.isinf(v) else f"{v:g}"
 
 
+def _param_and_label(estimator: str, params: dict[str, Any]) -> tuple[float, str]:
+    """The kernel parameter (clip, tau or lambda) and the estimate's label."""
+    if estimator in ("ips", "dr"):
+        clip = params.get("clip")
+        if clip is None:
+            return np.inf, estimator
+        c = _check_threshold(clip, "clip", positive=True)
+        return c, f"{estimator}(clip={_fmt_param(c)})"
+    if estimator == "switch_dr":
+        t = _check_threshold(params["tau"], "tau", positive=False)
+        return t, f"switch_dr(tau={_fmt_param(t)})"
+    if estimator == "dr_os":
+        lam = _check_threshold(params["lambda_"], "lambda_", positive=False)
+        return lam, f"dr_os(lambda={_fmt_param(lam)})"
+    return np.inf, estimator
+
+
 def _run(
     estimator: str,
     target_probs: Any,
@@ -395,7 +412,14 @@ def _run(
     param: float = np.inf,
     label: str | None = None,
     num_threads: Any = 0,
+    prevalidated: bool = False,
 ) -> Estimate:
+    """Validate, run the native kernel, wrap in an Estimate.
+
+    ``prevalidated``: the caller (OffPolicyEvaluator) already checked
+    ``target_probs``, ``estimated_rewards`` and ``positions`` against the log,
+    so the O(n * n_actions) checks run once per table instead of once per estimator.
+    """
     num_threads = check_num_threads(num_threads)
     n = None
     if estimator != "dm":
@@ -403,11 +427,11 @@ def _run(
         n = rewards.shape[0]
         if n == 0:
             raise ValueError("rewards: expected at least one round, got an empty log")
-    pi = check_target_probs(target_probs, n)
+    pi = target_probs if prevalidated else check_target_probs(target_probs, n)
     n, n_actions = pi.shape[0], pi.shape[1]
     q = None
     if estimator in MODEL_ESTIMATORS:
-        q = check_estimated_rewards(estimated_rewards, n, n_actions)
+        q = estimated_rewards if prevalidated else check_estimated_rewards(estimated_rewards, n, n_actions)
     if estimator != "dm":
         a = np.asarray(actions)
         if a.ndim != 1 or a.shape[0] != n:
@@ -419,7 +443,8 @@ def _run(
             propensities = None
     else:
         rewards = actions = propensities = None
-    positions = _check_positions(positions, n, [("target_probs", pi), ("estimated_rewards", q)])
+    if not prevalidated:
+        positions = _check_positions(positions, n, [("target_probs", pi), ("estimated_rewards", q)])
     plain, num, den, weights = _core.ope_round_terms(
         _KINDS[estimator], pi, rewards, actions, propensities, positions, q, float(param), num_threads
     )
@@ -462,8 +487,7 @@ def ips(
     wherever the target policy is. Open Bandit Pipeline's
     ``InverseProbabilityWeighting(lambda_=clip)``.
     """
-    c = np.inf if clip is None else _check_threshold(clip, "clip", positive=True)
-    label = "ips" if clip is None else f"ips(clip={_fmt_param(c)})"
+    c, label = _param_and_label("ips", {"clip": clip})
     return _run("ips", target_probs, rewards=rewards, actions=actions, propensities=propensities,
                 positions=positions, param=c, label=label, num_threads=num_threads)
 
@@ -523,8 +547,7 @@ def dr(
     cross-fitting, :class:`RewardModel` ``n_folds >= 2``). Open Bandit
     Pipeline's ``DoublyRobust(lambda_=clip)``.
     """
-    c = np.inf if clip is None else _check_threshold(clip, "clip", positive=True)
-    label = "dr" if clip is None else f"dr(clip={_fmt_param(c)})"
+    c, label = _param_and_label("dr", {"clip": clip})
     return _run("dr", target_probs, rewards=rewards, actions=actions, propensities=propensities,
                 estimated_rewards=estimated_rewards, positions=positions, param=c, label=label,
                 num_threads=num_threads)
@@ -573,10 +596,10 @@ def switch_dr(
     alone elsewhere: ``tau = inf`` is DR, ``tau = 0`` is DM. Open Bandit
     Pipeline's ``SwitchDoublyRobust(lambda_=tau)``.
     """
-    t = _check_threshold(tau, "tau", positive=False)
+    t, label = _param_and_label("switch_dr", {"tau": tau})
     return _run("switch_dr", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, param=t,
-                label=f"switch_dr(tau={_fmt_param(t)})", num_threads=num_threads)
+                estimated_rewards=estimated_rewards, positions=positions, param=t, label=label,
+                num_threads=num_threads)
 
 
 def dr_os(
@@ -600,7 +623,7 @@ def dr_os(
     :math:`\sqrt\lambda / 2`: ``lambda_ = 0`` is DM, ``lambda_ = inf`` is DR.
     Open Bandit Pipeline's ``DoublyRobustWithShrinkage(lambda_=lambda_)``.
     """
-    lam = _check_threshold(lambda_, "lambda_", positive=False)
+    lam, label = _param_and_label("dr_os", {"lambda_": lambda_})
     return _run("dr_os", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, param=lam,
-                label=f"dr_os(lambda={_fmt_param(lam)})", num_threads=num_threads)
+                estimated_rewards=estimated_rewards, positions=positions, param=lam, label=label,
+                num_threads=num_threads)

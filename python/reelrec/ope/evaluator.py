@@ -14,16 +14,12 @@ from .estimators import (
     MODEL_ESTIMATORS,
     BootstrapInterval,
     Estimate,
+    _check_positions,
+    _param_and_label,
+    _run,
     bootstrap_estimates,
     check_estimated_rewards,
-    dm,
-    dr,
-    dr_os,
-    ips,
-    replay,
-    sndr,
-    snips,
-    switch_dr,
+    check_target_probs,
 )
 from .reward_model import RewardModel
 
@@ -235,26 +231,22 @@ class OffPolicyEvaluator:
                 q = self._estimated_rewards(log)
             else:
                 q = check_estimated_rewards(estimated_rewards, log.n_rounds, log.n_actions)
-        common = {"positions": log.positions, "num_threads": num_threads}
-        logged = (log.rewards, log.actions, log.propensities)
+        pi = check_target_probs(target_probs, log.n_rounds, log.n_actions)
+        positions = _check_positions(log.positions, log.n_rounds, [("target_probs", pi), ("estimated_rewards", q)])
+        logged = {
+            "rewards": log.rewards, "actions": log.actions, "propensities": log.propensities,
+            "positions": positions, "num_threads": num_threads, "prevalidated": True,
+        }
         estimates: dict[str, Estimate] = {}
         for name, params in specs:
             if name == "replay":
-                e = replay(log.rewards, log.actions, target_probs, **common)
-            elif name == "ips":
-                e = ips(*logged, target_probs, params.get("clip"), **common)
-            elif name == "snips":
-                e = snips(*logged, target_probs, **common)
+                e = _run("replay", pi, **{**logged, "propensities": None})
             elif name == "dm":
-                e = dm(target_probs, q, **common)
-            elif name == "dr":
-                e = dr(*logged, target_probs, q, params.get("clip"), **common)
-            elif name == "sndr":
-                e = sndr(*logged, target_probs, q, **common)
-            elif name == "switch_dr":
-                e = switch_dr(*logged, target_probs, q, params["tau"], **common)
+                e = _run("dm", pi, estimated_rewards=q, positions=positions, num_threads=num_threads,
+                         prevalidated=True)
             else:
-                e = dr_os(*logged, target_probs, q, params["lambda_"], **common)
+                param, label = _param_and_label(name, params)
+                e = _run(name, pi, estimated_rewards=q, param=param, label=label, **logged)
             if e.name in estimates:
                 raise ValueError(f"estimators: {e.name!r} is listed twice")
             estimates[e.name] = e
