@@ -33,7 +33,7 @@ void bind_ope(py::module_& m) {
         "ope_round_terms",
         [](int kind, const Array<double>& target, const OptArray<double>& rewards, const OptArray<int64_t>& actions,
            const OptArray<double>& propensities, const OptArray<int64_t>& positions, const OptArray<double>& qhat,
-           double param, int num_threads) {
+           double param, const OptArray<double>& qpi, int num_threads) {
             require(kind >= 0 && kind <= static_cast<int>(ope::EstimatorKind::DROS), "unknown estimator kind");
             const auto k = static_cast<ope::EstimatorKind>(kind);
             const int64_t n = target.ndim() >= 1 ? target.shape(0) : 0;
@@ -51,6 +51,7 @@ void bind_ope(py::module_& m) {
                 require(qa == in.n_actions, "estimated_rewards: expected as many actions as target_probs");
                 in.qhat = qhat->data();
             }
+            in.qpi = opt_data(qpi, n, "qpi");
             const bool ratio = ope::has_ratio_term(k);
             const bool weighted = k != ope::EstimatorKind::DM;
             Array<double> plain(n);
@@ -76,7 +77,7 @@ void bind_ope(py::module_& m) {
             return py::make_tuple(plain, num, den, weights);
         },
         py::arg("kind"), py::arg("target"), py::arg("rewards"), py::arg("actions"), py::arg("propensities"),
-        py::arg("positions"), py::arg("qhat"), py::arg("param"), py::arg("num_threads"));
+        py::arg("positions"), py::arg("qhat"), py::arg("param"), py::arg("qpi"), py::arg("num_threads"));
 
     m.def(
         "ope_bootstrap",

@@ -40,7 +40,7 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
     if (has_ratio_term(kind) && (!out.num || !out.den))
         throw std::invalid_argument("round_terms: ratio outputs are required");
 
-    const double work = static_cast<double>(n) * (needs_model(kind) ? A : 1);
+    const double work = static_cast<double>(n) * (needs_model(kind) && !in.qpi ? A : 1);
     const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4096)
@@ -54,8 +54,13 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
             const double* q = in.qhat ? in.qhat + i * A * Pq + (Pq > 1 ? p : 0) : nullptr;
 
             double qpi = 0.0;
-            if (needs_model(kind))
-                for (int64_t a = 0; a < A; ++a) qpi += pi[a * Pt] * q[a * Pq];
+            if (needs_model(kind)) {
+                if (in.qpi) {
+                    qpi = in.qpi[i];  // shared by every model-based estimator of a table
+                } else {
+                    for (int64_t a = 0; a < A; ++a) qpi += pi[a * Pt] * q[a * Pq];
+                }
+            }
             if (kind == EstimatorKind::DM) {
                 out.plain[i] = qpi;
                 return;

@@ -36,6 +36,7 @@ struct RoundInputs {
     int64_t target_positions = 1;
     const double* qhat = nullptr;          // n x n_actions x qhat_positions, model-based kinds only
     int64_t qhat_positions = 1;
+    const double* qpi = nullptr;           // n precomputed qpi_i (the DM terms), or null
 };
 
 struct RoundOutputs {

@@ -57,6 +57,7 @@ def ope_round_terms(
     positions: npt.NDArray[np.int64] | None,
     qhat: npt.NDArray[np.float64] | None,
     param: float,
+    qpi: npt.NDArray[np.float64] | None,
     num_threads: int,
 ) -> tuple[
     npt.NDArray[np.float64],

@@ -325,7 +325,8 @@ def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | 
     if arr.shape[1] == 0 or (arr.ndim == 3 and arr.shape[2] == 0):
         raise ValueError(f"{name}: expected at least one action and position, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    # one cheap sum first: it is finite unless a value is not (or the sum overflows)
+    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
 
@@ -336,7 +337,10 @@ def check_target_probs(target_probs: Any, n: int | None = None, n_actions: int |
     lo = float(pi.min())
     if lo < 0:
         raise ValueError(f"target_probs: probabilities must be >= 0, got {lo!r}")
-    dev = np.abs(pi.sum(axis=1) - 1.0)
+    # (n, A, P): a matrix product with ones sums over actions ~20x faster than
+    # a reduction over the middle axis
+    sums = pi.sum(axis=1) if pi.ndim == 2 else np.matmul(pi.transpose(0, 2, 1), np.ones(pi.shape[1]))
+    dev = np.abs(sums - 1.0)
     if dev.max() > _ROW_SUM_TOL:
         i = int(np.unravel_index(np.argmax(dev), dev.shape)[0])
         raise ValueError(
@@ -413,12 +417,15 @@ def _run(
     label: str | None = None,
     num_threads: Any = 0,
     prevalidated: bool = False,
+    dm_terms: np.ndarray | None = None,
 ) -> Estimate:
     """Validate, run the native kernel, wrap in an Estimate.
 
     ``prevalidated``: the caller (OffPolicyEvaluator) already checked
     ``target_probs``, ``estimated_rewards`` and ``positions`` against the log,
-    so the O(n * n_actions) checks run once per table instead of once per estimator.
+    so the O(n * n_actions) checks run once per table instead of once per estimator;
+    ``dm_terms`` (the per-round DM values of the same policy and model) spares the
+    model-based kernels their O(n * n_actions) sum.
     """
     num_threads = check_num_threads(num_threads)
     n = None
@@ -446,7 +453,8 @@ def _run(
     if not prevalidated:
         positions = _check_positions(positions, n, [("target_probs", pi), ("estimated_rewards", q)])
     plain, num, den, weights = _core.ope_round_terms(
-        _KINDS[estimator], pi, rewards, actions, propensities, positions, q, float(param), num_threads
+        _KINDS[estimator], pi, rewards, actions, propensities, positions, q, float(param), dm_terms,
+        num_threads,
     )
     return Estimate(label or estimator, plain, num, den, weights, num_threads=num_threads)
 

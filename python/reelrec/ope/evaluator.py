@@ -238,6 +238,10 @@ class OffPolicyEvaluator:
             "positions": positions, "num_threads": num_threads, "prevalidated": True,
         }
         estimates: dict[str, Estimate] = {}
+        dm_terms = None
+        if q is not None:  # the per-round DM values, shared by every model-based estimator
+            dm_terms = _run("dm", pi, estimated_rewards=q, positions=positions, num_threads=num_threads,
+                            prevalidated=True)._plain
         for name, params in specs:
             if name == "replay":
                 e = _run("replay", pi, **{**logged, "propensities": None})
@@ -246,7 +250,7 @@ class OffPolicyEvaluator:
                          prevalidated=True)
             else:
                 param, label = _param_and_label(name, params)
-                e = _run(name, pi, estimated_rewards=q, param=param, label=label, **logged)
+                e = _run(name, pi, estimated_rewards=q, param=param, label=label, dm_terms=dm_terms, **logged)
             if e.name in estimates:
                 raise ValueError(f"estimators: {e.name!r} is listed twice")
             estimates[e.name] = e
