@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "common/parallel.hpp"
