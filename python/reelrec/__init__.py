@@ -1,6 +1,6 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core
+from . import _core, ope
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
 from .models import EASE, BiasedMF, Popularity, PureSVD, Random, Recommender
@@ -19,5 +19,6 @@ __all__ = [
     "compare",
     "evaluate",
     "evaluate_recommendations",
+    "ope",
     "__version__",
 ]
