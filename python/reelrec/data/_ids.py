@@ -125,6 +125,10 @@ class IdMap:
         self._sorted: np.ndarray | None = None
         self._sorter: np.ndarray | None = None
         self._hash: Any = None
+        self._offset: int | None = None
+        if ids.dtype.kind in "iu" and ids.size and int(ids[-1]) - int(ids[0]) == ids.size - 1:
+            if ids.size == 1 or bool(np.all(np.diff(ids) == 1)):
+                self._offset = int(ids[0])  # ids are a contiguous range: index = id - offset
 
     def _sorted_view(self) -> tuple[np.ndarray, np.ndarray | None]:
         if self._sorted is None:
@@ -169,6 +173,10 @@ class IdMap:
         q = np.atleast_1d(q)
         if q.size == 0:
             return np.zeros(0, np.int64), scalar
+        if self._offset is not None and q.dtype.kind in "iu":
+            shifted = q.astype(np.int64, copy=False) - self._offset
+            inside = (shifted >= 0) & (shifted < self.ids.size)
+            return np.where(inside, shifted, -1), scalar
         if self.ids.dtype != object and _compatible(self.ids.dtype, q.dtype):
             if self.ids.dtype.kind in "fc" or q.dtype.kind in "fc":
                 bad = np.isnan(q.astype(np.float64, copy=False)) if q.dtype.kind in "iufb" else None
