@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_1d", "factorize", "IdMap", "stable_argsort", "describe"]
+__all__ = ["as_1d", "sequence_array", "factorize", "IdMap", "stable_argsort", "describe"]
 
 # An integer id range at most this many times the number of values is mapped
 # through a dense lookup table (O(n)) instead of a sort.
@@ -25,13 +25,28 @@ def describe(x: Any) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
 
 
+def sequence_array(values: Any) -> np.ndarray:
+    """``np.asarray``, except that a list mixing strings with other values, or
+    holding tuples, becomes a 1-d object array instead of being coerced to
+    strings (``[1, "a"]`` would silently become ``["1", "a"]``) or 2-d."""
+    if isinstance(values, (list, tuple)) and values:
+        kinds = {type(v) for v in values}
+        has_text = any(issubclass(t, (str, bytes)) for t in kinds)
+        if any(issubclass(t, tuple) for t in kinds) or (has_text and len(kinds) > 1):
+            arr = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                arr[i] = v
+            return arr
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        return np.asarray(values.to_numpy())
+    return np.asarray(values)
+
+
 def as_1d(values: Any, name: str, *, length: int | None = None) -> np.ndarray:
     """A 1-d NumPy view of a list, array or pandas Series (no copy when possible)."""
     if values is None:
         raise TypeError(f"{name}: expected a 1-d array, got None")
-    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
-        values = values.to_numpy()
-    arr = np.asarray(values)
+    arr = sequence_array(values)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-d array, got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:
@@ -164,9 +179,11 @@ class IdMap:
 
     def lookup(self, query: Any, name: str) -> tuple[np.ndarray, bool]:
         """``(indices int64 with -1 for unknown ids, query_was_scalar)``."""
-        if hasattr(query, "to_numpy") and not isinstance(query, np.ndarray):
-            query = query.to_numpy()
-        q = np.asarray(query)
+        if isinstance(query, tuple) and self.ids.dtype == object:
+            q = np.empty(1, dtype=object)  # a tuple id, not a sequence of ids
+            q[0] = query
+            return self.lookup(q, name)[0], True
+        q = sequence_array(query)
         scalar = q.ndim == 0
         if q.ndim > 1:
             raise ValueError(f"{name}: expected a scalar id or a 1-d array of ids, got shape {q.shape}")
@@ -199,7 +216,9 @@ class IdMap:
         idx, scalar = self.lookup(query, name)
         unknown = idx < 0
         if unknown.any():
-            q = np.atleast_1d(np.asarray(query.to_numpy() if hasattr(query, "to_numpy") else query, dtype=object))
+            q = np.atleast_1d(sequence_array(query)).astype(object)
+            if scalar:
+                q = q[:1]
             bad = q[unknown]
             shown = ", ".join(repr(v) for v in bad[:10].tolist())
             more = f" (and {bad.size - 10} more)" if bad.size > 10 else ""
