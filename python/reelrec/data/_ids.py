@@ -231,18 +231,27 @@ class IdMap:
 def stable_argsort(keys: np.ndarray, max_key: int) -> np.ndarray:
     """Stable argsort of non-negative integer ``keys`` (all ``<= max_key``).
 
-    NumPy's stable sort is a radix sort only for types of 16 bits or fewer and a
-    timsort otherwise, so wide keys are sorted here as an LSD radix sort on 16-bit
-    digits: ``ceil(bits(max_key) / 16)`` linear passes, deterministic, and it
-    keeps equal keys in input order (which the "last" aggregation relies on).
+    Equal keys keep their input order (the "last" aggregation and the seeded
+    tie-breaking of splits rely on it), in linear time:
+
+    * keys in a range comparable to their number: one counting sort, run by
+      scipy's compiled CSR -> CSC conversion (all keys as the column indices of
+      a single CSR row; the conversion is a stable bucket pass);
+    * wider keys: an LSD radix sort on 16-bit digits, ``ceil(bits / 16)``
+      passes of NumPy's stable sort, which is a radix sort for 16-bit types
+      (and a timsort, O(n log n), for wider ones).
     """
+    import scipy.sparse as sp
+
     n = keys.size
     if n < 2 or bool(np.all(keys[1:] >= keys[:-1])):
         return np.arange(n, dtype=np.int64)
-    if n < (1 << 16):
-        return np.argsort(keys, kind="stable")
     if max_key < (1 << 16):
         return np.argsort(keys.astype(np.uint16), kind="stable")
+    if max_key < max(_DENSE_SPAN_FACTOR * n, _DENSE_SPAN_MIN):
+        positions = np.arange(n, dtype=np.int64)
+        row = sp.csr_matrix((positions, keys, np.array([0, n], dtype=np.int64)), shape=(1, max_key + 1))
+        return row.tocsc().data
     perm: np.ndarray | None = None
     shift = 0
     while (max_key >> shift) > 0:

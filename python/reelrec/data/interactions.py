@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._ids import IdMap, as_1d, describe, factorize, stable_argsort
+from ._ids import IdMap, as_1d, describe, factorize
 
 __all__ = ["Interactions"]
 
@@ -117,6 +117,29 @@ def _codes_for(values: np.ndarray, ids: np.ndarray | None, name: str, what: str)
     return np.atleast_1d(codes), universe
 
 
+def _group_by_row_then_col(
+    rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stable order of coordinates by (row, col): ``(order, indptr, sorted cols)``.
+
+    Two linear-time counting sorts (an LSD radix sort with base ``n_cols``
+    then ``n_rows``) run by scipy's compiled CSR/CSC transposition: placing
+    all pairs in one CSR row with ``cols`` as column indices and converting
+    to CSC groups them by column, and the CSC -> CSR conversion then groups
+    by row keeping columns ascending. Both conversions are stable, so equal
+    (row, col) pairs stay in input order. O(n + n_rows + n_cols) time.
+    """
+    n = rows.size
+    positions = np.arange(n, dtype=np.int64)
+    one_row = sp.csr_matrix((positions, cols, np.array([0, n], dtype=np.int64)), shape=(1, max(n_cols, 1)))
+    by_col = one_row.tocsc()
+    by_col_order = by_col.data
+    grouped = sp.csc_matrix(
+        (by_col_order, rows[by_col_order], by_col.indptr), shape=(max(n_rows, 1), max(n_cols, 1))
+    ).tocsr()
+    return grouped.data, grouped.indptr.astype(np.int64)[: n_rows + 1], grouped.indices
+
+
 def _canonical_csr(
     rows: np.ndarray,
     cols: np.ndarray,
@@ -133,24 +156,38 @@ def _canonical_csr(
     take the slow path, so the common no-duplicate case is a few linear passes.
     """
     n_users, n_items = shape
-    width = np.int64(max(n_items, 1))
     n = rows.size
-    key = rows.astype(np.int64, copy=False) * width + cols
-    presorted = n < 2 or bool(np.all(key[1:] >= key[:-1]))
-    order = None if presorted else stable_argsort(key, n_users * int(width) - 1)
-    skey = key if order is None else key[order]
+    rows = rows.astype(np.int64, copy=False)
+    cols = cols.astype(np.int64, copy=False)
     first = np.ones(n, dtype=bool)
-    if n:
-        np.not_equal(skey[1:], skey[:-1], out=first[1:])
-    del skey
-    starts = np.flatnonzero(first) if n else np.zeros(0, np.int64)
+    if n >= 2:
+        key = rows * np.int64(max(n_items, 1)) + cols
+        presorted = bool(np.all(key[1:] >= key[:-1]))
+    else:
+        presorted = True
+    if presorted:
+        order = None
+        sorted_cols = cols
+        indptr = np.zeros(n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
+        if n >= 2:
+            np.not_equal(key[1:], key[:-1], out=first[1:])
+    else:
+        order, indptr, sorted_cols = _group_by_row_then_col(rows, cols, n_users, n_items)
+        np.not_equal(sorted_cols[1:], sorted_cols[:-1], out=first[1:])
+        row_starts = indptr[:-1]
+        first[row_starts[row_starts < n]] = True
+    starts = np.flatnonzero(first)
     has_dups = starts.size != n
     if has_dups:
         leaders = starts if order is None else order[starts]
+        out_cols = sorted_cols[starts]
+        leaders_before = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(first, out=leaders_before[1:])
+        indptr = leaders_before[indptr]
     else:
         leaders = order  # None: identity
-    out_rows = rows if leaders is None else rows[leaders]
-    out_cols = cols if leaders is None else cols[leaders]
+        out_cols = sorted_cols
     if weights is None:
         data = np.ones(starts.size, np.float64)
         if has_dups and aggregate == "sum":
@@ -163,7 +200,6 @@ def _canonical_csr(
         dup_rows = dup_sorted if order is None else order[dup_sorted]
         dup_group = np.searchsorted(starts, dup_sorted, side="right") - 1
         if weights is not None and aggregate != "last":
-            data = data.copy()
             ufunc = np.add if aggregate == "sum" else np.maximum
             ufunc.at(data, dup_group, weights[dup_rows])
         elif weights is not None:  # last
@@ -187,14 +223,10 @@ def _canonical_csr(
                 np.not_equal(cgroup[1:], cgroup[:-1], out=is_last[:-1])
                 winners = member_rows[cand[is_last]]
                 win_group = cgroup[is_last]
-            data = data.copy()
             data[win_group] = weights[winners]
         if ts is not None:
-            ts = ts.copy()
             np.maximum.at(ts, dup_group, timestamps[dup_rows])
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(out_rows, minlength=n_users), out=indptr[1:])
-    idx_dtype = np.int32 if max(n_items, starts.size) < 2**31 else np.int64
+    idx_dtype = np.int32 if max(n_items, data.size) < 2**31 else np.int64
     matrix = sp.csr_matrix(
         (data.astype(np.float32), out_cols.astype(idx_dtype), indptr.astype(idx_dtype)), shape=shape
     )
@@ -430,8 +462,23 @@ class Interactions:
             raise ValueError("users: expected at least one interaction, got an empty input")
         ucodes, uids = _codes_for(users_arr, user_ids, "users", "user")
         icodes, iids = _codes_for(items_arr, item_ids, "items", "item")
-        matrix, ts = _canonical_csr(ucodes, icodes, (uids.size, iids.size), w, ts, aggregate)
-        return cls._from_parts(matrix, uids, iids, ts, {}, {})
+        return cls._from_codes(ucodes, icodes, uids, iids, w, ts, aggregate)
+
+    @classmethod
+    def _from_codes(
+        cls,
+        user_codes: np.ndarray,
+        item_codes: np.ndarray,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
+        weights: np.ndarray | None,
+        timestamps: np.ndarray | None,
+        aggregate: str = "sum",
+    ) -> Interactions:
+        """Trusted builder from validated index codes (no id lookups)."""
+        shape = (user_ids.size, item_ids.size)
+        matrix, ts = _canonical_csr(user_codes, item_codes, shape, weights, timestamps, aggregate)
+        return cls._from_parts(matrix, user_ids, item_ids, ts, {}, {})
 
     @classmethod
     def from_frame(

@@ -473,14 +473,15 @@ def synthetic_video_platform(
         "shared": resp["shared"],
         "skipped": resp["skipped"],
     }
-    # same as Interactions.from_events(events, weights=weights, ...), reusing the confidences
-    interactions = Interactions.from_arrays(
+    # same as Interactions.from_events(events, weights=weights, user_ids=arange, item_ids=arange),
+    # reusing the confidences and the indices (ids == indices here)
+    interactions = Interactions._from_codes(
         imp_user,
         video,
-        resp["confidence"],
+        np.arange(n_users),
+        np.arange(n_videos),
+        resp["confidence"].astype(np.float64),
         timestamp,
-        user_ids=np.arange(n_users),
-        item_ids=np.arange(n_videos),
     )
     interactions.item_metadata.update(
         title=titles,
