@@ -36,6 +36,7 @@ def test_synthetic_shapes_and_metadata(platform):
     events = platform.events_frame()
     assert len(events) == platform.events["user"].size > 0
     assert {"user", "item", "timestamp", "watch_time", "duration", "liked", "shared", "skipped", "device"} <= set(events)
+    assert set(events["device"].astype(str)) <= set(platform.devices)
     assert "n_events=" in repr(platform)
 
 
@@ -77,9 +78,7 @@ def test_synthetic_response_model(platform):
     np.testing.assert_allclose(ev["watch_time"], ev["completion"] * ev["duration"])
     assert (ev["completion"] >= 0).all() and (ev["completion"] <= 2).all()
     # the ground truth explains the log: observed completion tracks the preference
-    names = list(platform.devices)
-    device = np.array([names.index(d) for d in ev["device"][:20000]])
-    pref = platform.preference(ev["user"][:20000], ev["item"][:20000], device=device)
+    pref = platform.preference(ev["user"][:20000], ev["item"][:20000], device=ev["device"][:20000])
     assert np.corrcoef(pref, ev["completion"][:20000])[0, 1] > 0.3
     assert abs(pref.mean() - ev["completion"][:20000].mean()) < 0.05
 

@@ -173,10 +173,24 @@ def _canonical_csr(
         if n >= 2:
             np.not_equal(key[1:], key[:-1], out=first[1:])
     else:
-        order, indptr, sorted_cols = _group_by_row_then_col(rows, cols, n_users, n_items)
+        rows_sorted = bool(np.all(rows[1:] >= rows[:-1]))
+        if rows_sorted:  # e.g. logs grouped by user: one per-row sort of the columns suffices
+            indptr = np.zeros(n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
+            by_row = sp.csr_matrix((np.arange(n, dtype=np.int64), cols, indptr), shape=(n_users, max(n_items, 1)))
+            by_row.sort_indices()
+            order, sorted_cols = by_row.data, by_row.indices
+        else:
+            order, indptr, sorted_cols = _group_by_row_then_col(rows, cols, n_users, n_items)
         np.not_equal(sorted_cols[1:], sorted_cols[:-1], out=first[1:])
         row_starts = indptr[:-1]
         first[row_starts[row_starts < n]] = True
+        if rows_sorted and not first.all():
+            # the per-row sort is not stable: restore input order inside duplicate groups
+            group = np.cumsum(first) - 1
+            sizes = np.bincount(group)
+            members = np.flatnonzero(sizes[group] > 1)
+            order[members] = order[members][np.lexsort((order[members], group[members]))]
     starts = np.flatnonzero(first)
     has_dups = starts.size != n
     if has_dups:

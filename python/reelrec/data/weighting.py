@@ -159,10 +159,23 @@ def video_event_confidence(
         length = _numeric(duration, "duration", seconds.size, positive=True)
         ratio = seconds / length
     n = ratio.size
-    score = weights.watch * np.minimum(ratio, weights.max_completion) ** weights.completion_power
-    for values, coef, name in ((liked, weights.like, "liked"), (shared, weights.share, "shared")):
-        if values is not None:
-            score += coef * _numeric(values, name, n)
+    flags = [None if v is None else _numeric(v, name, n) for v, name in ((liked, "liked"), (shared, "shared"), (skipped, "skipped"))]
+    return _confidence(ratio, *flags, weights)
+
+
+def _confidence(
+    completion: np.ndarray,
+    liked: np.ndarray | None,
+    shared: np.ndarray | None,
+    skipped: np.ndarray | None,
+    weights: VideoEventWeights,
+) -> np.ndarray:
+    """The formula on already validated arrays (bools or numbers)."""
+    score = weights.watch * np.minimum(completion, weights.max_completion) ** weights.completion_power
+    if liked is not None:
+        score += weights.like * liked
+    if shared is not None:
+        score += weights.share * shared
     if skipped is not None:
-        score -= weights.skip * _numeric(skipped, "skipped", n)
+        score -= weights.skip * skipped
     return np.maximum(score, weights.floor).astype(np.float32)

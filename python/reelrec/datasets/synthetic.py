@@ -40,8 +40,8 @@ Sessions
 Impressions (the logging policy: a mildly personalised feed)
     With probability ``explore`` the topic is drawn from ``pi``, else from
     ``theta_u``; the video is drawn with probability proportional to ``p_v``
-    among that topic's videos uploaded before the session (any uploaded video
-    when the topic has none yet).
+    among that topic's videos uploaded before the hour of the session began
+    (any such video when the topic has none yet).
 Response (the ground truth)
     Affinity ``s = 0.8 log(K theta_u[z_v] + 0.05) + 0.4 q_v + b_u
     - beta_c log(d_v / 30) - 0.5``, where ``beta_c`` is the device's
@@ -68,7 +68,7 @@ import numpy as np
 from .._validation import check_fraction, check_nonnegative, check_positive, rng_from
 from ..data._ids import describe
 from ..data.interactions import Interactions
-from ..data.weighting import VideoEventWeights
+from ..data.weighting import VideoEventWeights, _confidence
 
 __all__ = ["SyntheticPlatform", "synthetic_video_platform"]
 
@@ -122,7 +122,8 @@ class SyntheticPlatform:
         metadata ``device`` (primary device).
     events : dict of str -> ndarray
         The raw event log, one row per impression: ``user``, ``item``,
-        ``timestamp`` (s), ``session``, ``position``, ``hour``, ``device``,
+        ``timestamp`` (s), ``session``, ``position``, ``hour``, ``device``
+        (an index into ``devices``),
         ``watch_time`` (s), ``duration`` (s), ``completion``, ``liked``,
         ``shared``, ``skipped``.
     user_tastes : ndarray (n_users, n_topics)
@@ -243,17 +244,16 @@ class SyntheticPlatform:
 
     def _respond(self, u: np.ndarray, v: np.ndarray, dev: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         s = self._affinity(u, v, dev)
-        mu = np.clip(_sigmoid(s), 1e-4, 1 - 1e-4)
+        odds = np.exp(-s)  # |s| < 10 by construction; sigmoid(s + c) = 1 / (1 + odds * e^-c)
+        mu = np.clip(1.0 / (1.0 + odds), 1e-4, 1 - 1e-4)
         base = rng.beta(_BETA_CONCENTRATION * mu, _BETA_CONCENTRATION * (1 - mu))
         loops = rng.random(s.shape) < _LOOP_RATE * mu**2
         completion = base + loops
-        liked = rng.random(s.shape) < _sigmoid(s + _LIKE_OFFSET)
-        shared = rng.random(s.shape) < _sigmoid(s + _SHARE_OFFSET)
+        liked = rng.random(s.shape) * (1.0 + odds * np.exp(-_LIKE_OFFSET)) < 1.0
+        shared = rng.random(s.shape) * (1.0 + odds * np.exp(-_SHARE_OFFSET)) < 1.0
         skipped = completion < _SKIP_BELOW
         duration = self.video_duration[v]
-        confidence = self.weights.confidence(
-            completion=completion.ravel(), liked=liked.ravel(), shared=shared.ravel(), skipped=skipped.ravel()
-        ).reshape(s.shape)
+        confidence = _confidence(completion, liked, shared, skipped, self.weights)
         return {
             "completion": completion,
             "watch_time": completion * duration,
@@ -271,11 +271,13 @@ class SyntheticPlatform:
         return self.video_upload_time <= day
 
     def events_frame(self) -> Any:
-        """The event log as a pandas DataFrame."""
+        """The event log as a pandas DataFrame (``device`` as a categorical of names)."""
         from .._pandas import require_pandas
 
         pd = require_pandas("SyntheticPlatform.events_frame")
-        return pd.DataFrame(self.events)
+        frame = pd.DataFrame(self.events)
+        frame["device"] = pd.Categorical.from_codes(self.events["device"], categories=list(self.devices))
+        return frame
 
 
 def synthetic_video_platform(
@@ -404,12 +406,9 @@ def synthetic_video_platform(
     cum_taste = np.cumsum(tastes, axis=1)
     cum_taste[:, -1] = 1.0
     taste_draw = rng.random(n_imp)
-    taste_topic = np.empty(n_imp, dtype=np.int64)
-    step = max(1, (1 << 22) // n_topics)  # inverse-CDF in chunks: O(n_imp * K) time, bounded memory
-    for lo_i in range(0, n_imp, step):
-        hi_i = min(n_imp, lo_i + step)
-        cdf = cum_taste[imp_user[lo_i:hi_i]]
-        taste_topic[lo_i:hi_i] = (cdf <= taste_draw[lo_i:hi_i, None]).sum(axis=1)
+    taste_topic = np.zeros(n_imp, dtype=np.int64)
+    for k in range(n_topics - 1):  # inverse CDF one column at a time: O(n_imp * K), no n_imp x K temporary
+        taste_topic += taste_draw >= cum_taste[imp_user, k]
     explore_topic = np.searchsorted(np.cumsum(topic_share)[:-1], rng.random(n_imp), side="right")
     imp_topic = np.clip(np.where(rng.random(n_imp) < explore, explore_topic, taste_topic), 0, n_topics - 1)
 
@@ -419,7 +418,14 @@ def synthetic_video_platform(
     cum_pop = np.r_[0.0, np.cumsum(popularity[order])]
     topic_start = np.searchsorted(topics[order], np.arange(n_topics), side="left")
     start = topic_start[imp_topic]
-    end = np.searchsorted(sorted_key, imp_topic * span + (imp_time + 100.0), side="right")
+    # eligible videos: uploaded by the start of the session's hour; a (topic, hour) table of
+    # prefix ends replaces one binary search per impression
+    hour_slot = np.floor(imp_time * 24.0).astype(np.int64)
+    slot_time = np.arange(n_days * 24 + 1) / 24.0
+    end_table = np.searchsorted(
+        sorted_key, (np.arange(n_topics)[:, None] * span + (slot_time[None, :] + 100.0)).ravel(), side="right"
+    ).reshape(n_topics, -1)
+    end = end_table[imp_topic, hour_slot]
     draw = rng.random(n_imp)
     ok = end > start
     lo, hi = cum_pop[start], cum_pop[end]
@@ -428,7 +434,7 @@ def synthetic_video_platform(
     if not ok.all():  # topic without uploads yet: any uploaded video
         g_order = np.argsort(upload, kind="stable")
         g_cum = np.r_[0.0, np.cumsum(popularity[g_order])]
-        g_end = np.searchsorted(upload[g_order], imp_time[~ok], side="right")
+        g_end = np.searchsorted(upload[g_order], slot_time[hour_slot[~ok]], side="right")
         g_pos = np.searchsorted(g_cum, draw[~ok] * g_cum[g_end], side="right") - 1
         video[~ok] = g_order[np.clip(g_pos, 0, np.maximum(g_end - 1, 0))]
 
@@ -465,7 +471,7 @@ def synthetic_video_platform(
         "session": imp_sess,
         "position": position,
         "hour": sess_hour[imp_sess],
-        "device": np.asarray(DEVICES)[imp_device],
+        "device": imp_device.astype(np.int8),
         "watch_time": watch_time,
         "duration": duration[video],
         "completion": resp["completion"],
