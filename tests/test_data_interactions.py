@@ -151,6 +151,21 @@ def test_from_frame_columns_events_and_datetimes():
         Interactions.from_frame(df)
 
 
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.array([1, None, 3], dtype="Int64"),
+        pd.array(["a", None, "c"], dtype="string"),
+        pd.Categorical(["a", None, "c"]),
+        np.array(["a", np.nan, "c"], dtype=object),
+    ],
+)
+def test_from_frame_missing_ids_of_any_pandas_dtype(column):
+    df = pd.DataFrame({"user": column, "item": [1, 2, 3]})
+    with pytest.raises(ValueError, match=r"df\['user'\]: ids must not be missing \(None/NaN\); found 1 at positions \[1\]"):
+        Interactions.from_frame(df)
+
+
 def test_from_frame_accepts_mapping_and_categorical():
     data = Interactions.from_frame({"user": [3, 1], "item": ["a", "b"]})
     assert data.user_ids.tolist() == [1, 3]

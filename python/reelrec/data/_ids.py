@@ -62,8 +62,12 @@ def _missing_mask(values: np.ndarray) -> np.ndarray | None:
     if kind in "mM":
         return np.isnat(values)
     if kind == "O":
-        # elementwise: `x != x` is True only for NaN-like objects
-        return np.asarray(values == None) | np.asarray(values != values)  # noqa: E711
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is a test dependency
+            # elementwise: `x != x` is True only for NaN-like objects
+            return np.asarray(values == None) | np.asarray(values != values)  # noqa: E711
+        return np.asarray(pd.isna(values), dtype=bool)  # also pd.NA and NaT
     return None
 
 
@@ -77,8 +81,9 @@ def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"{name}: ids must be integers, strings or other hashable values, got dtype {values.dtype}")
     missing = _missing_mask(values)
     if missing is not None and missing.any():
-        where = np.flatnonzero(missing)[:5].tolist()
-        raise ValueError(f"{name}: ids must not be missing (None/NaN); found {int(missing.sum())} at positions {where}...")
+        where = np.flatnonzero(missing)
+        shown = ", ".join(str(i) for i in where[:5]) + (", ..." if where.size > 5 else "")
+        raise ValueError(f"{name}: ids must not be missing (None/NaN); found {where.size} at positions [{shown}]")
     if values.size == 0:
         return np.zeros(0, np.int64), values[:0].copy()
     kind = values.dtype.kind

@@ -466,16 +466,31 @@ class Interactions:
         -------
         Interactions
         """
+        return cls._build(users, items, weights, timestamps, aggregate, user_ids, item_ids)
+
+    @classmethod
+    def _build(
+        cls,
+        users: Any,
+        items: Any,
+        weights: Any,
+        timestamps: Any,
+        aggregate: str,
+        user_ids: Any,
+        item_ids: Any,
+        names: tuple[str, str, str, str] = ("users", "items", "weights", "timestamps"),
+    ) -> Interactions:
+        """:meth:`from_arrays` with the argument names used in error messages."""
         aggregate = _check_aggregate(aggregate)
-        users_arr = as_1d(users, "users")
-        items_arr = as_1d(items, "items", length=users_arr.size)
+        users_arr = as_1d(users, names[0])
+        items_arr = as_1d(items, names[1], length=users_arr.size)
         n = users_arr.size
-        w = None if weights is None else _as_weights(weights, "weights", n)
-        ts = _as_timestamps(timestamps, "timestamps", n)
+        w = None if weights is None else _as_weights(weights, names[2], n)
+        ts = _as_timestamps(timestamps, names[3], n)
         if n == 0 and (user_ids is None or item_ids is None):
-            raise ValueError("users: expected at least one interaction, got an empty input")
-        ucodes, uids = _codes_for(users_arr, user_ids, "users", "user")
-        icodes, iids = _codes_for(items_arr, item_ids, "items", "item")
+            raise ValueError(f"{names[0]}: expected at least one interaction, got an empty input")
+        ucodes, uids = _codes_for(users_arr, user_ids, names[0], "user")
+        icodes, iids = _codes_for(items_arr, item_ids, names[1], "item")
         return cls._from_codes(ucodes, icodes, uids, iids, w, ts, aggregate)
 
     @classmethod
@@ -557,9 +572,8 @@ class Interactions:
         timestamps = None
         if timestamp_col is not None:
             timestamps = _as_timestamps(_column(df, timestamp_col, "df"), f"df[{timestamp_col!r}]", n)
-        return cls.from_arrays(
-            users, items, weights, timestamps, aggregate=aggregate, user_ids=user_ids, item_ids=item_ids
-        )
+        names = (f"df[{user_col!r}]", f"df[{item_col!r}]", f"df[{weight_col!r}]", f"df[{timestamp_col!r}]")
+        return cls._build(users, items, weights, timestamps, aggregate, user_ids, item_ids, names)
 
     @classmethod
     def from_events(
@@ -619,14 +633,9 @@ class Interactions:
             skipped=col(skipped_col),
             weights=weights,
         )
-        return cls.from_arrays(
-            col(user_col),
-            col(item_col),
-            confidence,
-            col(timestamp_col),
-            aggregate=aggregate,
-            user_ids=user_ids,
-            item_ids=item_ids,
+        names = (f"events[{user_col!r}]", f"events[{item_col!r}]", "confidence", f"events[{timestamp_col!r}]")
+        return cls._build(
+            col(user_col), col(item_col), confidence, col(timestamp_col), aggregate, user_ids, item_ids, names
         )
 
     @classmethod
