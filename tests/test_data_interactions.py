@@ -370,3 +370,11 @@ def test_models_fit_on_built_interactions():
     assert data.item_ids[ids[0]] == "x"
     frame = model.recommend_frame(["b"], k=1, exclude_seen=False)
     assert frame["item"].tolist() == ["x"]
+
+
+def test_tuple_ids_and_list_valued_metadata():
+    data = Interactions.from_arrays([("a", 1), ("b", 2), ("a", 1)], [1, 2, 2])
+    assert data.user_index(("b", 2)) == 1
+    np.testing.assert_array_equal(data.user_index([("b", 2), ("a", 1)]), [1, 0])
+    data.add_user_metadata({("a", 1): {"tags": ["x", "y"], "n": 3}, ("b", 2): {"tags": ["z"], "n": 4}})
+    assert data.user_metadata["tags"][0] == ["x", "y"] and data.user_metadata["n"].tolist() == [3, 4]

@@ -102,7 +102,7 @@ def _table_length(table: Any) -> int:
 
 def _universe(ids: Any, name: str) -> np.ndarray:
     arr = as_1d(ids, name)
-    codes, uniques = factorize(arr, name)
+    _, uniques = factorize(arr, name)
     if uniques.size != arr.size:
         raise ValueError(f"{name}: ids must be unique; {arr.size - uniques.size} duplicates")
     return arr
@@ -308,18 +308,21 @@ def _metadata_columns(table: Any, on: Any, what: str) -> tuple[np.ndarray, dict[
         for c in r:
             if c not in names:
                 names.append(c)
-    keys = np.empty(len(keys_list), dtype=object)
-    keys[:] = keys_list
+    keys = _object_array(keys_list)
     cols = {}
     for c in names:
         values = [r.get(c) for r in rows]
-        arr = np.asarray(values) if all(v is not None for v in values) else np.asarray(values, dtype=object)
-        if arr.ndim != 1:
-            fixed = np.empty(len(values), dtype=object)
-            fixed[:] = values
-            arr = fixed
-        cols[str(c)] = arr
+        scalars = all(v is not None and np.ndim(v) == 0 for v in values)
+        cols[str(c)] = np.asarray(values) if scalars else _object_array(values)
     return keys, cols
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    """A 1-d object array holding ``values`` as they are (tuples and lists stay elements)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 def _align(values: np.ndarray, positions: np.ndarray, found: np.ndarray, n: int) -> np.ndarray:
@@ -518,9 +521,9 @@ class Interactions:
         weight_col: str | None = None,
         timestamp_col: str | None = None,
         event_col: str | None = None,
-        event_weights: Mapping[Any, float] | None = None,
         aggregate: str = "sum",
         *,
+        event_weights: Mapping[Any, float] | None = None,
         user_ids: Any = None,
         item_ids: Any = None,
     ) -> Interactions:
@@ -540,10 +543,10 @@ class Interactions:
             Column of event types (e.g. "view", "like"); each event's weight is
             multiplied by ``event_weights[type]``. Types missing from
             ``event_weights`` raise ``ValueError``.
-        event_weights : mapping, optional
-            Event type -> weight; required with ``event_col``.
         aggregate : {"sum", "max", "last"}
             See :meth:`from_arrays`.
+        event_weights : mapping, optional
+            Event type -> weight; required with ``event_col``.
         user_ids, item_ids : array-like, optional
             Fixed id universes, see :meth:`from_arrays`.
         """
