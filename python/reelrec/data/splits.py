@@ -42,7 +42,7 @@ from .interactions import Interactions, _as_timestamps
 __all__ = ["Split", "random_split", "leave_last_n_out", "temporal_split", "user_split"]
 
 
-@dataclass
+@dataclass(eq=False)
 class Split:
     """The result of a split.
 

@@ -17,8 +17,8 @@ bytes; ml-20m 198,702,078; ml-25m 261,978,986). ``ml-latest-small`` is the
 September 2018 build (GroupLens may rebuild it; a new build then fails the
 check and must be placed by hand). The HetRec 2011 Last.fm archive's MD5 and
 SHA-256 come from public loaders (one source each). For ml-100k the files
-inside the archive are checked too (values from the GroupLens README copy
-kept in the project's shared data notes).
+inside the archive are checked too (u.data, u.item, u.user, as recorded with
+the project's reference copy of the data).
 """
 
 from __future__ import annotations
