@@ -94,6 +94,8 @@ def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
             shifted = values.astype(np.int64, copy=False) - lo
             present = np.zeros(span, dtype=bool)
             present[shifted] = True
+            if present.all():  # ids are exactly lo..hi: the shift is the code
+                return shifted, np.arange(lo, hi + 1).astype(values.dtype)
             uniques = (np.flatnonzero(present) + lo).astype(values.dtype)
             lookup = np.cumsum(present, dtype=np.int64) - 1
             return lookup[shifted], uniques

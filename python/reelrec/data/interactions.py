@@ -194,8 +194,9 @@ def _canonical_csr(
     starts = np.flatnonzero(first)
     has_dups = starts.size != n
     if has_dups:
-        leaders = starts if order is None else order[starts]
-        out_cols = sorted_cols[starts]
+        # a boolean compress reads no index array: cheaper than gathering by `starts`
+        leaders = first if order is None else order[first]
+        out_cols = sorted_cols[first]
         leaders_before = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(first, out=leaders_before[1:])
         indptr = leaders_before[indptr]
@@ -830,9 +831,9 @@ class Interactions:
             mask[arr] = True
         else:
             raise TypeError(f"entries: expected a boolean mask or integer positions, got {describe(entries)}")
-        rows = np.repeat(np.arange(self.n_users, dtype=np.int64), np.diff(self.matrix.indptr))
-        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[mask], minlength=self.n_users), out=indptr[1:])
+        kept_before = np.zeros(self.nnz + 1, dtype=np.int64)  # kept pairs before each position
+        np.cumsum(mask, out=kept_before[1:])
+        indptr = kept_before[self.matrix.indptr]
         m = sp.csr_matrix(
             (self.matrix.data[mask], self.matrix.indices[mask], indptr.astype(self.matrix.indptr.dtype)),
             shape=self.shape,

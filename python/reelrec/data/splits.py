@@ -156,17 +156,22 @@ def _check_int(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {describe(value)}")
+    return bool(value)
+
+
 def _rows(data: Interactions) -> np.ndarray:
     return np.repeat(np.arange(data.n_users, dtype=np.int64), np.diff(data.matrix.indptr))
 
 
-def _rank_within_users(data: Interactions, order: np.ndarray) -> np.ndarray:
+def _rank_within_users(data: Interactions, order: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Rank (0-based) of each stored pair within its user, following ``order``.
 
     ``order`` is a permutation of the pairs (e.g. shuffled, or by time); a
     stable radix grouping by user keeps that order inside each user.
     """
-    rows = _rows(data)
     grouped = order[stable_argsort(rows[order], max(data.n_users - 1, 0))]
     # grouped pairs run through the users in CSR order, so rows[...] == rows
     rank = np.empty(data.nnz, dtype=np.int64)
@@ -201,10 +206,10 @@ def _finish(
     params: dict[str, Any],
     fold_in_mask: np.ndarray | None = None,
     test_users: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> Split:
-    if not isinstance(drop_cold, (bool, np.bool_)):
-        raise TypeError(f"drop_cold: expected a bool, got {describe(drop_cold)}")
-    rows = _rows(data)
+    if rows is None:
+        rows = _rows(data)
     cols = data.matrix.indices
     history = train_mask if fold_in_mask is None else fold_in_mask
     user_history = np.bincount(rows[history], minlength=data.n_users)
@@ -262,12 +267,14 @@ def random_split(
     data = _as_interactions(data)
     fraction = check_fraction(test_fraction, "test_fraction")
     keep = _check_int(min_train_interactions, "min_train_interactions", 0)
+    drop_cold = _check_bool(drop_cold, "drop_cold")
     rng = rng_from(random_state)
-    rank = _rank_within_users(data, rng.permutation(data.nnz))
+    rows = _rows(data)
+    rank = _rank_within_users(data, rng.permutation(data.nnz), rows)
     holdout = _holdout_counts(data.user_counts(), fraction, keep)
-    test = rank < holdout[_rows(data)]
+    test = rank < holdout[rows]
     params = {"test_fraction": fraction, "min_train_interactions": keep, "random_state": random_state}
-    return _finish(data, ~test, test, drop_cold, "random_split", params)
+    return _finish(data, ~test, test, drop_cold, "random_split", params, rows=rows)
 
 
 def leave_last_n_out(
@@ -303,14 +310,15 @@ def leave_last_n_out(
         raise ValueError("data: leave_last_n_out needs timestamps; build Interactions with a timestamp column")
     n = _check_int(n, "n", 1)
     keep = _check_int(min_train_interactions, "min_train_interactions", 0)
+    drop_cold = _check_bool(drop_cold, "drop_cold")
     rng = rng_from(random_state)
     counts = data.user_counts()
-    rank = _rank_within_users(data, _time_order(data, rng))
     rows = _rows(data)
+    rank = _rank_within_users(data, _time_order(data, rng), rows)
     holdout = np.minimum(n, np.maximum(counts - keep, 0))
     test = (counts[rows] - 1 - rank) < holdout[rows]
     params = {"n": n, "min_train_interactions": keep, "random_state": random_state}
-    return _finish(data, ~test, test, drop_cold, "leave_last_n_out", params)
+    return _finish(data, ~test, test, drop_cold, "leave_last_n_out", params, rows=rows)
 
 
 def temporal_split(
@@ -343,6 +351,7 @@ def temporal_split(
     data = _as_interactions(data)
     if data.timestamps is None:
         raise ValueError("data: temporal_split needs timestamps; build Interactions with a timestamp column")
+    drop_cold = _check_bool(drop_cold, "drop_cold")
     if (at is None) == (quantile is None):
         raise ValueError("at: give exactly one of at= (a time) and quantile= (a fraction)")
     if quantile is not None:
@@ -400,8 +409,8 @@ def user_split(
     data = _as_interactions(data)
     fraction = check_fraction(test_fraction, "test_fraction")
     keep = _check_int(min_fold_in, "min_fold_in", 1)
-    if not isinstance(by_time, (bool, np.bool_)):
-        raise TypeError(f"by_time: expected a bool, got {describe(by_time)}")
+    by_time = _check_bool(by_time, "by_time")
+    drop_cold = _check_bool(drop_cold, "drop_cold")
     if by_time and data.timestamps is None:
         raise ValueError("by_time: splitting held-out users by time needs timestamps")
     counts = data.user_counts()
@@ -425,8 +434,8 @@ def user_split(
     held = np.zeros(data.n_users, dtype=bool)
     held[chosen] = True
     order = _time_order(data, rng) if by_time else rng.permutation(data.nnz)
-    rank = _rank_within_users(data, order)
     rows = _rows(data)
+    rank = _rank_within_users(data, order, rows)
     holdout = np.maximum(_holdout_counts(counts, fraction, keep), 1)
     holdout = np.minimum(holdout, np.maximum(counts - keep, 0))
     if by_time:
@@ -437,7 +446,7 @@ def user_split(
     params = {
         "test_users": test_users,
         "test_fraction": fraction,
-        "by_time": bool(by_time),
+        "by_time": by_time,
         "min_fold_in": keep,
         "random_state": random_state,
     }
@@ -450,4 +459,5 @@ def user_split(
         params,
         fold_in_mask=held_pair & ~in_test,
         test_users=chosen,
+        rows=rows,
     )

@@ -25,7 +25,7 @@ Videos ``v``
       (cold start);
     * title: 3-6 words, each from the topic's vocabulary with probability 0.7,
       else a filler word; tags: 2-4 of the topic's tags, plus with probability
-      0.3 one tag of another topic.
+      0.3 one tag of a random topic.
 Users ``u``
     * taste ``theta_u ~ Dirichlet(taste_concentration * 1_K)`` (small values:
       focused tastes); bias ``b_u ~ N(0, 0.5)`` (how much of anything they
