@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from reelrec import Popularity
 from reelrec.data import Interactions
-from reelrec.data._ids import factorize, stable_argsort
+from reelrec.data._ids import factorize
 
 
 def reference_aggregate(users, items, weights, timestamps, how):
@@ -72,7 +72,7 @@ def test_aggregation_matches_reference(how, with_time):
 
 
 def test_sum_matches_scipy_reference_on_wide_keys():
-    # ids spread over > 2**32 pairs exercise every radix pass
+    # random order over > 2**32 possible pairs: the two-pass counting sort path
     rng = np.random.default_rng(1)
     n = 200_000
     users = rng.integers(0, 300_000, n)
@@ -86,13 +86,6 @@ def test_sum_matches_scipy_reference_on_wide_keys():
     np.testing.assert_array_equal(data.matrix.indptr, ref.indptr)
     np.testing.assert_array_equal(data.matrix.indices, ref.indices)
     np.testing.assert_allclose(data.matrix.data, ref.data.astype(np.float32), rtol=1e-6)
-
-
-def test_stable_argsort_matches_numpy():
-    rng = np.random.default_rng(3)
-    for max_key in (10, 70_000, 2**40):
-        keys = rng.integers(0, max_key + 1, 100_000).astype(np.int64)
-        np.testing.assert_array_equal(stable_argsort(keys, max_key), np.argsort(keys, kind="stable"))
 
 
 def test_factorize_paths():
@@ -378,3 +371,31 @@ def test_tuple_ids_and_list_valued_metadata():
     np.testing.assert_array_equal(data.user_index([("b", 2), ("a", 1)]), [1, 0])
     data.add_user_metadata({("a", 1): {"tags": ["x", "y"], "n": 3}, ("b", 2): {"tags": ["z"], "n": 4}})
     assert data.user_metadata["tags"][0] == ["x", "y"] and data.user_metadata["n"].tolist() == [3, 4]
+
+
+def test_row_sorted_input_with_duplicates_keeps_input_order():
+    # rows already grouped (a log sorted by user), columns not: the per-row sort path,
+    # whose duplicate groups must still resolve "last" by input order
+    users = np.repeat(np.arange(50), 40)
+    rng = np.random.default_rng(4)
+    items = rng.integers(0, 10, users.size)
+    weights = rng.random(users.size)
+    for how in ("sum", "max", "last"):
+        data = Interactions.from_arrays(users, items, weights, aggregate=how)
+        expected = reference_aggregate(users.tolist(), items.tolist(), weights, None, how)
+        got = as_dict(data)
+        assert got.keys() == expected.keys()
+        assert all(got[k][0] == pytest.approx(v[0], rel=1e-6) for k, v in expected.items())
+
+
+def test_builders_never_modify_caller_arrays():
+    rng = np.random.default_rng(9)
+    users = np.sort(rng.integers(0, 30, 500))
+    items = rng.integers(0, 40, 500)
+    weights = rng.random(500)
+    stamps = rng.random(500)
+    copies = [a.copy() for a in (users, items, weights, stamps)]
+    Interactions._from_codes(users, items, np.arange(30), np.arange(40), weights, stamps)
+    Interactions.from_arrays(items, users, weights, stamps, aggregate="last")
+    for before, after in zip(copies, (users, items, weights, stamps)):
+        np.testing.assert_array_equal(before, after)

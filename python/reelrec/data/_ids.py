@@ -1,8 +1,9 @@
-"""Id handling shared by the data layer: factorising ids, two-way maps, grouping sorts.
+"""Id handling shared by the data layer: factorising ids and two-way id maps.
 
-Everything here is vectorised: factorising 25M ids or ordering 25M (user, item)
-keys costs a few passes over the arrays, never a Python loop per row (the only
-per-element loops are fallbacks for ids of mixed Python types without pandas).
+Everything here is vectorised: factorising 25M ids costs a few passes over the
+arrays, never a Python loop per row (the only per-element loops are fallbacks
+for ids of mixed Python types without pandas, and for Python lists of mixed
+types, which are small by nature).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_1d", "sequence_array", "factorize", "IdMap", "stable_argsort", "describe"]
+__all__ = ["as_1d", "sequence_array", "factorize", "IdMap", "describe"]
 
 # An integer id range at most this many times the number of values is mapped
 # through a dense lookup table (O(n)) instead of a sort.
@@ -233,38 +234,3 @@ class IdMap:
         if scalar:
             return int(idx[0])
         return idx
-
-
-def stable_argsort(keys: np.ndarray, max_key: int) -> np.ndarray:
-    """Stable argsort of non-negative integer ``keys`` (all ``<= max_key``).
-
-    Equal keys keep their input order (the "last" aggregation and the seeded
-    tie-breaking of splits rely on it), in linear time:
-
-    * keys in a range comparable to their number: one counting sort, run by
-      scipy's compiled CSR -> CSC conversion (all keys as the column indices of
-      a single CSR row; the conversion is a stable bucket pass);
-    * wider keys: an LSD radix sort on 16-bit digits, ``ceil(bits / 16)``
-      passes of NumPy's stable sort, which is a radix sort for 16-bit types
-      (and a timsort, O(n log n), for wider ones).
-    """
-    import scipy.sparse as sp
-
-    n = keys.size
-    if n < 2 or bool(np.all(keys[1:] >= keys[:-1])):
-        return np.arange(n, dtype=np.int64)
-    if max_key < (1 << 16):
-        return np.argsort(keys.astype(np.uint16), kind="stable")
-    if max_key < max(_DENSE_SPAN_FACTOR * n, _DENSE_SPAN_MIN):
-        positions = np.arange(n, dtype=np.int64)
-        row = sp.csr_matrix((positions, keys, np.array([0, n], dtype=np.int64)), shape=(1, max_key + 1))
-        return row.tocsc().data
-    perm: np.ndarray | None = None
-    shift = 0
-    while (max_key >> shift) > 0:
-        current = keys if perm is None else keys[perm]
-        digits = ((current >> shift) & 0xFFFF).astype(np.uint16)
-        order = np.argsort(digits, kind="stable")
-        perm = order if perm is None else perm[order]
-        shift += 16
-    return perm

@@ -177,7 +177,9 @@ def _canonical_csr(
         if rows_sorted:  # e.g. logs grouped by user: one per-row sort of the columns suffices
             indptr = np.zeros(n_users + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-            by_row = sp.csr_matrix((np.arange(n, dtype=np.int64), cols, indptr), shape=(n_users, max(n_items, 1)))
+            # sort_indices works in place: hand it an owned copy of the columns
+            own_cols = cols.astype(np.int32 if n_items < 2**31 else np.int64)
+            by_row = sp.csr_matrix((np.arange(n, dtype=np.int64), own_cols, indptr), shape=(n_users, max(n_items, 1)))
             by_row.sort_indices()
             order, sorted_cols = by_row.data, by_row.indices
         else:
