@@ -1,6 +1,7 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core, ope
+from . import _core, data, datasets, metrics, ope
+from .data import Interactions
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
 from .models import EASE, BiasedMF, Popularity, PureSVD, Random, Recommender
@@ -11,14 +12,18 @@ __all__ = [
     "BiasedMF",
     "CopyWarning",
     "EASE",
+    "Interactions",
     "NotFittedError",
     "Popularity",
     "PureSVD",
     "Random",
     "Recommender",
     "compare",
+    "data",
+    "datasets",
     "evaluate",
     "evaluate_recommendations",
+    "metrics",
     "ope",
     "__version__",
 ]
