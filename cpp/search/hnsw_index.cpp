@@ -65,7 +65,8 @@ struct HnswIndex::Scratch {
     std::vector<uint16_t> tags;
     uint16_t epoch = 0;
     std::vector<Neighbor> top, cand, sorted, selected, pruned;
-    std::vector<uint32_t> todo, list_copy, olds, excl;
+    std::vector<uint32_t> todo, list_copy, excl;
+    std::vector<std::vector<uint32_t>> old_links;  // per level, sorted (slot reuse)
     std::vector<float> query;
 
     void begin(std::size_t n) {
@@ -335,17 +336,13 @@ void HnswIndex::add_reverse_link(uint32_t target, uint32_t s, int level, Scratch
 }
 
 void HnswIndex::repair_neighbors(uint32_t s, int level, Scratch& sc) {
-    {
-        std::lock_guard<std::mutex> g(lock_of(s));
-        const uint32_t* raw = links(s, level);
-        sc.olds.assign(raw + 1, raw + 1 + raw[0]);
-    }
+    const std::vector<uint32_t>& olds = sc.old_links[static_cast<std::size_t>(level)];
     const int64_t cap = max_links(level);
-    for (const uint32_t n : sc.olds) {
+    for (const uint32_t n : olds) {
         if (n == s) continue;
         // Candidates: n's current neighbours plus the slot's old neighbourhood
         // (which includes the slot itself, now holding its new vector).
-        sc.todo.assign(sc.olds.begin(), sc.olds.end());
+        sc.todo.assign(olds.begin(), olds.end());
         sc.todo.push_back(s);
         {
             std::lock_guard<std::mutex> g(lock_of(n));
@@ -368,6 +365,34 @@ void HnswIndex::repair_neighbors(uint32_t s, int level, Scratch& sc) {
     }
 }
 
+void HnswIndex::set_own_links(uint32_t s, int level, bool reuse, Scratch& sc) {
+    // Another insertion may already have linked itself into s's list at this
+    // level (it can start its walk at s, found on the level above, before s
+    // reaches this level). Keep those links: dropping them can leave that node
+    // with no way in.
+    std::lock_guard<std::mutex> g(lock_of(s));
+    uint32_t* list = links(s, level);
+    const float* v = vec(s);
+    sc.pruned.assign(sc.selected.begin(), sc.selected.end());
+    const std::vector<uint32_t>* stale = reuse ? &sc.old_links[static_cast<std::size_t>(level)] : nullptr;
+    for (uint32_t i = 0; i < list[0]; ++i) {
+        const uint32_t x = list[1 + i];
+        if (x == s || (stale && std::binary_search(stale->begin(), stale->end(), x))) continue;
+        bool known = false;
+        for (const Neighbor& nb : sc.selected) known = known || nb.slot == x;
+        if (!known) sc.pruned.push_back({distance(v, vec(x)), x});
+    }
+    const int64_t cap = max_links(level);
+    if (static_cast<int64_t>(sc.pruned.size()) > cap) {
+        std::sort(sc.pruned.begin(), sc.pruned.end(), ascending);
+        std::vector<Neighbor> all;
+        all.swap(sc.pruned);
+        select_neighbors(all, cap, sc.pruned);
+    }
+    list[0] = static_cast<uint32_t>(sc.pruned.size());
+    for (std::size_t i = 0; i < sc.pruned.size(); ++i) list[1 + i] = sc.pruned[i].slot;
+}
+
 void HnswIndex::insert(uint32_t s, bool reuse, Scratch& sc) {
     const float* v = vec(s);
     const int level = levels_[s];
@@ -382,6 +407,15 @@ void HnswIndex::insert(uint32_t s, bool reuse, Scratch& sc) {
     // Only an insertion that raises the top level keeps the entry lock.
     if (level <= top_level) top_lock.unlock();
     if (reuse) {
+        // Snapshot the stale links first: they seed the repair, and whatever is
+        // not in the snapshot when s rewrites its lists was added concurrently.
+        sc.old_links.resize(static_cast<std::size_t>(level + 1));
+        for (int lc = 0; lc <= level; ++lc) {
+            std::lock_guard<std::mutex> g(lock_of(s));
+            const uint32_t* raw = links(s, lc);
+            sc.old_links[lc].assign(raw + 1, raw + 1 + raw[0]);
+            std::sort(sc.old_links[lc].begin(), sc.old_links[lc].end());
+        }
         for (int lc = std::min(level, top_level); lc >= 0; --lc) repair_neighbors(s, lc, sc);
     }
     float ep_dist = distance(v, vec(ep));
@@ -392,16 +426,11 @@ void HnswIndex::insert(uint32_t s, bool reuse, Scratch& sc) {
         sc.sorted.assign(sc.top.begin(), sc.top.end());
         std::sort(sc.sorted.begin(), sc.sorted.end(), ascending);
         select_neighbors(sc.sorted, params_.M, sc.selected);
-        {
-            std::lock_guard<std::mutex> g(lock_of(s));
-            uint32_t* list = links(s, lc);
-            list[0] = static_cast<uint32_t>(sc.selected.size());
-            for (std::size_t i = 0; i < sc.selected.size(); ++i) list[1 + i] = sc.selected[i].slot;
-        }
         if (!sc.sorted.empty()) {
             ep = sc.sorted[0].slot;
             ep_dist = sc.sorted[0].dist;
         }
+        set_own_links(s, lc, reuse, sc);
         // add_reverse_link reuses sc.sorted; `selected` is all we still need.
         for (const Neighbor& nb : sc.selected) add_reverse_link(nb.slot, s, lc, sc);
     }

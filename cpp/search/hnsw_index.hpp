@@ -129,6 +129,7 @@ private:
     uint32_t greedy_descend(const float* q, uint32_t ep, float& ep_dist, int from_level, int to_level) const;
     void select_neighbors(std::vector<Neighbor>& sorted_candidates, int64_t m, std::vector<Neighbor>& out) const;
     void insert(uint32_t s, bool reuse, Scratch& scratch);
+    void set_own_links(uint32_t s, int level, bool reuse, Scratch& scratch);
     void add_reverse_link(uint32_t target, uint32_t s, int level, Scratch& scratch);
     void repair_neighbors(uint32_t s, int level, Scratch& scratch);
 
