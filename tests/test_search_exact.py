@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-from search_helpers import reference_search
-
 import reelrec
+import scipy.sparse as sp
 from reelrec import _core
 from reelrec.search import ExactIndex, IdFilter
+from search_helpers import reference_search
 
 METRICS = ["ip", "cosine", "l2"]
 
@@ -31,7 +30,9 @@ def assert_matches(got, ref, metric, tol=1e-4):
     if mismatch.any():
         # only allowed between scores equal to float32 precision
         gap = np.abs(scores[mismatch] - ref_scores[mismatch])
-        assert gap.max() <= tol * scale, f"ids differ beyond ties: {ids[mismatch][:5]} vs {ref_ids[mismatch][:5]}"
+        assert gap.max() <= tol * scale, (
+            f"ids differ beyond ties: {ids[mismatch][:5]} vs {ref_ids[mismatch][:5]}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,9 @@ def test_filters_and_exclusions(data, metric):
     assert_matches(got, ref, metric)
     assert (got[0][:, 5:] == -1).all()
     # exclusions as a sparse matrix whose column indices are ids
-    rows = sp.csr_matrix((np.ones(3), ([0, 0, 1], [ids[0], ids[1], ids[2]])), shape=(2, ids.max() + 1))
+    rows = sp.csr_matrix(
+        (np.ones(3), ([0, 0, 1], [ids[0], ids[1], ids[2]])), shape=(2, ids.max() + 1)
+    )
     got = index.search(Q[:2], k=5, exclude=rows)
     ref = reference_search(Q[:2], X, ids, 5, metric, exclude=[ids[:2], ids[2:3]])
     assert_matches(got, ref, metric)
@@ -106,7 +109,9 @@ def test_ties_rank_lower_id_first():
     np.testing.assert_array_equal(scores, [4.0] * 5)
 
 
-@pytest.mark.parametrize("n_q", [3, 200])  # catalogue split across threads / query chunks per thread
+@pytest.mark.parametrize(
+    "n_q", [3, 200]
+)  # catalogue split across threads / query chunks per thread
 def test_thread_count_does_not_change_results(n_q):
     rng = np.random.default_rng(2)
     X = rng.standard_normal((20_000, 16)).astype(np.float32)
@@ -128,7 +133,9 @@ def test_default_ids_continue_and_delete(data):
     index.delete([3, 0, 19])
     assert len(index) == 17 and 3 not in index and 4 in index
     keep = np.setdiff1d(np.arange(20), [0, 3, 19])
-    assert_matches(index.search(Q, k=20), reference_search(Q, X[keep], keep, 20, "cosine"), "cosine")
+    assert_matches(
+        index.search(Q, k=20), reference_search(Q, X[keep], keep, 20, "cosine"), "cosine"
+    )
     with pytest.raises(KeyError, match="not in the index: 3"):
         index.delete([4, 3])
     assert 4 in index, "a failed delete removes nothing"
@@ -303,6 +310,8 @@ def test_simd_fallback_kernels_match_reference(level):
     )
     package_root = Path(reelrec.__file__).resolve().parents[1]
     env = dict(os.environ, REELREC_SIMD=level, PYTHONPATH=str(package_root))
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == level

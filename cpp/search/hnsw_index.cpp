@@ -487,7 +487,7 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
             const int level = draw_level();
             levels_[s] = level;
             upper_[s].reset(level > 0 ? new uint32_t[static_cast<std::size_t>(level * (params_.M + 1))]() : nullptr);
-            links(s, 0)[0] = 0;
+            std::memset(links(s, 0), 0, static_cast<std::size_t>(1 + m0_) * sizeof(uint32_t));
             deleted_[s] = 0;
         }
         std::memcpy(vec(s), prepared.data() + i * pdim_, vec_bytes_);

@@ -69,7 +69,9 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(np.atleast_1d(arr), dtype=np.int64)
 
 
-def _check_vectors(vectors: Any, dim: int, name: str, *, cosine: bool, single_ok: bool) -> tuple[np.ndarray, bool]:
+def _check_vectors(
+    vectors: Any, dim: int, name: str, *, cosine: bool, single_ok: bool
+) -> tuple[np.ndarray, bool]:
     """C-contiguous float32 (n, dim) matrix; ``single`` when a 1-d vector was given."""
     if sp.issparse(vectors):
         raise TypeError(f"{name}: expected a dense array, got {type(vectors).__name__}")
@@ -83,7 +85,9 @@ def _check_vectors(vectors: Any, dim: int, name: str, *, cosine: bool, single_ok
         expected = f"({dim},) or (n, {dim})" if single_ok else f"(n, {dim})"
         raise ValueError(f"{name}: expected shape {expected}, got {arr.shape}")
     if arr.shape[1] != dim:
-        raise ValueError(f"{name}: expected vectors of dimension {dim} (the index's dim), got {arr.shape[1]}")
+        raise ValueError(
+            f"{name}: expected vectors of dimension {dim} (the index's dim), got {arr.shape[1]}"
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
@@ -149,7 +153,9 @@ def _exclude_arrays(exclude: Any, n_q: int) -> tuple[np.ndarray | None, np.ndarr
             raise ValueError(f"exclude: expected one row per query ({n_q}), got {csr.shape[0]}")
         return csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
     if isinstance(exclude, (str, bytes)) or not hasattr(exclude, "__len__"):
-        raise TypeError(f"exclude: expected a sparse matrix or a sequence of id arrays, got {_describe(exclude)}")
+        raise TypeError(
+            f"exclude: expected a sparse matrix or a sequence of id arrays, got {_describe(exclude)}"
+        )
     if len(exclude) != n_q:
         raise ValueError(f"exclude: expected one entry per query ({n_q}), got {len(exclude)}")
     rows = [_as_id_array(row, f"exclude[{i}]") for i, row in enumerate(exclude)]
@@ -194,14 +200,18 @@ class _VectorIndex:
         return self._native.get_vectors(arr)
 
     def _prepare_add(self, vectors: Any, ids: Any) -> tuple[np.ndarray, np.ndarray]:
-        X, _ = _check_vectors(vectors, self.dim, "vectors", cosine=self.metric == "cosine", single_ok=False)
+        X, _ = _check_vectors(
+            vectors, self.dim, "vectors", cosine=self.metric == "cosine", single_ok=False
+        )
         if ids is None:
             start = int(self._native.next_id())
             id_arr = np.arange(start, start + X.shape[0], dtype=np.int64)
         else:
             id_arr = _as_id_array(ids, "ids")
             if id_arr.size != X.shape[0]:
-                raise ValueError(f"ids: expected one id per vector ({X.shape[0]}), got {id_arr.size}")
+                raise ValueError(
+                    f"ids: expected one id per vector ({X.shape[0]}), got {id_arr.size}"
+                )
             if id_arr.size and id_arr.min() < 0:
                 raise ValueError(f"ids: must be >= 0 (-1 marks padding), got {int(id_arr.min())}")
             uniq, counts = np.unique(id_arr, return_counts=True)
@@ -222,7 +232,9 @@ class _VectorIndex:
 
     # --------------------------------------------------------------- search
     def _prepare_search(self, queries: Any, k: Any, filter: Any, exclude: Any):
-        Q, single = _check_vectors(queries, self.dim, "queries", cosine=self.metric == "cosine", single_ok=True)
+        Q, single = _check_vectors(
+            queries, self.dim, "queries", cosine=self.metric == "cosine", single_ok=True
+        )
         k = check_k(k)
         allow, deny = _filter_arrays(filter)
         excl_indptr, excl_ids = _exclude_arrays(exclude, Q.shape[0])
@@ -448,7 +460,13 @@ class HNSWIndex(_VectorIndex):
         self.num_threads = check_num_threads(num_threads)
         seed = seed_from(random_state)
         self._native = _core.HnswIndex(
-            self.dim, self.metric, self.M, self.ef_construction, ef, -1 if max_elements is None else max_elements, seed
+            self.dim,
+            self.metric,
+            self.M,
+            self.ef_construction,
+            ef,
+            -1 if max_elements is None else max_elements,
+            seed,
         )
 
     @property

@@ -88,7 +88,8 @@ class ANNRecommender(Recommender):
     -----
     ``similar_items`` uses cosine similarity of the item vectors, as the base
     class does; its index (same kind, built on unit vectors with
-    ``metric="ip"``) is built on first use.
+    ``metric="ip"``) is built on first use. A model that defines its own
+    ``similar_items`` (e.g. :class:`~reelrec.Popularity`) answers it itself.
     """
 
     def __init__(
@@ -116,7 +117,13 @@ class ANNRecommender(Recommender):
         num_threads: int = 0,
     ) -> ANNRecommender:
         """Wrap an already fitted factor model without refitting it."""
-        obj = cls(model, index=index, index_params=index_params, random_state=random_state, num_threads=num_threads)
+        obj = cls(
+            model,
+            index=index,
+            index_params=index_params,
+            random_state=random_state,
+            num_threads=num_threads,
+        )
         if not isinstance(model, Recommender):
             raise TypeError(f"model: expected a reelrec Recommender, got {type(model).__name__}")
         model._check_fitted()
@@ -132,7 +139,9 @@ class ANNRecommender(Recommender):
     def _validate_params(self) -> None:
         super()._validate_params()
         if not isinstance(self.model, Recommender):
-            raise TypeError(f"model: expected a reelrec Recommender, got {type(self.model).__name__}")
+            raise TypeError(
+                f"model: expected a reelrec Recommender, got {type(self.model).__name__}"
+            )
         if self.index not in _INDEXES:
             raise ValueError(f"index: expected 'hnsw' or 'exact', got {self.index!r}")
         params = self.index_params or {}
@@ -154,7 +163,9 @@ class ANNRecommender(Recommender):
         items, bias = self._factors()
         self._sim_index = None
         self._sim_lock = threading.Lock()
-        self.index_ = self._make_index(self._index_vectors(items, bias), "l2" if self.index == "hnsw" else "ip")
+        self.index_ = self._make_index(
+            self._index_vectors(items, bias), "l2" if self.index == "hnsw" else "ip"
+        )
 
     def _factors(self) -> tuple[np.ndarray, np.ndarray | None]:
         try:
@@ -241,7 +252,11 @@ class ANNRecommender(Recommender):
             block = ids[rows]
             valid = block >= 0
             safe = np.where(valid, block, 0)
-            s = np.einsum("ukd,ud->uk", items[safe], user_vecs[rows]) if items.shape[1] else np.zeros(block.shape, np.float32)
+            s = (
+                np.einsum("ukd,ud->uk", items[safe], user_vecs[rows])
+                if items.shape[1]
+                else np.zeros(block.shape, np.float32)
+            )
             if bias is not None:
                 s = s + bias[safe]
             scores[rows] = np.where(valid, s, -np.inf)
@@ -252,6 +267,9 @@ class ANNRecommender(Recommender):
 
     # -------------------------------------------------------- similar items
     def _similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if type(self.model_)._similar_items is not Recommender._similar_items:
+            # the model defines its own notion of similarity (e.g. Popularity)
+            return self.model_._similar_items(items, k)
         unit = self._unit_items()
         index = self._similarity_index(unit)
         Q = np.ascontiguousarray(unit[items])
@@ -300,11 +318,15 @@ class ANNRecommender(Recommender):
         inner.user_items_ = self.user_items_
         inner.n_users_, inner.n_items_ = self.n_users_, self.n_items_
         inner.user_ids_, inner.item_ids_ = self.user_ids_, self.item_ids_
-        inner._set_state({k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")})
+        inner._set_state(
+            {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+        )
         self.model_ = inner
         kind = ExactIndex if self.index == "exact" else HNSWIndex
         if "index" not in state:
             raise ValueError("path: the saved ANNRecommender has no index")
         self.index_ = kind.from_bytes(state["index"].tobytes())
         self._sim_lock = threading.Lock()
-        self._sim_index = kind.from_bytes(state["similar_index"].tobytes()) if "similar_index" in state else None
+        self._sim_index = (
+            kind.from_bytes(state["similar_index"].tobytes()) if "similar_index" in state else None
+        )
