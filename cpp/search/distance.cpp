@@ -39,6 +39,12 @@ float l2_portable(const float* a, const float* b, int64_t d) {
     return s;
 }
 
+template <DistanceFn F>
+void batch_portable(const float* q, const char* base, std::size_t stride, const uint32_t* slots, int64_t n,
+                    int64_t d, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = F(q, reinterpret_cast<const float*>(base + slots[i] * stride), d);
+}
+
 #ifdef REELREC_X86_DISPATCH
 
 __attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
@@ -98,6 +104,79 @@ __attribute__((target("avx512f"))) float l2_avx512(const float* a, const float* 
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+// Four vectors per pass: four independent accumulator chains.
+template <bool kL2>
+__attribute__((target("avx512f"))) void batch_avx512(const float* q, const char* base, std::size_t stride,
+                                                      const uint32_t* slots, int64_t n, int64_t d, float* out) {
+    auto vec = [&](int64_t i) { return reinterpret_cast<const float*>(base + slots[i] * stride); };
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float *v0 = vec(i), *v1 = vec(i + 1), *v2 = vec(i + 2), *v3 = vec(i + 3);
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+               a3 = _mm512_setzero_ps();
+        for (int64_t t = 0; t < d; t += 16) {
+            const __m512 x = _mm512_loadu_ps(q + t);
+            if (kL2) {
+                const __m512 t0 = _mm512_sub_ps(x, _mm512_loadu_ps(v0 + t));
+                const __m512 t1 = _mm512_sub_ps(x, _mm512_loadu_ps(v1 + t));
+                const __m512 t2 = _mm512_sub_ps(x, _mm512_loadu_ps(v2 + t));
+                const __m512 t3 = _mm512_sub_ps(x, _mm512_loadu_ps(v3 + t));
+                a0 = _mm512_fmadd_ps(t0, t0, a0);
+                a1 = _mm512_fmadd_ps(t1, t1, a1);
+                a2 = _mm512_fmadd_ps(t2, t2, a2);
+                a3 = _mm512_fmadd_ps(t3, t3, a3);
+            } else {
+                a0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v0 + t), a0);
+                a1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v1 + t), a1);
+                a2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v2 + t), a2);
+                a3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v3 + t), a3);
+            }
+        }
+        const float sign = kL2 ? 1.0f : -1.0f;
+        out[i] = sign * _mm512_reduce_add_ps(a0);
+        out[i + 1] = sign * _mm512_reduce_add_ps(a1);
+        out[i + 2] = sign * _mm512_reduce_add_ps(a2);
+        out[i + 3] = sign * _mm512_reduce_add_ps(a3);
+    }
+    for (; i < n; ++i) out[i] = kL2 ? l2_avx512(q, vec(i), d) : neg_dot_avx512(q, vec(i), d);
+}
+
+template <bool kL2>
+__attribute__((target("avx2,fma"))) void batch_avx2(const float* q, const char* base, std::size_t stride,
+                                                     const uint32_t* slots, int64_t n, int64_t d, float* out) {
+    auto vec = [&](int64_t i) { return reinterpret_cast<const float*>(base + slots[i] * stride); };
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float *v0 = vec(i), *v1 = vec(i + 1), *v2 = vec(i + 2), *v3 = vec(i + 3);
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+               a3 = _mm256_setzero_ps();
+        for (int64_t t = 0; t < d; t += 8) {
+            const __m256 x = _mm256_loadu_ps(q + t);
+            if (kL2) {
+                const __m256 t0 = _mm256_sub_ps(x, _mm256_loadu_ps(v0 + t));
+                const __m256 t1 = _mm256_sub_ps(x, _mm256_loadu_ps(v1 + t));
+                const __m256 t2 = _mm256_sub_ps(x, _mm256_loadu_ps(v2 + t));
+                const __m256 t3 = _mm256_sub_ps(x, _mm256_loadu_ps(v3 + t));
+                a0 = _mm256_fmadd_ps(t0, t0, a0);
+                a1 = _mm256_fmadd_ps(t1, t1, a1);
+                a2 = _mm256_fmadd_ps(t2, t2, a2);
+                a3 = _mm256_fmadd_ps(t3, t3, a3);
+            } else {
+                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v0 + t), a0);
+                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v1 + t), a1);
+                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v2 + t), a2);
+                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v3 + t), a3);
+            }
+        }
+        const float sign = kL2 ? 1.0f : -1.0f;
+        out[i] = sign * hsum256(a0);
+        out[i + 1] = sign * hsum256(a1);
+        out[i + 2] = sign * hsum256(a2);
+        out[i + 3] = sign * hsum256(a3);
+    }
+    for (; i < n; ++i) out[i] = kL2 ? l2_avx2(q, vec(i), d) : neg_dot_avx2(q, vec(i), d);
+}
+
 SimdLevel detect_uncached() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
@@ -150,6 +229,16 @@ DistanceFn distance_function(Metric metric, SimdLevel level) {
 #endif
     (void)level;
     return l2 ? l2_portable : neg_dot_portable;
+}
+
+BatchDistanceFn batch_distance_function(Metric metric, SimdLevel level) {
+    const bool l2 = metric == Metric::kL2;
+#ifdef REELREC_X86_DISPATCH
+    if (level == SimdLevel::kAvx512) return l2 ? batch_avx512<true> : batch_avx512<false>;
+    if (level == SimdLevel::kAvx2) return l2 ? batch_avx2<true> : batch_avx2<false>;
+#endif
+    (void)level;
+    return l2 ? batch_portable<l2_portable> : batch_portable<neg_dot_portable>;
 }
 
 Metric parse_metric(const std::string& name) {

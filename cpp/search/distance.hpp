@@ -40,6 +40,14 @@ std::string simd_name(SimdLevel level);
 
 DistanceFn distance_function(Metric metric, SimdLevel level);
 
+// out[i] = dist(q, vector of slots[i]), vectors at base + slot * stride bytes.
+// Several vectors are in flight at once, which hides the FMA and horizontal-sum
+// latency that dominates one short (e.g. 64-d) distance.
+using BatchDistanceFn = void (*)(const float* q, const char* base, std::size_t stride, const uint32_t* slots,
+                                 int64_t n, int64_t d, float* out);
+
+BatchDistanceFn batch_distance_function(Metric metric, SimdLevel level);
+
 Metric parse_metric(const std::string& name);
 std::string metric_name(Metric metric);
 

@@ -18,6 +18,19 @@ constexpr int64_t kMaxDim = 1 << 16;
 // Flops below which a search runs on one thread: a team costs ~10 us.
 constexpr double kParallelWork = 4e6;
 
+inline int lowest_bit(uint32_t m) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(m);
+#else
+    int j = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        ++j;
+    }
+    return j;
+#endif
+}
+
 int team_size() {
 #ifdef _OPENMP
     return omp_get_num_threads();
@@ -60,9 +73,10 @@ void ExactIndex::ensure_capacity(int64_t n) {
         panels_.reserve(std::max(need, panels_.size() * 2));
         panels_.resize(need, 0.0f);
     }
-    if (static_cast<int64_t>(labels_.size()) < n) {
-        labels_.resize(static_cast<std::size_t>(n));
-        if (metric_ == Metric::kL2) sqnorms_.resize(static_cast<std::size_t>(n));
+    if (static_cast<int64_t>(labels_.size()) < n) labels_.resize(static_cast<std::size_t>(n));
+    // Norms cover whole panels: the kernel reads 16 at a time.
+    if (metric_ == Metric::kL2 && static_cast<int64_t>(sqnorms_.size()) < panels * kPanelWidth) {
+        sqnorms_.resize(static_cast<std::size_t>(panels * kPanelWidth), 0.0f);
     }
 }
 
@@ -190,25 +204,30 @@ void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const Filt
     auto scan = [&](int64_t q0, int64_t nrows, int64_t p0, int64_t p1, ScoredTopK* heaps,
                     std::vector<uint32_t>* excl) {
         alignas(64) float buf[16 * kPanelWidth];
+        float thresholds[16];
+        uint32_t masks[16];
         for (int64_t p = p0; p < p1; ++p) {
             const float* panel = panels_.data() + p * d * kPanelWidth;
             const int64_t base = p * kPanelWidth;
             const int64_t valid = std::min<int64_t>(kPanelWidth, n - base);
+            const uint32_t valid_mask = valid == kPanelWidth ? 0xFFFFu : (1u << valid) - 1u;
+            const float* panel_norms = l2 ? norms + base : nullptr;
             for (int64_t r0 = 0; r0 < nrows; r0 += rows) {
                 const int rr = static_cast<int>(std::min(rows, nrows - r0));
-                kern.kernel(Q.data() + (q0 + r0) * d, d, rr, d, panel, buf);
+                for (int r = 0; r < rr; ++r) thresholds[r] = heaps[r0 + r].threshold();
+                kern.kernel(Q.data() + (q0 + r0) * d, d, rr, d, panel, panel_norms, thresholds, buf, masks);
                 for (int r = 0; r < rr; ++r) {
+                    uint32_t m = masks[r] & valid_mask;
+                    if (!m) continue;
                     ScoredTopK& heap = heaps[r0 + r];
                     const std::vector<uint32_t>& ex = excl[r0 + r];
-                    float thr = heap.threshold();
-                    for (int64_t j = 0; j < valid; ++j) {
-                        float s = buf[r * kPanelWidth + j];
-                        if (l2) s = 2.0f * s - norms[base + j];
-                        if (!(s >= thr)) continue;
+                    for (; m; m &= m - 1) {
+                        const int j = lowest_bit(m);
+                        const float s = buf[r * kPanelWidth + j];
+                        if (!(s >= heap.threshold())) continue;  // the bar rose within this panel
                         const uint32_t slot = static_cast<uint32_t>(base + j);
                         if (!filter.pass(slot) || contains_sorted(ex, slot)) continue;
                         heap.push(s, labels_[slot]);
-                        thr = heap.threshold();
                     }
                 }
             }
@@ -332,7 +351,7 @@ std::unique_ptr<ExactIndex> ExactIndex::load(std::istream& in, uint64_t size, in
         if (!std::isfinite(v)) r.fail("non-finite vector values");
     }
     if (index->metric_ == Metric::kL2) {
-        index->sqnorms_.resize(static_cast<std::size_t>(n));
+        index->sqnorms_.resize(static_cast<std::size_t>(panels * kPanelWidth), 0.0f);
         for (int64_t s = 0; s < n; ++s) {
             const float* col = index->column(s);
             double sq = 0.0;

@@ -21,8 +21,13 @@ namespace reelrec::search {
 
 constexpr int kPanelWidth = 16;
 
-// out[r * 16 + j] = <q_r, item_j> for r < rows, j < 16; q_r = q + r * ldq.
-using PanelKernel = void (*)(const float* q, int64_t ldq, int rows, int64_t d, const float* panel, float* out);
+// For r < rows, j < 16:
+//   out[r * 16 + j] = <q_r, item_j>                    (norms == nullptr)
+//   out[r * 16 + j] = 2 <q_r, item_j> - norms[j]        (l2: the distance up to -|q|^2)
+// and bit j of masks[r] is set when out[r * 16 + j] >= thresholds[r], so the
+// caller only looks at scores that can enter a top-k heap. q_r = q + r * ldq.
+using PanelKernel = void (*)(const float* q, int64_t ldq, int rows, int64_t d, const float* panel,
+                             const float* norms, const float* thresholds, float* out, uint32_t* masks);
 
 struct PanelKernelInfo {
     PanelKernel kernel;

@@ -67,7 +67,7 @@ struct HnswIndex::Scratch {
     std::vector<Neighbor> top, cand, sorted, selected, pruned;
     std::vector<uint32_t> todo, list_copy, excl;
     std::vector<std::vector<uint32_t>> old_links;  // per level, sorted (slot reuse)
-    std::vector<float> query;
+    std::vector<float> query, dists;
 
     void begin(std::size_t n) {
         if (tags.size() < n) {
@@ -115,6 +115,7 @@ HnswIndex::HnswIndex(const HnswParams& params)
     level_mult_ = 1.0 / std::log(static_cast<double>(params_.M));
     simd_ = active_simd();
     dist_ = distance_function(params_.metric, simd_);
+    batch_dist_ = batch_distance_function(params_.metric, simd_);
     if (params_.max_elements > 0) reserve_slots(params_.max_elements);
 }
 
@@ -215,6 +216,7 @@ void HnswIndex::search_layer(const float* q, uint32_t ep, float ep_dist, int lev
         if (c.dist > bound) break;
         std::pop_heap(cand.begin(), cand.end(), near_first);
         cand.pop_back();
+        if (!cand.empty()) REELREC_PREFETCH(links(cand.front().slot, level));  // likely the next expansion
 
         const uint32_t* list;
         uint32_t count;
@@ -236,11 +238,15 @@ void HnswIndex::search_layer(const float* q, uint32_t ep, float ep_dist, int lev
             const uint32_t nb = list[i];
             if (sc.visit(nb)) {
                 sc.todo.push_back(nb);
-                REELREC_PREFETCH(block(nb));
+                const char* b = block(nb);
+                for (std::size_t off = 0; off < vec_bytes_; off += 64) REELREC_PREFETCH(b + off);
             }
         }
-        for (const uint32_t nb : sc.todo) {
-            const float d = distance(q, vec(nb));
+        sc.dists.resize(sc.todo.size());
+        batch_dist_(q, data_, stride_, sc.todo.data(), static_cast<int64_t>(sc.todo.size()), pdim_, sc.dists.data());
+        for (std::size_t i = 0; i < sc.todo.size(); ++i) {
+            const uint32_t nb = sc.todo[i];
+            const float d = sc.dists[i];
             if (static_cast<int64_t>(top.size()) < ef || d < bound) {
                 cand.push_back({d, nb});
                 std::push_heap(cand.begin(), cand.end(), near_first);

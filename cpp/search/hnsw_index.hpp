@@ -141,6 +141,7 @@ private:
     double level_mult_;
     SimdLevel simd_;
     DistanceFn dist_;
+    BatchDistanceFn batch_dist_;
     std::atomic<int64_t> ef_;
 
     char* data_ = nullptr;
