@@ -72,7 +72,9 @@ def gemm_peaks(threads, repeats, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--batches", default="1,16,256,2048")
@@ -80,7 +82,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--gemm-size", type=int, default=2048)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "exact.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent / "results" / "exact.json")
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -99,8 +103,10 @@ def main(argv=None):
 
     peaks = gemm_peaks(args.threads, args.repeats, args.gemm_size)
     peak = peaks[f"numpy_{args.threads}t"]
-    print(f"ExactIndex vs NumPy{' vs faiss' if fidx else ''}: {args.n} x {args.dim}, k={args.k}, "
-          f"threads={args.threads}, simd={_core.search_simd_level()}")
+    print(
+        f"ExactIndex vs NumPy{' vs faiss' if fidx else ''}: {args.n} x {args.dim}, k={args.k}, "
+        f"threads={args.threads}, simd={_core.search_simd_level()}"
+    )
     print("GEMM peak GFLOP/s: " + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()))
     header = f"{'batch':>6} | {'reelrec ms':>10} {'GFLOP/s':>8} {'% peak':>7} | {'numpy ms':>9} {'GFLOP/s':>8} | {'speed-up':>8}"
     if fidx:
@@ -129,9 +135,11 @@ def main(argv=None):
             "speedup_vs_numpy": t_np / t_ours,
             "ids_agree_with_numpy": agree,
         }
-        line = (f"{nq:>6} | {t_ours * 1e3:>10.2f} {row['reelrec_gflops']:>8.1f} "
-                f"{100 * row['reelrec_fraction_of_numpy_peak']:>6.1f}% | {t_np * 1e3:>9.2f} "
-                f"{row['numpy_gflops']:>8.1f} | {row['speedup_vs_numpy']:>7.2f}x")
+        line = (
+            f"{nq:>6} | {t_ours * 1e3:>10.2f} {row['reelrec_gflops']:>8.1f} "
+            f"{100 * row['reelrec_fraction_of_numpy_peak']:>6.1f}% | {t_np * 1e3:>9.2f} "
+            f"{row['numpy_gflops']:>8.1f} | {row['speedup_vs_numpy']:>7.2f}x"
+        )
         if fidx:
             row["faiss_seconds"] = t_faiss
             row["faiss_gflops"] = flops / t_faiss / 1e9
@@ -140,8 +148,12 @@ def main(argv=None):
         rows.append(row)
 
     result = {
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "simd": _core.search_simd_level(), "load_average": os.getloadavg()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "simd": _core.search_simd_level(),
+            "load_average": os.getloadavg(),
+        },
         "params": vars(args),
         "gemm_peak_gflops": peaks,
         "faiss": fidx is not None,

@@ -61,7 +61,9 @@ def als_like_data(n, n_queries, dim, seed, rank=16):
     basis = rng.standard_normal((rank, dim)) / np.sqrt(rank)
     items = rng.standard_normal((n, rank)) @ basis + 0.05 * rng.standard_normal((n, dim))
     items *= rng.lognormal(0.0, 0.5, (n, 1))
-    users = rng.standard_normal((n_queries, rank)) @ basis + 0.05 * rng.standard_normal((n_queries, dim))
+    users = rng.standard_normal((n_queries, rank)) @ basis + 0.05 * rng.standard_normal(
+        (n_queries, dim)
+    )
     return items.astype(np.float32), users.astype(np.float32), "ip"
 
 
@@ -84,8 +86,10 @@ def run_dataset(name, X, Q, metric, args):
     import hnswlib
 
     n, dim = X.shape
-    print(f"\n== {name}: {n} x {dim}, {len(Q)} queries, metric={metric}, M={args.M}, "
-          f"ef_construction={args.ef_construction}, threads={args.threads}")
+    print(
+        f"\n== {name}: {n} x {dim}, {len(Q)} queries, metric={metric}, M={args.M}, "
+        f"ef_construction={args.ef_construction}, threads={args.threads}"
+    )
     exact = ExactIndex(dim, metric=metric, num_threads=args.threads).add(X)
     truth, _ = exact.search(Q, k=10)
 
@@ -93,21 +97,33 @@ def run_dataset(name, X, Q, metric, args):
     ours = theirs = None
     for _ in range(args.build_repeats):
         t0 = time.perf_counter()
-        ours = HNSWIndex(dim, metric=metric, M=args.M, ef_construction=args.ef_construction,
-                         random_state=0, num_threads=args.threads).add(X)
+        ours = HNSWIndex(
+            dim,
+            metric=metric,
+            M=args.M,
+            ef_construction=args.ef_construction,
+            random_state=0,
+            num_threads=args.threads,
+        ).add(X)
         builds["reelrec"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         theirs = hnswlib.Index(space=metric, dim=dim)
-        theirs.init_index(max_elements=n, M=args.M, ef_construction=args.ef_construction, random_seed=0)
+        theirs.init_index(
+            max_elements=n, M=args.M, ef_construction=args.ef_construction, random_seed=0
+        )
         theirs.set_num_threads(args.threads)
         theirs.add_items(X, np.arange(n))
         builds["hnswlib"].append(time.perf_counter() - t0)
     build = {k: min(v) for k, v in builds.items()}
-    print(f"build seconds: reelrec {build['reelrec']:.2f}  hnswlib {build['hnswlib']:.2f}  "
-          f"ratio {build['reelrec'] / build['hnswlib']:.2f}")
+    print(
+        f"build seconds: reelrec {build['reelrec']:.2f}  hnswlib {build['hnswlib']:.2f}  "
+        f"ratio {build['reelrec'] / build['hnswlib']:.2f}"
+    )
 
     rows = []
-    print(f"{'ef':>5} | {'recall reelrec':>14} {'QPS reelrec':>12} | {'recall hnswlib':>14} {'QPS hnswlib':>12} | QPS ratio")
+    print(
+        f"{'ef':>5} | {'recall reelrec':>14} {'QPS reelrec':>12} | {'recall hnswlib':>14} {'QPS hnswlib':>12} | QPS ratio"
+    )
     for ef in EF_SWEEP:
         t_ours = t_theirs = float("inf")
         theirs.set_ef(ef)
@@ -124,26 +140,44 @@ def run_dataset(name, X, Q, metric, args):
             "qps_hnswlib": len(Q) / t_theirs,
         }
         rows.append(row)
-        print(f"{ef:>5} | {row['recall_reelrec']:>14.4f} {row['qps_reelrec']:>12.0f} | "
-              f"{row['recall_hnswlib']:>14.4f} {row['qps_hnswlib']:>12.0f} | {row['qps_reelrec'] / row['qps_hnswlib']:.2f}")
+        print(
+            f"{ef:>5} | {row['recall_reelrec']:>14.4f} {row['qps_reelrec']:>12.0f} | "
+            f"{row['recall_hnswlib']:>14.4f} {row['qps_hnswlib']:>12.0f} | {row['qps_reelrec'] / row['qps_hnswlib']:.2f}"
+        )
 
     def qps_at(lib, target=0.95):
         ok = [r[f"qps_{lib}"] for r in rows if r[f"recall_{lib}"] >= target]
         return max(ok) if ok else None
 
-    summary = {"qps_at_recall_0.95_reelrec": qps_at("reelrec"), "qps_at_recall_0.95_hnswlib": qps_at("hnswlib")}
+    summary = {
+        "qps_at_recall_0.95_reelrec": qps_at("reelrec"),
+        "qps_at_recall_0.95_hnswlib": qps_at("hnswlib"),
+    }
     if summary["qps_at_recall_0.95_reelrec"] and summary["qps_at_recall_0.95_hnswlib"]:
-        summary["qps_ratio_at_recall_0.95"] = summary["qps_at_recall_0.95_reelrec"] / summary["qps_at_recall_0.95_hnswlib"]
+        summary["qps_ratio_at_recall_0.95"] = (
+            summary["qps_at_recall_0.95_reelrec"] / summary["qps_at_recall_0.95_hnswlib"]
+        )
     summary["build_ratio"] = build["reelrec"] / build["hnswlib"]
-    print("QPS at recall@10 >= 0.95 (best ef that reaches it): "
-          f"reelrec {summary['qps_at_recall_0.95_reelrec']}, hnswlib {summary['qps_at_recall_0.95_hnswlib']}, "
-          f"ratio {summary.get('qps_ratio_at_recall_0.95')}")
-    return {"n": n, "dim": dim, "queries": len(Q), "metric": metric, "build_seconds": build,
-            "sweep": rows, "summary": summary}
+    print(
+        "QPS at recall@10 >= 0.95 (best ef that reaches it): "
+        f"reelrec {summary['qps_at_recall_0.95_reelrec']}, hnswlib {summary['qps_at_recall_0.95_hnswlib']}, "
+        f"ratio {summary.get('qps_ratio_at_recall_0.95')}"
+    )
+    return {
+        "n": n,
+        "dim": dim,
+        "queries": len(Q),
+        "metric": metric,
+        "build_seconds": build,
+        "sweep": rows,
+        "summary": summary,
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--dim", type=int, default=64)
@@ -153,13 +187,19 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--build-repeats", type=int, default=1)
     parser.add_argument("--datasets", default="clustered,als")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "hnsw.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent / "results" / "hnsw.json")
+    )
     args = parser.parse_args(argv)
 
     makers = {"clustered": clustered_data, "als": als_like_data}
     results = {
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "simd": _core.search_simd_level(), "load_average": os.getloadavg()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "simd": _core.search_simd_level(),
+            "load_average": os.getloadavg(),
+        },
         "params": vars(args),
         "datasets": {},
     }

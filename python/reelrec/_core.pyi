@@ -45,7 +45,9 @@ def topk_dense(
 
 # ---------------------------------------------------------------- search
 def search_simd_level() -> str: ...
-def search_eigen_gemm_nt(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+def search_eigen_gemm_nt(
+    a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]: ...
 
 class ExactIndex:
     def __init__(self, dim: int, metric: str) -> None: ...
@@ -66,10 +68,10 @@ class ExactIndex:
         self,
         queries: npt.NDArray[np.float32],
         k: int,
-        allow: Optional[npt.NDArray[np.int64]],
-        deny: Optional[npt.NDArray[np.int64]],
-        exclude_indptr: Optional[npt.NDArray[np.int64]],
-        exclude_ids: Optional[npt.NDArray[np.int64]],
+        allow: npt.NDArray[np.int64] | None,
+        deny: npt.NDArray[np.int64] | None,
+        exclude_indptr: npt.NDArray[np.int64] | None,
+        exclude_ids: npt.NDArray[np.int64] | None,
         num_threads: int,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
     def save(self, path: str, num_threads: int) -> None: ...
@@ -81,7 +83,14 @@ class ExactIndex:
 
 class HnswIndex:
     def __init__(
-        self, dim: int, metric: str, M: int, ef_construction: int, ef: int, max_elements: int, seed: int
+        self,
+        dim: int,
+        metric: str,
+        M: int,
+        ef_construction: int,
+        ef: int,
+        max_elements: int,
+        seed: int,
     ) -> None: ...
     @property
     def dim(self) -> int: ...
@@ -105,21 +114,27 @@ class HnswIndex:
     def contains(self, id: int) -> bool: ...
     def ids(self) -> npt.NDArray[np.int64]: ...
     def get_vectors(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]: ...
-    def add(self, vectors: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], num_threads: int) -> None: ...
+    def add(
+        self, vectors: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], num_threads: int
+    ) -> None: ...
     def remove(self, ids: npt.NDArray[np.int64]) -> None: ...
     def search(
         self,
         queries: npt.NDArray[np.float32],
         k: int,
         ef: int,
-        allow: Optional[npt.NDArray[np.int64]],
-        deny: Optional[npt.NDArray[np.int64]],
-        exclude_indptr: Optional[npt.NDArray[np.int64]],
-        exclude_ids: Optional[npt.NDArray[np.int64]],
+        allow: npt.NDArray[np.int64] | None,
+        deny: npt.NDArray[np.int64] | None,
+        exclude_indptr: npt.NDArray[np.int64] | None,
+        exclude_ids: npt.NDArray[np.int64] | None,
         num_threads: int,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
     def uses_exact(
-        self, allow: Optional[npt.NDArray[np.int64]], deny: Optional[npt.NDArray[np.int64]], k: int, ef: int
+        self,
+        allow: npt.NDArray[np.int64] | None,
+        deny: npt.NDArray[np.int64] | None,
+        k: int,
+        ef: int,
     ) -> bool: ...
     def save(self, path: str, random_state: int, num_threads: int) -> None: ...
     def to_bytes(self, random_state: int, num_threads: int) -> bytes: ...
