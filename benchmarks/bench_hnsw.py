@@ -72,16 +72,6 @@ def recall(found, truth):
     return hits / truth.size
 
 
-def best_time(fn, repeats):
-    best = float("inf")
-    out = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def run_dataset(name, X, Q, metric, args):
     import hnswlib
 
@@ -94,9 +84,10 @@ def run_dataset(name, X, Q, metric, args):
     truth, _ = exact.search(Q, k=10)
 
     builds = {"reelrec": [], "hnswlib": []}
+    build_cpu = {"reelrec": [], "hnswlib": []}
     ours = theirs = None
     for _ in range(args.build_repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ours = HNSWIndex(
             dim,
             metric=metric,
@@ -106,7 +97,8 @@ def run_dataset(name, X, Q, metric, args):
             num_threads=args.threads,
         ).add(X)
         builds["reelrec"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        build_cpu["reelrec"].append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
         theirs = hnswlib.Index(space=metric, dim=dim)
         theirs.init_index(
             max_elements=n, M=args.M, ef_construction=args.ef_construction, random_seed=0
@@ -114,61 +106,89 @@ def run_dataset(name, X, Q, metric, args):
         theirs.set_num_threads(args.threads)
         theirs.add_items(X, np.arange(n))
         builds["hnswlib"].append(time.perf_counter() - t0)
+        build_cpu["hnswlib"].append(time.process_time() - c0)
     build = {k: min(v) for k, v in builds.items()}
+    cpu = {k: min(v) for k, v in build_cpu.items()}
+    cpu_build_ratio = cpu["reelrec"] / cpu["hnswlib"]
+    cpu_build = dict(cpu)
     print(
-        f"build seconds: reelrec {build['reelrec']:.2f}  hnswlib {build['hnswlib']:.2f}  "
-        f"ratio {build['reelrec'] / build['hnswlib']:.2f}"
+        f"build seconds (wall): reelrec {build['reelrec']:.2f}  hnswlib {build['hnswlib']:.2f}  "
+        f"ratio {build['reelrec'] / build['hnswlib']:.2f}   "
+        f"(CPU seconds: {cpu['reelrec']:.2f} vs {cpu['hnswlib']:.2f}, ratio {cpu['reelrec'] / cpu['hnswlib']:.2f})"
     )
 
     rows = []
     print(
-        f"{'ef':>5} | {'recall reelrec':>14} {'QPS reelrec':>12} | {'recall hnswlib':>14} {'QPS hnswlib':>12} | QPS ratio"
+        f"{'ef':>5} | {'recall':>7} {'QPS':>8} {'CPU us/q':>9} | {'recall':>7} {'QPS':>8} {'CPU us/q':>9} | QPS ratio"
     )
+    print(f"{'':>5} | {'reelrec':>26} | {'hnswlib':>26} |")
     for ef in EF_SWEEP:
-        t_ours = t_theirs = float("inf")
+        wall = {"reelrec": float("inf"), "hnswlib": float("inf")}
+        cpu = {"reelrec": float("inf"), "hnswlib": float("inf")}
         theirs.set_ef(ef)
         for _ in range(args.repeats):  # alternate so background load hits both
-            t, (ids, _) = best_time(lambda: ours.search(Q, k=10, ef=ef), 1)  # noqa: B023
-            t_ours = min(t_ours, t)
-            t, (labels, _) = best_time(lambda: theirs.knn_query(Q, k=10), 1)
-            t_theirs = min(t_theirs, t)
+            for lib, fn in (
+                ("reelrec", lambda: ours.search(Q, k=10, ef=ef)),  # noqa: B023
+                ("hnswlib", lambda: theirs.knn_query(Q, k=10)),
+            ):
+                t0, c0 = time.perf_counter(), time.process_time()
+                out = fn()
+                wall[lib] = min(wall[lib], time.perf_counter() - t0)
+                cpu[lib] = min(cpu[lib], time.process_time() - c0)
+                if lib == "reelrec":
+                    ids = out[0]
+                else:
+                    labels = out[0].astype(np.int64)
         row = {
             "ef": ef,
             "recall_reelrec": recall(ids, truth),
-            "qps_reelrec": len(Q) / t_ours,
-            "recall_hnswlib": recall(labels.astype(np.int64), truth),
-            "qps_hnswlib": len(Q) / t_theirs,
+            "recall_hnswlib": recall(labels, truth),
         }
+        for lib in ("reelrec", "hnswlib"):
+            row[f"qps_{lib}"] = len(Q) / wall[lib]
+            row[f"cpu_us_per_query_{lib}"] = 1e6 * cpu[lib] / len(Q)
         rows.append(row)
         print(
-            f"{ef:>5} | {row['recall_reelrec']:>14.4f} {row['qps_reelrec']:>12.0f} | "
-            f"{row['recall_hnswlib']:>14.4f} {row['qps_hnswlib']:>12.0f} | {row['qps_reelrec'] / row['qps_hnswlib']:.2f}"
+            f"{ef:>5} | {row['recall_reelrec']:>7.4f} {row['qps_reelrec']:>8.0f} {row['cpu_us_per_query_reelrec']:>9.1f} | "
+            f"{row['recall_hnswlib']:>7.4f} {row['qps_hnswlib']:>8.0f} {row['cpu_us_per_query_hnswlib']:>9.1f} | "
+            f"{row['qps_reelrec'] / row['qps_hnswlib']:.2f}"
         )
 
-    def qps_at(lib, target=0.95):
-        ok = [r[f"qps_{lib}"] for r in rows if r[f"recall_{lib}"] >= target]
-        return max(ok) if ok else None
+    def at_target(lib, target=0.95):
+        """The row of the smallest ef whose recall reaches the target."""
+        for r in rows:
+            if r[f"recall_{lib}"] >= target:
+                return r
+        return None
 
     summary = {
-        "qps_at_recall_0.95_reelrec": qps_at("reelrec"),
-        "qps_at_recall_0.95_hnswlib": qps_at("hnswlib"),
+        "build_wall_ratio": build["reelrec"] / build["hnswlib"],
+        "build_cpu_ratio": cpu_build_ratio,
     }
-    if summary["qps_at_recall_0.95_reelrec"] and summary["qps_at_recall_0.95_hnswlib"]:
-        summary["qps_ratio_at_recall_0.95"] = (
-            summary["qps_at_recall_0.95_reelrec"] / summary["qps_at_recall_0.95_hnswlib"]
+    ra, rb = at_target("reelrec"), at_target("hnswlib")
+    if ra and rb:
+        summary.update(
+            {
+                "ef_at_recall_0.95": {"reelrec": ra["ef"], "hnswlib": rb["ef"]},
+                "qps_at_recall_0.95": {"reelrec": ra["qps_reelrec"], "hnswlib": rb["qps_hnswlib"]},
+                "qps_ratio_at_recall_0.95": ra["qps_reelrec"] / rb["qps_hnswlib"],
+                "cpu_ratio_at_recall_0.95": ra["cpu_us_per_query_reelrec"]
+                / rb["cpu_us_per_query_hnswlib"],
+            }
         )
-    summary["build_ratio"] = build["reelrec"] / build["hnswlib"]
-    print(
-        "QPS at recall@10 >= 0.95 (best ef that reaches it): "
-        f"reelrec {summary['qps_at_recall_0.95_reelrec']}, hnswlib {summary['qps_at_recall_0.95_hnswlib']}, "
-        f"ratio {summary.get('qps_ratio_at_recall_0.95')}"
-    )
+        print(
+            f"at recall@10 >= 0.95 (smallest ef reaching it: reelrec {ra['ef']}, hnswlib {rb['ef']}): "
+            f"QPS reelrec {ra['qps_reelrec']:.0f} vs hnswlib {rb['qps_hnswlib']:.0f} "
+            f"(ratio {summary['qps_ratio_at_recall_0.95']:.2f}); CPU per query ratio "
+            f"{summary['cpu_ratio_at_recall_0.95']:.2f}"
+        )
     return {
         "n": n,
         "dim": dim,
         "queries": len(Q),
         "metric": metric,
         "build_seconds": build,
+        "build_cpu_seconds": cpu_build,
         "sweep": rows,
         "summary": summary,
     }

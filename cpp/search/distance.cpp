@@ -1,5 +1,6 @@
 #include "search/distance.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -76,6 +77,18 @@ __attribute__((target("avx2,fma"))) float l2_avx2(const float* a, const float* b
     return hsum256(_mm256_add_ps(s0, s1));
 }
 
+// Horizontal sum. The zero-masked shuffles avoid the "undefined" operands of
+// _mm512_reduce_add_ps / _mm512_shuffle_f32x4 that GCC 12 flags with
+// -Wuninitialized once inlined.
+__attribute__((target("avx512f"))) inline float hsum512(__m512 v) {
+    __m512 t = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0x4E));
+    t = _mm512_add_ps(t, _mm512_maskz_shuffle_f32x4(0xFFFF, t, t, 0xB1));
+    __m128 x = _mm512_maskz_extractf32x4_ps(0xF, t, 0);
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 0x55));
+    return _mm_cvtss_f32(x);
+}
+
 // Two accumulators when the dimension allows it: halves the FMA latency chain.
 __attribute__((target("avx512f"))) float neg_dot_avx512(const float* a, const float* b, int64_t d) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -85,7 +98,7 @@ __attribute__((target("avx512f"))) float neg_dot_avx512(const float* a, const fl
         s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
     }
     if (i < d) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    return -_mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    return -hsum512(_mm512_add_ps(s0, s1));
 }
 
 __attribute__((target("avx512f"))) float l2_avx512(const float* a, const float* b, int64_t d) {
@@ -101,7 +114,7 @@ __attribute__((target("avx512f"))) float l2_avx512(const float* a, const float* 
         const __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
         s0 = _mm512_fmadd_ps(t0, t0, s0);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    return hsum512(_mm512_add_ps(s0, s1));
 }
 
 // Four vectors per pass: four independent accumulator chains.
@@ -133,12 +146,19 @@ __attribute__((target("avx512f"))) void batch_avx512(const float* q, const char*
             }
         }
         const float sign = kL2 ? 1.0f : -1.0f;
-        out[i] = sign * _mm512_reduce_add_ps(a0);
-        out[i + 1] = sign * _mm512_reduce_add_ps(a1);
-        out[i + 2] = sign * _mm512_reduce_add_ps(a2);
-        out[i + 3] = sign * _mm512_reduce_add_ps(a3);
+        out[i] = sign * hsum512(a0);
+        out[i + 1] = sign * hsum512(a1);
+        out[i + 2] = sign * hsum512(a2);
+        out[i + 3] = sign * hsum512(a3);
     }
-    for (; i < n; ++i) out[i] = kL2 ? l2_avx512(q, vec(i), d) : neg_dot_avx512(q, vec(i), d);
+    if (i < n) {
+        // Tail of 1-3 vectors: one more pass with the last vector repeated.
+        float tail[4];
+        const uint32_t idx[4] = {slots[i], slots[std::min(i + 1, n - 1)], slots[std::min(i + 2, n - 1)],
+                                 slots[std::min(i + 3, n - 1)]};
+        batch_avx512<kL2>(q, base, stride, idx, 4, d, tail);
+        for (int64_t j = 0; i + j < n; ++j) out[i + j] = tail[j];
+    }
 }
 
 template <bool kL2>
@@ -174,7 +194,14 @@ __attribute__((target("avx2,fma"))) void batch_avx2(const float* q, const char* 
         out[i + 2] = sign * hsum256(a2);
         out[i + 3] = sign * hsum256(a3);
     }
-    for (; i < n; ++i) out[i] = kL2 ? l2_avx2(q, vec(i), d) : neg_dot_avx2(q, vec(i), d);
+    if (i < n) {
+        // Tail of 1-3 vectors: one more pass with the last vector repeated.
+        float tail[4];
+        const uint32_t idx[4] = {slots[i], slots[std::min(i + 1, n - 1)], slots[std::min(i + 2, n - 1)],
+                                 slots[std::min(i + 3, n - 1)]};
+        batch_avx2<kL2>(q, base, stride, idx, 4, d, tail);
+        for (int64_t j = 0; i + j < n; ++j) out[i + j] = tail[j];
+    }
 }
 
 SimdLevel detect_uncached() {

@@ -26,11 +26,21 @@ constexpr int64_t kMaxDim = 1 << 16;
 constexpr int32_t kMaxLevel = 31;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-bool far_first(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) { return a.dist < b.dist; }
-bool near_first(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) { return a.dist > b.dist; }
-bool ascending(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) {
-    return a.dist < b.dist || (a.dist == b.dist && a.slot < b.slot);
-}
+// Function objects rather than function pointers, so the heap code inlines them.
+struct FarFirst {
+    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const { return a.dist < b.dist; }
+};
+struct NearFirst {
+    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const { return a.dist > b.dist; }
+};
+struct Ascending {
+    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const {
+        return a.dist < b.dist || (a.dist == b.dist && a.slot < b.slot);
+    }
+};
+constexpr FarFirst far_first{};
+constexpr NearFirst near_first{};
+constexpr Ascending ascending{};
 
 uint64_t splitmix64(uint64_t& state) {
     uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -268,6 +278,7 @@ template <bool kLocked>
 uint32_t HnswIndex::greedy_descend(const float* q, uint32_t ep, float& ep_dist, int from_level, int to_level) const {
     uint32_t cur = ep;
     std::vector<uint32_t> copy;
+    std::vector<float> dists;
     for (int lc = from_level; lc > to_level; --lc) {
         bool moved = true;
         while (moved) {
@@ -285,10 +296,11 @@ uint32_t HnswIndex::greedy_descend(const float* q, uint32_t ep, float& ep_dist, 
                 count = raw[0];
                 list = raw + 1;
             }
+            dists.resize(count);
+            batch_dist_(q, data_, stride_, list, count, pdim_, dists.data());
             for (uint32_t i = 0; i < count; ++i) {
-                const float d = distance(q, vec(list[i]));
-                if (d < ep_dist) {
-                    ep_dist = d;
+                if (dists[i] < ep_dist) {
+                    ep_dist = dists[i];
                     cur = list[i];
                     moved = true;
                 }
