@@ -472,10 +472,11 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
         throw std::invalid_argument("ids: already in the index or repeated (delete first to replace): " +
                                     id_list(dup));
     }
+    // Validate everything before changing anything, so a failed add is a no-op.
     const bool normalise = params_.metric == Metric::kCosine;
-    std::vector<float> prepared(static_cast<std::size_t>(n * pdim_));
+    std::vector<float> row(static_cast<std::size_t>(pdim_));
     for (int64_t i = 0; i < n; ++i) {
-        if (!prepare_vector(vectors + i * params_.dim, params_.dim, pdim_, normalise, prepared.data() + i * pdim_)) {
+        if (!prepare_vector(vectors + i * params_.dim, params_.dim, pdim_, normalise, row.data())) {
             throw std::invalid_argument("vectors: row " + std::to_string(i) +
                                         (normalise ? " is zero or not finite (cosine needs a non-zero norm)"
                                                    : " is not finite"));
@@ -508,13 +509,12 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
             std::memset(links(s, 0), 0, static_cast<std::size_t>(1 + m0_) * sizeof(uint32_t));
             deleted_[s] = 0;
         }
-        std::memcpy(vec(s), prepared.data() + i * pdim_, vec_bytes_);
+        prepare_vector(vectors + i * params_.dim, params_.dim, pdim_, normalise, vec(s));
         labels_[s] = ids[i];
         slot_of_[ids[i]] = s;
         next_id_ = std::max(next_id_, ids[i] + 1);
         jobs[i] = {s, reuse};
     }
-    prepared = std::vector<float>();
 
     const int threads = n < 64 ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;

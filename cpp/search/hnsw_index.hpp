@@ -26,6 +26,9 @@
 //   (lowest first) and repairs the graph around them: each old neighbour of the
 //   slot re-selects its links among its own and the slot's neighbourhood before
 //   the slot is inserted again at its old level.
+// - The walk gathers a node's unvisited neighbours first, prefetches their
+//   vectors, then scores them four at a time (distance.hpp), so cache misses
+//   and FMA latency overlap instead of serialising per neighbour.
 // - Filters are evaluated in the graph walk (filtered-out nodes route but are
 //   not returned). When a filter is so selective that the walk would visit
 //   more nodes than the filter allows, the query is answered by an exact scan of

@@ -206,8 +206,8 @@ class ANNRecommender(Recommender):
         return idx.add(vectors, np.arange(vectors.shape[0], dtype=np.int64))
 
     # ------------------------------------------------------------ recommend
-    def _queries(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
-        Q = np.asarray(self.model_._user_vectors(users, user_items), dtype=np.float32)
+    def _queries(self, Q: np.ndarray) -> np.ndarray:
+        """Index-space queries from user vectors: [q, 1 (bias)] and the MIPS coordinate 0."""
         cols = [Q]
         if self._has_bias:
             cols.append(np.ones((Q.shape[0], 1), np.float32))
@@ -225,7 +225,8 @@ class ANNRecommender(Recommender):
     def _recommend(
         self, users: np.ndarray, k: int, filt: QueryFilter, user_items: sp.csr_matrix | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        Q = self._queries(users, user_items)
+        user_vecs = np.asarray(self.model_._user_vectors(users, user_items), dtype=np.float32)
+        Q = self._queries(user_vecs)
         allow = None if filt.allow is None else np.flatnonzero(filt.allow).astype(np.int64)
         deny = None if filt.deny is None else np.flatnonzero(filt.deny).astype(np.int64)
         excl_ptr = None if filt.seen_indptr is None else filt.seen_indptr.astype(np.int64)
@@ -236,14 +237,11 @@ class ANNRecommender(Recommender):
             ids, scores = native.search(Q, k, allow, deny, excl_ptr, excl_ids, threads)
             return ids.astype(np.int32), scores
         ids, _ = native.search(Q, k, 0, allow, deny, excl_ptr, excl_ids, threads)
-        return self._rescore(users, user_items, ids)
+        return self._rescore(user_vecs, ids)
 
-    def _rescore(
-        self, users: np.ndarray, user_items: sp.csr_matrix | None, ids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _rescore(self, user_vecs: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact model scores for the candidates, re-sorted (score desc, item asc)."""
         items, bias = self._factors()
-        user_vecs = np.asarray(self.model_._user_vectors(users, user_items), dtype=np.float32)
         n, k = ids.shape
         scores = np.full((n, k), -np.inf, np.float32)
         step = max(1, _RESCORE_BUDGET // max(1, k * max(1, items.shape[1])))
