@@ -46,6 +46,21 @@ def test_exact_on_tiny_sets(metric):
     np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("metric", METRICS)
+def test_heavily_duplicated_vectors_stay_reachable(metric):
+    """1500 vectors, 10 distinct: every copy must be reachable from the entry point."""
+    rng = np.random.default_rng(0)
+    distinct = rng.standard_normal((10, 16)).astype(np.float32)
+    X = distinct[rng.integers(0, 10, 1500)]
+    index = HNSWIndex(16, metric=metric, random_state=0, num_threads=2).add(X)
+    ids, _ = index.search(distinct, k=1500, ef=1500)
+    assert (ids >= 0).all()
+    # and the nearest results are copies of the query
+    ids, scores = index.search(distinct, k=20)
+    for q in range(10):
+        np.testing.assert_array_equal(X[ids[q]], np.repeat(distinct[q : q + 1], 20, axis=0))
+
+
 def test_single_thread_build_is_deterministic(clusters):
     X, Q = clusters
     a = HNSWIndex(32, random_state=7, num_threads=1).add(X[:800]).add(X[800:1000])

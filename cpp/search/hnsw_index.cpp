@@ -33,14 +33,25 @@ struct FarFirst {
 struct NearFirst {
     bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const { return a.dist > b.dist; }
 };
+// Candidates of `base` by distance. Equal distances (exact duplicates, above
+// all) are ordered by a hash of (slot, base) rather than by slot: otherwise
+// every node would prefer the same lowest-numbered copies of a duplicated
+// vector and the other copies could lose all their in-links.
 struct Ascending {
+    uint32_t base;
+    static uint64_t mix(uint64_t x) {
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+        return x ^ (x >> 31);
+    }
     bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const {
-        return a.dist < b.dist || (a.dist == b.dist && a.slot < b.slot);
+        if (a.dist != b.dist) return a.dist < b.dist;
+        const uint64_t key = static_cast<uint64_t>(base) << 32;
+        return mix(key | a.slot) < mix(key | b.slot);
     }
 };
 constexpr FarFirst far_first{};
 constexpr NearFirst near_first{};
-constexpr Ascending ascending{};
 
 uint64_t splitmix64(uint64_t& state) {
     uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -310,15 +321,31 @@ uint32_t HnswIndex::greedy_descend(const float* q, uint32_t ep, float& ep_dist, 
     return cur;
 }
 
-void HnswIndex::select_neighbors(std::vector<Neighbor>& sorted, int64_t m, std::vector<Neighbor>& out) const {
+void HnswIndex::select_neighbors(std::vector<Neighbor>& sorted, int64_t m, std::vector<Neighbor>& out,
+                                 uint32_t base) const {
     out.clear();
     if (static_cast<int64_t>(sorted.size()) <= m) {
         out = sorted;
         return;
     }
+    // Exact copies of the base pass the diversity test (a tie), so a vector
+    // with more than m copies would link only to its copies and the group
+    // would be closed to the rest of the graph. Half the list at most.
+    const float* bv = vec(base);
+    const float self = distance(bv, bv);
+    const float tol = 1e-6f * (std::fabs(self) + 1.0f);
+    const int64_t max_copies = std::max<int64_t>(1, m / 2);
+    int64_t copies = 0;
     for (const Neighbor& c : sorted) {
         if (static_cast<int64_t>(out.size()) >= m) break;
         const float* cv = vec(c.slot);
+        if (std::fabs(c.dist - self) <= tol && std::memcmp(cv, bv, vec_bytes_) == 0) {
+            if (copies < max_copies) {
+                out.push_back(c);
+                ++copies;
+            }
+            continue;
+        }
         bool diverse = true;
         for (const Neighbor& kept : out) {
             if (distance(cv, vec(kept.slot)) < c.dist) {
@@ -347,8 +374,8 @@ void HnswIndex::add_reverse_link(uint32_t target, uint32_t s, int level, Scratch
     sc.sorted.clear();
     sc.sorted.push_back({distance(tv, vec(s)), s});
     for (uint32_t i = 0; i < count; ++i) sc.sorted.push_back({distance(tv, vec(list[1 + i])), list[1 + i]});
-    std::sort(sc.sorted.begin(), sc.sorted.end(), ascending);
-    select_neighbors(sc.sorted, cap, sc.pruned);
+    std::sort(sc.sorted.begin(), sc.sorted.end(), Ascending{target});
+    select_neighbors(sc.sorted, cap, sc.pruned, target);
     list[0] = static_cast<uint32_t>(sc.pruned.size());
     for (std::size_t i = 0; i < sc.pruned.size(); ++i) list[1 + i] = sc.pruned[i].slot;
 }
@@ -374,8 +401,8 @@ void HnswIndex::repair_neighbors(uint32_t s, int level, Scratch& sc) {
         for (const uint32_t c : sc.todo) {
             if (c != n) sc.sorted.push_back({distance(nv, vec(c)), c});
         }
-        std::sort(sc.sorted.begin(), sc.sorted.end(), ascending);
-        select_neighbors(sc.sorted, cap, sc.pruned);
+        std::sort(sc.sorted.begin(), sc.sorted.end(), Ascending{n});
+        select_neighbors(sc.sorted, cap, sc.pruned, n);
         std::lock_guard<std::mutex> g(lock_of(n));
         uint32_t* list = links(n, level);
         list[0] = static_cast<uint32_t>(sc.pruned.size());
@@ -402,10 +429,10 @@ void HnswIndex::set_own_links(uint32_t s, int level, bool reuse, Scratch& sc) {
     }
     const int64_t cap = max_links(level);
     if (static_cast<int64_t>(sc.pruned.size()) > cap) {
-        std::sort(sc.pruned.begin(), sc.pruned.end(), ascending);
+        std::sort(sc.pruned.begin(), sc.pruned.end(), Ascending{s});
         std::vector<Neighbor> all;
         all.swap(sc.pruned);
-        select_neighbors(all, cap, sc.pruned);
+        select_neighbors(all, cap, sc.pruned, s);
     }
     list[0] = static_cast<uint32_t>(sc.pruned.size());
     for (std::size_t i = 0; i < sc.pruned.size(); ++i) list[1 + i] = sc.pruned[i].slot;
@@ -442,8 +469,8 @@ void HnswIndex::insert(uint32_t s, bool reuse, Scratch& sc) {
     for (int lc = std::min(level, top_level); lc >= 0; --lc) {
         search_layer<true>(v, ep, ep_dist, lc, params_.ef_construction, sc, accept);
         sc.sorted.assign(sc.top.begin(), sc.top.end());
-        std::sort(sc.sorted.begin(), sc.sorted.end(), ascending);
-        select_neighbors(sc.sorted, params_.M, sc.selected);
+        std::sort(sc.sorted.begin(), sc.sorted.end(), Ascending{s});
+        select_neighbors(sc.sorted, params_.M, sc.selected, s);
         if (!sc.sorted.empty()) {
             ep = sc.sorted[0].slot;
             ep_dist = sc.sorted[0].dist;

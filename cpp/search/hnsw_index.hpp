@@ -10,6 +10,11 @@
 //   extension): keep a candidate only if it is closer to the new node than to
 //   every neighbour already kept. New nodes get M links; reverse links are
 //   re-pruned with the same heuristic to M (upper levels) or 2M (level 0).
+//   Exact duplicates get two guards the paper does not need: at most half of
+//   a list may be copies of the node itself, and equal distances are ordered
+//   by a per-node hash, so a vector repeated many times (cold items with zero
+//   factors, say) neither closes its copies off from the graph nor leaves
+//   some copies without in-links.
 // - Memory: level 0 is one contiguous, 64-byte aligned block per slot holding
 //   the (zero-padded) vector followed by the link count and 2M link slots, so
 //   visiting a node touches one contiguous run of cache lines. Upper-level links
@@ -130,7 +135,8 @@ private:
                       Accept&& accept) const;
     template <bool kLocked>
     uint32_t greedy_descend(const float* q, uint32_t ep, float& ep_dist, int from_level, int to_level) const;
-    void select_neighbors(std::vector<Neighbor>& sorted_candidates, int64_t m, std::vector<Neighbor>& out) const;
+    void select_neighbors(std::vector<Neighbor>& sorted_candidates, int64_t m, std::vector<Neighbor>& out,
+                          uint32_t base) const;
     void insert(uint32_t s, bool reuse, Scratch& scratch);
     void set_own_links(uint32_t s, int level, bool reuse, Scratch& scratch);
     void add_reverse_link(uint32_t target, uint32_t s, int level, Scratch& scratch);
