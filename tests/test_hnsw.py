@@ -55,8 +55,10 @@ def test_heavily_duplicated_vectors_stay_reachable(metric):
     index = HNSWIndex(16, metric=metric, random_state=0, num_threads=2).add(X)
     ids, _ = index.search(distinct, k=1500, ef=1500)
     assert (ids >= 0).all()
+    if metric == "ip":
+        return  # the best inner product need not be the query's own copies
     # and the nearest results are copies of the query
-    ids, scores = index.search(distinct, k=20)
+    ids, _ = index.search(distinct, k=20)
     for q in range(10):
         np.testing.assert_array_equal(X[ids[q]], np.repeat(distinct[q : q + 1], 20, axis=0))
 
