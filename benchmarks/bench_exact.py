@@ -80,7 +80,7 @@ def main(argv=None):
     parser.add_argument("--batches", default="1,16,256,2048")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--gemm-size", type=int, default=2048)
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent / "results" / "exact.json")
@@ -101,7 +101,7 @@ def main(argv=None):
         fidx = faiss.IndexFlatIP(args.dim)
         fidx.add(X)
 
-    peaks = gemm_peaks(args.threads, args.repeats, args.gemm_size)
+    peaks = gemm_peaks(args.threads, 2 * args.repeats, args.gemm_size)
     peak = peaks[f"numpy_{args.threads}t"]
     print(
         f"ExactIndex vs NumPy{' vs faiss' if fidx else ''}: {args.n} x {args.dim}, k={args.k}, "

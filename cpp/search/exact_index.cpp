@@ -191,12 +191,16 @@ void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const Filt
 
     const PanelKernelInfo kern = panel_kernel(simd_);
     const int64_t rows = kern.max_rows;
-    // Queries of a chunk stay in L1 (~16 KiB) while a panel streams past them.
-    const int64_t chunk = std::max<int64_t>(rows, std::min<int64_t>(rows * 16, (16384 / (4 * d)) / rows * rows));
+    const double work = 2.0 * static_cast<double>(n_q) * static_cast<double>(filter.n_allowed) * d;
+    // Queries of a chunk stay in L1 (~16 KiB) while a panel streams past them;
+    // smaller chunks (down to two kernel blocks) give each thread several
+    // chunks, so the last one does not leave the other threads idle.
+    const int threads = work < kParallelWork ? 1 : resolve_threads(num_threads);
+    const int64_t l1_chunk = std::max<int64_t>(rows, std::min<int64_t>(rows * 16, (16384 / (4 * d)) / rows * rows));
+    const int64_t balanced = ((n_q + 4 * threads - 1) / (4 * threads) + rows - 1) / rows * rows;
+    const int64_t chunk = std::max<int64_t>(std::min(l1_chunk, balanced), std::min<int64_t>(l1_chunk, 2 * rows));
     const int64_t n_chunks = (n_q + chunk - 1) / chunk;
     const int64_t n_panels = (n + kPanelWidth - 1) / kPanelWidth;
-    const double work = 2.0 * static_cast<double>(n_q) * static_cast<double>(filter.n_allowed) * d;
-    const int threads = work < kParallelWork ? 1 : resolve_threads(num_threads);
     const float* norms = l2 ? sqnorms_.data() : nullptr;
     const bool sparse_allow = filter.enumerable && filter.n_allowed * 8 < n;
 
