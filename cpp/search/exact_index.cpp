@@ -15,8 +15,9 @@ namespace {
 constexpr char kMagic[9] = "REELEXCT";
 constexpr uint32_t kVersion = 1;
 constexpr int64_t kMaxDim = 1 << 16;
-// Flops below which a search runs on one thread: a team costs ~10 us.
-constexpr double kParallelWork = 4e6;
+// Flops below which a search runs on one thread (~0.2 ms of one core): waking
+// a team costs 10-50 us on an idle machine and far more on a busy one.
+constexpr double kParallelWork = 2e7;
 
 inline int lowest_bit(uint32_t m) {
 #if defined(__GNUC__) || defined(__clang__)
