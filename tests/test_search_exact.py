@@ -109,21 +109,20 @@ def test_ties_rank_lower_id_first():
     np.testing.assert_array_equal(scores, [4.0] * 5)
 
 
-@pytest.mark.parametrize(
-    "n_q", [3, 200]
-)  # catalogue split across threads / query chunks per thread
+# a few queries: the catalogue is split across threads; many: query chunks per thread
+@pytest.mark.parametrize("n_q", [3, 200])
 def test_thread_count_does_not_change_results(n_q):
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((20_000, 16)).astype(np.float32)
-    Q = rng.standard_normal((n_q, 16)).astype(np.float32)
+    X = rng.standard_normal((60_000, 64)).astype(np.float32)  # enough work to go parallel
+    Q = rng.standard_normal((n_q, 64)).astype(np.float32)
     results = []
     for threads in (1, 2, 3):
-        index = ExactIndex(16, metric="l2", num_threads=threads).add(X)
+        index = ExactIndex(64, metric="l2", num_threads=threads).add(X)
         results.append(index.search(Q, k=7))
     for ids, scores in results[1:]:
         np.testing.assert_array_equal(ids, results[0][0])
         np.testing.assert_array_equal(scores, results[0][1])
-    assert_matches(results[0], reference_search(Q, X, np.arange(20_000), 7, "l2"), "l2")
+    assert_matches(results[0], reference_search(Q, X, np.arange(60_000), 7, "l2"), "l2")
 
 
 def test_default_ids_continue_and_delete(data):
