@@ -1,6 +1,6 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core, data, datasets, metrics, ope
+from . import _core, data, datasets, metrics, ope, search
 from .data import Interactions
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
@@ -25,5 +25,6 @@ __all__ = [
     "evaluate_recommendations",
     "metrics",
     "ope",
+    "search",
     "__version__",
 ]

@@ -364,7 +364,7 @@ class Recommender(ABC):
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to ``path`` (a versioned ``.npz``; no pickle)."""
         self._check_fitted()
-        params = self.get_params()
+        params = self._save_params()
         try:
             params_json = json.dumps(params)
         except TypeError as exc:
@@ -389,6 +389,10 @@ class Recommender(ABC):
             arrays["ids.item"] = _save_ids(self.item_ids_)
         with open(os.fspath(path), "wb") as fh:
             np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+
+    def _save_params(self) -> dict[str, Any]:
+        """Constructor parameters as ``save`` writes them (JSON); wrappers of models override it."""
+        return self.get_params()
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Recommender:
