@@ -117,27 +117,45 @@ def _codes_for(values: np.ndarray, ids: np.ndarray | None, name: str, what: str)
     return np.atleast_1d(codes), universe
 
 
-def _group_by_row_then_col(
+def _sort_by_row_then_col(
     rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stable order of coordinates by (row, col): ``(order, indptr, sorted cols)``.
+    """Order of coordinates by (row, col): ``(order, indptr, sorted cols)``.
 
-    Two linear-time counting sorts (an LSD radix sort with base ``n_cols``
-    then ``n_rows``) run by scipy's compiled CSR/CSC transposition: placing
-    all pairs in one CSR row with ``cols`` as column indices and converting
-    to CSC groups them by column, and the CSC -> CSR conversion then groups
-    by row keeping columns ascending. Both conversions are stable, so equal
-    (row, col) pairs stay in input order. O(n + n_rows + n_cols) time.
+    Rows are grouped by a linear-time stable counting sort (skipped when they
+    already are, as in logs sorted by user) run by scipy's compiled CSR -> CSC
+    conversion: all pairs placed in one CSR row with ``rows`` as the column
+    indices come out of the conversion grouped by ``rows``, in input order.
+    Columns are then ordered inside each row by scipy's in-place per-row index
+    sort, which touches one row's memory at a time. Equal (row, col) pairs may
+    come out in any order; the caller restores their input order.
     """
     n = rows.size
-    positions = np.arange(n, dtype=np.int64)
-    one_row = sp.csr_matrix((positions, cols, np.array([0, n], dtype=np.int64)), shape=(1, max(n_cols, 1)))
-    by_col = one_row.tocsc()
-    by_col_order = by_col.data
-    grouped = sp.csc_matrix(
-        (by_col_order, rows[by_col_order], by_col.indptr), shape=(max(n_rows, 1), max(n_cols, 1))
-    ).tocsr()
-    return grouped.data, grouped.indptr.astype(np.int64)[: n_rows + 1], grouped.indices
+    if n < 2 or bool(np.all(rows[1:] >= rows[:-1])):
+        positions = np.arange(n, dtype=np.int64)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        row_cols = cols
+    else:
+        one_row = sp.csr_matrix(
+            (np.arange(n, dtype=np.int64), rows, np.array([0, n], dtype=np.int64)), shape=(1, max(n_rows, 1))
+        )
+        by_row = one_row.tocsc()
+        positions = by_row.data
+        indptr = by_row.indptr.astype(np.int64)[: n_rows + 1]
+        row_cols = cols[positions]
+    # sort_indices works in place: the caller's `cols` must not be handed to it
+    own_cols = row_cols.astype(np.int32 if n_cols < 2**31 else np.int64)
+    grouped = sp.csr_matrix((positions, own_cols, indptr), shape=(max(n_rows, 1), max(n_cols, 1)))
+    grouped.sort_indices()
+    return grouped.data, indptr, grouped.indices
+
+
+def _expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for each start ``s`` and length ``l``."""
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
 
 
 def _canonical_csr(
@@ -159,49 +177,38 @@ def _canonical_csr(
     n = rows.size
     rows = rows.astype(np.int64, copy=False)
     cols = cols.astype(np.int64, copy=False)
-    first = np.ones(n, dtype=bool)
-    if n >= 2:
-        key = rows * np.int64(max(n_items, 1)) + cols
-        presorted = bool(np.all(key[1:] >= key[:-1]))
-    else:
-        presorted = True
+    first = np.ones(n, dtype=bool)  # first pair of each run of equal (row, col)
+    presorted = n < 2 or bool(np.all(rows[1:] >= rows[:-1]))
+    if presorted and n >= 2:
+        same_row = rows[1:] == rows[:-1]
+        presorted = not bool(np.any(same_row & (cols[1:] < cols[:-1])))
     if presorted:
         order = None
         sorted_cols = cols
         indptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
         if n >= 2:
-            np.not_equal(key[1:], key[:-1], out=first[1:])
+            first[1:] = ~same_row | (cols[1:] != cols[:-1])
     else:
-        rows_sorted = bool(np.all(rows[1:] >= rows[:-1]))
-        if rows_sorted:  # e.g. logs grouped by user: one per-row sort of the columns suffices
-            indptr = np.zeros(n_users + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-            # sort_indices works in place: hand it an owned copy of the columns
-            own_cols = cols.astype(np.int32 if n_items < 2**31 else np.int64)
-            by_row = sp.csr_matrix((np.arange(n, dtype=np.int64), own_cols, indptr), shape=(n_users, max(n_items, 1)))
-            by_row.sort_indices()
-            order, sorted_cols = by_row.data, by_row.indices
-        else:
-            order, indptr, sorted_cols = _group_by_row_then_col(rows, cols, n_users, n_items)
+        order, indptr, sorted_cols = _sort_by_row_then_col(rows, cols, n_users, n_items)
         np.not_equal(sorted_cols[1:], sorted_cols[:-1], out=first[1:])
         row_starts = indptr[:-1]
         first[row_starts[row_starts < n]] = True
-        if rows_sorted and not first.all():
-            # the per-row sort is not stable: restore input order inside duplicate groups
-            group = np.cumsum(first) - 1
-            sizes = np.bincount(group)
-            members = np.flatnonzero(sizes[group] > 1)
-            order[members] = order[members][np.lexsort((order[members], group[members]))]
     starts = np.flatnonzero(first)
     has_dups = starts.size != n
+    if has_dups and order is not None:
+        # the per-row sort is not stable: restore input order inside duplicate groups
+        sizes = np.diff(np.r_[starts, n])
+        multi = np.flatnonzero(sizes > 1)
+        lengths = sizes[multi]
+        members = _expand_ranges(starts[multi], lengths)
+        labels = np.repeat(multi, lengths)
+        order[members] = order[members][np.lexsort((order[members], labels))]
     if has_dups:
         # a boolean compress reads no index array: cheaper than gathering by `starts`
         leaders = first if order is None else order[first]
         out_cols = sorted_cols[first]
-        leaders_before = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(first, out=leaders_before[1:])
-        indptr = leaders_before[indptr]
+        indptr = np.searchsorted(starts, indptr, side="left")  # leaders before each row start
     else:
         leaders = order  # None: identity
         out_cols = sorted_cols
@@ -245,7 +252,8 @@ def _canonical_csr(
             np.maximum.at(ts, dup_group, timestamps[dup_rows])
     idx_dtype = np.int32 if max(n_items, data.size) < 2**31 else np.int64
     matrix = sp.csr_matrix(
-        (data.astype(np.float32), out_cols.astype(idx_dtype), indptr.astype(idx_dtype)), shape=shape
+        (data.astype(np.float32), out_cols.astype(idx_dtype, copy=out_cols is cols), indptr.astype(idx_dtype)),
+        shape=shape,
     )
     matrix.has_sorted_indices = True
     matrix.has_canonical_format = True
