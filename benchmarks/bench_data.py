@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
 from reelrec.data import Interactions, leave_last_n_out, random_split
 from reelrec.datasets import load_movielens, synthetic_video_platform
 

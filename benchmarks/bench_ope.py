@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
 import reelrec
 from reelrec import _core
 from reelrec.ope import (

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+
 from reelrec import Popularity
 from reelrec.data import Interactions
 from reelrec.data._ids import factorize

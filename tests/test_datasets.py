@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from reelrec.data import Interactions, VideoEventWeights
 from reelrec.datasets import _fetch, load_lastfm, load_movielens, synthetic_video_platform
 

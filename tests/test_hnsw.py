@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+
 from reelrec.search import ExactIndex, HNSWIndex, IdFilter
 from search_helpers import clustered, recall_at_k, reference_search
 

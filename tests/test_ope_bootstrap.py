@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from reelrec import _core
 from reelrec.ope import (
     OffPolicyEvaluator,
@@ -14,7 +16,6 @@ from reelrec.ope import (
     sndr,
     snips,
 )
-from scipy import stats
 
 
 @pytest.fixture(scope="module")

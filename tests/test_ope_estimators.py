@@ -3,8 +3,9 @@
 import functools
 
 import numpy as np
-import ope_reference as ref
 import pytest
+
+import ope_reference as ref
 from reelrec.ope import (
     Estimate,
     SyntheticBanditEnvironment,

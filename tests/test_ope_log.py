@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from reelrec.ope import BanditLog, SyntheticBanditEnvironment, load_open_bandit
 
 

@@ -1,8 +1,9 @@
 """Reward model: native ridge / logistic against NumPy references, cross-fitting, bad inputs."""
 
 import numpy as np
-import ope_reference as ref
 import pytest
+
+import ope_reference as ref
 from reelrec import NotFittedError
 from reelrec.ope import BanditLog, RewardModel, SyntheticBanditEnvironment, load_open_bandit
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
 from conftest import random_user_items
 from contract import RecommenderContract
 from reelrec import Popularity, Random, Recommender

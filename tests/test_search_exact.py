@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import reelrec
 import scipy.sparse as sp
+
+import reelrec
 from reelrec import _core
 from reelrec.search import ExactIndex, IdFilter
 from search_helpers import reference_search
