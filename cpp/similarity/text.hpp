@@ -1,0 +1,77 @@
+// Word n-gram counting for TF-IDF features (the native half of
+// reelrec.features.TfidfFeaturizer).
+//
+// Reference: scikit-learn's CountVectorizer/TfidfVectorizer analyzer="word";
+// the output must equal it term for term.
+//
+// Choices
+// - Tokens are maximal runs of word characters with at least min_token_chars
+//   code points: exactly what the regex (?u)\b\w\w+\b (or \b\w+\b) finds.
+//   ASCII word characters are built in; for other code points Python passes a
+//   0x110000-entry table computed with its own `re` module, so the definition of
+//   \w is Python's. Lowercasing of non-ASCII text happens in Python (str.lower
+//   has context rules); here only ASCII is folded.
+// - n-grams are tokens joined by one space, as scikit-learn does.
+// - Counting runs per thread with a private open-addressing table over an
+//   arena (no allocation per lookup); the vocabulary is then merged and sorted
+//   bytewise, which for UTF-8 equals Python's code-point order, so term ids do
+//   not depend on the thread count.
+//
+// Complexity: O(total text bytes * ngram span) time; memory O(vocabulary bytes
+// per thread + nnz of the count matrix).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "similarity/sparse.hpp"
+
+namespace reelrec::similarity {
+
+// Open-addressing hash table of byte strings; ids are dense in insertion order.
+class TermTable {
+public:
+    TermTable() { rehash(64); }
+    int64_t size() const { return static_cast<int64_t>(offsets_.size()) - 1; }
+    std::string_view term(int64_t id) const {
+        return {arena_.data() + offsets_[id], static_cast<std::size_t>(offsets_[id + 1] - offsets_[id])};
+    }
+    // Id of `term`, inserting it when absent.
+    int32_t insert(std::string_view term);
+    // Id of `term` or -1.
+    int32_t find(std::string_view term) const;
+    int64_t bytes() const { return static_cast<int64_t>(arena_.size()); }
+
+private:
+    static uint64_t hash(std::string_view s);
+    void rehash(std::size_t capacity);
+    std::string arena_;
+    std::vector<int64_t> offsets_{0};
+    std::vector<uint64_t> hashes_;  // per id
+    std::vector<int32_t> slots_;    // -1 = empty
+    std::size_t mask_ = 0;
+};
+
+struct TextOptions {
+    bool lowercase = true;
+    int min_token_chars = 2;
+    int ngram_min = 1;
+    int ngram_max = 1;
+    const uint8_t* word_table = nullptr;  // 0x110000 flags for non-ASCII code points, or null
+};
+
+// Counts n-grams of `docs`, building the vocabulary (sorted, ids in sorted order).
+// Returns docs x vocabulary counts with sorted rows.
+Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, TermTable& vocabulary,
+              int num_threads);
+
+// Counts n-grams of `docs` that are in `vocabulary`; others are ignored.
+Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
+                    const TermTable& vocabulary, int num_threads);
+
+// The terms whose keep flag is set, in their existing order.
+TermTable subset_vocabulary(const TermTable& vocabulary, const uint8_t* keep);
+
+}  // namespace reelrec::similarity
