@@ -3,6 +3,9 @@
 from . import _core
 from .exceptions import CopyWarning, NotFittedError
 from .models import Popularity, Random, Recommender
+from .models.content import ContentKNN
+from .models.hybrid import Hybrid
+from .models.neighbours import ItemKNN, RP3Beta, UserKNN
 
 __version__ = _core.__version__
 
@@ -14,3 +17,4 @@ __all__ = [
     "Recommender",
     "__version__",
 ]
+__all__ += ["ItemKNN", "UserKNN", "RP3Beta", "ContentKNN", "Hybrid"]

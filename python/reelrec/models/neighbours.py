@@ -45,8 +45,8 @@ from .._validation import (
     check_nonnegative,
     check_positive,
 )
-from .base import QueryFilter, Recommender
 from ._sparse_state import SparseStateMixin, csr_from_native, native_csr
+from .base import QueryFilter, Recommender
 
 __all__ = ["ItemKNN", "UserKNN", "RP3Beta"]
 
