@@ -31,9 +31,9 @@ def _word_table() -> np.ndarray:
     """0x110000 flags: which code points Python's ``re`` treats as ``\\w`` (built once)."""
     cps = np.concatenate([np.arange(0x80, 0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
     text = cps.tobytes().decode("utf-32-le")
-    words = "".join(re.findall(r"\w", text))
+    marked = np.frombuffer(re.sub(r"\w", "\x01", text).encode("utf-32-le"), dtype="<u4")
     table = np.zeros(0x110000, np.uint8)
-    table[np.frombuffer(words.encode("utf-32-le"), dtype="<u4")] = 1
+    table[cps[marked == 1]] = 1
     return table
 
 
