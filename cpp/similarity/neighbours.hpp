@@ -15,9 +15,11 @@
 //     none:    acc
 //   with per-vector factors computed by the caller, so one kernel serves all.
 // - Candidates of q are the vectors sharing at least one feature with q; exact
-//   zero similarities are dropped and q itself can be excluded. Top-k uses the
-//   shared TopKHeap, so ties keep the lower index and results do not depend on
-//   the thread count (each row is computed by one thread in a fixed order).
+//   zero similarities are dropped and q itself can be excluded. The k kept are
+//   the k best in TopKHeap's order (ties keep the lower index), selected in
+//   linear time (see RowSelector in the .cpp) and emitted sorted by index, ready
+//   to be CSR rows. Results do not depend on the thread count: each row is
+//   computed by one thread in a fixed order.
 // - Per row, a dense float accumulator with a touched list (Gustavson). Rows
 //   whose work exceeds a quarter of the base scan the accumulator instead of
 //   tracking touched entries, which is cheaper for dense rows.
@@ -75,8 +77,8 @@ struct NeighbourOptions {
 // For each query row of `queries` (n_q x n_features, prepared values), the k
 // most similar base vectors, where `base_by_feature` (n_features x n_base) lists
 // the base vectors of each feature with prepared values. exclude[q] (nullable,
-// -1 for none) is never returned for query q. Writes n_q x k ids/scores, best
-// first, padded with -1 / -inf.
+// -1 for none) is never returned for query q. Writes n_q x k ids/scores: each
+// row's kept neighbours sorted by id (not by score), then -1 / -inf padding.
 void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
                      const NeighbourOptions& opt, const int64_t* exclude, int64_t k,
                      int32_t* out_ids, float* out_scores, int num_threads);
@@ -84,8 +86,8 @@ void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
 // Number of valid (id >= 0) entries in each padded top-k row.
 void topk_row_counts(const int32_t* ids, int64_t n_rows, int64_t k, int64_t* indptr);
 
-// Compacts padded top-k rows into CSR with column-sorted rows; indptr comes
-// from topk_row_counts (prefix-summed).
+// Compacts padded neighbour rows (as written by neighbours_topk, sorted by id)
+// into CSR; indptr comes from topk_row_counts.
 void topk_to_csr(const int32_t* ids, const float* scores, int64_t n_rows, int64_t k,
                  const int64_t* indptr, int32_t* out_indices, float* out_data, int num_threads);
 

@@ -478,7 +478,7 @@ class UserKNN(_NeighbourhoodModel):
         q_indptr, q_indices, q_data = native_csr(sub)
         X = _without_zeros(self.user_items_)
         norms = np.sqrt(_row_sums(XT.indptr, XT.data.astype(np.float64) ** 2)).astype(np.float32)
-        return _core.knn_neighbours(
+        ids, scores = _core.knn_neighbours(
             q_indptr,
             q_indices,
             q_data,
@@ -492,6 +492,9 @@ class UserKNN(_NeighbourhoodModel):
             k,
             self._threads,
         )
+        # neighbour rows come sorted by item index: rank them
+        S = _topk_matrix(ids, scores, self.n_items_, self._threads)
+        return _rank_topk(S, np.arange(items.size), k, self._threads)
 
 
 class RP3Beta(SparseStateMixin, Recommender):
