@@ -443,21 +443,25 @@ void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
         // rows sorted by label: the scatter then walks the accumulator forwards
         labels.resize(static_cast<std::size_t>(B.nnz()));
         values.resize(static_cast<std::size_t>(B.nnz()));
+        ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
         {
             std::vector<std::pair<int32_t, float>> row;
 #pragma omp for schedule(dynamic, 256)
             for (int64_t f = 0; f < B.n_rows; ++f) {
-                row.clear();
-                for (int64_t p = B.indptr[f]; p < B.indptr[f + 1]; ++p)
-                    row.emplace_back(relabel[B.indices[p]], B.data[p]);
-                std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-                for (int64_t j = 0, p = B.indptr[f]; p < B.indptr[f + 1]; ++p, ++j) {
-                    labels[p] = row[j].first;
-                    values[p] = row[j].second;
-                }
+                errors.run([&] {
+                    row.clear();
+                    for (int64_t p = B.indptr[f]; p < B.indptr[f + 1]; ++p)
+                        row.emplace_back(relabel[B.indices[p]], B.data[p]);
+                    std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+                    for (int64_t j = 0, p = B.indptr[f]; p < B.indptr[f + 1]; ++p, ++j) {
+                        labels[p] = row[j].first;
+                        values[p] = row[j].second;
+                    }
+                });
             }
         }
+        errors.rethrow();
         base.indices = labels.data();
         base.data = values.data();
         if (opt.base_factor) {

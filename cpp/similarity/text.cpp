@@ -14,20 +14,35 @@ namespace reelrec::similarity {
 
 uint64_t TermTable::hash(std::string_view s) {
     // 8 bytes per step with a multiply-xorshift mix: terms are short, so speed
-    // of the first few words matters more than avalanche quality.
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (s.size() * 0xff51afd7ed558ccdull);
+    // of the first few words matters more than avalanche quality. The tail is
+    // read with fixed-size loads (a variable-size memcpy becomes a call).
     const char* p = s.data();
-    std::size_t n = s.size();
-    while (n >= 8) {
-        uint64_t w;
+    const std::size_t size = s.size();
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (size * 0xff51afd7ed558ccdull);
+    std::size_t n = size;
+    uint64_t w;
+    while (n > 8) {
         std::memcpy(&w, p, 8);
         h = (h ^ w) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    if (size >= 8) {
+        std::memcpy(&w, s.data() + size - 8, 8);  // last 8 bytes, overlapping
+    } else {
+        w = 0;
+        if (n >= 4) {
+            uint32_t a, b;
+            std::memcpy(&a, p, 4);
+            std::memcpy(&b, p + n - 4, 4);
+            w = (static_cast<uint64_t>(a) << 32) | b;
+        } else if (n > 0) {
+            w = (static_cast<uint64_t>(static_cast<unsigned char>(p[0])) << 16) |
+                (static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+        }
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     h *= 0x94d049bb133111ebull;
@@ -36,42 +51,64 @@ uint64_t TermTable::hash(std::string_view s) {
 }
 
 void TermTable::rehash(std::size_t capacity) {
-    slots_.assign(capacity, -1);
+    std::vector<uint64_t> old;
+    old.swap(slots_);
+    slots_.assign(capacity, 0);
     mask_ = capacity - 1;
-    for (int64_t id = 0; id < size(); ++id) {
-        std::size_t i = hashes_[id] & mask_;
-        while (slots_[i] >= 0) i = (i + 1) & mask_;
-        slots_[i] = static_cast<int32_t>(id);
+    for (const uint64_t slot : old) {
+        if (!slot) continue;
+        const uint64_t id = (slot & 0xffffffffu) - 1;
+        // slot position from the full hash: high half stored, low half per id
+        const uint64_t h = (slot & ~uint64_t{0xffffffffu}) | hashes_[id];
+        std::size_t i = h & mask_;
+        while (slots_[i]) i = (i + 1) & mask_;
+        slots_[i] = slot;
     }
 }
 
-int32_t TermTable::insert(std::string_view t) {
-    const uint64_t h = hash(t);
+int32_t TermTable::insert(std::string_view t, uint64_t h) {
+    const uint64_t tag = h & ~uint64_t{0xffffffffu};
     std::size_t i = h & mask_;
     for (;;) {
-        const int32_t id = slots_[i];
-        if (id < 0) break;
-        if (hashes_[id] == h && term(id) == t) return id;
+        const uint64_t slot = slots_[i];
+        if (!slot) break;
+        if ((slot & ~uint64_t{0xffffffffu}) == tag) {
+            const auto id = static_cast<int32_t>((slot & 0xffffffffu) - 1);
+            if (hashes_[id] == static_cast<uint32_t>(h) && term(id) == t) return id;
+        }
         i = (i + 1) & mask_;
     }
     const auto id = static_cast<int32_t>(size());
     arena_.append(t.data(), t.size());
     offsets_.push_back(static_cast<int64_t>(arena_.size()));
-    hashes_.push_back(h);
-    slots_[i] = id;
+    hashes_.push_back(static_cast<uint32_t>(h));
+    slots_[i] = tag | (static_cast<uint64_t>(id) + 1);
     if (static_cast<std::size_t>(size()) * 2 > slots_.size()) rehash(slots_.size() * 2);
     return id;
 }
 
-int32_t TermTable::find(std::string_view t) const {
-    const uint64_t h = hash(t);
+int32_t TermTable::find(std::string_view t, uint64_t h) const {
+    const uint64_t tag = h & ~uint64_t{0xffffffffu};
     std::size_t i = h & mask_;
     for (;;) {
-        const int32_t id = slots_[i];
-        if (id < 0) return -1;
-        if (hashes_[id] == h && term(id) == t) return id;
+        const uint64_t slot = slots_[i];
+        if (!slot) return -1;
+        if ((slot & ~uint64_t{0xffffffffu}) == tag) {
+            const auto id = static_cast<int32_t>((slot & 0xffffffffu) - 1);
+            if (hashes_[id] == static_cast<uint32_t>(h) && term(id) == t) return id;
+        }
         i = (i + 1) & mask_;
     }
+}
+
+uint64_t TermTable::prefix(int64_t id) const {
+    const std::string_view t = term(id);
+    uint64_t key = 0;
+    for (std::size_t j = 0; j < 8; ++j) {
+        key <<= 8;
+        if (j < t.size()) key |= static_cast<unsigned char>(t[j]);
+    }
+    return key;
 }
 
 TermTable subset_vocabulary(const TermTable& vocabulary, const uint8_t* keep) {
@@ -123,9 +160,8 @@ class Analyzer {
 public:
     explicit Analyzer(const TextOptions& opt) : opt_(opt) {}
 
-    // Calls emit(term) for every n-gram occurrence of doc.
-    template <class Emit>
-    void run(std::string_view doc, Emit&& emit) {
+    // The n-gram occurrences of doc, valid until the next call.
+    const std::vector<std::string_view>& run(std::string_view doc) {
         std::string_view text = doc;
         if (opt_.lowercase) {
             lowered_.assign(doc.data(), doc.size());
@@ -135,20 +171,25 @@ public:
         }
         tokenize(text);
         const int64_t n_tok = static_cast<int64_t>(tokens_.size());
+        grams_buffer_.clear();
+        spans_.clear();
         for (int n = opt_.ngram_min; n <= opt_.ngram_max; ++n) {
             for (int64_t i = 0; i + n <= n_tok; ++i) {
-                if (n == 1) {
-                    emit(text.substr(tokens_[i].first, tokens_[i].second));
-                    continue;
-                }
-                gram_.clear();
+                if (n == 1) continue;  // unigrams are views of the text itself
+                const std::size_t start = grams_buffer_.size();
                 for (int j = 0; j < n; ++j) {
-                    if (j) gram_.push_back(' ');
-                    gram_.append(text.data() + tokens_[i + j].first, tokens_[i + j].second);
+                    if (j) grams_buffer_.push_back(' ');
+                    grams_buffer_.append(text.data() + tokens_[i + j].first, tokens_[i + j].second);
                 }
-                emit(std::string_view(gram_));
+                spans_.emplace_back(start, grams_buffer_.size() - start);
             }
         }
+        grams_.clear();
+        if (opt_.ngram_min == 1) {
+            for (const auto& [start, len] : tokens_) grams_.push_back(text.substr(start, len));
+        }
+        for (const auto& [start, len] : spans_) grams_.emplace_back(grams_buffer_.data() + start, len);
+        return grams_;
     }
 
 private:
@@ -180,8 +221,9 @@ private:
     }
 
     const TextOptions& opt_;
-    std::string lowered_, gram_;
-    std::vector<std::pair<std::size_t, std::size_t>> tokens_;
+    std::string lowered_, grams_buffer_;
+    std::vector<std::pair<std::size_t, std::size_t>> tokens_, spans_;
+    std::vector<std::string_view> grams_;
 };
 
 // Per-thread output: the documents it processed, in order, and their (term, count) entries.
@@ -191,17 +233,26 @@ struct ThreadCounts {
     std::vector<float> counts;
 };
 
-// Counts one document: term ids come from lookup(term) (-1 = skip).
+// Counts one document: term ids come from lookup(term, hash) (-1 = skip).
+// Hashes are computed and their slots prefetched for the whole document
+// first, so the table lookups overlap their cache misses.
 template <class Lookup>
-void count_document(std::string_view doc, Analyzer& analyzer, Lookup&& lookup, std::vector<int32_t>& tally,
-                    std::vector<int32_t>& touched, ThreadCounts& out, int64_t& n_terms) {
+void count_document(std::string_view doc, Analyzer& analyzer, const TermTable& table, Lookup&& lookup,
+                    std::vector<int32_t>& tally, std::vector<int32_t>& touched, std::vector<uint64_t>& hashes,
+                    ThreadCounts& out, int64_t& n_terms) {
     touched.clear();
-    analyzer.run(doc, [&](std::string_view term) {
-        const int32_t id = lookup(term);
-        if (id < 0) return;
+    const std::vector<std::string_view>& grams = analyzer.run(doc);
+    hashes.resize(grams.size());
+    for (std::size_t i = 0; i < grams.size(); ++i) {
+        hashes[i] = TermTable::hash(grams[i]);
+        table.prefetch(hashes[i]);
+    }
+    for (std::size_t i = 0; i < grams.size(); ++i) {
+        const int32_t id = lookup(grams[i], hashes[i]);
+        if (id < 0) continue;
         if (static_cast<std::size_t>(id) >= tally.size()) tally.resize(std::max<std::size_t>(2 * tally.size(), id + 1), 0);
         if (tally[id]++ == 0) touched.push_back(id);
-    });
+    }
     for (const int32_t id : touched) {
         out.terms.push_back(id);
         out.counts.push_back(static_cast<float>(tally[id]));
@@ -281,14 +332,15 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
         const int t = thread_id();
         Analyzer analyzer(opt);
         std::vector<int32_t> tally, touched;
+        std::vector<uint64_t> hashes;
         TermTable& table = tables[t];
 #pragma omp for schedule(dynamic, 64)
         for (int64_t d = 0; d < n_docs; ++d) {
             errors.run([&] {
                 parts[t].docs.push_back(d);
                 count_document(
-                    docs[d], analyzer, [&](std::string_view term) { return table.insert(term); }, tally,
-                    touched, parts[t], row_nnz[d]);
+                    docs[d], analyzer, table, [&](std::string_view term, uint64_t h) { return table.insert(term, h); },
+                    tally, touched, hashes, parts[t], row_nnz[d]);
             });
         }
     }
@@ -299,11 +351,17 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
     for (std::size_t t = 0; t < tables.size(); ++t) {
         errors.run([&] {
-            auto& o = order[t];
-            o.resize(static_cast<std::size_t>(tables[t].size()));
-            for (std::size_t i = 0; i < o.size(); ++i) o[i] = static_cast<int32_t>(i);
             const TermTable& table = tables[t];
-            std::sort(o.begin(), o.end(), [&](int32_t a, int32_t b) { return table.term(a) < table.term(b); });
+            std::vector<std::pair<uint64_t, int32_t>> keyed(static_cast<std::size_t>(table.size()));
+            for (std::size_t i = 0; i < keyed.size(); ++i)
+                keyed[i] = {table.prefix(static_cast<int64_t>(i)), static_cast<int32_t>(i)};
+            std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+                if (a.first != b.first) return a.first < b.first;
+                return table.term(a.second) < table.term(b.second);
+            });
+            auto& o = order[t];
+            o.resize(keyed.size());
+            for (std::size_t i = 0; i < keyed.size(); ++i) o[i] = keyed[i].second;
         });
     }
     errors.rethrow();
@@ -344,13 +402,15 @@ Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions
         const int t = thread_id();
         Analyzer analyzer(opt);
         std::vector<int32_t> tally, touched;
+        std::vector<uint64_t> hashes;
 #pragma omp for schedule(dynamic, 64)
         for (int64_t d = 0; d < n_docs; ++d) {
             errors.run([&] {
                 parts[t].docs.push_back(d);
                 count_document(
-                    docs[d], analyzer, [&](std::string_view term) { return vocabulary.find(term); }, tally,
-                    touched, parts[t], row_nnz[d]);
+                    docs[d], analyzer, vocabulary,
+                    [&](std::string_view term, uint64_t h) { return vocabulary.find(term, h); }, tally, touched,
+                    hashes, parts[t], row_nnz[d]);
             });
         }
     }

@@ -39,18 +39,29 @@ public:
         return {arena_.data() + offsets_[id], static_cast<std::size_t>(offsets_[id + 1] - offsets_[id])};
     }
     // Id of `term`, inserting it when absent.
-    int32_t insert(std::string_view term);
+    int32_t insert(std::string_view term) { return insert(term, hash(term)); }
     // Id of `term` or -1.
-    int32_t find(std::string_view term) const;
+    int32_t find(std::string_view term) const { return find(term, hash(term)); }
+    // The same with the term's hash precomputed, so that callers can prefetch
+    // the slot of upcoming terms (the table is larger than the caches).
+    int32_t insert(std::string_view term, uint64_t hash);
+    int32_t find(std::string_view term, uint64_t hash) const;
+    void prefetch(uint64_t hash) const { __builtin_prefetch(slots_.data() + (hash & mask_)); }
+    static uint64_t hash(std::string_view s);
     int64_t bytes() const { return static_cast<int64_t>(arena_.size()); }
 
+    // The first 8 bytes of the term as a big-endian integer: orders like the
+    // bytes, so sorting compares integers before falling back to memcmp.
+    uint64_t prefix(int64_t id) const;
+
 private:
-    static uint64_t hash(std::string_view s);
     void rehash(std::size_t capacity);
     std::string arena_;
     std::vector<int64_t> offsets_{0};
-    std::vector<uint64_t> hashes_;  // per id
-    std::vector<int32_t> slots_;    // -1 = empty
+    std::vector<uint32_t> hashes_;  // per id (low half of the hash)
+    // Slot = (hash high half << 32) | (id + 1); 0 = empty. Keeping hash bits in
+    // the slot rejects most mismatches without touching the term arrays.
+    std::vector<uint64_t> slots_;
     std::size_t mask_ = 0;
 };
 
