@@ -416,20 +416,45 @@ void bind_similarity(py::module_& m) {
     m.def(
         "text_count_fit",
         [](const py::sequence& docs, bool lowercase, int min_token_chars, int ngram_min, int ngram_max,
-           const OptArray<uint8_t>& word_table, int num_threads) {
+           const OptArray<uint8_t>& word_table, int64_t min_df, double max_df, int64_t max_features,
+           int num_threads) {
             py::tuple keep;
             std::vector<std::string_view> views = utf8_views(docs, keep);
             sim::TextOptions opt = text_options(lowercase, min_token_chars, ngram_min, ngram_max, word_table);
+            sim::VocabularyLimits limits;
+            limits.min_df = min_df;
+            limits.max_df = max_df;
+            limits.max_features = max_features;
             auto vocabulary = std::make_shared<sim::TermTable>();
+            std::vector<int64_t> df;
+            int64_t n_seen = 0;
             sim::Csr counts;
             {
                 py::gil_scoped_release release;
-                counts = sim::count_fit(views, opt, *vocabulary, num_threads);
+                counts = sim::count_fit(views, opt, limits, *vocabulary, df, n_seen, num_threads);
             }
-            return py::make_tuple(csr_tuple(std::move(counts)), vocabulary);
+            return py::make_tuple(csr_tuple(std::move(counts)), vocabulary, to_numpy(std::move(df)), n_seen);
         },
         py::arg("docs"), py::arg("lowercase"), py::arg("min_token_chars"), py::arg("ngram_min"),
-        py::arg("ngram_max"), py::arg("word_table"), py::arg("num_threads"));
+        py::arg("ngram_max"), py::arg("word_table"), py::arg("min_df"), py::arg("max_df"),
+        py::arg("max_features"), py::arg("num_threads"));
+
+    m.def(
+        "tfidf_values",
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& counts, int64_t n_terms,
+           const OptArray<double>& idf, bool sublinear, int norm, int num_threads) {
+            CsrView c = checked_csr(indptr, indices, counts, n_terms, "counts");
+            if (idf) require(idf->size() == n_terms, "idf: expected one value per term");
+            require(norm >= 0 && norm <= 2, "norm: expected 0 (none), 1 (l1) or 2 (l2)");
+            Array<float> out(c.nnz());
+            {
+                py::gil_scoped_release release;
+                sim::tfidf_values(c, idf ? idf->data() : nullptr, sublinear, norm, out.mutable_data(), num_threads);
+            }
+            return out;
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("counts"), py::arg("n_terms"), py::arg("idf"),
+        py::arg("sublinear"), py::arg("norm"), py::arg("num_threads"));
 
     m.def(
         "text_count_transform",

@@ -1,9 +1,9 @@
 #include "similarity/text.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
-#include <queue>
 #include <utility>
 
 #include "common/parallel.hpp"
@@ -319,7 +319,8 @@ int text_threads(const std::vector<std::string_view>& docs, int num_threads) {
 
 }  // namespace
 
-Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, TermTable& vocabulary,
+Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
+              TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
               int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
     const int threads = text_threads(docs, num_threads);
@@ -346,48 +347,112 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
     }
     errors.rethrow();
 
-    // Sorted merge of the per-thread vocabularies: global ids follow byte order.
-    std::vector<std::vector<int32_t>> order(tables.size());
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (std::size_t t = 0; t < tables.size(); ++t) {
-        errors.run([&] {
-            const TermTable& table = tables[t];
-            std::vector<std::pair<uint64_t, int32_t>> keyed(static_cast<std::size_t>(table.size()));
-            for (std::size_t i = 0; i < keyed.size(); ++i)
-                keyed[i] = {table.prefix(static_cast<int64_t>(i)), static_cast<int32_t>(i)};
-            std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-                if (a.first != b.first) return a.first < b.first;
-                return table.term(a.second) < table.term(b.second);
-            });
-            auto& o = order[t];
-            o.resize(keyed.size());
-            for (std::size_t i = 0; i < keyed.size(); ++i) o[i] = keyed[i].second;
-        });
-    }
-    errors.rethrow();
+    // Merge the per-thread vocabularies by hashing (with one thread the local
+    // table is the merged one), with document and total frequencies.
     std::vector<std::vector<int32_t>> remap(tables.size());
-    for (std::size_t t = 0; t < tables.size(); ++t) remap[t].resize(static_cast<std::size_t>(tables[t].size()));
-    using Head = std::pair<std::string_view, std::size_t>;  // (term, thread)
-    std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
-    std::vector<std::size_t> pos(tables.size(), 0);
-    for (std::size_t t = 0; t < tables.size(); ++t)
-        if (!order[t].empty()) heads.emplace(tables[t].term(order[t][0]), t);
-    vocabulary = TermTable();
-    std::string last;
-    bool any = false;
-    while (!heads.empty()) {
-        const auto [term, t] = heads.top();
-        heads.pop();
-        if (!any || term != std::string_view(last)) {
-            vocabulary.insert(term);
-            last.assign(term.data(), term.size());
-            any = true;
+    TermTable merged_storage;
+    const bool single = tables.size() == 1;
+    TermTable& merged = single ? tables[0] : merged_storage;
+    std::vector<int64_t> df, tf_total;
+    std::vector<double> tf;
+    for (std::size_t t = 0; t < tables.size(); ++t) {
+        auto& map = remap[t];
+        map.resize(static_cast<std::size_t>(tables[t].size()));
+        for (int64_t i = 0; i < tables[t].size(); ++i)
+            map[i] = single ? static_cast<int32_t>(i) : merged.insert(tables[t].term(i));
+    }
+    df.assign(static_cast<std::size_t>(merged.size()), 0);
+    tf.assign(static_cast<std::size_t>(merged.size()), 0.0);
+    for (std::size_t t = 0; t < parts.size(); ++t) {
+        for (std::size_t p = 0; p < parts[t].terms.size(); ++p) {
+            const int32_t g = remap[t][parts[t].terms[p]];
+            ++df[g];
+            tf[g] += parts[t].counts[p];
         }
-        remap[t][order[t][pos[t]]] = static_cast<int32_t>(vocabulary.size() - 1);
-        if (++pos[t] < order[t].size()) heads.emplace(tables[t].term(order[t][pos[t]]), t);
+    }
+    n_terms_seen = merged.size();
+
+    // Prune by document frequency (and total count) before sorting: most
+    // n-grams are rare, so the sort runs over the survivors only.
+    std::vector<int32_t> kept;
+    for (int64_t g = 0; g < merged.size(); ++g)
+        if (df[g] >= limits.min_df && static_cast<double>(df[g]) <= limits.max_df) kept.push_back(static_cast<int32_t>(g));
+    auto by_term = [&](std::vector<int32_t>& ids) {
+        std::vector<std::pair<uint64_t, int32_t>> keyed(ids.size());
+        for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {merged.prefix(ids[i]), ids[i]};
+        std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first < b.first;
+            return merged.term(a.second) < merged.term(b.second);
+        });
+        for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = keyed[i].second;
+    };
+    by_term(kept);
+    if (limits.max_features >= 0 && static_cast<int64_t>(kept.size()) > limits.max_features) {
+        // largest totals first; equal totals keep the term that sorts first
+        std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return tf[a] > tf[b]; });
+        kept.resize(static_cast<std::size_t>(limits.max_features));
+        by_term(kept);
+    }
+    std::vector<int32_t> final_id(static_cast<std::size_t>(merged.size()), -1);
+    vocabulary = TermTable();
+    document_frequency.resize(kept.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+        final_id[kept[i]] = static_cast<int32_t>(i);
+        vocabulary.insert(merged.term(kept[i]));
+        document_frequency[i] = df[kept[i]];
+    }
+    for (auto& map : remap)
+        for (auto& id : map) id = final_id[id];
+    // drop pruned entries from the per-document lists
+    for (std::size_t t = 0; t < parts.size(); ++t) {
+        ThreadCounts& part = parts[t];
+        std::size_t src = 0, dst = 0;
+        for (const int64_t d : part.docs) {
+            int64_t kept_in_doc = 0;
+            for (int64_t j = 0; j < row_nnz[d]; ++j, ++src) {
+                const int32_t id = remap[t][part.terms[src]];
+                if (id < 0) continue;
+                part.terms[dst] = id;
+                part.counts[dst] = part.counts[src];
+                ++dst;
+                ++kept_in_doc;
+            }
+            row_nnz[d] = kept_in_doc;
+        }
+        part.terms.resize(dst);
+        part.counts.resize(dst);
     }
     tables.clear();
-    return assemble(n_docs, vocabulary.size(), row_nnz, parts, &remap, threads);
+    return assemble(n_docs, vocabulary.size(), row_nnz, parts, nullptr, threads);
+}
+
+void tfidf_values(const CsrView& counts, const double* idf, bool sublinear, int norm, float* out,
+                  int num_threads) {
+    const int threads = counts.nnz() < (1 << 16) ? 1 : resolve_threads(num_threads);
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> row;
+#pragma omp for schedule(dynamic, 512)
+        for (int64_t r = 0; r < counts.n_rows; ++r) {
+            errors.run([&] {
+                const int64_t b = counts.indptr[r], e = counts.indptr[r + 1];
+                double total = 0.0;
+                row.resize(static_cast<std::size_t>(e - b));
+                for (int64_t p = b; p < e; ++p) {
+                    double v = counts.data[p];
+                    if (sublinear) v = 1.0 + std::log(v);
+                    if (idf) v *= idf[counts.indices[p]];
+                    row[p - b] = v;
+                    total += norm == 2 ? v * v : std::fabs(v);
+                }
+                const double scale =
+                    (norm == 0 || total == 0.0) ? 1.0 : 1.0 / (norm == 2 ? std::sqrt(total) : total);
+                for (int64_t p = b; p < e; ++p) out[p] = static_cast<float>(row[p - b] * scale);
+            });
+        }
+    }
+    errors.rethrow();
 }
 
 Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,

@@ -13,9 +13,10 @@
 //   has context rules); here only ASCII is folded.
 // - n-grams are tokens joined by one space, as scikit-learn does.
 // - Counting runs per thread with a private open-addressing table over an
-//   arena (no allocation per lookup); the vocabulary is then merged and sorted
-//   bytewise, which for UTF-8 equals Python's code-point order, so term ids do
-//   not depend on the thread count.
+//   arena (no allocation per lookup); the tables are merged by hashing, terms
+//   outside min_df / max_df / max_features are dropped, and only the survivors
+//   are sorted bytewise, which for UTF-8 equals Python's code-point order, so
+//   term ids do not depend on the thread count.
 //
 // Complexity: O(total text bytes * ngram span) time; memory O(vocabulary bytes
 // per thread + nnz of the count matrix).
@@ -73,14 +74,31 @@ struct TextOptions {
     const uint8_t* word_table = nullptr;  // 0x110000 flags for non-ASCII code points, or null
 };
 
-// Counts n-grams of `docs`, building the vocabulary (sorted, ids in sorted order).
-// Returns docs x vocabulary counts with sorted rows.
-Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, TermTable& vocabulary,
+// Which terms the vocabulary keeps (scikit-learn's min_df / max_df /
+// max_features, with document counts already resolved from proportions).
+struct VocabularyLimits {
+    int64_t min_df = 1;
+    double max_df = 1e300;
+    int64_t max_features = -1;  // -1: no limit; ties keep the term that sorts first
+};
+
+// Counts n-grams of `docs` and builds the vocabulary of the terms within
+// `limits` (ids in sorted term order). Returns docs x vocabulary counts with
+// sorted rows; document_frequency gets each kept term's document count and
+// n_terms_seen the number of distinct terms before pruning.
+Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
+              TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
               int num_threads);
 
 // Counts n-grams of `docs` that are in `vocabulary`; others are ignored.
 Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
                     const TermTable& vocabulary, int num_threads);
+
+// TF-IDF values of a count matrix (same sparsity), row by row in double:
+// tf = count or 1 + ln(count) (sublinear), times idf[term] when idf is given,
+// then each row scaled to unit L1 (norm 1) or L2 (norm 2) length.
+void tfidf_values(const CsrView& counts, const double* idf, bool sublinear, int norm, float* out,
+                  int num_threads);
 
 // The terms whose keep flag is set, in their existing order.
 TermTable subset_vocabulary(const TermTable& vocabulary, const uint8_t* keep);

@@ -58,10 +58,6 @@ def _documents(raw_documents: Any) -> tuple[list, bool]:
     return docs, ascii_only
 
 
-def _row_ids(indptr: np.ndarray) -> np.ndarray:
-    return np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
-
-
 class TfidfFeaturizer:
     """TF-IDF features of short texts (titles, descriptions, tags).
 
@@ -175,20 +171,18 @@ class TfidfFeaturizer:
             raise ValueError(f"{name}: expected a proportion in [0, 1], got {value}")
         return value
 
-    def _count(self, raw_documents: Any, vocabulary: Any = None) -> tuple[sp.csr_matrix, Any]:
-        args = self._analyzer_args()
+    def _prepare_documents(self, raw_documents: Any) -> tuple[list, np.ndarray | None]:
         docs, ascii_only = _documents(raw_documents)
         if self.lowercase and not ascii_only:
             docs = [d.lower() for d in docs]  # str.lower has context rules (final sigma); keep Python's
-        word_table = None if ascii_only else _word_table()
-        if vocabulary is None:
-            parts, vocabulary = _core.text_count_fit(docs, word_table=word_table, **args)
-        else:
-            parts = _core.text_count_transform(docs, vocabulary, word_table=word_table, **args)
+        return docs, None if ascii_only else _word_table()
+
+    @staticmethod
+    def _csr(parts: Any, shape: tuple[int, int]) -> sp.csr_matrix:
         indptr, indices, data = parts
-        counts = sp.csr_matrix((data, indices, indptr), shape=(len(docs), len(vocabulary)))
+        counts = sp.csr_matrix((data, indices, indptr), shape=shape)
         counts.has_sorted_indices = True
-        return counts, vocabulary
+        return counts
 
     # ------------------------------------------------------------------ API
     def fit(self, raw_documents: Any, y: Any = None) -> TfidfFeaturizer:
@@ -204,8 +198,10 @@ class TfidfFeaturizer:
         """TF-IDF matrix of new documents; unknown terms are ignored."""
         if not hasattr(self, "_vocabulary"):
             raise NotFittedError("This TfidfFeaturizer is not fitted yet: call fit(raw_documents) first")
-        counts, _ = self._count(raw_documents, self._vocabulary)
-        return self._weigh(counts)
+        args = self._analyzer_args()
+        docs, word_table = self._prepare_documents(raw_documents)
+        parts = _core.text_count_transform(docs, self._vocabulary, word_table=word_table, **args)
+        return self._weigh(self._csr(parts, (len(docs), len(self._vocabulary))))
 
     def get_feature_names_out(self) -> np.ndarray:
         """Terms in column order (object array, as scikit-learn)."""
@@ -231,38 +227,29 @@ class TfidfFeaturizer:
             or self.max_features <= 0
         ):
             raise ValueError(f"max_features: expected a positive int or None, got {self.max_features!r}")
-        counts, vocabulary = self._count(raw_documents)
-        n_docs, n_terms = counts.shape
-        if n_terms == 0:
-            raise ValueError("raw_documents: empty vocabulary; the documents contain no tokens")
+        args = self._analyzer_args()
+        docs, word_table = self._prepare_documents(raw_documents)
+        n_docs = len(docs)
         max_doc = max_df if isinstance(max_df, numbers.Integral) else max_df * n_docs
         min_doc = min_df if isinstance(min_df, numbers.Integral) else min_df * n_docs
         if max_doc < min_doc:
             raise ValueError(
                 f"max_df, min_df: max_df={self.max_df!r} corresponds to fewer documents than min_df={self.min_df!r}"
             )
-        df = np.bincount(counts.indices, minlength=n_terms)
-        keep = (df <= max_doc) & (df >= min_doc)
-        if self.max_features is not None and keep.sum() > self.max_features:
-            totals = np.bincount(counts.indices, weights=counts.data, minlength=n_terms)
-            candidates = np.flatnonzero(keep)
-            best = candidates[np.argsort(-totals[candidates], kind="stable")[: self.max_features]]
-            keep = np.zeros(n_terms, dtype=bool)
-            keep[best] = True
-        if not keep.any():
+        parts, vocabulary, df, n_seen = _core.text_count_fit(
+            docs,
+            word_table=word_table,
+            min_df=int(np.ceil(min_doc)),
+            max_df=float(max_doc),
+            max_features=-1 if self.max_features is None else int(self.max_features),
+            **args,
+        )
+        if n_seen == 0:
+            raise ValueError("raw_documents: empty vocabulary; the documents contain no tokens")
+        if len(vocabulary) == 0:
             raise ValueError("min_df, max_df: after pruning, no terms remain; lower min_df or raise max_df")
-        if not keep.all():
-            new_index = np.cumsum(keep) - 1
-            entry_kept = keep[counts.indices]
-            rows = _row_ids(counts.indptr)[entry_kept]
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_docs))])
-            counts = sp.csr_matrix(
-                (counts.data[entry_kept], new_index[counts.indices[entry_kept]].astype(np.int32), indptr),
-                shape=(n_docs, int(keep.sum())),
-            )
-            counts.has_sorted_indices = True
-            vocabulary = vocabulary.subset(keep.astype(np.uint8))
-            df = df[keep]
+        counts = self._csr(parts, (n_docs, len(vocabulary)))
+        df = df.astype(np.float64)
         n = float(n_docs)
         if self.smooth_idf:
             self.idf_ = np.log((1.0 + n) / (1.0 + df)) + 1.0
@@ -273,19 +260,18 @@ class TfidfFeaturizer:
         return counts
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        data = counts.data.astype(np.float64)
-        if self.sublinear_tf:
-            data = np.log(data) + 1.0
-        if self.use_idf:
-            data *= self.idf_[counts.indices]
-        if self.norm is not None:
-            rows = _row_ids(counts.indptr)
-            mass = data * data if self.norm == "l2" else np.abs(data)
-            totals = np.bincount(rows, weights=mass, minlength=counts.shape[0])
-            if self.norm == "l2":
-                totals = np.sqrt(totals)
-            totals[totals == 0] = 1.0
-            data /= totals[rows]
-        out = sp.csr_matrix((data.astype(np.float32), counts.indices, counts.indptr), shape=counts.shape)
+        indptr = counts.indptr.astype(np.int64, copy=False)
+        indices = counts.indices.astype(np.int32, copy=False)
+        data = _core.tfidf_values(
+            indptr,
+            indices,
+            counts.data.astype(np.float32, copy=False),
+            counts.shape[1],
+            self.idf_ if self.use_idf else None,
+            bool(self.sublinear_tf),
+            {None: 0, "l1": 1, "l2": 2}[self.norm],
+            check_num_threads(self.num_threads),
+        )
+        out = sp.csr_matrix((data, indices, indptr), shape=counts.shape)
         out.has_sorted_indices = True
         return out
