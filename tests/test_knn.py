@@ -378,3 +378,50 @@ def test_native_kernels_reject_out_of_range_indices():
     with pytest.raises(IndexError, match="rows"):
         _core.csr_rows_topk(indptr, np.array([0], np.int32), np.ones(1, np.float32), 3,
                             np.array([4], np.int64), None, 2, 1)
+
+
+def test_neighbour_ties_keep_the_lower_index():
+    # item 0 co-occurs once with each of items 1..6, all with identical cosine
+    dense = np.zeros((6, 7), np.float32)
+    dense[:, 0] = 1
+    dense[np.arange(6), np.arange(1, 7)] = 1
+    S = ItemKNN(k=3).fit(sp.csr_matrix(dense)).similarity_
+    np.testing.assert_array_equal(S[0].indices, [1, 2, 3])
+    # many candidates with a few ties at the cut (exercises the sampled bound)
+    rng = np.random.default_rng(3)
+    dense = (rng.random((400, 900)) < 0.05).astype(np.float32)
+    dense[:, 0] = 1
+    X = sp.csr_matrix(dense)
+    ids, scores = csr_rows_as_topk(ItemKNN(k=5).fit(X).similarity_, 5)
+    ref = similarity(X, "cosine")
+    for r in (0, 1, 17):
+        row = ref[r]
+        order = np.lexsort((np.arange(row.size), -np.round(row, 6)))[:5]
+        np.testing.assert_allclose(scores[r], row[order], rtol=1e-5)
+
+
+def test_queries_from_many_python_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = random_user_items(n_users=200, n_items=300, density=0.05, seed=13)
+    models = [ItemKNN(k=20).fit(X), UserKNN(k=10).fit(X), RP3Beta(k=20).fit(X)]
+    users = np.arange(200)
+    for model in models:
+        expected = model.recommend(users, k=10)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda u: model.recommend(users[u::4], k=10), range(4)))  # noqa: B023
+        for u, (ids, scores) in enumerate(results):
+            np.testing.assert_array_equal(ids, expected[0][u::4])
+            np.testing.assert_array_equal(scores, expected[1][u::4])
+
+
+def test_fit_in_row_chunks_equals_one_call(monkeypatch):
+    from reelrec.models import neighbours
+
+    X = random_user_items(n_users=60, n_items=80, density=0.1, seed=14)
+    whole = [m.fit(X).similarity_ for m in (ItemKNN(k=7), UserKNN(k=7, weighting="bm25"), RP3Beta(k=7))]
+    monkeypatch.setattr(neighbours, "_CHUNK_ROWS", 9)
+    chunked = [m.fit(X).similarity_ for m in (ItemKNN(k=7), UserKNN(k=7, weighting="bm25"), RP3Beta(k=7))]
+    for a, b in zip(whole, chunked):
+        assert a.shape == b.shape and (a != b).nnz == 0
+        np.testing.assert_array_equal(a.indptr, b.indptr)

@@ -185,9 +185,10 @@ inline float similarity_of(int32_t b, float acc, float qf, const NeighbourOption
 // branches, plus a sort by score that the CSR output immediately undoes; it
 // was most of the fit time. Instead, with the scores written in place over the
 // accumulator:
-//  1. the k-th best score of every 4th candidate is a lower bound of the row's
-//     k-th best score (a subset's k-th best can only be lower);
-//  2. only candidates at or above that bound (about 4k) are kept, and a
+//  1. the k-th best score of a strided sample of the candidates is a lower
+//     bound of the row's k-th best score (a subset's k-th best can only be
+//     lower);
+//  2. only candidates at or above that bound (about stride * k) are kept, and a
 //     linear-time nth_element with the heap's total order isolates exactly the
 //     k entries a TopKHeap would keep; those are sorted by index.
 // Rankings of these rows (similar_items, recommendations) still go through
@@ -203,8 +204,11 @@ public:
                    int32_t* out_ids, float* out_scores) {
         float bound = -std::numeric_limits<float>::infinity();
         if (n > 4 * k) {
-            sample_.resize(static_cast<std::size_t>((n + 3) / 4));
-            for (int64_t i = 0, j = 0; i < n; i += 4, ++j) sample_[j] = scores[candidates[i]];
+            // stride ~ sqrt(n / k) balances the sample's selection (n / stride)
+            // against the kept pool's (about stride * k)
+            const auto stride = std::max<int64_t>(2, static_cast<int64_t>(std::sqrt(static_cast<double>(n) / k)));
+            sample_.resize(static_cast<std::size_t>((n + stride - 1) / stride));
+            for (int64_t i = 0, j = 0; i < n; i += stride, ++j) sample_[j] = scores[candidates[i]];
             std::nth_element(sample_.begin(), sample_.begin() + (k - 1), sample_.end(), std::greater<float>());
             bound = sample_[k - 1];
         }

@@ -21,7 +21,7 @@ from .._validation import check_nonnegative, check_positive
 from ..features import TfidfFeaturizer, encode_categorical
 from ._sparse_state import SparseStateMixin, csr_from_native, native_csr
 from .base import QueryFilter, Recommender
-from .neighbours import _rank_topk, _row_sums, _score_with, _topk_matrix
+from .neighbours import _all_pairs, _rank_topk, _row_sums, _score_with
 
 __all__ = ["ContentKNN"]
 
@@ -226,20 +226,17 @@ class ContentKNN(SparseStateMixin, Recommender):
         F = self.item_features_
         n_items = F.shape[0]
         norms = np.sqrt(_row_sums(F.indptr, F.data.astype(np.float64) ** 2)).astype(np.float32)
-        k = min(int(self.k), max(1, n_items - 1))
-        ids, scores = _core.knn_neighbours(
-            *native_csr(F),
-            *self._transposed_features(),
+        return _all_pairs(
+            native_csr(F),
+            self._transposed_features(),
             n_items,
             "product",
             norms,
             norms,
             float(self.shrinkage),
-            np.arange(n_items, dtype=np.int64),
-            k,
+            int(self.k),
             self._threads,
         )
-        return _topk_matrix(ids, scores, n_items, self._threads)
 
     def _profiles(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> sp.csr_matrix:
         """Interaction-weighted mean of the watched items' unit feature vectors."""

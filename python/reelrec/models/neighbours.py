@@ -122,6 +122,52 @@ def _topk_matrix(ids: np.ndarray, scores: np.ndarray, n_cols: int, num_threads: 
     return csr_from_native(_core.topk_to_csr(ids, scores, num_threads), (ids.shape[0], n_cols))
 
 
+#: query rows per native call of an all-pairs fit: bounds the padded n x k
+#: intermediate (8 bytes per slot) next to the compact CSR result
+_CHUNK_ROWS = 1 << 20
+
+
+def _all_pairs(
+    queries: tuple[np.ndarray, np.ndarray, np.ndarray],
+    base: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_base: int,
+    denominator: str,
+    query_factor: np.ndarray | None,
+    base_factor: np.ndarray | None,
+    shrinkage: float,
+    k: int,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """Top-k similarity CSR of every query row against the base, the row's own index excluded."""
+    q_indptr, q_indices, q_data = queries
+    n = q_indptr.size - 1
+    k = min(int(k), max(1, n_base - 1))
+    blocks = []
+    for start in range(0, n, _CHUNK_ROWS):
+        stop = min(n, start + _CHUNK_ROWS)
+        lo, hi = q_indptr[start], q_indptr[stop]
+        ids, scores = _core.knn_neighbours(
+            q_indptr[start : stop + 1] - lo,
+            q_indices[lo:hi],
+            q_data[lo:hi],
+            *base,
+            n_base,
+            denominator,
+            None if query_factor is None else np.ascontiguousarray(query_factor[start:stop]),
+            base_factor,
+            float(shrinkage),
+            np.arange(start, stop, dtype=np.int64),
+            k,
+            num_threads,
+        )
+        blocks.append(_topk_matrix(ids, scores, n_base, num_threads))
+    if len(blocks) == 1:
+        return blocks[0]
+    out = sp.vstack(blocks, format="csr")
+    out.has_sorted_indices = True
+    return out
+
+
 def _baselines(
     X: sp.csr_matrix, reg_user: float = 15.0, reg_item: float = 10.0, n_epochs: int = 10
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -257,20 +303,17 @@ class _NeighbourhoodModel(SparseStateMixin, Recommender):
         else:
             queries, base = t_parts, x_parts
         n = X.shape[0] if self._vectors_are_rows else X.shape[1]
-        k = min(int(self.k), max(1, n - 1))
-        ids, scores = _core.knn_neighbours(
-            *queries,
-            *base,
+        self.similarity_ = _all_pairs(
+            queries,
+            base,
             n,
             self._denominator(),
             self._factors(prep["sq_norm"], "query"),
             self._factors(prep["sq_norm"], "base"),
             float(self.shrinkage),
-            np.arange(n, dtype=np.int64),
-            k,
+            int(self.k),
             self._threads,
         )
-        self.similarity_ = _topk_matrix(ids, scores, n, self._threads)
         if not self._vectors_are_rows:
             self._prepared = None  # only fold-in of user-based models needs it later
 
@@ -556,24 +599,17 @@ class RP3Beta(SparseStateMixin, Recommender):
         p_iu = np.power(1.0 / np.maximum(degree, 1.0), alpha)
         p_iu = np.repeat(p_iu, np.diff(t_indptr)).astype(np.float32)
         penalty = np.power(np.maximum(degree, 1.0), beta).astype(np.float32)
-        k = min(int(self.k), max(1, n_items - 1))
-        ids, scores = _core.knn_neighbours(
-            t_indptr,
-            t_indices,
-            p_iu,
-            indptr,
-            indices,
-            p_ui,
+        W = _all_pairs(
+            (t_indptr, t_indices, p_iu),
+            (indptr, indices, p_ui),
             n_items,
             "product",
             np.ones(n_items, np.float32),
             penalty,
             0.0,
-            np.arange(n_items, dtype=np.int64),
-            k,
+            int(self.k),
             self._threads,
         )
-        W = _topk_matrix(ids, scores, n_items, self._threads)
         if self.normalize and W.nnz:
             lengths = np.diff(W.indptr)
             sums = _row_sums(W.indptr, W.data)
