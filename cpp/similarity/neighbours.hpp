@@ -21,12 +21,15 @@
 //   to be CSR rows. Results do not depend on the thread count: each row is
 //   computed by one thread in a fixed order.
 // - Per row, a dense float accumulator with a touched list (Gustavson). Rows
-//   whose work exceeds a quarter of the base scan the accumulator instead of
-//   tracking touched entries, which is cheaper for dense rows.
+//   whose work exceeds half the base scan the accumulator instead of tracking
+//   touched entries, which is cheaper for dense rows. For fits, base vectors
+//   are relabelled by decreasing frequency and queries run densest first, which
+//   keeps the hot part of the accumulator and the shared feature rows in cache.
 //
 // Complexity: time O(sum over features of (vectors per feature)^2) for all
-// rows plus O(candidates * log k); memory O(threads * n_base) scratch plus the
-// n_q x k result. Never a dense n x n matrix.
+// rows plus O(candidates + k log k) per row (linear-time selection); memory
+// O(threads * n_base) scratch, O(nnz) for the relabelled base, plus the n_q x k
+// result. Never a dense n x n matrix.
 #pragma once
 
 #include <cstdint>
