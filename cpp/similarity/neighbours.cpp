@@ -177,6 +177,63 @@ inline float similarity_of(int32_t b, float acc, float qf, const NeighbourOption
     return d > 0.0f ? acc / d : 0.0f;
 }
 
+// similarity_of over a whole dense accumulator row, written so that it
+// vectorises (zero accumulations stay zero).
+template <Denominator D>
+inline void similarity_in_place(float* a, int64_t n, float qf, const NeighbourOptions& opt) {
+    if (D == Denominator::kNone) return;
+    const float* bf = opt.base_factor;
+    const float shrink = opt.shrinkage;
+    for (int64_t b = 0; b < n; ++b) {
+        const float v = a[b];
+        const float d = D == Denominator::kProduct ? qf * bf[b] + shrink : qf + bf[b] - v + shrink;
+        a[b] = d > 0.0f ? v / d : 0.0f;
+    }
+}
+
+// The k-th largest of v[0..n) (1 <= k <= n); reorders v. Quickselect with a
+// median-of-three pivot and a branch-free partition: candidate scores arrive
+// in no useful order, so the comparisons of std::nth_element mispredict about
+// half the time, which made it the largest part of the selection.
+inline float kth_largest(float* v, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1;
+    const int64_t target = k - 1;  // position in descending order
+    while (hi - lo > 16) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        if (a < b) std::swap(a, b);
+        if (b < c) std::swap(b, c);
+        if (a < b) std::swap(a, b);
+        const float pivot = b;  // median of three
+        // three-way split without branches: [> pivot][== pivot][< pivot]
+        int64_t gt = lo;
+        for (int64_t i = lo; i <= hi; ++i) {
+            const float x = v[i];
+            const bool move = x > pivot;
+            v[i] = v[gt];
+            v[gt] = x;
+            gt += move;
+        }
+        int64_t eq = gt;
+        for (int64_t i = gt; i <= hi; ++i) {
+            const float x = v[i];
+            const bool move = x == pivot;
+            v[i] = v[eq];
+            v[eq] = x;
+            eq += move;
+        }
+        if (target < gt) {
+            hi = gt - 1;
+        } else if (target < eq) {
+            return pivot;
+        } else {
+            lo = eq;
+        }
+    }
+    std::sort(v + lo, v + hi + 1, std::greater<float>());
+    return v[target];
+}
+
 // Selection of a row's k best candidates, in the order of the shared TopKHeap
 // (higher score first, equal scores: lower index first), written sorted by
 // index as the CSR rows it becomes.
@@ -189,7 +246,7 @@ inline float similarity_of(int32_t b, float acc, float qf, const NeighbourOption
 //     bound of the row's k-th best score (a subset's k-th best can only be
 //     lower);
 //  2. only candidates at or above that bound (about stride * k) are kept, and a
-//     linear-time nth_element with the heap's total order isolates exactly the
+//     linear-time selection with the heap's total order isolates exactly the
 //     k entries a TopKHeap would keep; those are sorted by index.
 // Rankings of these rows (similar_items, recommendations) still go through
 // TopKHeap, so the tie rule has one definition.
@@ -209,8 +266,7 @@ public:
             const auto stride = std::max<int64_t>(2, static_cast<int64_t>(std::sqrt(static_cast<double>(n) / k)));
             sample_.resize(static_cast<std::size_t>((n + stride - 1) / stride));
             for (int64_t i = 0, j = 0; i < n; i += stride, ++j) sample_[j] = scores[candidates[i]];
-            std::nth_element(sample_.begin(), sample_.begin() + (k - 1), sample_.end(), std::greater<float>());
-            bound = sample_[k - 1];
+            bound = kth_largest(sample_.data(), static_cast<int64_t>(sample_.size()), k);
         }
         if (pool_.size() < static_cast<std::size_t>(n)) pool_.resize(static_cast<std::size_t>(n));
         int64_t kept = 0;
@@ -229,9 +285,7 @@ public:
             // that fit, lowest ids first: the TopKHeap order
             sample_.resize(static_cast<std::size_t>(kept));
             for (int64_t i = 0; i < kept; ++i) sample_[i] = pool_[i].score;
-            std::nth_element(sample_.begin(), sample_.begin() + (k - 1), sample_.begin() + kept,
-                             std::greater<float>());
-            const float kth = sample_[k - 1];
+            const float kth = kth_largest(sample_.data(), kept, k);
             ties_.clear();
             for (int64_t i = 0; i < kept; ++i) {
                 if (pool_[i].score > kth) {
@@ -370,14 +424,12 @@ void neighbours_impl(const CsrView& Q, const CsrView& B, const NeighbourOptions&
                 if (work * kDenseDivisor >= n_base) {
                     accumulate_row(Q, qb, qe, B, a, unit_values, positive, false, nullptr, nullptr, nullptr);
                     if (self >= 0 && self < n_base) a[self] = 0.0f;
+                    // branch-free passes: dense rows are too irregular to predict
+                    similarity_in_place<D>(a, n_base, qf, opt);
                     int32_t* cand = touched.data();
                     for (int64_t b = 0; b < n_base; ++b) {
-                        const float v = a[b];
-                        if (v == 0.0f) continue;
-                        const float sim = similarity_of<D>(static_cast<int32_t>(b), v, qf, opt);
-                        a[b] = sim;
                         cand[n_candidates] = static_cast<int32_t>(b);
-                        n_candidates += sim != 0.0f;
+                        n_candidates += a[b] != 0.0f;
                     }
                     written = selector.select(k, a, cand, n_candidates, original, row_ids, row_scores);
                 } else {

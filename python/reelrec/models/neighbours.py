@@ -355,7 +355,7 @@ class _NeighbourhoodModel(SparseStateMixin, Recommender):
         target_bias = other_bias = None
         global_mean = mu
         if self.rating_baseline == "mean":
-            by_target = X if self._vectors_are_rows else ratings_t(self)
+            by_target = X if self._vectors_are_rows else _ratings_t(self)
             target_bias = _means(by_target, mu)
             global_mean = 0.0
         elif self.rating_baseline == "baseline":
@@ -397,7 +397,7 @@ def _transpose_parts(model: Recommender) -> tuple[np.ndarray, np.ndarray, np.nda
     return cached[1]
 
 
-def ratings_t(model: Recommender) -> sp.csr_matrix:
+def _ratings_t(model: Recommender) -> sp.csr_matrix:
     """Items x users view of the training matrix (cached)."""
     return csr_from_native(_transpose_parts(model), model.user_items_.shape[::-1])
 
@@ -515,7 +515,7 @@ class UserKNN(_NeighbourhoodModel):
 
     def _similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         # cosine of the queried item columns against all items, computed on demand
-        XT = _without_zeros(ratings_t(self))
+        XT = _without_zeros(_ratings_t(self))
         sub = XT[items]
         sub.has_sorted_indices = True
         q_indptr, q_indices, q_data = native_csr(sub)
