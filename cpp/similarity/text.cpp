@@ -231,6 +231,8 @@ struct ThreadCounts {
     std::vector<int64_t> docs;
     std::vector<int32_t> terms;
     std::vector<float> counts;
+    std::vector<int64_t> df;  // per local term id: documents containing it (fit only)
+    std::vector<double> tf;   // per local term id: total count (fit only)
 };
 
 // Counts one document: term ids come from lookup(term, hash) (-1 = skip).
@@ -259,6 +261,16 @@ void count_document(std::string_view doc, Analyzer& analyzer, const TermTable& t
         tally[id] = 0;
     }
     n_terms = static_cast<int64_t>(touched.size());
+}
+
+// Document and total frequencies per local term id of one thread's entries.
+void local_frequencies(ThreadCounts& part, int64_t n_terms) {
+    part.df.assign(static_cast<std::size_t>(n_terms), 0);
+    part.tf.assign(static_cast<std::size_t>(n_terms), 0.0);
+    for (std::size_t p = 0; p < part.terms.size(); ++p) {
+        ++part.df[part.terms[p]];
+        part.tf[part.terms[p]] += part.counts[p];
+    }
 }
 
 // Assembles docs x n_cols CSR from per-thread entries; remap[t] (nullable)
@@ -324,8 +336,9 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
               int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
     const int threads = text_threads(docs, num_threads);
-    std::vector<ThreadCounts> parts(static_cast<std::size_t>(threads));
-    std::vector<TermTable> tables(static_cast<std::size_t>(threads));
+    const auto n_parts = static_cast<std::size_t>(threads);
+    std::vector<ThreadCounts> parts(n_parts);
+    std::vector<TermTable> tables(n_parts);
     std::vector<int64_t> row_nnz(static_cast<std::size_t>(n_docs), 0);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -347,42 +360,71 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
     }
     errors.rethrow();
 
-    // Merge the per-thread vocabularies by hashing (with one thread the local
-    // table is the merged one), with document and total frequencies.
-    std::vector<std::vector<int32_t>> remap(tables.size());
-    TermTable merged_storage;
-    const bool single = tables.size() == 1;
-    TermTable& merged = single ? tables[0] : merged_storage;
-    std::vector<int64_t> df, tf_total;
-    std::vector<double> tf;
-    for (std::size_t t = 0; t < tables.size(); ++t) {
-        auto& map = remap[t];
-        map.resize(static_cast<std::size_t>(tables[t].size()));
-        for (int64_t i = 0; i < tables[t].size(); ++i)
-            map[i] = single ? static_cast<int32_t>(i) : merged.insert(tables[t].term(i));
+    // Merge the per-thread vocabularies by hashing, in parallel: partition p
+    // (one per thread) owns the terms whose hash falls in it and inserts them
+    // from every thread's table, so the T * V insertions spread over T threads.
+    // With one thread the local table is the merge.
+    std::vector<TermTable> merged(n_parts);
+    std::vector<std::vector<int64_t>> part_df(n_parts);
+    std::vector<std::vector<double>> part_tf(n_parts);
+    std::vector<std::vector<int32_t>> remap(n_parts);  // local id -> global id (then final id)
+    std::vector<std::vector<uint32_t>> owner(n_parts);  // local id -> partition
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (std::size_t t = 0; t < n_parts; ++t) {
+        errors.run([&] {
+            local_frequencies(parts[t], tables[t].size());
+            remap[t].resize(static_cast<std::size_t>(tables[t].size()));
+            owner[t].resize(remap[t].size());
+            for (int64_t i = 0; i < tables[t].size(); ++i)
+                owner[t][i] = static_cast<uint32_t>((TermTable::hash(tables[t].term(i)) >> 40) % n_parts);
+        });
     }
-    df.assign(static_cast<std::size_t>(merged.size()), 0);
-    tf.assign(static_cast<std::size_t>(merged.size()), 0.0);
-    for (std::size_t t = 0; t < parts.size(); ++t) {
-        for (std::size_t p = 0; p < parts[t].terms.size(); ++p) {
-            const int32_t g = remap[t][parts[t].terms[p]];
-            ++df[g];
-            tf[g] += parts[t].counts[p];
-        }
+    errors.rethrow();
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (std::size_t p = 0; p < n_parts; ++p) {
+        errors.run([&] {
+            for (std::size_t t = 0; t < n_parts; ++t) {
+                for (int64_t i = 0; i < tables[t].size(); ++i) {
+                    if (owner[t][i] != p) continue;
+                    const int32_t g = merged[p].insert(tables[t].term(i));
+                    if (static_cast<std::size_t>(g) == part_df[p].size()) {
+                        part_df[p].push_back(0);
+                        part_tf[p].push_back(0.0);
+                    }
+                    part_df[p][g] += parts[t].df[i];
+                    part_tf[p][g] += parts[t].tf[i];
+                    remap[t][i] = g;
+                }
+            }
+        });
     }
-    n_terms_seen = merged.size();
+    errors.rethrow();
+    tables.clear();
+    std::vector<int64_t> offset(n_parts + 1, 0);
+    for (std::size_t p = 0; p < n_parts; ++p) offset[p + 1] = offset[p] + merged[p].size();
+    n_terms_seen = offset[n_parts];
+    std::vector<uint32_t> part_of(static_cast<std::size_t>(n_terms_seen));
+    std::vector<int64_t> df(part_of.size());
+    std::vector<double> tf(part_of.size());
+    for (std::size_t p = 0; p < n_parts; ++p) {
+        std::fill(part_of.begin() + offset[p], part_of.begin() + offset[p + 1], static_cast<uint32_t>(p));
+        std::copy(part_df[p].begin(), part_df[p].end(), df.begin() + offset[p]);
+        std::copy(part_tf[p].begin(), part_tf[p].end(), tf.begin() + offset[p]);
+    }
+    auto term_of = [&](int64_t g) { return merged[part_of[g]].term(g - offset[part_of[g]]); };
+    auto prefix_of = [&](int64_t g) { return merged[part_of[g]].prefix(g - offset[part_of[g]]); };
 
     // Prune by document frequency (and total count) before sorting: most
     // n-grams are rare, so the sort runs over the survivors only.
     std::vector<int32_t> kept;
-    for (int64_t g = 0; g < merged.size(); ++g)
+    for (int64_t g = 0; g < n_terms_seen; ++g)
         if (df[g] >= limits.min_df && static_cast<double>(df[g]) <= limits.max_df) kept.push_back(static_cast<int32_t>(g));
     auto by_term = [&](std::vector<int32_t>& ids) {
         std::vector<std::pair<uint64_t, int32_t>> keyed(ids.size());
-        for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {merged.prefix(ids[i]), ids[i]};
+        for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {prefix_of(ids[i]), ids[i]};
         std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
             if (a.first != b.first) return a.first < b.first;
-            return merged.term(a.second) < merged.term(b.second);
+            return term_of(a.second) < term_of(b.second);
         });
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = keyed[i].second;
     };
@@ -393,19 +435,21 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
         kept.resize(static_cast<std::size_t>(limits.max_features));
         by_term(kept);
     }
-    std::vector<int32_t> final_id(static_cast<std::size_t>(merged.size()), -1);
+    std::vector<int32_t> final_id(static_cast<std::size_t>(n_terms_seen), -1);
     vocabulary = TermTable();
     document_frequency.resize(kept.size());
     for (std::size_t i = 0; i < kept.size(); ++i) {
         final_id[kept[i]] = static_cast<int32_t>(i);
-        vocabulary.insert(merged.term(kept[i]));
+        vocabulary.insert(term_of(kept[i]));
         document_frequency[i] = df[kept[i]];
     }
-    for (auto& map : remap)
-        for (auto& id : map) id = final_id[id];
-    // drop pruned entries from the per-document lists
-    for (std::size_t t = 0; t < parts.size(); ++t) {
+
+    // Local ids -> final ids, dropping pruned entries from the document lists.
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (std::size_t t = 0; t < n_parts; ++t) {
         ThreadCounts& part = parts[t];
+        for (std::size_t i = 0; i < remap[t].size(); ++i)
+            remap[t][i] = final_id[offset[owner[t][i]] + remap[t][i]];
         std::size_t src = 0, dst = 0;
         for (const int64_t d : part.docs) {
             int64_t kept_in_doc = 0;
@@ -422,7 +466,6 @@ Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
         part.terms.resize(dst);
         part.counts.resize(dst);
     }
-    tables.clear();
     return assemble(n_docs, vocabulary.size(), row_nnz, parts, nullptr, threads);
 }
 

@@ -13,13 +13,14 @@
 //   has context rules); here only ASCII is folded.
 // - n-grams are tokens joined by one space, as scikit-learn does.
 // - Counting runs per thread with a private open-addressing table over an
-//   arena (no allocation per lookup); the tables are merged by hashing, terms
+//   arena (no allocation per lookup); the tables are merged by hashing in
+//   parallel (each thread owns a hash partition of the terms), terms
 //   outside min_df / max_df / max_features are dropped, and only the survivors
 //   are sorted bytewise, which for UTF-8 equals Python's code-point order, so
 //   term ids do not depend on the thread count.
 //
-// Complexity: O(total text bytes * ngram span) time; memory O(vocabulary bytes
-// per thread + nnz of the count matrix).
+// Complexity: O(total text bytes * ngram span) time plus O(V log V) to sort
+// the V kept terms; memory O(vocabulary bytes per thread + nnz of the counts).
 #pragma once
 
 #include <cstdint>
