@@ -5,12 +5,14 @@ same number of threads and K. implicit keeps the item itself among its K
 neighbours, so it runs with K = k + 1 and its lists are compared after dropping
 the item (reelrec never lists an item as its own neighbour).
 
-Reported per dataset and model: best-of-N fit seconds of each library, the
-speedup (implicit / reelrec), and the fraction of items whose neighbour lists
-are identical up to ties (same scores within 1e-4 relative, and the same items
-wherever the scores are not tied with the list's last value).
+Reported per dataset, model and thread count: best-of-N fit wall seconds of
+each library and the speedup (implicit / reelrec), the best-of-N process CPU
+seconds (all threads) and their ratio (steadier than wall time on a shared
+machine), and the fraction of items whose neighbour lists are identical up to
+ties (same scores within 1e-4 relative, and the same items wherever the scores
+are not tied with the list's last value).
 
-    python benchmarks/bench_knn.py --data ../shared/data/ml-100k [--large] [--threads 0]
+    python benchmarks/bench_knn.py --data ../shared/data/ml-100k [--large] [--threads 0,1]
 """
 
 from __future__ import annotations
@@ -54,13 +56,15 @@ def power_law(n_users: int, n_items: int, nnz: int, seed: int) -> sp.csr_matrix:
     return X
 
 
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = np.inf, None
+def best_of(fn, repeats: int) -> tuple[float, float, object]:
+    """(best wall seconds, best process CPU seconds, last result)."""
+    wall, cpu, out = np.inf, np.inf, None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu, out
 
 
 def implicit_lists(similarity: sp.csr_matrix, rows: np.ndarray, k: int):
@@ -100,10 +104,10 @@ def compare(ours: sp.csr_matrix, theirs: sp.csr_matrix, k: int, sample: int, see
     return same / rows.size
 
 
-def run(name: str, X: sp.csr_matrix, args) -> list[dict]:
+def run(name: str, X: sp.csr_matrix, threads: int, args) -> list[dict]:
     from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 
-    k, threads = args.k, args.threads
+    k = args.k
     repeats = args.repeats if X.nnz < 5_000_000 else max(1, args.repeats - 1)
     models = [
         ("cosine", lambda: ItemKNN(k=k, similarity="cosine", num_threads=threads),
@@ -113,18 +117,21 @@ def run(name: str, X: sp.csr_matrix, args) -> list[dict]:
     ]
     rows = []
     for model_name, make_ours, make_theirs in models:
-        ours_s, ours = best_of(lambda: make_ours().fit(X), repeats)  # noqa: B023
+        ours_s, ours_cpu, ours = best_of(lambda: make_ours().fit(X), repeats)  # noqa: B023
         theirs_model = make_theirs()
-        theirs_s, _ = best_of(lambda: theirs_model.fit(X, show_progress=False), repeats)  # noqa: B023
+        theirs_s, theirs_cpu, _ = best_of(lambda: theirs_model.fit(X, show_progress=False), repeats)  # noqa: B023
         identical = compare(ours.similarity_, theirs_model.similarity, k, args.sample, seed=0)
         rows.append({
-            "dataset": name, "shape": list(X.shape), "nnz": int(X.nnz), "model": model_name,
+            "dataset": name, "shape": list(X.shape), "nnz": int(X.nnz), "model": model_name, "threads": threads,
             "reelrec_fit_s": round(ours_s, 4), "implicit_fit_s": round(theirs_s, 4),
-            "speedup": round(theirs_s / ours_s, 2), "identical_lists": round(identical, 4),
+            "speedup": round(theirs_s / ours_s, 2),
+            "reelrec_cpu_s": round(ours_cpu, 4), "implicit_cpu_s": round(theirs_cpu, 4),
+            "cpu_ratio": round(theirs_cpu / ours_cpu, 2), "identical_lists": round(identical, 4),
         })
         r = rows[-1]
-        print(f"{name:<14} {X.shape[0]:>7}x{X.shape[1]:<7} {X.nnz:>10,} {model_name:<7} "
-              f"{ours_s:>10.3f} {theirs_s:>10.3f} {r['speedup']:>7.2f}x {identical:>9.2%}", flush=True)
+        print(f"{name:<14} {X.shape[0]:>7}x{X.shape[1]:<7} {X.nnz:>10,} {model_name:<7} {threads:>3} "
+              f"{ours_s:>9.3f} {theirs_s:>10.3f} {r['speedup']:>7.2f}x "
+              f"{ours_cpu:>8.3f} {theirs_cpu:>9.3f} {r['cpu_ratio']:>6.2f}x {identical:>9.2%}", flush=True)
     return rows
 
 
@@ -132,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "ml-100k")
     parser.add_argument("--k", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=0, help="threads for both libraries (0 = all cores)")
+    parser.add_argument("--threads", default="0", help="comma-separated thread counts for both libraries (0 = all cores)")
     parser.add_argument("--repeats", type=int, default=3, help="fits per measurement (best is kept)")
     parser.add_argument("--sample", type=int, default=5000, help="rows checked for identical lists")
     parser.add_argument("--large", action="store_true", help="add the ~10M-interaction matrix")
@@ -153,18 +160,20 @@ def main() -> None:
     if args.large:
         datasets.append(("powerlaw-10m", lambda: power_law(300_000, 100_000, 10_000_000, seed=2)))
 
-    threads = args.threads or _core.max_threads()
-    print(f"reelrec vs implicit ItemKNN fit, k={args.k}, threads={threads}, best of {args.repeats}")
-    print(f"{'dataset':<14} {'users x items':>15} {'nnz':>10} {'model':<7} {'reelrec s':>10} "
-          f"{'implicit s':>10} {'speedup':>8} {'identical':>9}")
+    thread_counts = [int(t) or _core.max_threads() for t in str(args.threads).split(",")]
+    print(f"reelrec vs implicit ItemKNN fit, k={args.k}, best of {args.repeats} (wall and process CPU seconds)")
+    print(f"{'dataset':<14} {'users x items':>15} {'nnz':>10} {'model':<7} {'thr':>3} {'reelrec s':>9} "
+          f"{'implicit s':>10} {'speedup':>8} {'cpu ours':>8} {'cpu impl':>9} {'ratio':>7} {'identical':>9}")
     results = []
     for name, load in datasets:
-        results.extend(run(name, load(), args))
+        X = load()
+        for threads in thread_counts:
+            results.extend(run(name, X, threads, args))
     import implicit
 
     report = {
         "benchmark": "ItemKNN fit: reelrec vs implicit.nearest_neighbours",
-        "k": args.k, "threads": threads, "repeats": args.repeats,
+        "k": args.k, "threads": thread_counts, "repeats": args.repeats,
         "implicit_version": implicit.__version__,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "results": results,

@@ -114,13 +114,20 @@ def test_bm25_dot_equals_implicit_weighting():
 
 @pytest.mark.parametrize("model_class", [ItemKNN, UserKNN, RP3Beta])
 def test_similarity_identical_for_any_thread_count(model_class):
-    X = random_user_items(n_users=300, n_items=400, density=0.05, seed=7)
+    # large enough (millions of additions) for the kernels to use several threads
+    X = random_user_items(n_users=2000, n_items=1000, density=0.05, seed=7)
     kwargs = {} if model_class is RP3Beta else {"similarity": "pearson", "weighting": "bm25"}
-    a = model_class(k=15, num_threads=1, **kwargs).fit(X).similarity_
-    b = model_class(k=15, num_threads=4, **kwargs).fit(X).similarity_
+    one = model_class(k=50, num_threads=1, **kwargs).fit(X)
+    many = model_class(k=50, num_threads=4, **kwargs).fit(X)
+    a, b = one.similarity_, many.similarity_
     np.testing.assert_array_equal(a.indptr, b.indptr)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.data, b.data)
+    users = np.arange(X.shape[0])
+    ids_a, scores_a = one.recommend(users, k=20)
+    ids_b, scores_b = many.recommend(users, k=20)
+    np.testing.assert_array_equal(ids_a, ids_b)
+    np.testing.assert_array_equal(scores_a, scores_b)
 
 
 def test_dense_and_sparse_accumulation_paths_agree():

@@ -61,7 +61,10 @@ inline float sum_of_squares(const float* values, int64_t begin, int64_t end) {
     return static_cast<float>(s);
 }
 
-int threads_for(double work, int num_threads) { return work < 2e5 ? 1 : resolve_threads(num_threads); }
+// Below about 4M elementary steps (a few milliseconds) a parallel region costs
+// more than it saves, and on a busy machine a descheduled team member stalls
+// the whole region.
+int threads_for(double work, int num_threads) { return work < 4e6 ? 1 : resolve_threads(num_threads); }
 
 }  // namespace
 

@@ -13,7 +13,8 @@ namespace {
 
 constexpr int64_t kDenseDivisor = 8;
 
-int threads_for(double work, int num_threads) { return work < 2e5 ? 1 : resolve_threads(num_threads); }
+// Small batches (a few milliseconds of work) run on the calling thread.
+int threads_for(double work, int num_threads) { return work < 2e6 ? 1 : resolve_threads(num_threads); }
 
 struct QueryScratch {
     std::vector<float> acc, weight;
