@@ -1,28 +1,46 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core, data, datasets, metrics, ope, search
+from . import _core, data, datasets, features, metrics, ope, search
 from .data import Interactions
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
-from .models import EASE, BiasedMF, Popularity, PureSVD, Random, Recommender
+from .models import (
+    EASE,
+    BiasedMF,
+    ContentKNN,
+    Hybrid,
+    ItemKNN,
+    Popularity,
+    PureSVD,
+    Random,
+    Recommender,
+    RP3Beta,
+    UserKNN,
+)
 
 __version__ = _core.__version__
 
 __all__ = [
     "BiasedMF",
+    "ContentKNN",
     "CopyWarning",
     "EASE",
+    "Hybrid",
     "Interactions",
+    "ItemKNN",
     "NotFittedError",
     "Popularity",
     "PureSVD",
+    "RP3Beta",
     "Random",
     "Recommender",
+    "UserKNN",
     "compare",
     "data",
     "datasets",
     "evaluate",
     "evaluate_recommendations",
+    "features",
     "metrics",
     "ope",
     "search",
