@@ -2,11 +2,13 @@
 
 from . import _core
 from .exceptions import CopyWarning, NotFittedError
-from .models import Popularity, Random, Recommender
+from .models import BPR, ImplicitALS, Popularity, Random, Recommender
 
 __version__ = _core.__version__
 
 __all__ = [
+    "BPR",
+    "ImplicitALS",
     "CopyWarning",
     "NotFittedError",
     "Popularity",
