@@ -12,7 +12,7 @@ from reelrec.models._factorization import ndcg_from_ids, replace_rows
 def _available_isas():
     isas = [1]
     try:
-        _core.als_isa(2)
+        _core.factorization_isa(2)
         isas.append(2)
     except ValueError:
         pass
@@ -155,7 +155,7 @@ def test_instruction_sets_agree(solver):
 
 def test_unknown_isa_is_rejected():
     with pytest.raises(ValueError, match="isa"):
-        _core.als_isa(7)
+        _core.factorization_isa(7)
 
 
 @pytest.mark.parametrize("freq", [False, True])

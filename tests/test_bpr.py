@@ -37,9 +37,21 @@ def _reference_replay(U, V, b, users, pos, neg, lr, reg):
     return U, V, b, total
 
 
-def test_replay_matches_numpy_reference():
+def _available_isas():
+    isas = [1]
+    try:
+        _core.factorization_isa(2)
+        isas.append(2)
+    except ValueError:
+        pass
+    return isas
+
+
+@pytest.mark.parametrize("isa", _available_isas())
+@pytest.mark.parametrize("d", [12, 64])
+def test_replay_matches_numpy_reference(isa, d):
     rng = np.random.default_rng(0)
-    n_users, n_items, d, n = 15, 20, 12, 400
+    n_users, n_items, n = 15, 20, 400
     U = (0.3 * rng.standard_normal((n_users, d))).astype(np.float32)
     V = (0.3 * rng.standard_normal((n_items, d))).astype(np.float32)
     b = (0.1 * rng.standard_normal(n_items)).astype(np.float32)
@@ -49,7 +61,7 @@ def test_replay_matches_numpy_reference():
     neg[:3] = pos[:3]  # an unverified negative equal to the positive is legal
     ref_u, ref_v, ref_b, ref_loss = _reference_replay(U, V, b, users, pos, neg, 0.05, 0.02)
     got_u, got_v, got_b = U.copy(), V.copy(), b.copy()
-    loss = _core.bpr_replay(got_u, got_v, got_b, users, pos, neg, 0.05, 0.02)
+    loss = _core.bpr_replay(got_u, got_v, got_b, users, pos, neg, 0.05, 0.02, isa)
     np.testing.assert_allclose(got_u, ref_u, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(got_v, ref_v, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(got_b, ref_b, rtol=1e-4, atol=1e-6)

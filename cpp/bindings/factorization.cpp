@@ -58,9 +58,10 @@ float* inout_matrix(Array<float>& a, int64_t rows, int64_t d, const char* name) 
 
 void bind_factorization(py::module_& m) {
     m.def(
-        "als_isa",
+        "factorization_isa",
         [](int isa) { return std::string(fz::als_select_kernels(isa).name); },
-        py::arg("isa") = 0, "Name of the ALS row kernels that `isa` selects on this machine.");
+        py::arg("isa") = 0,
+        "Name of the ALS/BPR kernels that `isa` (0 auto, 1 generic, 2 avx2) selects on this machine.");
 
     m.def(
         "init_factors",
@@ -149,7 +150,7 @@ void bind_factorization(py::module_& m) {
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users,
            Array<float> items, Array<float> item_bias, float learning_rate,
            float regularization, bool verify_negatives, uint64_t seed, int64_t epoch,
-           Array<int32_t> buckets, int num_threads) {
+           Array<int32_t> buckets, int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             require(d > 0, "items: expected at least one column");
@@ -163,20 +164,20 @@ void bind_factorization(py::module_& m) {
             fz::BprEpochStats stats;
             {
                 py::gil_scoped_release release;
-                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf, num_threads);
+                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf, num_threads, isa);
             }
             return py::make_tuple(stats.loss, stats.samples, stats.skipped);
         },
         py::arg("indptr"), py::arg("indices"), py::arg("users").noconvert(), py::arg("items").noconvert(),
         py::arg("item_bias").noconvert(), py::arg("learning_rate"), py::arg("regularization"),
         py::arg("verify_negatives"), py::arg("seed"), py::arg("epoch"), py::arg("buckets").noconvert(),
-        py::arg("num_threads"));
+        py::arg("num_threads"), py::arg("isa") = 0);
 
     m.def(
         "bpr_replay",
         [](Array<float> users, Array<float> items, Array<float> item_bias,
            const Array<int32_t>& u, const Array<int32_t>& pos, const Array<int32_t>& neg,
-           float learning_rate, float regularization) {
+           float learning_rate, float regularization, int isa) {
             require_ndim(items, 2, "items");
             require_ndim(users, 2, "users");
             const int64_t n_items = items.shape(0), d = items.shape(1);
@@ -189,17 +190,18 @@ void bind_factorization(py::module_& m) {
             require_in_range(neg, n_items, "negatives");
             py::gil_scoped_release release;
             return fz::bpr_replay(U, V, b, static_cast<int>(d), u.data(), pos.data(), neg.data(), u.size(),
-                                  bpr_config(learning_rate, regularization, false));
+                                  bpr_config(learning_rate, regularization, false), isa);
         },
         py::arg("users").noconvert(), py::arg("items").noconvert(), py::arg("item_bias").noconvert(),
-        py::arg("u"), py::arg("pos"), py::arg("neg"), py::arg("learning_rate"), py::arg("regularization"));
+        py::arg("u"), py::arg("pos"), py::arg("neg"), py::arg("learning_rate"), py::arg("regularization"),
+        py::arg("isa") = 0);
 
     m.def(
         "bpr_fold_in",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& items,
            const Array<float>& item_bias, float learning_rate, float regularization,
            bool verify_negatives, uint64_t seed, const Array<int64_t>& keys, int epochs,
-           int num_threads) {
+           int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             CsrView rows = csr_view(indptr, indices, std::nullopt, n_items, "rows");
@@ -212,13 +214,13 @@ void bind_factorization(py::module_& m) {
                 py::gil_scoped_release release;
                 fz::bpr_fold_in(rows, items.data(), item_bias.data(), static_cast<int>(d),
                                 bpr_config(learning_rate, regularization, verify_negatives), seed,
-                                keys.data(), epochs, out.mutable_data(), num_threads);
+                                keys.data(), epochs, out.mutable_data(), num_threads, isa);
             }
             return out;
         },
         py::arg("indptr"), py::arg("indices"), py::arg("items"), py::arg("item_bias"),
         py::arg("learning_rate"), py::arg("regularization"), py::arg("verify_negatives"), py::arg("seed"),
-        py::arg("keys"), py::arg("epochs"), py::arg("num_threads"));
+        py::arg("keys"), py::arg("epochs"), py::arg("num_threads"), py::arg("isa") = 0);
 }
 
 }  // namespace reelrec::bind

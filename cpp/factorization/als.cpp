@@ -1,7 +1,6 @@
 #include "factorization/als.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 #include <vector>
 
 #include "common/parallel.hpp"
@@ -11,35 +10,10 @@ namespace reelrec::factorization {
 
 namespace {
 
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return ok;
-#else
-    return false;
-#endif
-}
-
 // Below this many flops a parallel region costs more than it saves.
 constexpr double kParallelFlops = 2e6;
 
 }  // namespace
-
-const AlsKernels& als_select_kernels(int isa) {
-    const AlsKernels* wide = als_kernels_avx2();
-    switch (isa) {
-        case 0:
-            return wide && cpu_has_avx2_fma() ? *wide : als_kernels_generic();
-        case 1:
-            return als_kernels_generic();
-        case 2:
-            if (!wide || !cpu_has_avx2_fma())
-                throw std::invalid_argument("isa: AVX2+FMA kernels are not available on this machine");
-            return *wide;
-        default:
-            throw std::invalid_argument("isa: expected 0 (auto), 1 (generic) or 2 (avx2)");
-    }
-}
 
 void als_gram(const float* Y, int64_t n, int d, float weight, float* out, int num_threads, int isa) {
     const AlsKernels& kernels = als_select_kernels(isa);
@@ -52,7 +26,7 @@ void als_gram(const float* Y, int64_t n, int d, float weight, float* out, int nu
     const int64_t n_chunks = std::max<int64_t>(1, std::min({(n + 4095) / 4096, int64_t{64}, budget_chunks}));
     std::vector<double> partial(static_cast<std::size_t>(n_chunks * dd), 0.0);
     const double flops = static_cast<double>(n) * dd;
-    const int threads = flops < kParallelFlops ? 1 : resolve_threads(num_threads);
+    const int threads = flops < kParallelFlops ? 1 : static_cast<int>(std::min<int64_t>(resolve_threads(num_threads), n_chunks));
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {

@@ -22,7 +22,7 @@
 #include <cstdint>
 
 #include "common/csr.hpp"
-#include "factorization/als_kernels.hpp"
+#include "factorization/kernels.hpp"
 
 namespace reelrec::factorization {
 
@@ -34,12 +34,10 @@ struct AlsConfig {
     int cg_steps = 3;
 };
 
-// Instruction-set choice for the row kernels: 0 = best available, 1 = the
-// baseline build, 2 = AVX2 + FMA (std::invalid_argument when not available).
-const AlsKernels& als_select_kernels(int isa);
-
 // out (d x d, full, row-major) = weight * Y^T Y for Y (n x d, row-major).
 void als_gram(const float* Y, int64_t n, int d, float weight, float* out, int num_threads, int isa);
+
+// `isa` selects the kernels as in kernels.hpp (0 = best available).
 
 // One half-step: solves every row of `rows` (data = confidences) in place in
 // `factors` (n_rows x d) against `other` (rows.n_cols x d); `gram` is

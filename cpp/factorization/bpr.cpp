@@ -1,7 +1,10 @@
 #include "factorization/bpr.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "common/parallel.hpp"
@@ -11,105 +14,26 @@ namespace reelrec::factorization {
 
 namespace {
 
-// sigmoid(-score) (the gradient scale) and the sample loss log(1 + e^-score).
-inline float gradient_scale(float score, float& loss) {
-    if (score > 30.0f) {  // e^score would overflow; both terms are e^-score here
-        const float z = std::exp(-score);
-        loss = z;
-        return z;
-    }
-    const float e = std::exp(score);
-    loss = std::log1p(e) - score;
-    return 1.0f / (1.0f + e);
-}
-
-template <int D>
-inline float score_of(const float* x, const float* yi, const float* yj, int d_rt) {
-    const int d = D ? D : d_rt;
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int j = 0; j < d; ++j) s += x[j] * (yi[j] - yj[j]);
-    return s;
-}
-
-// One SGD step on user, positive and negative; returns the sample loss.
-// yi == yj (an unverified negative equal to the positive) is well defined:
-// the score is 0 and the last write wins, as in a scalar loop.
-template <int D>
-inline float sgd_step(float* x, float* yi, float* yj, float* bi, float* bj, int d_rt, float lr, float reg) {
-    const int d = D ? D : d_rt;
-    float loss;
-    const float z = gradient_scale(score_of<D>(x, yi, yj, d) + (*bi - *bj), loss);
-    const float g = lr * z, decay = 1.0f - lr * reg;
-#pragma omp simd
-    for (int j = 0; j < d; ++j) {
-        const float xu = x[j], vi = yi[j], vj = yj[j];
-        x[j] = decay * xu + g * (vi - vj);
-        yi[j] = decay * vi + g * xu;
-        yj[j] = decay * vj - g * xu;
-    }
-    const float b_i = *bi, b_j = *bj;
-    *bi = decay * b_i + g;
-    *bj = decay * b_j - g;
-    return loss;
-}
-
-// The same step with the items fixed (fold-in).
-template <int D>
-inline void user_step(float* x, const float* yi, const float* yj, float bias_diff, int d_rt, float lr,
-                      float reg) {
-    const int d = D ? D : d_rt;
-    float loss;
-    const float z = gradient_scale(score_of<D>(x, yi, yj, d) + bias_diff, loss);
-    const float g = lr * z, decay = 1.0f - lr * reg;
-#pragma omp simd
-    for (int j = 0; j < d; ++j) x[j] = decay * x[j] + g * (yi[j] - yj[j]);
-}
-
-inline bool row_contains(const CsrView& X, int64_t row, int32_t item) {
-    const int32_t* b = X.indices + X.indptr[row];
-    const int32_t* e = X.indices + X.indptr[row + 1];
-    return std::binary_search(b, e, item);
-}
-
 // Block in [0, S) of an id under an epoch's hash.
 inline int block_of(uint64_t key, int64_t id, int S) {
     const uint64_t h = mix64(key + static_cast<uint64_t>(id) * 0x9e3779b97f4a7c15ULL);
     return static_cast<int>((static_cast<unsigned __int128>(h) * static_cast<uint64_t>(S)) >> 64);
 }
 
-template <int D>
-void run_stratum(const CsrView& X, float* users, float* items, float* bias, int d, const BprConfig& cfg,
-                 const int32_t* pairs, int64_t n, const int32_t* candidates, int64_t m, SplitMix64& rng,
-                 double& loss_sum, int64_t& used, int64_t& skipped) {
-    double loss = 0.0;
-    for (int64_t it = 0; it < n; ++it) {
-        const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
-        const int32_t u = pairs[2 * k], i = pairs[2 * k + 1];
-        int32_t j = -1;
-        for (int tries = 0; tries < kMaxNegativeDraws; ++tries) {
-            const int32_t cand = candidates[rng.below(static_cast<uint64_t>(m))];
-            if (!cfg.verify_negatives || !row_contains(X, u, cand)) {
-                j = cand;
-                break;
-            }
-        }
-        if (j < 0) {
-            ++skipped;
-            continue;
-        }
-        const int64_t dd = D ? D : d;
-        loss += sgd_step<D>(users + u * dd, items + i * dd, items + j * dd, bias + i, bias + j, d,
-                            cfg.learning_rate, cfg.regularization);
-        ++used;
-    }
-    loss_sum += loss;
+}  // namespace
+
+int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz) {
+    // Enough cells per stratum (~2k) that a round is worth a synchronisation,
+    // at most 64 x 64 strata, and blocks of at least 16 users and items.
+    int64_t s = static_cast<int64_t>(std::sqrt(static_cast<double>(nnz) / 2048.0));
+    s = std::min<int64_t>({s, 64, n_users / 16, n_items / 16});
+    return static_cast<int>(std::max<int64_t>(s, 1));
 }
 
-template <int D>
-BprEpochStats epoch_impl(const CsrView& X, float* users, float* items, float* bias, int d,
-                         const BprConfig& cfg, uint64_t seed, int64_t epoch, int32_t* buckets,
-                         int num_threads) {
+BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* bias, int d,
+                        const BprConfig& cfg, uint64_t seed, int64_t epoch, int32_t* buckets,
+                        int num_threads, int isa) {
+    const BprKernels& kernels = bpr_select_kernels(isa);
     const int64_t n_users = X.n_rows, n_items = X.n_cols, nnz = X.nnz();
     const int S = bpr_strata(n_users, n_items, nnz);
     const int64_t SS = static_cast<int64_t>(S) * S;
@@ -139,7 +63,9 @@ BprEpochStats epoch_impl(const CsrView& X, float* users, float* items, float* bi
         lo = n_users * f / n_chunks;
         hi = n_users * (f + 1) / n_chunks;
     };
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    // Bucketing is a light streaming pass: threads only pay off on big matrices.
+    const int bucket_threads = nnz < (int64_t{1} << 22) ? 1 : threads;
+#pragma omp parallel for num_threads(bucket_threads) schedule(dynamic, 1)
     for (int64_t f = 0; f < n_chunks; ++f) {
         int64_t lo, hi;
         chunk_rows(f, lo, hi);
@@ -162,7 +88,7 @@ BprEpochStats epoch_impl(const CsrView& X, float* users, float* items, float* bi
         }
         bucket_start[SS] = running;
     }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(bucket_threads) schedule(dynamic, 1)
     for (int64_t f = 0; f < n_chunks; ++f) {
         int64_t lo, hi;
         chunk_rows(f, lo, hi);
@@ -177,21 +103,50 @@ BprEpochStats epoch_impl(const CsrView& X, float* users, float* items, float* bi
         }
     }
 
+    // Stratum (b, c = (b + t) mod S) of round t needs round t - 1 finished on
+    // user block b (stratum (t - 1, b)) and on item block c (stratum
+    // (t - 1, b + 1)). Threads take strata in round-major order and wait only
+    // for those two, not for whole rounds: no barrier inside the epoch, and a
+    // stalled thread holds back only what depends on it. The earliest
+    // unfinished stratum never waits, so this cannot deadlock.
     std::vector<double> loss(static_cast<std::size_t>(SS), 0.0);
     std::vector<int64_t> used(static_cast<std::size_t>(SS), 0), skipped(static_cast<std::size_t>(SS), 0);
+    std::unique_ptr<std::atomic<int>[]> done(new std::atomic<int>[static_cast<std::size_t>(SS)]);
+    for (int64_t w = 0; w < SS; ++w) done[w].store(0, std::memory_order_relaxed);
+    std::atomic<int64_t> next{0};
+    auto ready = [&](int64_t w) { return done[w].load(std::memory_order_acquire) != 0; };
 #pragma omp parallel num_threads(threads)
-    for (int t = 0; t < S; ++t) {
-#pragma omp for schedule(dynamic, 1)
-        for (int b = 0; b < S; ++b) {
-            const int c = (b + t) % S;
-            const int64_t s = static_cast<int64_t>(b) * S + c;
-            const int64_t n = bucket_start[s + 1] - bucket_start[s];
-            const int64_t m = item_start[c + 1] - item_start[c];
-            if (n == 0 || m == 0) continue;
-            SplitMix64 rng(stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s)));
-            run_stratum<D>(X, users, items, bias, d, cfg, buckets + 2 * bucket_start[s], n,
-                           item_list.data() + item_start[c], m, rng, loss[s], used[s], skipped[s]);
+    for (int64_t w = next.fetch_add(1); w < SS; w = next.fetch_add(1)) {
+        const int t = static_cast<int>(w / S), b = static_cast<int>(w % S);
+        if (t > 0) {
+            const int64_t user_dep = w - S, item_dep = static_cast<int64_t>(t - 1) * S + (b + 1) % S;
+            for (int spin = 0; !(ready(user_dep) && ready(item_dep)); ++spin) {
+                if (spin > 64) std::this_thread::yield();
+            }
         }
+        const int c = (b + t) % S;
+        const int64_t s = static_cast<int64_t>(b) * S + c;
+        const int64_t n = bucket_start[s + 1] - bucket_start[s];
+        const int64_t m = item_start[c + 1] - item_start[c];
+        if (n > 0 && m > 0) {
+            BprStratumArgs args;
+            args.X = &X;
+            args.users = users;
+            args.items = items;
+            args.item_bias = bias;
+            args.d = d;
+            args.config = cfg;
+            args.pairs = buckets + 2 * bucket_start[s];
+            args.n = n;
+            args.candidates = item_list.data() + item_start[c];
+            args.m = m;
+            args.rng_key = stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s));
+            const BprStratumResult r = kernels.run_stratum(args);
+            loss[s] = r.loss;
+            used[s] = r.used;
+            skipped[s] = r.skipped;
+        }
+        done[w].store(1, std::memory_order_release);
     }
     BprEpochStats stats;
     double total = 0.0;
@@ -204,77 +159,33 @@ BprEpochStats epoch_impl(const CsrView& X, float* users, float* items, float* bi
     return stats;
 }
 
-template <int D>
-void fold_in_impl(const CsrView& rows, const float* items, const float* bias, int d, const BprConfig& cfg,
-                  uint64_t seed, const int64_t* keys, int epochs, float* out, int num_threads) {
-    const int64_t n_items = rows.n_cols;
+void bpr_fold_in(const CsrView& rows, const float* items, const float* item_bias, int d,
+                 const BprConfig& config, uint64_t seed, const int64_t* keys, int epochs, float* out,
+                 int num_threads, int isa) {
+    const BprKernels& kernels = bpr_select_kernels(isa);
+    BprFoldInArgs args;
+    args.rows = &rows;
+    args.items = items;
+    args.item_bias = item_bias;
+    args.d = d;
+    args.config = config;
+    args.seed = seed;
+    args.keys = keys;
+    args.epochs = epochs;
+    args.out = out;
     const double work = static_cast<double>(rows.nnz()) * epochs * d;
     const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-    for (int64_t r = 0; r < rows.n_rows; ++r) {
-        float* x = out + r * d;
-        for (int j = 0; j < d; ++j) x[j] = 0.0f;
-        const int64_t lo = rows.indptr[r], n = rows.indptr[r + 1] - lo;
-        if (n == 0 || n_items == 0) continue;
-        SplitMix64 rng(stream_key(seed, 13, static_cast<uint64_t>(keys[r])));
-        for (int64_t it = 0; it < n * epochs; ++it) {
-            const int32_t i = rows.indices[lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)))];
-            int32_t j = -1;
-            for (int tries = 0; tries < kMaxNegativeDraws; ++tries) {
-                const int32_t cand = static_cast<int32_t>(rng.below(static_cast<uint64_t>(n_items)));
-                if (!cfg.verify_negatives || !row_contains(rows, r, cand)) {
-                    j = cand;
-                    break;
-                }
-            }
-            if (j < 0) continue;
-            user_step<D>(x, items + static_cast<int64_t>(i) * d, items + static_cast<int64_t>(j) * d,
-                         bias[i] - bias[j], d, cfg.learning_rate, cfg.regularization);
-        }
-    }
-}
-
-}  // namespace
-
-int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz) {
-    // Enough cells per stratum (~2k) that a round is worth a barrier, at most
-    // 64 x 64 strata, and blocks of at least 16 users and items.
-    int64_t s = static_cast<int64_t>(std::sqrt(static_cast<double>(nnz) / 2048.0));
-    s = std::min<int64_t>({s, 64, n_users / 16, n_items / 16});
-    return static_cast<int>(std::max<int64_t>(s, 1));
-}
-
-BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* item_bias, int d,
-                        const BprConfig& config, uint64_t seed, int64_t epoch, int32_t* buckets,
-                        int num_threads) {
-    switch (d) {
-        case 32: return epoch_impl<32>(X, users, items, item_bias, d, config, seed, epoch, buckets, num_threads);
-        case 64: return epoch_impl<64>(X, users, items, item_bias, d, config, seed, epoch, buckets, num_threads);
-        case 128: return epoch_impl<128>(X, users, items, item_bias, d, config, seed, epoch, buckets, num_threads);
-        default: return epoch_impl<0>(X, users, items, item_bias, d, config, seed, epoch, buckets, num_threads);
+    constexpr int64_t kBlock = 16;
+    const int64_t n_blocks = (rows.n_rows + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        kernels.fold_in_rows(args, blk * kBlock, std::min(rows.n_rows, (blk + 1) * kBlock));
     }
 }
 
 double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u,
-                  const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config) {
-    double loss = 0.0;
-    for (int64_t t = 0; t < n; ++t) {
-        loss += sgd_step<0>(users + static_cast<int64_t>(u[t]) * d, items + static_cast<int64_t>(pos[t]) * d,
-                            items + static_cast<int64_t>(neg[t]) * d, item_bias + pos[t], item_bias + neg[t], d,
-                            config.learning_rate, config.regularization);
-    }
-    return loss;
-}
-
-void bpr_fold_in(const CsrView& rows, const float* items, const float* item_bias, int d,
-                 const BprConfig& config, uint64_t seed, const int64_t* keys, int epochs, float* out,
-                 int num_threads) {
-    switch (d) {
-        case 32: return fold_in_impl<32>(rows, items, item_bias, d, config, seed, keys, epochs, out, num_threads);
-        case 64: return fold_in_impl<64>(rows, items, item_bias, d, config, seed, keys, epochs, out, num_threads);
-        case 128: return fold_in_impl<128>(rows, items, item_bias, d, config, seed, keys, epochs, out, num_threads);
-        default: return fold_in_impl<0>(rows, items, item_bias, d, config, seed, keys, epochs, out, num_threads);
-    }
+                  const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config, int isa) {
+    return bpr_select_kernels(isa).replay(users, items, item_bias, d, u, pos, neg, n, config);
 }
 
 }  // namespace reelrec::factorization

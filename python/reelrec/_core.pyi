@@ -38,7 +38,7 @@ def topk_dense(
 # ---------------------------------------------------------------- metrics
 
 # ---------------------------------------------------------------- factorization
-def als_isa(isa: int = 0) -> str: ...
+def factorization_isa(isa: int = 0) -> str: ...
 def init_factors(
     n: int, d: int, seed: int, stream: int, scale: float, num_threads: int
 ) -> npt.NDArray[np.float32]: ...
@@ -87,6 +87,7 @@ def bpr_epoch(
     epoch: int,
     buckets: npt.NDArray[np.int32],
     num_threads: int,
+    isa: int = 0,
 ) -> tuple[float, int, int]: ...
 def bpr_replay(
     users: npt.NDArray[np.float32],
@@ -97,6 +98,7 @@ def bpr_replay(
     neg: npt.NDArray[np.int32],
     learning_rate: float,
     regularization: float,
+    isa: int = 0,
 ) -> float: ...
 def bpr_fold_in(
     indptr: npt.NDArray[np.int64],
@@ -110,6 +112,7 @@ def bpr_fold_in(
     keys: npt.NDArray[np.int64],
     epochs: int,
     num_threads: int,
+    isa: int = 0,
 ) -> npt.NDArray[np.float32]: ...
 
 # ---------------------------------------------------------------- mf (BiasedMF, EASE, PureSVD)

@@ -1,18 +1,26 @@
-// The ALS row kernels compiled for the baseline instruction set of the build.
+// The ALS and BPR inner kernels compiled for the baseline instruction set of the build.
 #include <cmath>
 #include <cstdint>
 
-#include "factorization/als_kernels.hpp"
+#include "factorization/kernels.hpp"
+#include "factorization/random.hpp"
 
 namespace reelrec::factorization {
 namespace generic {
 #define REELREC_ALS_AVX2 0
 #include "factorization/als_rows.inc"
+#include "factorization/bpr_steps.inc"
 #undef REELREC_ALS_AVX2
 }  // namespace generic
 
 const AlsKernels& als_kernels_generic() {
     static const AlsKernels kernels{"generic", &generic::solve_rows, &generic::gram_upper};
+    return kernels;
+}
+
+const BprKernels& bpr_kernels_generic() {
+    static const BprKernels kernels{"generic", &generic::bpr_run_stratum, &generic::bpr_fold_in_rows,
+                                    &generic::bpr_replay};
     return kernels;
 }
 
