@@ -98,9 +98,10 @@ def split_per_user(X: sp.csr_matrix, test_fraction: float = 0.2, seed: int = 42)
 
 # ---------------------------------------------------------------- metrics
 def ndcg_at_10(ids: np.ndarray, test: sp.csr_matrix, users: np.ndarray) -> float:
-    from reelrec.models._factorization import ndcg_from_ids
+    """reelrec.metrics.ndcg_at_k of top-10 lists for ``users`` (binary test matrix: binary gains)."""
+    from reelrec.metrics import ndcg_at_k
 
-    return ndcg_from_ids(np.asarray(ids), test[users], 10)
+    return float(ndcg_at_k(np.ascontiguousarray(ids, dtype=np.int64), test[users], 10))
 
 
 def eval_users(test: sp.csr_matrix) -> np.ndarray:

@@ -3,10 +3,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
 from reelrec import CopyWarning, ImplicitALS, _core
-from reelrec.models._factorization import ndcg_from_ids, replace_rows
+from reelrec.metrics import ndcg_at_k
+from reelrec.models._factorization import replace_rows
 
 
 def _available_isas():
@@ -300,16 +302,10 @@ def test_eval_set_records_ndcg():
     ndcg = model.history_["ndcg@10"]
     assert len(ndcg) == 4 and all(0 <= v <= 1 for v in ndcg)
     assert ndcg[-1] == pytest.approx(1.0)
+    users = np.arange(train.shape[0])
+    assert ndcg[-1] == ndcg_at_k(model.recommend(users, k=10)[0], test, 10)
     with pytest.raises(ValueError, match="eval_set"):
         model.fit(train, eval_set=test[:3])
-
-
-def test_ndcg_known_answer():
-    relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [1, 0, 0, 0]], np.float32))
-    ids = np.array([[1, 0, 3], [2, 3, -1]])
-    # user 0: hits at ranks 1 and 3, ideal ranks 1 and 2; user 1: no hit
-    expected = (1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3)) / 2
-    assert ndcg_from_ids(ids, relevant, 3) == pytest.approx(expected)
 
 
 def test_similar_users(train):

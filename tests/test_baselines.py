@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from contract import RecommenderContract
 
+from contract import RecommenderContract
 from reelrec import Popularity, Random
 from reelrec.data import Interactions
 

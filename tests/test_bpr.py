@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
 from reelrec import BPR, Recommender, _core

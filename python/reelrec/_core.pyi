@@ -3,7 +3,6 @@
 Sections are kept per area (one binding file each) so they can grow independently.
 """
 
-from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -17,25 +16,35 @@ def max_threads() -> int: ...
 def topk_dot(
     queries: npt.NDArray[np.float32],
     items: npt.NDArray[np.float32],
-    item_bias: Optional[npt.NDArray[np.float32]],
+    item_bias: npt.NDArray[np.float32] | None,
     k: int,
-    allow: Optional[npt.NDArray[np.uint8]],
-    deny: Optional[npt.NDArray[np.uint8]],
-    seen_indptr: Optional[npt.NDArray[np.int64]],
-    seen_indices: Optional[npt.NDArray[np.int32]],
+    allow: npt.NDArray[np.uint8] | None,
+    deny: npt.NDArray[np.uint8] | None,
+    seen_indptr: npt.NDArray[np.int64] | None,
+    seen_indices: npt.NDArray[np.int32] | None,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 def topk_dense(
     scores: npt.NDArray[np.float32],
     k: int,
-    allow: Optional[npt.NDArray[np.uint8]],
-    deny: Optional[npt.NDArray[np.uint8]],
-    seen_indptr: Optional[npt.NDArray[np.int64]],
-    seen_indices: Optional[npt.NDArray[np.int32]],
+    allow: npt.NDArray[np.uint8] | None,
+    deny: npt.NDArray[np.uint8] | None,
+    seen_indptr: npt.NDArray[np.int64] | None,
+    seen_indices: npt.NDArray[np.int32] | None,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 
 # ---------------------------------------------------------------- metrics
+def ranking_metrics(
+    recommended: npt.NDArray[np.int32],
+    k: int,
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    metrics: list[str],
+    num_threads: int,
+) -> dict[str, npt.NDArray[np.float64]]: ...
 
 # ---------------------------------------------------------------- factorization
 def factorization_isa(isa: int = 0) -> str: ...
@@ -116,6 +125,114 @@ def bpr_fold_in(
 ) -> npt.NDArray[np.float32]: ...
 
 # ---------------------------------------------------------------- mf (BiasedMF, EASE, PureSVD)
+def mf_dsgd_blocks(nnz: int) -> int: ...
+def mf_fit_sgd(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    implicit_factors: npt.NDArray[np.float32] | None,
+    learning_rate: float,
+    regularization: float,
+    iterations: int,
+    seed: int,
+    num_threads: int,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32] | None,
+]: ...
+def mf_sgd_epoch(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    order: npt.NDArray[np.int64],
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    implicit_factors: npt.NDArray[np.float32] | None,
+    learning_rate: float,
+    regularization: float,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32] | None,
+]: ...
+def mf_fit_als(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    global_mean: float,
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    regularization: float,
+    iterations: int,
+    num_threads: int,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    None,
+]: ...
+def mf_solve_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    other: npt.NDArray[np.float32],
+    other_bias: npt.NDArray[np.float32],
+    global_mean: float,
+    offsets: npt.NDArray[np.float32] | None,
+    regularization: float,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+def mf_implicit_sums(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    implicit_factors: npt.NDArray[np.float32],
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
+def mf_predict(
+    user_vectors: npt.NDArray[np.float32],
+    user_bias: npt.NDArray[np.float32],
+    user_rows: npt.NDArray[np.int64],
+    item_factors: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32],
+    items: npt.NDArray[np.int64],
+    global_mean: float,
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
+def ease_gram(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    l2: float,
+    num_threads: int,
+) -> npt.NDArray[np.float64]: ...
+def ease_weights(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_items: int,
+    l2: float,
+    num_threads: int,
+) -> npt.NDArray[np.float32]: ...
 
 # ---------------------------------------------------------------- similarity
 

@@ -3,6 +3,9 @@
 from .als import ImplicitALS
 from .base import Recommender
 from .baselines import Popularity, Random
+from .biased_mf import BiasedMF
 from .bpr import BPR
+from .ease import EASE
+from .puresvd import PureSVD
 
-__all__ = ["Recommender", "Popularity", "Random", "ImplicitALS", "BPR"]
+__all__ = ["Recommender", "Popularity", "Random", "BiasedMF", "EASE", "PureSVD", "ImplicitALS", "BPR"]

@@ -48,26 +48,14 @@ def check_eval_set(eval_set: Any, shape: tuple[int, int]) -> tuple[np.ndarray, s
     return users, test[users]
 
 
-def ndcg_from_ids(ids: np.ndarray, relevant: sp.csr_matrix, k: int) -> float:
-    """Mean binary NDCG@k of ranked ``ids`` (users x k, -1 padding) against ``relevant`` rows."""
-    n_users = ids.shape[0]
-    rows = np.repeat(np.arange(n_users), k)
-    cols = ids[:, :k].ravel()
-    valid = cols >= 0
-    hits = np.zeros(rows.size, dtype=bool)
-    hits[valid] = np.asarray(relevant[rows[valid], cols[valid]]).ravel() > 0
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (hits.reshape(n_users, k) * discount).sum(axis=1)
-    n_rel = np.minimum(np.diff(relevant.indptr), k)
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[n_rel]
-    return float(np.mean(np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1), 0.0)))
-
-
 def eval_ndcg(model: Any, eval_data: tuple[np.ndarray, sp.csr_matrix]) -> float:
-    """NDCG@10 of the model's current factors on the evaluation users (training items excluded)."""
+    """NDCG@10 (:func:`reelrec.metrics.ndcg_at_k`, stored values as gains) of the model's
+    current factors on the evaluation users, training items excluded."""
+    from ..metrics import ndcg_at_k
+
     users, relevant = eval_data
     ids, _ = model.recommend(users, k=EVAL_K, exclude_seen=True)
-    return ndcg_from_ids(ids, relevant, EVAL_K)
+    return float(ndcg_at_k(ids, relevant, EVAL_K, num_threads=model._threads))
 
 
 def check_partial_fit(
