@@ -50,18 +50,25 @@ def powerlaw_matrix(n_users: int, n_items: int, nnz: int, seed: int = 0, cluster
     p_item /= p_item.sum()
     item_cluster = rng.integers(0, clusters, n_items)
     user_cluster = rng.integers(0, clusters, n_users)
-    members = [np.flatnonzero(item_cluster == c) for c in range(clusters)]
-    member_p = [p_item[m] / p_item[m].sum() for m in members]
+    # Inverse-CDF sampling inside a cluster: cluster c's items own the interval
+    # [c, c + 1) in proportion to their popularity.
+    by_cluster = np.argsort(item_cluster, kind="stable")
+    weight = p_item[by_cluster]
+    cluster_total = np.bincount(item_cluster, weights=p_item, minlength=clusters)
+    cdf = np.cumsum(weight)
+    start = np.concatenate([[0.0], np.cumsum(cluster_total)])[item_cluster[by_cluster]]
+    keys_cdf = item_cluster[by_cluster] + (cdf - start) / cluster_total[item_cluster[by_cluster]]
     keys = np.empty(0, np.int64)
     while keys.size < nnz:
         m = int(1.3 * (nnz - keys.size)) + 1000
         users = rng.choice(n_users, m, p=p_user)
         items = rng.choice(n_items, m, p=p_item)
         local = rng.random(m) < 0.6
-        for c in range(clusters):
-            sel = np.flatnonzero(local & (user_cluster[users] == c))
-            items[sel] = members[c][rng.choice(members[c].size, sel.size, p=member_p[c])]
-        keys = np.unique(np.concatenate([keys, users.astype(np.int64) * n_items + items]))
+        target = user_cluster[users[local]] + rng.random(int(local.sum()))
+        pos = np.minimum(np.searchsorted(keys_cdf, target, side="right"), n_items - 1)
+        items[local] = by_cluster[pos]
+        keys = np.sort(np.concatenate([keys, users.astype(np.int64) * n_items + items]))
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
     keys = rng.permutation(keys)[:nnz]
     X = sp.csr_matrix(
         (np.ones(nnz, np.float32), (keys // n_items, keys % n_items)), shape=(n_users, n_items)
@@ -132,9 +139,17 @@ def _status_kib(field: str) -> int | None:
 def peak_rss_delta_mib(fn) -> float:
     """Peak resident memory added by ``fn()`` (MiB), native allocations included.
 
-    Linux: reset the high-water mark (/proc/self/clear_refs = 5) and read VmHWM;
-    elsewhere: ru_maxrss before/after (an underestimate if an earlier peak was higher).
+    Linux: give freed heap pages back to the OS first (malloc_trim; otherwise the
+    fit could reuse pages that data loading left resident and look free), reset
+    the high-water mark (/proc/self/clear_refs = 5) and read VmHWM; elsewhere:
+    ru_maxrss before/after (an underestimate if an earlier peak was higher).
     """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     rss = _status_kib("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as fh:

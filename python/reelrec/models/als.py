@@ -90,6 +90,8 @@ class ImplicitALS(Recommender):
         step per user.
     num_threads : int
         Threads (0 = all cores). Results are identical for any thread count.
+        The native code is the only parallel layer (no BLAS call and no
+        nested threading inside ``fit``), so it cannot oversubscribe.
     random_state : int, numpy Generator or None
         Seed of the initial factors, N(0, 0.01 / factors) drawn per row from
         a counter-based generator.
@@ -165,7 +167,9 @@ class ImplicitALS(Recommender):
         Parameters
         ----------
         X : Interactions or scipy.sparse matrix
-            Non-negative interaction weights (float32 CSR avoids a copy).
+            Non-negative interaction weights. float32 CSR avoids a copy; other
+            dtypes are converted (a copy) and other sparse formats are
+            converted with a ``CopyWarning``.
         callback : callable, optional
             Called after every sweep as ``callback(iteration, seconds, loss)``
             (``iteration`` from 0, ``loss`` None unless

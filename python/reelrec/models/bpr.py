@@ -122,6 +122,8 @@ class BPR(Recommender):
         Parameters
         ----------
         X : Interactions or scipy.sparse matrix
+            float32 CSR avoids a copy; other dtypes are converted (a copy) and
+            other sparse formats are converted with a ``CopyWarning``.
         callback : callable, optional
             ``callback(iteration, seconds, loss)`` after every epoch; returning
             ``False`` stops training.
@@ -137,6 +139,8 @@ class BPR(Recommender):
     def _fit(self, X: sp.csr_matrix, callback: Any = None, eval_set: Any = None) -> None:
         callback = check_callback(callback)
         eval_data = check_eval_set(eval_set, X.shape)
+        if X.shape[0] >= 2**31:
+            raise ValueError(f"X: at most 2**31 - 1 users are supported, got {X.shape[0]}")
         if X.nnz and not X.data.all():
             X = X.copy()
             X.eliminate_zeros()
