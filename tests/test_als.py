@@ -180,6 +180,26 @@ def test_loss_matches_dense_objective(freq):
     assert got == pytest.approx(total / W.sum(), rel=1e-5)
 
 
+@pytest.mark.parametrize("solver", ["cg", "cholesky"])
+def test_thread_count_does_not_change_results_when_parallel(solver):
+    # large enough that the kernels actually run on several threads
+    X = random_user_items(n_users=400, n_items=300, density=0.1, seed=3)
+    fits = [
+        ImplicitALS(factors=32, iterations=3, solver=solver, num_threads=t, random_state=0).fit(X)
+        for t in (1, 2, 3)
+    ]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.user_factors_, fits[0].user_factors_)
+        np.testing.assert_array_equal(other.item_factors_, fits[0].item_factors_)
+
+
+def test_gram_is_identical_for_any_thread_count():
+    Y = np.random.default_rng(0).standard_normal((20000, 16)).astype(np.float32)
+    ref = _core.als_gram(Y, 1.0, 1)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(_core.als_gram(Y, 1.0, threads), ref)
+
+
 def test_initialisation_is_per_row():
     a = _core.init_factors(100, 7, 123, 0, 0.1, 2)
     b = _core.init_factors(10, 7, 123, 0, 0.1, 1)
@@ -378,6 +398,8 @@ def test_bad_training_values(train):
         ImplicitALS().fit(bad)
     with pytest.raises(TypeError, match="X"):
         ImplicitALS().fit(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="overflow"):
+        ImplicitALS(alpha=1e38).fit(train * 100)
 
 
 def test_native_entry_rejects_inconsistent_arrays():

@@ -4,7 +4,7 @@ import scipy.sparse as sp
 
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
-from reelrec import BPR, Recommender, _core
+from reelrec import BPR, CopyWarning, Recommender, _core
 
 
 class TestBPR(RecommenderContract):
@@ -189,6 +189,22 @@ def test_save_load_keeps_the_fold_in_seed(tmp_path):
 def test_bad_parameters(params, error, match):
     with pytest.raises(error, match=match):
         BPR(**params).fit(random_user_items())
+
+
+def test_non_csr_input_warns_and_matches():
+    X = random_user_items()
+    ref = BPR(factors=4, iterations=2, random_state=0).fit(X).item_factors_
+    with pytest.warns(CopyWarning, match="CSR"):
+        got = BPR(factors=4, iterations=2, random_state=0).fit(X.tocsc()).item_factors_
+    np.testing.assert_array_equal(got, ref)
+    got = BPR(factors=4, iterations=2, random_state=0).fit(X.astype(np.float64)).item_factors_
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_divergence_is_reported():
+    X = random_user_items()
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        BPR(factors=8, learning_rate=1e30, regularization=0.0, iterations=5, random_state=0).fit(X)
 
 
 def test_weights_are_only_a_pattern():

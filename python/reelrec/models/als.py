@@ -232,10 +232,16 @@ class ImplicitALS(Recommender):
             X = X.copy()
             X.eliminate_zeros()
         alpha = np.float32(self.alpha)
-        if self.confidence == "log":
-            data = np.float32(1) + alpha * np.log1p(X.data / np.float32(self.epsilon))
-        else:
-            data = np.float32(1) + alpha * X.data
+        with np.errstate(over="ignore"):  # reported below, with the culprit named
+            if self.confidence == "log":
+                data = np.float32(1) + alpha * np.log1p(X.data / np.float32(self.epsilon))
+            else:
+                data = np.float32(1) + alpha * X.data
+        if data.size and not np.isfinite(data.max()):
+            raise ValueError(
+                f"alpha: the confidences 1 + alpha * r overflow float32 (alpha={self.alpha}, "
+                f"largest weight {X.data.max():g})"
+            )
         return sp.csr_matrix((data.astype(np.float32, copy=False), X.indices, X.indptr), shape=X.shape)
 
     def _solve(

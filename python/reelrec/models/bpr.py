@@ -165,6 +165,11 @@ class BPR(Recommender):
                 bool(self.verify_negative_samples), seed, epoch, buckets, threads,
             )
             seconds = time.perf_counter() - start
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"BPR diverged in epoch {epoch} (non-finite loss); lower learning_rate "
+                    f"(got {self.learning_rate})"
+                )
             self.history_["iteration"].append(epoch)
             self.history_["seconds"].append(seconds)
             self.history_["loss"].append(loss)
