@@ -231,8 +231,8 @@ class ImplicitALS(Recommender):
         if X.nnz and not X.data.all():
             X = X.copy()
             X.eliminate_zeros()
-        alpha = np.float32(self.alpha)
         with np.errstate(over="ignore"):  # reported below, with the culprit named
+            alpha = np.float32(self.alpha)
             if self.confidence == "log":
                 data = np.float32(1) + alpha * np.log1p(X.data / np.float32(self.epsilon))
             else:
