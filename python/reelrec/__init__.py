@@ -5,10 +5,12 @@ from .data import Interactions
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
 from .models import (
+    BPR,
     EASE,
     BiasedMF,
     ContentKNN,
     Hybrid,
+    ImplicitALS,
     ItemKNN,
     Popularity,
     PureSVD,
@@ -21,11 +23,13 @@ from .models import (
 __version__ = _core.__version__
 
 __all__ = [
+    "BPR",
     "BiasedMF",
     "ContentKNN",
     "CopyWarning",
     "EASE",
     "Hybrid",
+    "ImplicitALS",
     "Interactions",
     "ItemKNN",
     "NotFittedError",

@@ -3,17 +3,21 @@
 from .base import Recommender
 from .baselines import Popularity, Random
 from .biased_mf import BiasedMF
+from .bpr import BPR
 from .content import ContentKNN
 from .ease import EASE
 from .hybrid import Hybrid
+from .als import ImplicitALS
 from .neighbours import ItemKNN, RP3Beta, UserKNN
 from .puresvd import PureSVD
 
 __all__ = [
+    "BPR",
     "BiasedMF",
     "ContentKNN",
     "EASE",
     "Hybrid",
+    "ImplicitALS",
     "ItemKNN",
     "Popularity",
     "PureSVD",

@@ -1,0 +1,191 @@
+#include "factorization/bpr.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/parallel.hpp"
+#include "factorization/random.hpp"
+
+namespace reelrec::factorization {
+
+namespace {
+
+// Block in [0, S) of an id under an epoch's hash.
+inline int block_of(uint64_t key, int64_t id, int S) {
+    const uint64_t h = mix64(key + static_cast<uint64_t>(id) * 0x9e3779b97f4a7c15ULL);
+    return static_cast<int>((static_cast<unsigned __int128>(h) * static_cast<uint64_t>(S)) >> 64);
+}
+
+}  // namespace
+
+int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz) {
+    // Enough cells per stratum (~2k) that a round is worth a synchronisation,
+    // at most 64 x 64 strata, and blocks of at least 16 users and items.
+    int64_t s = static_cast<int64_t>(std::sqrt(static_cast<double>(nnz) / 2048.0));
+    s = std::min<int64_t>({s, 64, n_users / 16, n_items / 16});
+    return static_cast<int>(std::max<int64_t>(s, 1));
+}
+
+BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* bias, int d,
+                        const BprConfig& cfg, uint64_t seed, int64_t epoch, int32_t* buckets,
+                        int num_threads, int isa) {
+    const BprKernels& kernels = bpr_select_kernels(isa);
+    const int64_t n_users = X.n_rows, n_items = X.n_cols, nnz = X.nnz();
+    const int S = bpr_strata(n_users, n_items, nnz);
+    const int64_t SS = static_cast<int64_t>(S) * S;
+    const uint64_t user_key = stream_key(seed, 10, static_cast<uint64_t>(epoch));
+    const uint64_t item_key = stream_key(seed, 11, static_cast<uint64_t>(epoch));
+    const int threads = (S == 1 || static_cast<double>(nnz) * d < 1e6) ? 1 : resolve_threads(num_threads);
+
+    // Items of each block (counting sort: ordered by block, then id).
+    std::vector<int32_t> item_block(static_cast<std::size_t>(n_items));
+    std::vector<int64_t> item_start(static_cast<std::size_t>(S) + 1, 0);
+    for (int64_t i = 0; i < n_items; ++i) {
+        item_block[i] = block_of(item_key, i, S);
+        ++item_start[item_block[i] + 1];
+    }
+    for (int c = 0; c < S; ++c) item_start[c + 1] += item_start[c];
+    std::vector<int32_t> item_list(static_cast<std::size_t>(n_items));
+    {
+        std::vector<int64_t> fill(item_start.begin(), item_start.end() - 1);
+        for (int64_t i = 0; i < n_items; ++i) item_list[fill[item_block[i]]++] = static_cast<int32_t>(i);
+    }
+
+    // Cells of each stratum, by a two-pass counting sort over fixed user
+    // chunks: positions depend on the data only, not on the threads.
+    const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(64, n_users));
+    std::vector<int64_t> counts(static_cast<std::size_t>(n_chunks * SS), 0);
+    auto chunk_rows = [&](int64_t f, int64_t& lo, int64_t& hi) {
+        lo = n_users * f / n_chunks;
+        hi = n_users * (f + 1) / n_chunks;
+    };
+    // Bucketing is a light streaming pass: threads only pay off on big matrices.
+    const int bucket_threads = nnz < (int64_t{1} << 22) ? 1 : threads;
+#pragma omp parallel for num_threads(bucket_threads) schedule(dynamic, 1)
+    for (int64_t f = 0; f < n_chunks; ++f) {
+        int64_t lo, hi;
+        chunk_rows(f, lo, hi);
+        int64_t* cnt = counts.data() + f * SS;
+        for (int64_t u = lo; u < hi; ++u) {
+            const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
+            for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) ++cnt[base + item_block[X.indices[k]]];
+        }
+    }
+    std::vector<int64_t> bucket_start(static_cast<std::size_t>(SS) + 1, 0);
+    {
+        int64_t running = 0;
+        for (int64_t s = 0; s < SS; ++s) {
+            bucket_start[s] = running;
+            for (int64_t f = 0; f < n_chunks; ++f) {
+                const int64_t c = counts[f * SS + s];
+                counts[f * SS + s] = running;  // becomes the chunk's write cursor
+                running += c;
+            }
+        }
+        bucket_start[SS] = running;
+    }
+#pragma omp parallel for num_threads(bucket_threads) schedule(dynamic, 1)
+    for (int64_t f = 0; f < n_chunks; ++f) {
+        int64_t lo, hi;
+        chunk_rows(f, lo, hi);
+        int64_t* cursor = counts.data() + f * SS;
+        for (int64_t u = lo; u < hi; ++u) {
+            const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
+            for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) {
+                const int64_t pos = cursor[base + item_block[X.indices[k]]]++;
+                buckets[2 * pos] = static_cast<int32_t>(u);
+                buckets[2 * pos + 1] = X.indices[k];
+            }
+        }
+    }
+
+    // Stratum (b, c = (b + t) mod S) of round t needs round t - 1 finished on
+    // user block b (stratum (t - 1, b)) and on item block c (stratum
+    // (t - 1, b + 1)). Threads take strata in round-major order and wait only
+    // for those two, not for whole rounds: no barrier inside the epoch, and a
+    // stalled thread holds back only what depends on it. The earliest
+    // unfinished stratum never waits, so this cannot deadlock.
+    std::vector<double> loss(static_cast<std::size_t>(SS), 0.0);
+    std::vector<int64_t> used(static_cast<std::size_t>(SS), 0), skipped(static_cast<std::size_t>(SS), 0);
+    std::unique_ptr<std::atomic<int>[]> done(new std::atomic<int>[static_cast<std::size_t>(SS)]);
+    for (int64_t w = 0; w < SS; ++w) done[w].store(0, std::memory_order_relaxed);
+    std::atomic<int64_t> next{0};
+    auto ready = [&](int64_t w) { return done[w].load(std::memory_order_acquire) != 0; };
+#pragma omp parallel num_threads(threads)
+    for (int64_t w = next.fetch_add(1); w < SS; w = next.fetch_add(1)) {
+        const int t = static_cast<int>(w / S), b = static_cast<int>(w % S);
+        if (t > 0) {
+            const int64_t user_dep = w - S, item_dep = static_cast<int64_t>(t - 1) * S + (b + 1) % S;
+            for (int spin = 0; !(ready(user_dep) && ready(item_dep)); ++spin) {
+                if (spin > 64) std::this_thread::yield();
+            }
+        }
+        const int c = (b + t) % S;
+        const int64_t s = static_cast<int64_t>(b) * S + c;
+        const int64_t n = bucket_start[s + 1] - bucket_start[s];
+        const int64_t m = item_start[c + 1] - item_start[c];
+        if (n > 0 && m > 0) {
+            BprStratumArgs args;
+            args.X = &X;
+            args.users = users;
+            args.items = items;
+            args.item_bias = bias;
+            args.d = d;
+            args.config = cfg;
+            args.pairs = buckets + 2 * bucket_start[s];
+            args.n = n;
+            args.candidates = item_list.data() + item_start[c];
+            args.m = m;
+            args.rng_key = stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s));
+            const BprStratumResult r = kernels.run_stratum(args);
+            loss[s] = r.loss;
+            used[s] = r.used;
+            skipped[s] = r.skipped;
+        }
+        done[w].store(1, std::memory_order_release);
+    }
+    BprEpochStats stats;
+    double total = 0.0;
+    for (int64_t s = 0; s < SS; ++s) {
+        total += loss[s];
+        stats.samples += used[s];
+        stats.skipped += skipped[s];
+    }
+    stats.loss = stats.samples ? total / static_cast<double>(stats.samples) : 0.0;
+    return stats;
+}
+
+void bpr_fold_in(const CsrView& rows, const float* items, const float* item_bias, int d,
+                 const BprConfig& config, uint64_t seed, const int64_t* keys, int epochs, float* out,
+                 int num_threads, int isa) {
+    const BprKernels& kernels = bpr_select_kernels(isa);
+    BprFoldInArgs args;
+    args.rows = &rows;
+    args.items = items;
+    args.item_bias = item_bias;
+    args.d = d;
+    args.config = config;
+    args.seed = seed;
+    args.keys = keys;
+    args.epochs = epochs;
+    args.out = out;
+    const double work = static_cast<double>(rows.nnz()) * epochs * d;
+    const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
+    constexpr int64_t kBlock = 16;
+    const int64_t n_blocks = (rows.n_rows + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        kernels.fold_in_rows(args, blk * kBlock, std::min(rows.n_rows, (blk + 1) * kBlock));
+    }
+}
+
+double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u,
+                  const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config, int isa) {
+    return bpr_select_kernels(isa).replay(users, items, item_bias, d, u, pos, neg, n, config);
+}
+
+}  // namespace reelrec::factorization

@@ -1,0 +1,124 @@
+// Inner kernels of ALS and BPR, compiled once per instruction set.
+//
+// als_rows.inc and bpr_steps.inc hold the code; kernels_generic.cpp compiles
+// them for the baseline ISA the module is built for and kernels_avx2.cpp
+// again with AVX2+FMA enabled, each in its own namespace so that the two
+// copies never collide at link time. kernels.cpp picks one at run time
+// (CPUID), so a portable wheel still runs the wide kernels where they exist.
+// The drivers (als.cpp, bpr.cpp) own the threading; kernels are serial.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/csr.hpp"
+
+namespace reelrec::factorization {
+
+// ------------------------------------------------------------------- ALS
+
+enum class AlsSolver : int { kConjugateGradient = 0, kCholesky = 1 };
+
+// One half-step: solve every row r in [begin, end) of
+//   (G + lambda_r I + sum_k (c_rk - w0) y_k y_k^T) x_r = sum_k c_rk y_k
+// where k runs over the stored entries of row r, y_k are rows of `other`,
+// G = w0 * other^T other (precomputed, full symmetric d x d) and
+// lambda_r = reg * (n_r + reg_offset) with frequency scaling, reg otherwise.
+struct AlsRowArgs {
+    const int64_t* indptr = nullptr;
+    const int32_t* indices = nullptr;
+    const float* confidence = nullptr;  // c_rk > 0 for every stored entry
+    const float* other = nullptr;       // n_other x d, row-major
+    const float* gram = nullptr;        // d x d, row-major, already scaled by w0
+    float* factors = nullptr;           // n_rows x d, warm start in, solution out
+    int d = 0;
+    float unobserved_weight = 1.0f;  // w0
+    float regularization = 0.0f;
+    float reg_offset = 0.0f;
+    bool frequency_scaling = false;
+    AlsSolver solver = AlsSolver::kConjugateGradient;
+    int cg_steps = 3;
+};
+
+// Floats of per-thread scratch that solve_rows needs.
+std::size_t als_scratch_floats(int d, AlsSolver solver);
+
+struct AlsKernels {
+    const char* name;
+    // Solves rows [begin, end) in place; scratch holds als_scratch_floats floats.
+    void (*solve_rows)(const AlsRowArgs& args, int64_t begin, int64_t end, float* scratch);
+    // out (d x d, upper triangle incl. diagonal) = sum of the n rows' outer
+    // products, rows contiguous (n x d). Lower triangle is left untouched.
+    void (*gram_upper)(const float* rows, int64_t n, int d, float* out);
+};
+
+// ------------------------------------------------------------------- BPR
+
+constexpr int kMaxNegativeDraws = 32;
+
+struct BprConfig {
+    float learning_rate = 0.05f;
+    float regularization = 0.01f;
+    bool verify_negatives = true;
+};
+
+// One stratum of an epoch: n draws of a cell from `pairs` (user, item int32
+// pairs) with a negative from `candidates`, SGD on each.
+struct BprStratumArgs {
+    const CsrView* X = nullptr;  // the training pattern (sorted rows), to verify negatives
+    float* users = nullptr;
+    float* items = nullptr;
+    float* item_bias = nullptr;
+    int d = 0;
+    BprConfig config;
+    const int32_t* pairs = nullptr;
+    int64_t n = 0;
+    const int32_t* candidates = nullptr;
+    int64_t m = 0;
+    uint64_t rng_key = 0;
+};
+
+struct BprStratumResult {
+    double loss = 0.0;  // summed -log sigmoid of the samples used
+    int64_t used = 0;
+    int64_t skipped = 0;
+};
+
+// Fold-in of rows [begin, end): `epochs` passes of n_r SGD steps on a user
+// vector that starts at zero, items fixed, negatives uniform over all items.
+struct BprFoldInArgs {
+    const CsrView* rows = nullptr;
+    const float* items = nullptr;
+    const float* item_bias = nullptr;
+    int d = 0;
+    BprConfig config;
+    uint64_t seed = 0;
+    const int64_t* keys = nullptr;  // row r's stream is keyed by (seed, keys[r])
+    int epochs = 0;
+    float* out = nullptr;
+};
+
+struct BprKernels {
+    const char* name;
+    BprStratumResult (*run_stratum)(const BprStratumArgs& args);
+    void (*fold_in_rows)(const BprFoldInArgs& args, int64_t begin, int64_t end);
+    // Applies the triples in order; returns the summed loss.
+    double (*replay)(float* users, float* items, float* item_bias, int d, const int32_t* u,
+                     const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config);
+};
+
+// ------------------------------------------------------------- selection
+
+const AlsKernels& als_kernels_generic();
+const BprKernels& bpr_kernels_generic();
+// nullptr when the module was built without the AVX2 copy (non-x86 or a
+// compiler without target pragmas).
+const AlsKernels* als_kernels_avx2();
+const BprKernels* bpr_kernels_avx2();
+
+// isa: 0 = best available, 1 = the baseline build, 2 = AVX2 + FMA
+// (std::invalid_argument when this machine or build lacks it).
+const AlsKernels& als_select_kernels(int isa);
+const BprKernels& bpr_select_kernels(int isa);
+
+}  // namespace reelrec::factorization
