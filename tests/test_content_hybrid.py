@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import random_user_items
 from contract import RecommenderContract
 from knn_reference import assert_topk_rows, csr_rows_as_topk

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from reelrec import NotFittedError
 from reelrec.features import TfidfFeaturizer, encode_categorical
 

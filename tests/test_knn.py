@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
 from knn_reference import assert_topk_rows, csr_rows_as_topk, rp3beta, similarity

@@ -27,6 +27,8 @@ def demo_models(seed: int, threads: int) -> dict[str, Callable[[], Any]]:
     return {
         "Random": lambda: rr.Random(random_state=seed, num_threads=threads),
         "Popularity": lambda: rr.Popularity(num_threads=threads),
+        "ImplicitALS": lambda: rr.ImplicitALS(factors=32, regularization=10.0, alpha=10.0, iterations=15, random_state=seed, num_threads=threads),
+        "BPR": lambda: rr.BPR(factors=64, iterations=50, random_state=seed, num_threads=threads),
         "BiasedMF": lambda: rr.BiasedMF(factors=32, iterations=20, random_state=seed, num_threads=threads),
         "PureSVD": lambda: rr.PureSVD(factors=32, random_state=seed, num_threads=threads),
         "EASE": lambda: rr.EASE(l2=200.0, num_threads=threads),

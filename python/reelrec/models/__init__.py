@@ -1,5 +1,6 @@
 """Recommender models. Every model implements :class:`Recommender`."""
 
+from .als import ImplicitALS
 from .base import Recommender
 from .baselines import Popularity, Random
 from .biased_mf import BiasedMF
@@ -7,7 +8,6 @@ from .bpr import BPR
 from .content import ContentKNN
 from .ease import EASE
 from .hybrid import Hybrid
-from .als import ImplicitALS
 from .neighbours import ItemKNN, RP3Beta, UserKNN
 from .puresvd import PureSVD
 
