@@ -1,0 +1,145 @@
+// Counter-based random streams for bandit policies.
+//
+// Paper: Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as
+// 1, 2, 3" (SC 2011), Philox4x32-10.
+//
+// Why counter-based: every request of a select() batch owns its own stream,
+// addressed by (seed, global request index), so a decision does not depend on
+// which thread served it, how the batch was split, or how many requests came
+// before it in the same call. Streams are cheap to create (no state to warm
+// up), which matters when a batch holds a million requests.
+//
+// Layout of the 128-bit counter: word 0 counts 4x32-bit blocks inside a
+// stream, word 1 is a sub-stream (an arm slot for Monte Carlo pools), words 2-3
+// hold the 64-bit stream id. Each (stream, sub-stream) yields 2^34 words.
+//
+// Distributions: uniforms from 53 random bits; normals by Box-Muller (one
+// cached); gamma by Marsaglia & Tsang (2000) in log space so that Beta draws
+// with tiny shape parameters neither underflow nor divide 0 by 0.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace reelrec::bandits {
+
+// One Philox4x32-10 block: 10 rounds of the counter under a 64-bit key.
+inline void philox4x32_10(const uint32_t in[4], const uint32_t key_in[2], uint32_t out[4]) {
+    uint32_t c0 = in[0], c1 = in[1], c2 = in[2], c3 = in[3];
+    uint32_t k0 = key_in[0], k1 = key_in[1];
+    for (int round = 0; round < 10; ++round) {
+        const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
+        const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
+        const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+        const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+// Stream ids are tagged by purpose so that decision streams and Monte Carlo
+// pools never share a counter.
+constexpr uint64_t kDecisionStream = 0;
+constexpr uint64_t kPoolStream = uint64_t(1) << 62;
+
+class RandomStream {
+public:
+    RandomStream(uint64_t seed, uint64_t stream, uint32_t sub = 0) {
+        key_[0] = static_cast<uint32_t>(seed);
+        key_[1] = static_cast<uint32_t>(seed >> 32);
+        ctr_[0] = 0;
+        ctr_[1] = sub;
+        ctr_[2] = static_cast<uint32_t>(stream);
+        ctr_[3] = static_cast<uint32_t>(stream >> 32);
+    }
+
+    uint32_t next_u32() {
+        if (pos_ == 4) {
+            philox4x32_10(ctr_, key_, buf_);
+            ++ctr_[0];
+            pos_ = 0;
+        }
+        return buf_[pos_++];
+    }
+
+    // Uniform on [0, 1) with 53 random bits.
+    double uniform() {
+        const uint64_t hi = next_u32() >> 5;  // 27 bits
+        const uint64_t lo = next_u32() >> 6;  // 26 bits
+        return static_cast<double>((hi << 26) | lo) * (1.0 / 9007199254740992.0);
+    }
+
+    // Uniform on (0, 1): safe for log().
+    double uniform_open() {
+        const uint64_t hi = next_u32() >> 5;
+        const uint64_t lo = next_u32() >> 6;
+        return (static_cast<double>((hi << 26) | lo) + 0.5) * (1.0 / 9007199254740992.0);
+    }
+
+    // Integer uniform on [0, n) (n > 0); the bias of the multiply-shift is < 2^-53 * n.
+    int64_t below(int64_t n) {
+        const int64_t i = static_cast<int64_t>(uniform() * static_cast<double>(n));
+        return i < n ? i : n - 1;
+    }
+
+    double normal() {
+        if (has_spare_) {
+            has_spare_ = false;
+            return spare_;
+        }
+        const double u1 = uniform_open(), u2 = uniform();
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        const double angle = 6.283185307179586 * u2;
+        spare_ = radius * std::sin(angle);
+        has_spare_ = true;
+        return radius * std::cos(angle);
+    }
+
+    // log of a Gamma(shape, 1) variate, shape > 0.
+    double log_gamma_variate(double shape) {
+        if (shape < 1.0) {
+            // G(a) = G(a + 1) * U^(1/a): kept in log space for tiny a.
+            return log_gamma_variate(shape + 1.0) + std::log(uniform_open()) / shape;
+        }
+        const double d = shape - 1.0 / 3.0;
+        const double c = 1.0 / std::sqrt(9.0 * d);
+        for (;;) {
+            double x, v;
+            do {
+                x = normal();
+                v = 1.0 + c * x;
+            } while (v <= 0.0);
+            v = v * v * v;
+            const double u = uniform_open();
+            const double x2 = x * x;
+            if (u < 1.0 - 0.0331 * x2 * x2 || std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) {
+                return std::log(d) + std::log(v);
+            }
+        }
+    }
+
+    // Beta(a, b) = Ga / (Ga + Gb), evaluated as a logistic of the log-gamma difference.
+    double beta(double a, double b) {
+        const double la = log_gamma_variate(a);
+        const double lb = log_gamma_variate(b);
+        return 1.0 / (1.0 + std::exp(lb - la));
+    }
+
+private:
+    uint32_t key_[2];
+    uint32_t ctr_[4];
+    uint32_t buf_[4] = {0, 0, 0, 0};
+    int pos_ = 4;
+    bool has_spare_ = false;
+    double spare_ = 0.0;
+};
+
+}  // namespace reelrec::bandits

@@ -1,0 +1,224 @@
+#include "bandits/slate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "bandits/rng.hpp"
+#include "common/parallel.hpp"
+
+namespace reelrec::bandits {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// A Beta draw is compared through log(Ga) - log(Gb), the logit of Ga / (Ga + Gb):
+// monotone, so argmax is unchanged, and it never rounds to 0 or 1.
+inline double beta_logit(RandomStream& rng, double a, double b) {
+    return rng.log_gamma_variate(a) - rng.log_gamma_variate(b);
+}
+
+inline void erase_value(std::vector<int64_t>& v, int64_t value) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == value) {
+            v[i] = v.back();
+            v.pop_back();
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+SlateSelector::SlateSelector(const SelectConfig& cfg, const PolicyCore& core, int64_t first_request)
+    : cfg_(cfg), arms_(core.arms), seed_(core.seed), first_request_(first_request), n_slots_(core.arms.n_slots()) {}
+
+int SlateSelector::threads_for(int64_t n_requests, double work_per_request) const {
+    if (n_requests < 2 || static_cast<double>(n_requests) * work_per_request < 2e5) return 1;
+    return resolve_threads(cfg_.num_threads);
+}
+
+void SlateSelector::make_pool(const double* m, const double* w, int num_threads) {
+    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
+    const int64_t n_mc = cfg_.n_mc, S = n_slots_;
+    pool_.assign(static_cast<std::size_t>(n_mc * S), 0.0f);
+    const uint8_t* active = arms_.active();
+    const int threads = (cfg_.rule == Rule::Beta ? 40.0 : 10.0) * n_mc * S < 2e5 ? 1 : resolve_threads(num_threads);
+    const uint64_t stream = kPoolStream | static_cast<uint64_t>(first_request_);
+    ExceptionCollector errors;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t a = 0; a < S; ++a) {
+        errors.run([&] {
+            if (!active[a]) return;
+            RandomStream rng(seed_, stream, static_cast<uint32_t>(a));
+            for (int64_t j = 0; j < n_mc; ++j) {
+                const double v = cfg_.rule == Rule::Normal ? rng.normal() : beta_logit(rng, m[a], w[a]);
+                pool_[j * S + a] = static_cast<float>(v);
+            }
+        });
+    }
+    errors.rethrow();
+}
+
+int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m,
+                                 const double* w) const {
+    const int64_t S = n_slots_;
+    int64_t wins = 0;
+    const bool normal = cfg_.rule == Rule::Normal;
+    for (int64_t j = 0; j < cfg_.n_mc; ++j) {
+        const float* row = pool_.data() + j * S;
+        double best = kNegInf;
+        int64_t arg = -1;
+        for (int64_t a : cand) {
+            const double v = normal ? m[a] + w[a] * static_cast<double>(row[a]) : static_cast<double>(row[a]);
+            if (arg < 0 || v > best) {
+                best = v;
+                arg = a;
+            }
+        }
+        wins += (arg == arm);
+    }
+    return wins;
+}
+
+void SlateSelector::cache_first_slot(const double* m, const double* w, const uint8_t* avail) {
+    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
+    const int64_t S = n_slots_;
+    const uint8_t* active = arms_.active();
+    std::vector<int64_t> cand;
+    for (int64_t a = 0; a < S; ++a) {
+        if (active[a] && (!avail || avail[a])) cand.push_back(a);
+    }
+    first_wins_.assign(static_cast<std::size_t>(S), 0);
+    if (cand.empty()) return;
+    const bool normal = cfg_.rule == Rule::Normal;
+    for (int64_t j = 0; j < cfg_.n_mc; ++j) {
+        const float* row = pool_.data() + j * S;
+        double best = kNegInf;
+        int64_t arg = -1;
+        for (int64_t a : cand) {
+            const double v = normal ? m[a] + w[a] * static_cast<double>(row[a]) : static_cast<double>(row[a]);
+            if (arg < 0 || v > best) {
+                best = v;
+                arg = a;
+            }
+        }
+        ++first_wins_[arg];
+    }
+}
+
+void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
+                           double* out_p, SlateScratch& s) const {
+    RandomStream rng(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+    const uint8_t* active = arms_.active();
+    const int64_t* pulls = arms_.pulls();
+    auto& cand = s.cand;
+    auto& fresh = s.fresh;
+    cand.clear();
+    for (int64_t a = 0; a < n_slots_; ++a) {
+        if (active[a] && (!avail || avail[a])) cand.push_back(a);
+    }
+    const double share = cfg_.new_arm_share;
+    for (int64_t j = 0; j < cfg_.k; ++j) {
+        if (cand.empty()) {
+            out_arm[j] = -1;
+            out_p[j] = kNaN;
+            continue;
+        }
+        const int64_t nc = static_cast<int64_t>(cand.size());
+
+        // Guaranteed exploration among arms that have not been observed enough.
+        fresh.clear();
+        if (share > 0.0) {
+            for (int64_t a : cand) {
+                if (pulls[a] < cfg_.new_arm_pulls) fresh.push_back(a);
+            }
+        }
+        int64_t fresh_pick = -1;
+        if (!fresh.empty() && rng.uniform() < share) {
+            fresh_pick = fresh[rng.below(static_cast<int64_t>(fresh.size()))];
+        }
+
+        // The policy's own draw always happens, so a slot consumes the same
+        // randomness whichever branch fills it, and Thompson rules can count
+        // this draw as one Monte Carlo sample.
+        int64_t base = -1;
+        double p_base = 0.0;
+        int64_t chosen = -1;
+        switch (cfg_.rule) {
+            case Rule::Greedy: {
+                double best = kNegInf;
+                int64_t n_ties = 0;
+                for (int64_t a : cand) {
+                    if (m[a] > best) {
+                        best = m[a];
+                        n_ties = 1;
+                    } else if (m[a] == best) {
+                        ++n_ties;
+                    }
+                }
+                const double eps = cfg_.epsilon;
+                if (eps > 0.0 && rng.uniform() < eps) {
+                    base = cand[rng.below(nc)];
+                } else {
+                    int64_t t = n_ties > 1 ? rng.below(n_ties) : 0;
+                    for (int64_t a : cand) {
+                        if (m[a] == best && t-- == 0) {
+                            base = a;
+                            break;
+                        }
+                    }
+                }
+                chosen = fresh_pick >= 0 ? fresh_pick : base;
+                p_base = eps / static_cast<double>(nc) +
+                         (m[chosen] == best ? (1.0 - eps) / static_cast<double>(n_ties) : 0.0);
+                break;
+            }
+            case Rule::Softmax: {
+                double mx = kNegInf;
+                for (int64_t a : cand) mx = std::max(mx, m[a]);
+                const double inv_t = 1.0 / cfg_.temperature;
+                double z = 0.0;
+                for (int64_t a : cand) z += std::exp((m[a] - mx) * inv_t);
+                double u = rng.uniform() * z;
+                for (int64_t a : cand) {
+                    base = a;
+                    u -= std::exp((m[a] - mx) * inv_t);
+                    if (u < 0.0) break;
+                }
+                chosen = fresh_pick >= 0 ? fresh_pick : base;
+                p_base = std::exp((m[chosen] - mx) * inv_t) / z;
+                break;
+            }
+            case Rule::Normal:
+            case Rule::Beta: {
+                double best = kNegInf;
+                const bool normal = cfg_.rule == Rule::Normal;
+                for (int64_t a : cand) {
+                    const double v = normal ? m[a] + w[a] * rng.normal() : beta_logit(rng, m[a], w[a]);
+                    if (base < 0 || v > best) {
+                        best = v;
+                        base = a;
+                    }
+                }
+                chosen = fresh_pick >= 0 ? fresh_pick : base;
+                const int64_t wins = (j == 0 && !first_wins_.empty()) ? first_wins_[chosen]
+                                                                      : pool_wins(chosen, cand, m, w);
+                p_base = static_cast<double>(wins + (base == chosen)) / static_cast<double>(cfg_.n_mc + 1);
+                break;
+            }
+        }
+        double p = p_base;
+        if (!fresh.empty()) {
+            const double p_fresh = pulls[chosen] < cfg_.new_arm_pulls ? 1.0 / static_cast<double>(fresh.size()) : 0.0;
+            p = share * p_fresh + (1.0 - share) * p_base;
+        }
+        out_arm[j] = chosen;
+        out_p[j] = p;
+        erase_value(cand, chosen);
+    }
+}
+
+}  // namespace reelrec::bandits

@@ -1,0 +1,102 @@
+// Turning per-arm values into a slate of k arms with honest propensities.
+//
+// Every policy reduces one request to per-arm values (m, w) and a rule:
+//   Greedy  : argmax of m (UCB scores, LinUCB, greedy means), with probability
+//             epsilon a uniform arm instead (epsilon-greedy). Ties: uniform.
+//   Softmax : P(a) proportional to exp(m_a / temperature).
+//   Normal  : Thompson sampling with a Gaussian score m_a + w_a * N(0, 1).
+//   Beta    : Thompson sampling with a Beta(m_a, w_a) score.
+//
+// A slate is built slot by slot; slot j picks among the request's available
+// arms not already in slots < j, with fresh random draws. The propensity of
+// slot j is P(policy puts this arm in slot j | slots < j hold the chosen arms).
+// Exact for Greedy and Softmax (ties share the mass equally). For Thompson
+// rules it is a Monte Carlo estimate: n_mc extra posterior draws plus the draw
+// that made the decision, p = (1 + wins) / (1 + n_mc) where wins counts the
+// extra draws whose argmax is the chosen arm. It is never 0, its bias is at
+// most 1 / (1 + n_mc) and its standard error about sqrt(p (1 - p) / n_mc).
+// The extra draws form one pool per select() call (n_mc x n_slots floats),
+// shared read-only by all requests: its stream is named by the batch's first
+// request index, so results do not depend on the thread count.
+//
+// Guaranteed exploration of new arms: with probability new_arm_share a slot is
+// filled uniformly among its candidate arms with fewer than new_arm_pulls
+// observed rewards (when there is any); the reported propensity is the exact
+// mixture share * [new] / n_new + (1 - share) * p_policy.
+//
+// Slots with no candidate left hold arm -1 and propensity NaN.
+//
+// Complexity per request: O(k * n_arms) for Greedy/Softmax, O(k * n_arms *
+// n_mc) for Thompson rules (one gamma or normal draw per arm and slot plus the
+// pool scan), O(n_arms) scratch memory per thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bandits/arms.hpp"
+
+namespace reelrec::bandits {
+
+enum class Rule : int { Greedy = 0, Softmax = 1, Normal = 2, Beta = 3 };
+
+struct SelectConfig {
+    Rule rule = Rule::Greedy;
+    double epsilon = 0.0;       // Greedy: probability of a uniform pick
+    double temperature = 1.0;   // Softmax
+    int64_t n_mc = 0;           // Normal/Beta: Monte Carlo draws for propensities
+    double new_arm_share = 0.0;
+    int64_t new_arm_pulls = 0;
+    int64_t k = 1;
+    int num_threads = 0;
+};
+
+// Availability: null = every live arm; otherwise 0/1 flags per slot, either one
+// row shared by all requests or one row per request.
+struct Availability {
+    const uint8_t* flags = nullptr;
+    bool per_request = false;
+    const uint8_t* row(int64_t r, int64_t n_slots) const {
+        if (!flags) return nullptr;
+        return per_request ? flags + r * n_slots : flags;
+    }
+};
+
+struct SlateScratch {
+    std::vector<int64_t> cand;
+    std::vector<int64_t> fresh;
+    std::vector<double> draws;
+};
+
+class SlateSelector {
+public:
+    SlateSelector(const SelectConfig& cfg, const PolicyCore& core, int64_t first_request);
+
+    // Thompson rules: draws the shared Monte Carlo pool. Beta needs the
+    // posterior (m = alpha, w = beta); Normal pools are standard normals.
+    void make_pool(const double* m, const double* w, int num_threads);
+
+    // Non-contextual policies with one candidate set for every request: the
+    // pool's wins for slot 0 are the same for all requests, count them once.
+    void cache_first_slot(const double* m, const double* w, const uint8_t* avail);
+
+    // Fills k arms and propensities for request r (0-based within the batch).
+    void choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
+                double* out_p, SlateScratch& s) const;
+
+    // Threads worth using for `n_requests` requests of `work_per_request` flops.
+    int threads_for(int64_t n_requests, double work_per_request) const;
+
+private:
+    int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w) const;
+
+    SelectConfig cfg_;
+    const ArmTable& arms_;
+    uint64_t seed_;
+    int64_t first_request_;
+    int64_t n_slots_;
+    std::vector<float> pool_;          // n_mc x n_slots, draw-major
+    std::vector<int64_t> first_wins_;  // per slot; empty when not cached
+};
+
+}  // namespace reelrec::bandits
