@@ -1,7 +1,6 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core
-from . import bandits
+from . import _core, bandits
 from .exceptions import CopyWarning, NotFittedError
 from .models import Popularity, Random, Recommender
 
