@@ -1,6 +1,7 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core, bandits
+from . import _core
+from . import bandits as bandits
 from .exceptions import CopyWarning, NotFittedError
 from .models import Popularity, Random, Recommender
 
