@@ -97,6 +97,28 @@ def test_ucb1_select_matches_reference():
     np.testing.assert_array_equal(props, 1.0)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.05, 2.0])
+def test_screened_batches_equal_unscreened_rows(alpha):
+    """Large batches screen arms in single precision; decisions must equal the
+    double-precision path that small batches take."""
+    rng = np.random.default_rng(3)
+    arms, r, X = _ridge_log(n=3000, n_arms=40, d=12, seed=4)
+    policy = LinUCB(40, 12, alpha=alpha, random_state=0).fit(arms, r, X)
+    Xq = rng.standard_normal((400, 12))
+    Xq[::7] = Xq[0]  # repeated contexts
+    mask = rng.random((400, 40)) < 0.7
+    state = policy._native_state()
+    big = policy.select(Xq, k=4, available=mask)
+    policy._state.set_state(state)
+    small = [policy.select(Xq[i : i + 8], k=4, available=mask[i : i + 8]) for i in range(0, 400, 8)]
+    np.testing.assert_array_equal(big[0], np.vstack([s[0] for s in small]))
+    np.testing.assert_array_equal(big[1], np.vstack([s[1] for s in small]))
+    ref = RidgeArms(40, 12)
+    ref.update(arms, r, X)
+    scores = np.where(mask, ref.ucb(Xq, alpha)[0], -np.inf)
+    np.testing.assert_array_equal(big[0], np.argsort(-scores, axis=1, kind="stable")[:, :4])
+
+
 def test_ties_are_broken_at_random_and_share_the_propensity():
     policy = LinUCB(4, 3, random_state=0)  # untrained: all arms tie
     X = np.ones((4000, 3))
@@ -276,19 +298,19 @@ def test_thread_count_and_batch_split_invariance(index):
     policy, contextual = _policies()[index]
     policy.set_params(random_state=11)
     _train(policy, contextual)
-    X = np.random.default_rng(5).standard_normal((3000, 8))
+    X = np.random.default_rng(5).standard_normal((8000, 8))
     state = policy._native_state()
     out = {}
     for threads in (1, 2):
         policy.set_params(num_threads=threads)
         policy._state.set_state(state)  # same counters for both runs
-        out[threads] = policy.select(X if contextual else None, k=3, n_requests=None if contextual else 3000)
+        out[threads] = policy.select(X if contextual else None, k=3, n_requests=None if contextual else 8000)
     np.testing.assert_array_equal(out[1][0], out[2][0])
     np.testing.assert_array_equal(out[1][1], out[2][1])
     # splitting the batch does not change decisions (Monte Carlo pools are per call)
     policy._state.set_state(state)
-    first = policy.select(X[:1000] if contextual else None, k=3, n_requests=None if contextual else 1000)
-    second = policy.select(X[1000:] if contextual else None, k=3, n_requests=None if contextual else 2000)
+    first = policy.select(X[:3000] if contextual else None, k=3, n_requests=None if contextual else 3000)
+    second = policy.select(X[3000:] if contextual else None, k=3, n_requests=None if contextual else 5000)
     np.testing.assert_array_equal(np.vstack([first[0], second[0]]), out[1][0])
     if not isinstance(policy, (ThompsonSampling, LinTS, LogisticTS)):
         np.testing.assert_array_equal(np.vstack([first[1], second[1]]), out[1][1])

@@ -46,7 +46,27 @@ def test_quadform_kernels_match_numpy(isa, d):
     q = _core.bandits_quadform(X, S, isa)
     if q is None:
         pytest.skip(f"this CPU cannot run the {isa} kernel")
-    np.testing.assert_allclose(q, np.einsum("ni,ij,nj->n", X, S, X), rtol=1e-12, atol=1e-12)
+    ref = np.einsum("ni,ij,nj->n", X, S, X)
+    np.testing.assert_allclose(q, ref, rtol=1e-12, atol=1e-12)
+    # a row's result does not depend on the rows batched with it (screening relies on it)
+    single_rows = np.concatenate([_core.bandits_quadform(X[i : i + 1], S, isa) for i in range(len(X))])
+    np.testing.assert_array_equal(single_rows, q)
+    # single precision stays within the documented bound
+    q32 = _core.bandits_quadform(X, S, isa, single=True)
+    bound = _core.bandits_quadform_f32_error_factor(d) * np.sum(X**2, axis=1) * np.linalg.norm(S)
+    assert np.all(np.abs(q32 - ref) <= bound)
+    assert np.abs(q32 - ref).max() > 0 or d == 1
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (300, 17), (260, 40)])
+def test_gram_kernels_match_numpy(isa, shape):
+    X = np.random.default_rng(shape[1]).standard_normal(shape)
+    G = _core.bandits_gram(X, isa)
+    if G is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    np.testing.assert_allclose(G, X.T @ X, rtol=1e-12, atol=1e-11)
+    np.testing.assert_array_equal(G, G.T)
 
 
 def _log(n=300, n_arms=4, d=5, seed=0, binary=False):

@@ -122,7 +122,7 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
     sel.make_pool(m.data(), w.data(), cfg.num_threads);
     if (!avail.per_request) sel.cache_first_slot(m.data(), w.data(), avail.flags);
     const bool thompson = cfg.rule == Rule::Normal || cfg.rule == Rule::Beta;
-    const double work = static_cast<double>(S) * cfg.k * (thompson ? 30.0 + static_cast<double>(cfg.n_mc) : 2.0);
+    const double work = static_cast<double>(S) * cfg.k * (thompson ? 40.0 + static_cast<double>(cfg.n_mc) : 4.0);
     const int threads = sel.threads_for(n_requests, work);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)

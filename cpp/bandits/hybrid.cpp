@@ -189,7 +189,8 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
     VMap beta(beta_.data(), k);
     const double per_arm = static_cast<double>(d) * k + static_cast<double>(d) * d +
                            (use_direct ? 0.0 : static_cast<double>(k) * k * d);
-    const int threads = per_arm * static_cast<double>(live.size()) < 1e6 ? 1 : resolve_threads(cfg.num_threads);
+    const int threads =
+        per_arm * static_cast<double>(live.size()) / kFmaPerNs < kParallelNs ? 1 : resolve_threads(cfg.num_threads);
     const int64_t n_live = static_cast<int64_t>(live.size());
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -226,11 +227,14 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
 
     if (!use_direct) {
         const double* qp = Q.data();
+        WidthScreen screen;
+        const bool screened = n >= kScreenMinRequests;
+        if (screened) screen.build(qp, S, d, live);
         contextual_select(core, cfg, X, n, d, mean.data(), alpha, 0.5 * d * d, avail,
                           [&](const double* xb, int64_t nb, int64_t a, double* q) {
                               quadform_rows(xb, nb, d, d, qp + a * d * d, q);
                           },
-                          out_arms, out_p);
+                          out_arms, out_p, screened ? &screen : nullptr);
         return;
     }
     contextual_select(core, cfg, X, n, d, mean.data(), alpha, static_cast<double>(k) * k + 2.0 * d * k + d * d, avail,

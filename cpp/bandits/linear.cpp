@@ -248,7 +248,7 @@ void LinearBandit::update(const int64_t* arms, const double* rewards, const doub
     const int64_t S = core.arms.n_slots();
     group_by_arm(arms, n, S, start, order);
     const double work = static_cast<double>(n) * static_cast<double>(full() ? 3 * d_ * d_ : 8 * d_);
-    const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
+    const int threads = work / kFmaPerNs < kParallelNs ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t a = 0; a < S; ++a) {
@@ -276,7 +276,7 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     const int64_t S = core.arms.n_slots(), d = d_;
     group_by_arm(arms, n, S, start, order);
     const double work = static_cast<double>(n) * d * d + static_cast<double>(S) * d * d * d;
-    const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
+    const int threads = work / kFmaPerNs < kParallelNs ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
@@ -295,7 +295,7 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                     ra[t] = rewards[i];
                 }
                 A = RowMat::Identity(d, d) * l2_;
-                A.selfadjointView<Eigen::Lower>().rankUpdate(Xa.transpose());
+                gram_accumulate(Xa.data(), na, d, d, A.data());
                 Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
                 b.noalias() += Xa.transpose() * ra;
                 Eigen::LLT<RowMat> llt(A);
@@ -318,11 +318,20 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
     const int64_t d = d_;
     if (full()) {
         const double* cov = cov_.data();
+        WidthScreen screen;
+        const bool screened = cfg.rule == Rule::Greedy && n >= kScreenMinRequests;
+        if (screened) {
+            std::vector<int64_t> live;
+            for (int64_t a = 0; a < core.arms.n_slots(); ++a) {
+                if (core.arms.is_active(a)) live.push_back(a);
+            }
+            screen.build(cov, core.arms.n_slots(), d, live);
+        }
         contextual_select(core, cfg, X, n, d, theta_.data(), scale, 0.5 * d * d, avail,
                           [&](const double* xb, int64_t nb, int64_t a, double* q) {
                               quadform_rows(xb, nb, d, d, cov + a * d * d, q);
                           },
-                          out_arms, out_p);
+                          out_arms, out_p, screened ? &screen : nullptr);
     } else {
         std::vector<double> var(cov_.size());
         for (std::size_t i = 0; i < var.size(); ++i) var[i] = 1.0 / cov_[i];

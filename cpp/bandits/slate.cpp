@@ -35,8 +35,8 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
 SlateSelector::SlateSelector(const SelectConfig& cfg, const PolicyCore& core, int64_t first_request)
     : cfg_(cfg), arms_(core.arms), seed_(core.seed), first_request_(first_request), n_slots_(core.arms.n_slots()) {}
 
-int SlateSelector::threads_for(int64_t n_requests, double work_per_request) const {
-    if (n_requests < 2 || static_cast<double>(n_requests) * work_per_request < 2e5) return 1;
+int SlateSelector::threads_for(int64_t n_requests, double ns_per_request) const {
+    if (n_requests < 2 || static_cast<double>(n_requests) * ns_per_request < kParallelNs) return 1;
     return resolve_threads(cfg_.num_threads);
 }
 
@@ -45,7 +45,7 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
     const int64_t n_mc = cfg_.n_mc, S = n_slots_;
     pool_.assign(static_cast<std::size_t>(n_mc * S), 0.0f);
     const uint8_t* active = arms_.active();
-    const int threads = (cfg_.rule == Rule::Beta ? 40.0 : 10.0) * n_mc * S < 2e5 ? 1 : resolve_threads(num_threads);
+    const int threads = (cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S < kParallelNs ? 1 : resolve_threads(num_threads);
     const uint64_t stream = kPoolStream | static_cast<uint64_t>(first_request_);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(threads) schedule(static)

@@ -38,6 +38,12 @@
 
 namespace reelrec::bandits {
 
+// Below about this much single-threaded work (nanoseconds) kernels stay on one thread.
+constexpr double kParallelNs = 2e6;
+// Rough double-precision fused multiply-adds per nanosecond of one core, to turn
+// flop counts into the time scale above.
+constexpr double kFmaPerNs = 8.0;
+
 enum class Rule : int { Greedy = 0, Softmax = 1, Normal = 2, Beta = 3 };
 
 struct SelectConfig {
@@ -84,8 +90,10 @@ public:
     void choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
                 double* out_p, SlateScratch& s) const;
 
-    // Threads worth using for `n_requests` requests of `work_per_request` flops.
-    int threads_for(int64_t n_requests, double work_per_request) const;
+    // Threads worth using for `n_requests` requests of about `ns_per_request`
+    // nanoseconds each: parallel only above ~2 ms of work, because waking a
+    // team costs tens of microseconds and much more on a loaded machine.
+    int threads_for(int64_t n_requests, double ns_per_request) const;
 
 private:
     int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w) const;

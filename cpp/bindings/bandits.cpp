@@ -116,21 +116,38 @@ void bind_bandits(py::module_& m) {
     m.def("bandits_quadform_isa", [] { return std::string(quadform_isa()); });
     m.def(
         "bandits_quadform",
-        [](const Array<double>& X, const Array<double>& S, const std::string& isa) {
+        [](const Array<double>& X, const Array<double>& S, const std::string& isa, bool single) {
             require_ndim(X, 2, "X");
             require_ndim(S, 2, "S");
             const int64_t n = X.shape(0), d = X.shape(1);
             require(S.shape(0) == d && S.shape(1) == d, "S: expected a d x d matrix");
             Array<double> q(n);
             bool ok;
-            {
+            if (single) {
+                std::vector<float> xf(X.data(), X.data() + n * d), sf(S.data(), S.data() + d * d), qf(n);
+                ok = quadform_rows_isa<float>(isa, xf.data(), n, d, d, sf.data(), qf.data());
+                std::copy(qf.begin(), qf.end(), q.mutable_data());
+            } else {
                 py::gil_scoped_release release;
-                ok = quadform_rows_isa(isa, X.data(), n, d, d, S.data(), q.mutable_data());
+                ok = quadform_rows_isa<double>(isa, X.data(), n, d, d, S.data(), q.mutable_data());
             }
             if (!ok) return py::object(py::none());
             return py::object(q);
         },
-        py::arg("X"), py::arg("S"), py::arg("isa"));
+        py::arg("X"), py::arg("S"), py::arg("isa"), py::arg("single") = false);
+    m.def(
+        "bandits_gram",
+        [](const Array<double>& X, const std::string& isa) {
+            require_ndim(X, 2, "X");
+            const int64_t n = X.shape(0), d = X.shape(1);
+            Array<double> G({d, d});
+            std::fill(G.mutable_data(), G.mutable_data() + d * d, 0.0);
+            const bool ok = gram_accumulate_isa(isa, X.data(), n, d, d, G.mutable_data());
+            if (!ok) return py::object(py::none());
+            return py::object(G);
+        },
+        py::arg("X"), py::arg("isa"));
+    m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
 
     // ------------------------------------------------------------ counting
     py::class_<CountingBandit> counting(m, "CountingBandit");
