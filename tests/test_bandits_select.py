@@ -327,3 +327,20 @@ def test_seeded_reproducible_and_seed_sensitive():
     p = ThompsonSampling(10, random_state=3)
     first = p.select(n_requests=50)[0]
     assert (p.select(n_requests=50)[0] != first).any()
+
+
+def test_concurrent_python_threads_get_distinct_requests():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def block(policy):
+        actions, props = policy.select(n_requests=300, k=2)
+        return actions.tobytes() + props.tobytes()
+
+    shared = ThompsonSampling(20, n_mc=20, random_state=3).update(np.arange(20), np.linspace(0, 1, 20))
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: block(shared), range(8)))
+    assert shared._state.next_request == 2400
+    # calls are serialised: each owns a block of request indices, so the blocks
+    # are exactly those of a sequential run, in some order
+    ref = ThompsonSampling(20, n_mc=20, random_state=3).update(np.arange(20), np.linspace(0, 1, 20))
+    assert sorted(outs) == sorted(block(ref) for _ in range(8))

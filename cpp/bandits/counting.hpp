@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "bandits/arms.hpp"
@@ -61,6 +62,9 @@ public:
     void import_state(const StateDict& in);
 
     PolicyCore core;
+    // Serialises calls from several Python threads: a select must own its
+    // range of request indices, and updates mutate shared state.
+    mutable std::mutex guard;
     CountKind kind() const { return kind_; }
     double default_prior_a() const { return default_a_; }
     double default_prior_b() const { return default_b_; }

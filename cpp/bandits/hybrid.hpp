@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "bandits/arms.hpp"
@@ -54,6 +55,9 @@ public:
     void import_state(const StateDict& in);
 
     PolicyCore core;
+    // Serialises calls from several Python threads: a select must own its
+    // range of request indices, and updates mutate shared state.
+    mutable std::mutex guard;
 
 private:
     void init_slot(int64_t slot);

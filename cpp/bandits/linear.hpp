@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "bandits/arms.hpp"
@@ -62,6 +63,9 @@ public:
     void import_state(const StateDict& in);
 
     PolicyCore core;
+    // Serialises calls from several Python threads: a select must own its
+    // range of request indices, and updates mutate shared state.
+    mutable std::mutex guard;
     int64_t n_features() const { return d_; }
     int64_t n_arm_features() const { return f_; }
 

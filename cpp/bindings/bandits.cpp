@@ -3,6 +3,7 @@
 // otherwise read out of bounds and translates arrays.
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <string>
 
 #include "bandits/counting.hpp"
@@ -80,13 +81,34 @@ py::tuple outputs(Array<int64_t>& arms, Array<double>& p) { return py::make_tupl
 
 template <class Policy, class Cls>
 void common_methods(Cls& cls) {
-    cls.def_property_readonly("n_slots", [](const Policy& p) { return p.core.arms.n_slots(); })
-        .def_property_readonly("n_active", [](const Policy& p) { return p.core.arms.n_active(); })
-        .def_property_readonly("next_request", [](const Policy& p) { return p.core.next_request; })
-        .def_property_readonly("n_updates", [](const Policy& p) { return p.core.n_updates; })
-        .def_property_readonly("seed", [](const Policy& p) { return static_cast<int64_t>(p.core.seed); })
+    cls.def_property_readonly("n_slots",
+                              [](const Policy& p) {
+                                  std::lock_guard<std::mutex> lock(p.guard);
+                                  return p.core.arms.n_slots();
+                              })
+        .def_property_readonly("n_active",
+                               [](const Policy& p) {
+                                   std::lock_guard<std::mutex> lock(p.guard);
+                                   return p.core.arms.n_active();
+                               })
+        .def_property_readonly("next_request",
+                               [](const Policy& p) {
+                                   std::lock_guard<std::mutex> lock(p.guard);
+                                   return p.core.next_request;
+                               })
+        .def_property_readonly("n_updates",
+                               [](const Policy& p) {
+                                   std::lock_guard<std::mutex> lock(p.guard);
+                                   return p.core.n_updates;
+                               })
+        .def_property_readonly("seed",
+                               [](const Policy& p) {
+                                   std::lock_guard<std::mutex> lock(p.guard);
+                                   return static_cast<int64_t>(p.core.seed);
+                               })
         .def("active",
              [](const Policy& p) {
+                 std::lock_guard<std::mutex> lock(p.guard);
                  const int64_t S = p.core.arms.n_slots();
                  Array<bool> out(S);
                  for (int64_t a = 0; a < S; ++a) out.mutable_data()[a] = p.core.arms.active()[a] != 0;
@@ -94,14 +116,36 @@ void common_methods(Cls& cls) {
              })
         .def("pulls",
              [](const Policy& p) {
+                 std::lock_guard<std::mutex> lock(p.guard);
                  const int64_t S = p.core.arms.n_slots();
                  Array<int64_t> out(S);
                  std::copy(p.core.arms.pulls(), p.core.arms.pulls() + S, out.mutable_data());
                  return out;
              })
-        .def("remove_arm", [](Policy& p, int64_t arm) { p.remove_arm(arm); }, py::arg("arm"))
-        .def("get_state", [](const Policy& p) { return state_to_dict(p.export_state()); })
-        .def("set_state", [](Policy& p, const py::dict& d) { p.import_state(dict_to_state(d)); }, py::arg("state"));
+        .def(
+            "remove_arm",
+            [](Policy& p, int64_t arm) {
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.remove_arm(arm);
+            },
+            py::arg("arm"))
+        .def("get_state",
+             [](const Policy& p) {
+                 StateDict s;
+                 {
+                     std::lock_guard<std::mutex> lock(p.guard);
+                     s = p.export_state();
+                 }
+                 return state_to_dict(s);
+             })
+        .def(
+            "set_state",
+            [](Policy& p, const py::dict& d) {
+                StateDict s = dict_to_state(d);
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.import_state(s);
+            },
+            py::arg("state"));
 }
 
 }  // namespace
@@ -154,19 +198,28 @@ void bind_bandits(py::module_& m) {
     counting
         .def(py::init<int, int64_t, double, double, uint64_t>(), py::arg("kind"), py::arg("n_arms"),
              py::arg("prior_a"), py::arg("prior_b"), py::arg("seed"))
-        .def("reset", &CountingBandit::reset, py::arg("seed"))
-        .def("add_arm", &CountingBandit::add_arm, py::arg("prior_a"), py::arg("prior_b"))
+        .def("reset", [](CountingBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
+             py::arg("seed"))
+        .def(
+            "add_arm",
+            [](CountingBandit& p, double a, double b) {
+                std::lock_guard<std::mutex> lock(p.guard);
+                return p.add_arm(a, b);
+            },
+            py::arg("prior_a"), py::arg("prior_b"))
         .def(
             "update",
             [](CountingBandit& p, const Array<int64_t>& arms, const Array<double>& rewards) {
                 require(arms.size() == rewards.size(), "actions and rewards differ in length");
                 py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.update(arms.data(), rewards.data(), arms.size());
             },
             py::arg("arms"), py::arg("rewards"))
         .def(
             "values",
             [](const CountingBandit& p, double alpha, double noise_std) {
+                std::lock_guard<std::mutex> lock(p.guard);
                 CountHyper hp;
                 hp.alpha = alpha;
                 hp.noise_std = noise_std;
@@ -185,12 +238,13 @@ void bind_bandits(py::module_& m) {
                double share, int64_t new_pulls, int num_threads) {
                 require(n >= 0, "n_requests: expected >= 0");
                 SelectConfig cfg = make_config(k, n_mc, share, new_pulls, num_threads);
-                Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                 CountHyper hp{epsilon, decay, alpha, temperature, noise_std};
                 Array<int64_t> arms({n, k});
                 Array<double> prob({n, k});
                 {
                     py::gil_scoped_release release;
+                    std::lock_guard<std::mutex> lock(p.guard);
+                    Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                     p.select(n, av, cfg, hp, arms.mutable_data(), prob.mutable_data());
                 }
                 return outputs(arms, prob);
@@ -205,13 +259,15 @@ void bind_bandits(py::module_& m) {
     linear
         .def(py::init<int, int64_t, int64_t, double, uint64_t>(), py::arg("kind"), py::arg("n_arms"),
              py::arg("n_features"), py::arg("l2"), py::arg("seed"))
-        .def("reset", &LinearBandit::reset, py::arg("seed"))
+        .def("reset", [](LinearBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
+             py::arg("seed"))
         .def_property_readonly("n_features", &LinearBandit::n_features)
         .def_property_readonly("n_arm_features", &LinearBandit::n_arm_features)
         .def(
             "add_arm",
             [](LinearBandit& p, const OptArray<double>& prior, const OptArray<double>& features, int64_t n_neighbors) {
                 if (prior) require(prior->size() == p.n_features(), "prior: expected one value per feature");
+                std::lock_guard<std::mutex> lock(p.guard);
                 return p.add_arm(prior ? prior->data() : nullptr, features ? features->data() : nullptr,
                                  features ? features->size() : 0, n_neighbors);
             },
@@ -221,6 +277,7 @@ void bind_bandits(py::module_& m) {
             [](LinearBandit& p, const Array<int64_t>& arms, const Array<double>& features) {
                 require_ndim(features, 2, "features");
                 require(features.shape(0) == arms.size(), "features: expected one row per arm id");
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.set_features(arms.data(), arms.size(), features.data(), features.shape(1));
             },
             py::arg("arms"), py::arg("features"))
@@ -232,6 +289,7 @@ void bind_bandits(py::module_& m) {
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_features(),
                         "actions, rewards and contexts do not match");
                 py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.update(arms.data(), rewards.data(), X.data(), arms.size(), num_threads);
             },
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("num_threads"))
@@ -243,6 +301,7 @@ void bind_bandits(py::module_& m) {
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_features(),
                         "decisions, rewards and contexts do not match");
                 py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.fit(arms.data(), rewards.data(), X.data(), arms.size(), seed, num_threads);
             },
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("seed"), py::arg("num_threads"))
@@ -257,11 +316,12 @@ void bind_bandits(py::module_& m) {
                 const int64_t n = X.shape(0);
                 SelectConfig cfg = make_config(k, n_mc, share, new_pulls, num_threads);
                 cfg.rule = static_cast<Rule>(rule);
-                Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                 Array<int64_t> arms({n, k});
                 Array<double> prob({n, k});
                 {
                     py::gil_scoped_release release;
+                    std::lock_guard<std::mutex> lock(p.guard);
+                    Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                     p.select(X.data(), n, av, cfg, scale, arms.mutable_data(), prob.mutable_data());
                 }
                 return outputs(arms, prob);
@@ -276,13 +336,15 @@ void bind_bandits(py::module_& m) {
     hybrid
         .def(py::init<int64_t, int64_t, int64_t, double, uint64_t>(), py::arg("n_arms"), py::arg("n_context"),
              py::arg("n_arm_features"), py::arg("l2"), py::arg("seed"))
-        .def("reset", &HybridBandit::reset, py::arg("seed"))
+        .def("reset", [](HybridBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
+             py::arg("seed"))
         .def(
             "add_arm",
             [](HybridBandit& p, const OptArray<double>& prior, const OptArray<double>& features, int64_t d,
                int64_t mdim) {
                 if (prior) require(prior->size() == d, "prior: expected one value per context feature");
                 if (features) require(features->size() == mdim, "features: expected n_arm_features values");
+                std::lock_guard<std::mutex> lock(p.guard);
                 return p.add_arm(prior ? prior->data() : nullptr, features ? features->data() : nullptr);
             },
             py::arg("prior"), py::arg("features"), py::arg("n_context"), py::arg("n_arm_features"))
@@ -292,6 +354,7 @@ void bind_bandits(py::module_& m) {
                 require_ndim(features, 2, "features");
                 require(features.shape(0) == arms.size() && features.shape(1) == mdim,
                         "features: expected one row of n_arm_features per arm id");
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.set_features(arms.data(), arms.size(), features.data());
             },
             py::arg("arms"), py::arg("features"), py::arg("n_arm_features"))
@@ -303,6 +366,7 @@ void bind_bandits(py::module_& m) {
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
                         "actions, rewards and contexts do not match");
                 py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.update(arms.data(), rewards.data(), X.data(), arms.size());
             },
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"))
@@ -314,6 +378,7 @@ void bind_bandits(py::module_& m) {
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
                         "decisions, rewards and contexts do not match");
                 py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
                 p.fit(arms.data(), rewards.data(), X.data(), arms.size(), seed);
             },
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"), py::arg("seed"))
@@ -326,11 +391,12 @@ void bind_bandits(py::module_& m) {
                 const int64_t n = X.shape(0);
                 SelectConfig cfg = make_config(k, 0, share, new_pulls, num_threads);
                 cfg.rule = Rule::Greedy;
-                Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                 Array<int64_t> arms({n, k});
                 Array<double> prob({n, k});
                 {
                     py::gil_scoped_release release;
+                    std::lock_guard<std::mutex> lock(p.guard);
+                    Availability av = availability(available, per_request, n, p.core.arms.n_slots());
                     p.select(X.data(), n, av, cfg, alpha, direct, arms.mutable_data(), prob.mutable_data());
                 }
                 return outputs(arms, prob);
