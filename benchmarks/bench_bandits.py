@@ -113,6 +113,8 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run each side this many times (fresh models) and keep the fastest")
     parser.add_argument("--policies", nargs="+",
                         default=["LinUCB", "LinTS", "EpsilonGreedy", "EpsilonGreedy(0)", "ThompsonSampling"])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
@@ -126,10 +128,14 @@ def main(argv=None):
             n_arms, n_train, d, n_pred = SHAPES[size]
             decisions, rewards, X, Xq = make_log(n_arms, n_train, d, n_pred)
             for name in args.policies:
-                ours, props, r_fit, r_pred, policy = run_reelrec(
-                    name, n_arms, d, decisions, rewards, X, Xq, args.threads, args.n_mc
-                )
-                theirs, m_fit, m_pred, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, args.threads)
+                r_fit = r_pred = m_fit = m_pred = float("inf")
+                for _ in range(args.repeats):
+                    ours, props, f, p, policy = run_reelrec(
+                        name, n_arms, d, decisions, rewards, X, Xq, args.threads, args.n_mc
+                    )
+                    r_fit, r_pred = min(r_fit, f), min(r_pred, p)
+                    theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, args.threads)
+                    m_fit, m_pred = min(m_fit, f), min(m_pred, p)
                 row = {
                     "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train, "n_features": d,
                     "n_predict": n_pred,
@@ -168,6 +174,7 @@ def main(argv=None):
         "peer": f"mabwiser {mabwiser_version}",
         "threads": args.threads,
         "n_mc": args.n_mc,
+        "repeats": args.repeats,
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),

@@ -99,12 +99,12 @@ def test_ucb1_select_matches_reference():
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05, 2.0])
 def test_screened_batches_equal_unscreened_rows(alpha):
-    """Large batches screen arms in single precision; decisions must equal the
-    double-precision path that small batches take."""
+    """Batches of >= 16 requests with d >= 24 screen arms in single precision;
+    decisions must equal the double-precision path that small batches take."""
     rng = np.random.default_rng(3)
-    arms, r, X = _ridge_log(n=3000, n_arms=40, d=12, seed=4)
-    policy = LinUCB(40, 12, alpha=alpha, random_state=0).fit(arms, r, X)
-    Xq = rng.standard_normal((400, 12))
+    arms, r, X = _ridge_log(n=3000, n_arms=40, d=30, seed=4)
+    policy = LinUCB(40, 30, alpha=alpha, random_state=0).fit(arms, r, X)
+    Xq = rng.standard_normal((400, 30))
     Xq[::7] = Xq[0]  # repeated contexts
     mask = rng.random((400, 40)) < 0.7
     state = policy._native_state()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 from bandit_reference import (
     HybridArms,
     LogisticArms,
@@ -34,6 +35,31 @@ def test_philox_known_answer():
         np.array([0xA4093822, 0x299F31D0], np.uint32),
     )
     np.testing.assert_array_equal(pi, np.array([0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1], np.uint32))
+
+
+@pytest.mark.parametrize(
+    "dist, a, b, ref",
+    [
+        ("uniform", 1.0, 1.0, stats.uniform()),
+        ("normal", 1.0, 1.0, stats.norm()),
+        ("gamma", 0.3, 1.0, stats.gamma(0.3)),
+        ("gamma", 1.0, 1.0, stats.gamma(1.0)),
+        ("gamma", 7.5, 1.0, stats.gamma(7.5)),
+        ("beta", 0.5, 0.5, stats.beta(0.5, 0.5)),
+        ("beta", 2.0, 30.0, stats.beta(2.0, 30.0)),
+        ("beta", 400.0, 3.0, stats.beta(400.0, 3.0)),
+    ],
+)
+def test_samplers_follow_their_laws(dist, a, b, ref):
+    """Kolmogorov-Smirnov on 200k draws (p > 1e-4), plus the normal tail."""
+    x = _core.bandits_draw(dist, 200_000, 123, a, b)
+    assert stats.kstest(x, ref.cdf).pvalue > 1e-4
+    if dist == "normal":
+        # the ziggurat's tail branch (|x| > 3.65) carries the right mass
+        tail = np.mean(np.abs(x) > 3.6541528853610088)
+        expected = 2 * stats.norm.sf(3.6541528853610088)
+        assert abs(tail - expected) < 5 * np.sqrt(expected / x.size)
+        assert abs(x.mean()) < 5 / np.sqrt(x.size) and abs(x.var() - 1) < 0.02
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])

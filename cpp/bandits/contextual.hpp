@@ -58,8 +58,10 @@ struct WidthScreen {
     }
 };
 
-// Screening pays for its float copies after a few requests.
+// Screening pays for its float copies after a few requests, and for its
+// per-request bookkeeping once d^2 / 2 dominates (measured break-even d ~ 20).
 constexpr int64_t kScreenMinRequests = 16;
+constexpr int64_t kScreenMinFeatures = 24;
 
 // width(X_block, n_rows, arm, q) must fill q[r] = x_r^T Sigma_arm x_r; it is
 // called concurrently from several threads with different blocks. `screen`
@@ -157,9 +159,13 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     double threshold = -kInf;
                     const std::size_t k = static_cast<std::size_t>(cfg.k);
                     if (lows.size() > k) {
-                        std::nth_element(lows.begin(), lows.begin() + static_cast<std::ptrdiff_t>(k - 1), lows.end(),
-                                         std::greater<double>());
-                        threshold = lows[k - 1];
+                        if (k == 1) {
+                            threshold = *std::max_element(lows.begin(), lows.end());
+                        } else {
+                            std::nth_element(lows.begin(), lows.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                                             lows.end(), std::greater<double>());
+                            threshold = lows[k - 1];
+                        }
                     }
                     const double* xr = xb + r * d;
                     for (int64_t a : live) {

@@ -228,7 +228,7 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
     if (!use_direct) {
         const double* qp = Q.data();
         WidthScreen screen;
-        const bool screened = n >= kScreenMinRequests;
+        const bool screened = n >= kScreenMinRequests && d >= kScreenMinFeatures;
         if (screened) screen.build(qp, S, d, live);
         contextual_select(core, cfg, X, n, d, mean.data(), alpha, 0.5 * d * d, avail,
                           [&](const double* xb, int64_t nb, int64_t a, double* q) {

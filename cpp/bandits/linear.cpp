@@ -319,7 +319,7 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
     if (full()) {
         const double* cov = cov_.data();
         WidthScreen screen;
-        const bool screened = cfg.rule == Rule::Greedy && n >= kScreenMinRequests;
+        const bool screened = cfg.rule == Rule::Greedy && n >= kScreenMinRequests && d >= kScreenMinFeatures;
         if (screened) {
             std::vector<int64_t> live;
             for (int64_t a = 0; a < core.arms.n_slots(); ++a) {

@@ -13,9 +13,12 @@
 // stream, word 1 is a sub-stream (an arm slot for Monte Carlo pools), words 2-3
 // hold the 64-bit stream id. Each (stream, sub-stream) yields 2^34 words.
 //
-// Distributions: uniforms from 53 random bits; normals by Box-Muller (one
-// cached); gamma by Marsaglia & Tsang (2000) in log space so that Beta draws
-// with tiny shape parameters neither underflow nor divide 0 by 0.
+// Distributions: uniforms from 53 random bits; normals by the ziggurat method
+// (Marsaglia & Tsang, "The ziggurat method for generating random variables",
+// 2000; 256 layers, 64 random bits per try, exact tail); gamma by Marsaglia &
+// Tsang, "A simple method for generating gamma variables" (2000). Beta draws
+// are compared through their logit log(Ga / Gb), kept in log space for shape
+// parameters below 1 so that they neither underflow nor divide 0 by 0.
 #pragma once
 
 #include <cmath>
@@ -43,6 +46,36 @@ inline void philox4x32_10(const uint32_t in[4], const uint32_t key_in[2], uint32
     out[1] = c1;
     out[2] = c2;
     out[3] = c3;
+}
+
+// Ziggurat tables for the standard normal density f(x) = exp(-x^2 / 2):
+// layer i (1 <= i < 256) is the rectangle [0, x[i]] x [f(x[i]), f(x[i+1])],
+// layer 0 the base strip of width x[0] = v / f(r) that also holds the tail.
+struct ZigguratTables {
+    static constexpr int kLayers = 256;
+    static constexpr double kR = 3.6541528853610088;
+    static constexpr double kV = 0.00492867323399;
+    double x[kLayers + 1];
+    double y[kLayers + 1];
+    ZigguratTables() {
+        const double fr = std::exp(-0.5 * kR * kR);
+        x[0] = kV / fr;
+        y[0] = 0.0;
+        x[1] = kR;
+        y[1] = fr;
+        for (int i = 1; i < kLayers - 1; ++i) {
+            const double yi = y[i] + kV / x[i];
+            x[i + 1] = std::sqrt(-2.0 * std::log(yi));
+            y[i + 1] = yi;
+        }
+        x[kLayers] = 0.0;
+        y[kLayers] = 1.0;
+    }
+};
+
+inline const ZigguratTables& ziggurat() {
+    static const ZigguratTables tables;
+    return tables;
 }
 
 // Stream ids are tagged by purpose so that decision streams and Monte Carlo
@@ -91,24 +124,32 @@ public:
     }
 
     double normal() {
-        if (has_spare_) {
-            has_spare_ = false;
-            return spare_;
+        const ZigguratTables& z = ziggurat();
+        for (;;) {
+            const uint32_t w0 = next_u32(), w1 = next_u32();
+            const int layer = static_cast<int>(w0 & 0xFFu);
+            // 53-bit signed uniform on (-1, 1) from the remaining 56 bits.
+            const uint64_t bits = (static_cast<uint64_t>(w0 >> 8) << 32 | w1) >> 3;
+            const double u = (static_cast<double>(bits) + 0.5) * (2.0 / 9007199254740992.0) - 1.0;
+            const double xv = u * z.x[layer];
+            if (std::abs(xv) < z.x[layer + 1]) return xv;
+            if (layer == 0) {
+                // Tail beyond r (Marsaglia 1964).
+                double a, b;
+                do {
+                    a = -std::log(uniform_open()) / ZigguratTables::kR;
+                    b = -std::log(uniform_open());
+                } while (b + b < a * a);
+                return u < 0 ? -(ZigguratTables::kR + a) : ZigguratTables::kR + a;
+            }
+            const double yv = z.y[layer] + uniform() * (z.y[layer + 1] - z.y[layer]);
+            if (yv < std::exp(-0.5 * xv * xv)) return xv;
         }
-        const double u1 = uniform_open(), u2 = uniform();
-        const double radius = std::sqrt(-2.0 * std::log(u1));
-        const double angle = 6.283185307179586 * u2;
-        spare_ = radius * std::sin(angle);
-        has_spare_ = true;
-        return radius * std::cos(angle);
     }
 
-    // log of a Gamma(shape, 1) variate, shape > 0.
-    double log_gamma_variate(double shape) {
-        if (shape < 1.0) {
-            // G(a) = G(a + 1) * U^(1/a): kept in log space for tiny a.
-            return log_gamma_variate(shape + 1.0) + std::log(uniform_open()) / shape;
-        }
+    // A Gamma(shape, 1) variate for shape >= 1 (Marsaglia & Tsang; the squeeze
+    // accepts ~98% of tries without a logarithm).
+    double gamma_variate(double shape) {
         const double d = shape - 1.0 / 3.0;
         const double c = 1.0 / std::sqrt(9.0 * d);
         for (;;) {
@@ -121,25 +162,39 @@ public:
             const double u = uniform_open();
             const double x2 = x * x;
             if (u < 1.0 - 0.0331 * x2 * x2 || std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) {
-                return std::log(d) + std::log(v);
+                return d * v;
             }
         }
     }
 
-    // Beta(a, b) = Ga / (Ga + Gb), evaluated as a logistic of the log-gamma difference.
-    double beta(double a, double b) {
-        const double la = log_gamma_variate(a);
-        const double lb = log_gamma_variate(b);
-        return 1.0 / (1.0 + std::exp(lb - la));
+    // log of a Gamma(shape, 1) variate, shape > 0.
+    double log_gamma_variate(double shape) {
+        if (shape < 1.0) {
+            // G(a) = G(a + 1) * U^(1/a): kept in log space for tiny a.
+            return std::log(gamma_variate(shape + 1.0)) + std::log(uniform_open()) / shape;
+        }
+        return std::log(gamma_variate(shape));
     }
+
+    // logit of a Beta(a, b) draw, log(Ga / Gb): monotone in the draw, so it
+    // ranks arms like the draw itself, and never rounds to 0 or 1.
+    double beta_logit(double a, double b) {
+        if (a >= 1.0 && b >= 1.0) {
+            const double ga = gamma_variate(a);
+            return std::log(ga / gamma_variate(b));
+        }
+        const double la = log_gamma_variate(a);
+        return la - log_gamma_variate(b);
+    }
+
+    // Beta(a, b) = Ga / (Ga + Gb).
+    double beta(double a, double b) { return 1.0 / (1.0 + std::exp(-beta_logit(a, b))); }
 
 private:
     uint32_t key_[2];
     uint32_t ctr_[4];
     uint32_t buf_[4] = {0, 0, 0, 0};
     int pos_ = 4;
-    bool has_spare_ = false;
-    double spare_ = 0.0;
 };
 
 }  // namespace reelrec::bandits

@@ -14,11 +14,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-// A Beta draw is compared through log(Ga) - log(Gb), the logit of Ga / (Ga + Gb):
-// monotone, so argmax is unchanged, and it never rounds to 0 or 1.
-inline double beta_logit(RandomStream& rng, double a, double b) {
-    return rng.log_gamma_variate(a) - rng.log_gamma_variate(b);
-}
+inline double beta_logit(RandomStream& rng, double a, double b) { return rng.beta_logit(a, b); }
 
 inline void erase_value(std::vector<int64_t>& v, int64_t value) {
     for (std::size_t i = 0; i < v.size(); ++i) {

@@ -157,6 +157,31 @@ void bind_bandits(py::module_& m) {
         philox4x32_10(counter.data(), key.data(), out.mutable_data());
         return out;
     });
+    m.def(
+        "bandits_draw",
+        [](const std::string& dist, int64_t n, uint64_t seed, double a, double b) {
+            require(n >= 0, "n: expected >= 0");
+            require(dist == "uniform" || dist == "normal" || dist == "gamma" || dist == "beta",
+                    "dist: expected uniform, normal, gamma or beta");
+            require(dist != "gamma" || a > 0, "a: expected > 0");
+            require(dist != "beta" || (a > 0 && b > 0), "a, b: expected > 0");
+            Array<double> out(n);
+            double* o = out.mutable_data();
+            RandomStream rng(seed, 0);
+            for (int64_t i = 0; i < n; ++i) {
+                if (dist == "uniform") {
+                    o[i] = rng.uniform();
+                } else if (dist == "normal") {
+                    o[i] = rng.normal();
+                } else if (dist == "gamma") {
+                    o[i] = std::exp(rng.log_gamma_variate(a));
+                } else {
+                    o[i] = rng.beta(a, b);
+                }
+            }
+            return out;
+        },
+        py::arg("dist"), py::arg("n"), py::arg("seed"), py::arg("a") = 1.0, py::arg("b") = 1.0);
     m.def("bandits_quadform_isa", [] { return std::string(quadform_isa()); });
     m.def(
         "bandits_quadform",
