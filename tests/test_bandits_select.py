@@ -113,7 +113,7 @@ def test_screened_batches_equal_unscreened_rows(alpha):
     small = [policy.select(Xq[i : i + 8], k=4, available=mask[i : i + 8]) for i in range(0, 400, 8)]
     np.testing.assert_array_equal(big[0], np.vstack([s[0] for s in small]))
     np.testing.assert_array_equal(big[1], np.vstack([s[1] for s in small]))
-    ref = RidgeArms(40, 12)
+    ref = RidgeArms(40, 30)
     ref.update(arms, r, X)
     scores = np.where(mask, ref.ucb(Xq, alpha)[0], -np.inf)
     np.testing.assert_array_equal(big[0], np.argsort(-scores, axis=1, kind="stable")[:, :4])
