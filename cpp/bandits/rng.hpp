@@ -9,9 +9,13 @@
 // before it in the same call. Streams are cheap to create (no state to warm
 // up), which matters when a batch holds a million requests.
 //
-// Layout of the 128-bit counter: word 0 counts 4x32-bit blocks inside a
-// stream, word 1 is a sub-stream (an arm slot for Monte Carlo pools), words 2-3
-// hold the 64-bit stream id. Each (stream, sub-stream) yields 2^34 words.
+// A stream is addressed by the Philox counter (word 0: block, word 1: a
+// sub-stream such as an arm slot for Monte Carlo pools, words 2-3: the 64-bit
+// stream id): two Philox blocks at that address give the 256-bit state of a
+// xoshiro256++ generator (Blackman & Vigna, "Scrambled linear pseudorandom
+// number generators", 2018), which then produces the stream's numbers at about
+// a nanosecond each. Addressing stays counter-based (any stream can be opened
+// directly, in any order, on any thread); generation inside a stream is cheap.
 //
 // Distributions: uniforms from 53 random bits; normals by the ziggurat method
 // (Marsaglia & Tsang, "The ziggurat method for generating random variables",
@@ -78,6 +82,21 @@ inline const ZigguratTables& ziggurat() {
     return tables;
 }
 
+// Marsaglia & Tsang's constants for one gamma shape, computed once per arm and
+// select() call instead of once per draw (a square root and a division).
+struct GammaShape {
+    double shape = 1.0;
+    double d = 2.0 / 3.0;  // shape - 1/3 (of shape + 1 when boosted)
+    double c = 0.0;        // 1 / sqrt(9 d)
+    bool boosted = false;  // shape < 1: G(a) = G(a + 1) U^(1/a)
+
+    GammaShape() = default;
+    explicit GammaShape(double a) : shape(a), boosted(a < 1.0) {
+        d = (boosted ? a + 1.0 : a) - 1.0 / 3.0;
+        c = 1.0 / std::sqrt(9.0 * d);
+    }
+};
+
 // Stream ids are tagged by purpose so that decision streams and Monte Carlo
 // pools never share a counter.
 constexpr uint64_t kDecisionStream = 0;
@@ -86,35 +105,37 @@ constexpr uint64_t kPoolStream = uint64_t(1) << 62;
 class RandomStream {
 public:
     RandomStream(uint64_t seed, uint64_t stream, uint32_t sub = 0) {
-        key_[0] = static_cast<uint32_t>(seed);
-        key_[1] = static_cast<uint32_t>(seed >> 32);
-        ctr_[0] = 0;
-        ctr_[1] = sub;
-        ctr_[2] = static_cast<uint32_t>(stream);
-        ctr_[3] = static_cast<uint32_t>(stream >> 32);
+        const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+        uint32_t ctr[4] = {0, sub, static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)};
+        uint32_t a[4], b[4];
+        philox4x32_10(ctr, key, a);
+        ctr[0] = 1;
+        philox4x32_10(ctr, key, b);
+        s_[0] = (static_cast<uint64_t>(a[0]) << 32) | a[1];
+        s_[1] = (static_cast<uint64_t>(a[2]) << 32) | a[3];
+        s_[2] = (static_cast<uint64_t>(b[0]) << 32) | b[1];
+        s_[3] = (static_cast<uint64_t>(b[2]) << 32) | b[3];
+        if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
     }
 
-    uint32_t next_u32() {
-        if (pos_ == 4) {
-            philox4x32_10(ctr_, key_, buf_);
-            ++ctr_[0];
-            pos_ = 0;
-        }
-        return buf_[pos_++];
+    uint64_t next_u64() {
+        const uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
+        const uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
     }
 
     // Uniform on [0, 1) with 53 random bits.
-    double uniform() {
-        const uint64_t hi = next_u32() >> 5;  // 27 bits
-        const uint64_t lo = next_u32() >> 6;  // 26 bits
-        return static_cast<double>((hi << 26) | lo) * (1.0 / 9007199254740992.0);
-    }
+    double uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
 
     // Uniform on (0, 1): safe for log().
     double uniform_open() {
-        const uint64_t hi = next_u32() >> 5;
-        const uint64_t lo = next_u32() >> 6;
-        return (static_cast<double>((hi << 26) | lo) + 0.5) * (1.0 / 9007199254740992.0);
+        return (static_cast<double>(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
     }
 
     // Integer uniform on [0, n) (n > 0); the bias of the multiply-shift is < 2^-53 * n.
@@ -126,11 +147,10 @@ public:
     double normal() {
         const ZigguratTables& z = ziggurat();
         for (;;) {
-            const uint32_t w0 = next_u32(), w1 = next_u32();
-            const int layer = static_cast<int>(w0 & 0xFFu);
-            // 53-bit signed uniform on (-1, 1) from the remaining 56 bits.
-            const uint64_t bits = (static_cast<uint64_t>(w0 >> 8) << 32 | w1) >> 3;
-            const double u = (static_cast<double>(bits) + 0.5) * (2.0 / 9007199254740992.0) - 1.0;
+            const uint64_t w = next_u64();
+            const int layer = static_cast<int>(w & 0xFFu);
+            // Signed uniform on (-1, 1) from the top 53 bits (disjoint from the layer bits).
+            const double u = (static_cast<double>(w >> 11) + 0.5) * (2.0 / 9007199254740992.0) - 1.0;
             const double xv = u * z.x[layer];
             if (std::abs(xv) < z.x[layer + 1]) return xv;
             if (layer == 0) {
@@ -149,9 +169,11 @@ public:
 
     // A Gamma(shape, 1) variate for shape >= 1 (Marsaglia & Tsang; the squeeze
     // accepts ~98% of tries without a logarithm).
-    double gamma_variate(double shape) {
-        const double d = shape - 1.0 / 3.0;
-        const double c = 1.0 / std::sqrt(9.0 * d);
+    double gamma_variate(double shape) { return gamma_core(GammaShape(shape)); }
+
+    // Gamma variate with precomputed constants (the unboosted core for g.d).
+    double gamma_core(const GammaShape& g) {
+        const double d = g.d, c = g.c;
         for (;;) {
             double x, v;
             do {
@@ -176,25 +198,30 @@ public:
         return std::log(gamma_variate(shape));
     }
 
+    // log of a Gamma variate with precomputed constants.
+    double log_gamma_variate(const GammaShape& g) {
+        const double lg = std::log(gamma_core(g));
+        return g.boosted ? lg + std::log(uniform_open()) / g.shape : lg;
+    }
+
     // logit of a Beta(a, b) draw, log(Ga / Gb): monotone in the draw, so it
     // ranks arms like the draw itself, and never rounds to 0 or 1.
-    double beta_logit(double a, double b) {
-        if (a >= 1.0 && b >= 1.0) {
-            const double ga = gamma_variate(a);
-            return std::log(ga / gamma_variate(b));
+    double beta_logit(const GammaShape& a, const GammaShape& b) {
+        if (!a.boosted && !b.boosted) {
+            const double ga = gamma_core(a);
+            return std::log(ga / gamma_core(b));
         }
         const double la = log_gamma_variate(a);
         return la - log_gamma_variate(b);
     }
+    double beta_logit(double a, double b) { return beta_logit(GammaShape(a), GammaShape(b)); }
 
     // Beta(a, b) = Ga / (Ga + Gb).
     double beta(double a, double b) { return 1.0 / (1.0 + std::exp(-beta_logit(a, b))); }
 
 private:
-    uint32_t key_[2];
-    uint32_t ctr_[4];
-    uint32_t buf_[4] = {0, 0, 0, 0};
-    int pos_ = 4;
+    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    uint64_t s_[4];
 };
 
 }  // namespace reelrec::bandits

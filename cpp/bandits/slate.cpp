@@ -14,7 +14,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-inline double beta_logit(RandomStream& rng, double a, double b) { return rng.beta_logit(a, b); }
 
 inline void erase_value(std::vector<int64_t>& v, int64_t value) {
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -43,6 +42,16 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
     const uint8_t* active = arms_.active();
     const int threads = (cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S < kParallelNs ? 1 : resolve_threads(num_threads);
     const uint64_t stream = kPoolStream | static_cast<uint64_t>(first_request_);
+    if (cfg_.rule == Rule::Beta) {
+        shapes_.assign(static_cast<std::size_t>(2 * S), GammaShape());
+        beta_ratio_ = true;
+        for (int64_t a = 0; a < S; ++a) {
+            if (!active[a]) continue;
+            shapes_[2 * a] = GammaShape(m[a]);
+            shapes_[2 * a + 1] = GammaShape(w[a]);
+            beta_ratio_ = beta_ratio_ && !shapes_[2 * a].boosted && !shapes_[2 * a + 1].boosted;
+        }
+    }
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t a = 0; a < S; ++a) {
@@ -50,7 +59,8 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
             if (!active[a]) return;
             RandomStream rng(seed_, stream, static_cast<uint32_t>(a));
             for (int64_t j = 0; j < n_mc; ++j) {
-                const double v = cfg_.rule == Rule::Normal ? rng.normal() : beta_logit(rng, m[a], w[a]);
+                const double v =
+                    cfg_.rule == Rule::Normal ? rng.normal() : rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
                 pool_[j * S + a] = static_cast<float>(v);
             }
         });
@@ -193,7 +203,17 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
                 double best = kNegInf;
                 const bool normal = cfg_.rule == Rule::Normal;
                 for (int64_t a : cand) {
-                    const double v = normal ? m[a] + w[a] * rng.normal() : beta_logit(rng, m[a], w[a]);
+                    double v;
+                    if (normal) {
+                        v = m[a] + w[a] * rng.normal();
+                    } else if (beta_ratio_) {
+                        // Ga / Gb ranks like the Beta draw; no logarithm needed when no
+                        // shape is below 1 (then neither gamma under- nor overflows).
+                        const double ga = rng.gamma_core(shapes_[2 * a]);
+                        v = ga / rng.gamma_core(shapes_[2 * a + 1]);
+                    } else {
+                        v = rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
+                    }
                     if (base < 0 || v > best) {
                         best = v;
                         base = a;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "bandits/arms.hpp"
+#include "bandits/rng.hpp"
 
 namespace reelrec::bandits {
 
@@ -105,6 +106,8 @@ private:
     int64_t n_slots_;
     std::vector<float> pool_;          // n_mc x n_slots, draw-major
     std::vector<int64_t> first_wins_;  // per slot; empty when not cached
+    std::vector<GammaShape> shapes_;   // Beta rule: (alpha, beta) constants per slot
+    bool beta_ratio_ = false;          // Beta rule: compare Ga / Gb (all shapes >= 1)
 };
 
 }  // namespace reelrec::bandits
