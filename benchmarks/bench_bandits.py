@@ -8,6 +8,8 @@ and the same hyperparameters:
   ``x . beta + alpha * sqrt(x^T (l2 I + X^T X)^-1 x)`` without scaling, which is
   reelrec's ``LinUCB(alpha, l2)``; decisions must be identical (reported).
 * LinTS: MABWiser ``LinTS(alpha=v, l2_lambda)`` = reelrec ``LinTS(v, l2)``.
+* UCB1(alpha): ``mean + alpha * sqrt(2 ln T / n_a)`` in both; decisions must
+  be identical once every arm has data.
 * EpsilonGreedy(epsilon=0.1), ThompsonSampling (Beta(1, 1) prior, binary rewards).
   With epsilon = 0 epsilon-greedy is deterministic; its agreement with MABWiser
   is reported over requests whose best arm is unique.
@@ -39,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
 from reelrec import _core  # noqa: E402
-from reelrec.bandits import EpsilonGreedy, LinTS, LinUCB, ThompsonSampling  # noqa: E402
+from reelrec.bandits import UCB1, EpsilonGreedy, LinTS, LinUCB, ThompsonSampling  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 SHAPES = {
@@ -76,6 +78,7 @@ def run_mabwiser(policy_name, n_arms, decisions, rewards, X, Xq, threads, seed=7
         "EpsilonGreedy": LearningPolicy.EpsilonGreedy(epsilon=0.1),
         "EpsilonGreedy(0)": LearningPolicy.EpsilonGreedy(epsilon=0.0),
         "ThompsonSampling": LearningPolicy.ThompsonSampling(),
+        "UCB1": LearningPolicy.UCB1(alpha=1.25),
     }
     contextual = policy_name.startswith("Lin")
     mab = MAB(list(range(n_arms)), policies[policy_name], seed=seed, n_jobs=threads)
@@ -92,6 +95,7 @@ def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, thre
         "EpsilonGreedy": lambda: EpsilonGreedy(n_arms, epsilon=0.1),
         "EpsilonGreedy(0)": lambda: EpsilonGreedy(n_arms, epsilon=0.0),
         "ThompsonSampling": lambda: ThompsonSampling(n_arms, n_mc=n_mc),
+        "UCB1": lambda: UCB1(n_arms, alpha=1.25),
     }
     contextual = policy_name.startswith("Lin")
     policy = makers[policy_name]().set_params(random_state=seed, num_threads=threads)
@@ -102,12 +106,6 @@ def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, thre
     return actions[:, 0], props[:, 0], t_fit, t_pred, policy
 
 
-def greedy_agreement(mab, ours, means):
-    """Share of requests where both pick the same arm, among requests with a unique best arm."""
-    unique = np.sum(means == means.max()) == 1
-    return float(np.mean(ours == np.argmax(means))) if unique else float("nan")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
@@ -116,7 +114,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each side this many times (fresh models) and keep the fastest")
     parser.add_argument("--policies", nargs="+",
-                        default=["LinUCB", "LinTS", "EpsilonGreedy", "EpsilonGreedy(0)", "ThompsonSampling"])
+                        default=["LinUCB", "LinTS", "UCB1", "EpsilonGreedy", "EpsilonGreedy(0)",
+                                 "ThompsonSampling"])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
     args = parser.parse_args(argv)
 
@@ -145,7 +144,7 @@ def main(argv=None):
                     "speedup_total": (m_fit + m_pred) / (r_fit + r_pred),
                     "mean_propensity": float(np.mean(props)),
                 }
-                if name == "LinUCB":
+                if name in ("LinUCB", "UCB1"):
                     row["identical_decisions"] = float(np.mean(ours == theirs))
                 if name == "EpsilonGreedy(0)":
                     means = policy.means_

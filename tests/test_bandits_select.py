@@ -160,14 +160,17 @@ def test_softmax_propensities_exact_and_calibrated():
         assert_calibrated(actions[rows, 1:], props[rows, 1:], 4)
 
 
-@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
-def test_thompson_propensities_calibrated(likelihood):
+@pytest.mark.parametrize("likelihood, prior", [("bernoulli", None), ("bernoulli", (0.5, 0.5)), ("gaussian", None)])
+def test_thompson_propensities_calibrated(likelihood, prior):
     rng = np.random.default_rng(3)
     arms = rng.integers(0, 5, 60)
     r = (rng.random(60) < 0.2 + 0.1 * arms).astype(float)
-    policy = ThompsonSampling(5, likelihood=likelihood, n_mc=3000, random_state=4).update(arms, r)
+    # arm 5 is never observed: with prior (0.5, 0.5) its shapes stay below 1,
+    # which takes the log-space Beta path
+    policy = ThompsonSampling(6, likelihood=likelihood, prior=prior, n_mc=3000, random_state=4)
+    policy.update(arms, r)
     actions, props = policy.select(n_requests=5000)
-    assert_calibrated(actions, props, 5, mc_draws=3000)
+    assert_calibrated(actions, props, 6, mc_draws=3000)
 
 
 def test_thompson_slate_propensities_calibrated():
