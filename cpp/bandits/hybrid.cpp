@@ -96,11 +96,7 @@ void HybridBandit::observe(int64_t a, const double* x, double r) {
     double* z = w + k;
     double* cw = z + k;
 
-    for (int64_t i = 0; i < d; ++i) {
-        double s = 0.0;
-        for (int64_t j = 0; j < d; ++j) s += P[i * d + j] * x[j];
-        u[i] = s;
-    }
+    symmetric_matvec(P, x, d, u);
     double xu = 0.0, ub = 0.0;
     for (int64_t i = 0; i < d; ++i) {
         xu += x[i] * u[i];
@@ -122,13 +118,10 @@ void HybridBandit::observe(int64_t a, const double* x, double r) {
     const double target = (r - ub) * inv_sqrt;
 
     // Shared part: A0 += w w^T, b0 += w target.
+    symmetric_matvec(C_.data(), w, k, cw);
     double wcw = 0.0, wbeta = 0.0;
     for (int64_t i = 0; i < k; ++i) {
-        const double* row = C_.data() + i * k;
-        double s = 0.0;
-        for (int64_t j = 0; j < k; ++j) s += row[j] * w[j];
-        cw[i] = s;
-        wcw += w[i] * s;
+        wcw += w[i] * cw[i];
         wbeta += w[i] * beta_[i];
     }
     const double delta = 1.0 + wcw;
@@ -137,20 +130,10 @@ void HybridBandit::observe(int64_t a, const double* x, double r) {
         beta_[i] += cw[i] * step;
         b0_[i] += w[i] * target;
     }
-    const double inv_delta = 1.0 / delta;
-    for (int64_t i = 0; i < k; ++i) {
-        double* row = C_.data() + i * k;
-        const double ci = cw[i];
-        for (int64_t j = 0; j < k; ++j) row[j] -= (ci * cw[j]) * inv_delta;
-    }
+    symmetric_rank1_sub(C_.data(), cw, 1.0 / delta, k);
 
     // Arm part.
-    const double inv_gamma = 1.0 / gamma;
-    for (int64_t i = 0; i < d; ++i) {
-        double* row = P + i * d;
-        const double ui = u[i];
-        for (int64_t j = 0; j < d; ++j) row[j] -= (ui * u[j]) * inv_gamma;
-    }
+    symmetric_rank1_sub(P, u, 1.0 / gamma, d);
     for (int64_t l = 0; l < d; ++l) {
         double* row = B + l * k;
         const double xl = x[l];

@@ -200,12 +200,7 @@ void LinearBandit::observe(int64_t a, const double* x, double r) {
     ubuf.resize(static_cast<std::size_t>(d));
     double* u = ubuf.data();
     if (full()) {
-        for (int64_t i = 0; i < d; ++i) {
-            const double* row = c + i * d;
-            double s = 0.0;
-            for (int64_t j = 0; j < d; ++j) s += row[j] * x[j];
-            u[i] = s;
-        }
+        symmetric_matvec(c, x, d, u);
     } else {
         for (int64_t i = 0; i < d; ++i) u[i] = x[i] / c[i];
     }
@@ -233,13 +228,7 @@ void LinearBandit::observe(int64_t a, const double* x, double r) {
             for (int64_t i = 0; i < d; ++i) c[i] += curv * x[i] * x[i];
         }
     }
-    if (full() && rank1 != 0.0) {
-        for (int64_t i = 0; i < d; ++i) {
-            double* row = c + i * d;
-            const double ui = u[i];
-            for (int64_t j = 0; j < d; ++j) row[j] -= (ui * u[j]) * rank1;
-        }
-    }
+    if (full() && rank1 != 0.0) symmetric_rank1_sub(c, u, rank1, d);
 }
 
 void LinearBandit::update(const int64_t* arms, const double* rewards, const double* X, int64_t n, int num_threads) {

@@ -134,6 +134,29 @@ REELREC_INLINE void gram_body(const T* X, int64_t n, int64_t ld, int64_t d, T* G
     }
 }
 
+// y = S x for a d x d row-major S (one dot product per row).
+REELREC_INLINE void matvec_body(const double* S, const double* x, int64_t d, double* y) {
+    for (int64_t i = 0; i < d; ++i) {
+        const double* row = S + i * d;
+        double s = 0.0;
+        for (int64_t j = 0; j < d; ++j) s += row[j] * x[j];
+        y[i] = s;
+    }
+}
+
+// S -= coef * u u^T, the Sherman-Morrison downdate; (u_i u_j) is formed first
+// so that S stays exactly symmetric.
+REELREC_INLINE void rank1_body(double* S, const double* u, double coef, int64_t d) {
+    for (int64_t i = 0; i < d; ++i) {
+        double* row = S + i * d;
+        const double ui = u[i];
+        for (int64_t j = 0; j < d; ++j) row[j] -= (ui * u[j]) * coef;
+    }
+}
+
+void matvec_generic(const double* S, const double* x, int64_t d, double* y) { matvec_body(S, x, d, y); }
+void rank1_generic(double* S, const double* u, double coef, int64_t d) { rank1_body(S, u, coef, d); }
+
 typedef double VecD2 __attribute__((vector_size(16)));
 typedef double VecD4 __attribute__((vector_size(32)));
 typedef double VecD8 __attribute__((vector_size(64)));
@@ -162,6 +185,19 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const double* X, int64_t n,
                                                      const double* S, double* q) {
     body<double, VecD4, 4, 4, 2>(X, n, ld, d, S, q);
 }
+__attribute__((target("avx2,fma"))) void matvec_avx2(const double* S, const double* x, int64_t d, double* y) {
+    matvec_body(S, x, d, y);
+}
+__attribute__((target("avx2,fma"))) void rank1_avx2(double* S, const double* u, double coef, int64_t d) {
+    rank1_body(S, u, coef, d);
+}
+__attribute__((target("avx512f,avx2,fma"))) void matvec_avx512(const double* S, const double* x, int64_t d,
+                                                               double* y) {
+    matvec_body(S, x, d, y);
+}
+__attribute__((target("avx512f,avx2,fma"))) void rank1_avx512(double* S, const double* u, double coef, int64_t d) {
+    rank1_body(S, u, coef, d);
+}
 __attribute__((target("avx2,fma"))) void gram_avx2(const double* X, int64_t n, int64_t ld, int64_t d, double* G) {
     gram_body<double, VecD4, 4, 4, 2>(X, n, ld, d, G);
 }
@@ -187,6 +223,8 @@ struct Dispatch {
     Kernel<double> fn = kernel_generic;
     Kernel<float> fn_f = kernel_generic_f;
     void (*gram)(const double*, int64_t, int64_t, int64_t, double*) = gram_generic;
+    void (*matvec)(const double*, const double*, int64_t, double*) = matvec_generic;
+    void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
     const char* name = "generic";
     bool has_avx2 = false, has_avx512 = false;
     Dispatch() {
@@ -198,11 +236,15 @@ struct Dispatch {
             fn = kernel_avx512;
             fn_f = kernel_avx512_f;
             gram = gram_avx512;
+            matvec = matvec_avx512;
+            rank1 = rank1_avx512;
             name = "avx512";
         } else if (has_avx2) {
             fn = kernel_avx2;
             fn_f = kernel_avx2_f;
             gram = gram_avx2;
+            matvec = matvec_avx2;
+            rank1 = rank1_avx2;
             name = "avx2";
         }
 #endif
@@ -246,6 +288,10 @@ const char* quadform_isa() { return dispatch().name; }
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
     dispatch().gram(X, n_rows, ld, d, G);
 }
+
+void symmetric_matvec(const double* S, const double* x, int64_t d, double* y) { dispatch().matvec(S, x, d, y); }
+
+void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d) { dispatch().rank1(S, u, coef, d); }
 
 bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
     if (isa == "generic") {

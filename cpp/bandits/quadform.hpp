@@ -41,6 +41,11 @@ inline double quadform_f32_error_factor(int64_t d) {
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
 bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
 
+// y = S x and S -= coef * u u^T for d x d row-major S: the two O(d^2) steps of
+// a Sherman-Morrison update, vectorised like the kernels above.
+void symmetric_matvec(const double* S, const double* x, int64_t d, double* y);
+void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d);
+
 // Name of the instruction set the dispatcher picked ("avx512", "avx2", "generic").
 const char* quadform_isa();
 
