@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from scipy import stats
 from bandit_reference import (
     HybridArms,
     LogisticArms,
@@ -22,6 +21,7 @@ from reelrec.bandits import (
     Softmax,
     ThompsonSampling,
 )
+from scipy import stats
 
 
 def test_philox_known_answer():
