@@ -148,6 +148,10 @@ class LinUCB(_RidgePolicy):
     ``add_arm(prior=theta0)`` sets ``b_a = l2 theta0`` (a ridge prior centred on
     ``theta0``). Propensities are exact (1, or shared among tied scores).
     Cost: O(d^2) per update and per (request, arm) score; O(d^2) memory per arm.
+    Batches of at least 16 requests with ``d >= 24`` first compute the widths
+    in single precision with a rigorous error bound and re-evaluate in double
+    precision only the arms that can still enter the slate, so decisions,
+    ties and propensities are those of the double-precision scores.
     """
 
     def __init__(self, n_arms: int, n_features: int, alpha: float = 1.0, l2: float = 1.0,
