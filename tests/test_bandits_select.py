@@ -347,3 +347,29 @@ def test_concurrent_python_threads_get_distinct_requests():
     # are exactly those of a sequential run, in some order
     ref = ThompsonSampling(20, n_mc=20, random_state=3).update(np.arange(20), np.linspace(0, 1, 20))
     assert sorted(outs) == sorted(block(ref) for _ in range(8))
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        EpsilonGreedy(12, epsilon=0.3, new_arm_share=0.2, new_arm_pulls=3),
+        UCB1(12, new_arm_share=0.1),
+        Softmax(12, temperature=0.2, new_arm_share=0.1, new_arm_pulls=2),
+        ThompsonSampling(12, n_mc=30, new_arm_share=0.1, new_arm_pulls=4),
+    ],
+    ids=lambda p: type(p).__name__,
+)
+def test_shared_and_per_request_masks_agree(policy):
+    """One mask for all requests takes the cached first-slot path; the same mask
+    repeated per request takes the generic one: identical results."""
+    rng = np.random.default_rng(0)
+    policy.set_params(random_state=5).update(rng.integers(0, 9, 40), rng.random(40))
+    mask = np.ones(12, bool)
+    mask[[2, 7]] = False
+    state = policy._native_state()
+    shared = policy.select(n_requests=500, k=3, available=mask)
+    policy._state.set_state(state)
+    per = policy.select(available=np.tile(mask, (500, 1)), k=3)
+    np.testing.assert_array_equal(shared[0], per[0])
+    np.testing.assert_array_equal(shared[1], per[1])
+    assert not np.isin(shared[0], [2, 7]).any()

@@ -89,22 +89,61 @@ int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, 
     return wins;
 }
 
-void SlateSelector::cache_first_slot(const double* m, const double* w, const uint8_t* avail) {
-    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
-    const int64_t S = n_slots_;
+void SlateSelector::candidates(const uint8_t* avail, std::vector<int64_t>& cand) const {
     const uint8_t* active = arms_.active();
-    std::vector<int64_t> cand;
-    for (int64_t a = 0; a < S; ++a) {
+    cand.clear();
+    for (int64_t a = 0; a < n_slots_; ++a) {
         if (active[a] && (!avail || avail[a])) cand.push_back(a);
     }
+}
+
+void SlateSelector::fresh_arms(const std::vector<int64_t>& cand, std::vector<int64_t>& fresh) const {
+    fresh.clear();
+    if (cfg_.new_arm_share <= 0.0) return;
+    const int64_t* pulls = arms_.pulls();
+    for (int64_t a : cand) {
+        if (pulls[a] < cfg_.new_arm_pulls) fresh.push_back(a);
+    }
+}
+
+void SlateSelector::summarise(const std::vector<int64_t>& cand, const double* m, SlotSummary& out) const {
+    out.ties.clear();
+    out.cum.clear();
+    if (cfg_.rule == Rule::Greedy) {
+        double best = kNegInf;
+        for (int64_t a : cand) best = std::max(best, m[a]);
+        for (int64_t a : cand) {
+            if (m[a] == best) out.ties.push_back(a);
+        }
+        out.best = best;
+    } else if (cfg_.rule == Rule::Softmax) {
+        double mx = kNegInf;
+        for (int64_t a : cand) mx = std::max(mx, m[a]);
+        const double inv_t = 1.0 / cfg_.temperature;
+        double z = 0.0;
+        for (int64_t a : cand) {
+            z += std::exp((m[a] - mx) * inv_t);
+            out.cum.push_back(z);
+        }
+        out.best = mx;
+    }
+}
+
+void SlateSelector::cache_first_slot(const double* m, const double* w, const uint8_t* avail) {
+    first_.valid = true;
+    candidates(avail, first_.cand);
+    fresh_arms(first_.cand, first_.fresh);
+    summarise(first_.cand, m, first_.summary);
+    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
+    const int64_t S = n_slots_;
     first_wins_.assign(static_cast<std::size_t>(S), 0);
-    if (cand.empty()) return;
+    if (first_.cand.empty()) return;
     const bool normal = cfg_.rule == Rule::Normal;
     for (int64_t j = 0; j < cfg_.n_mc; ++j) {
         const float* row = pool_.data() + j * S;
         double best = kNegInf;
         int64_t arg = -1;
-        for (int64_t a : cand) {
+        for (int64_t a : first_.cand) {
             const double v = normal ? m[a] + w[a] * static_cast<double>(row[a]) : static_cast<double>(row[a]);
             if (arg < 0 || v > best) {
                 best = v;
@@ -118,30 +157,37 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
 void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
                            double* out_p, SlateScratch& s) const {
     RandomStream rng(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
-    const uint8_t* active = arms_.active();
     const int64_t* pulls = arms_.pulls();
-    auto& cand = s.cand;
-    auto& fresh = s.fresh;
-    cand.clear();
-    for (int64_t a = 0; a < n_slots_; ++a) {
-        if (active[a] && (!avail || avail[a])) cand.push_back(a);
-    }
     const double share = cfg_.new_arm_share;
+    // Slot 0 of a non-contextual batch with one mask reads the shared summary
+    // (O(1) for greedy rules); later slots, and every slot otherwise, work on
+    // this request's own candidate list. Both follow the same arithmetic and
+    // candidate order, so the choices do not depend on which path ran.
+    bool own = false;
     for (int64_t j = 0; j < cfg_.k; ++j) {
+        const bool shared = first_.valid && j == 0;
+        if (!shared && !own) {
+            if (first_.valid) {
+                s.cand = first_.cand;
+                if (out_arm[0] >= 0) erase_value(s.cand, out_arm[0]);
+            } else {
+                candidates(avail, s.cand);
+            }
+            own = true;
+        }
+        const std::vector<int64_t>& cand = shared ? first_.cand : s.cand;
         if (cand.empty()) {
             out_arm[j] = -1;
             out_p[j] = kNaN;
             continue;
         }
         const int64_t nc = static_cast<int64_t>(cand.size());
+        if (!shared) fresh_arms(cand, s.fresh);
+        const std::vector<int64_t>& fresh = shared ? first_.fresh : s.fresh;
+        if (!shared && (cfg_.rule == Rule::Greedy || cfg_.rule == Rule::Softmax)) summarise(cand, m, s.summary);
+        const SlotSummary& sum = shared ? first_.summary : s.summary;
 
         // Guaranteed exploration among arms that have not been observed enough.
-        fresh.clear();
-        if (share > 0.0) {
-            for (int64_t a : cand) {
-                if (pulls[a] < cfg_.new_arm_pulls) fresh.push_back(a);
-            }
-        }
         int64_t fresh_pick = -1;
         if (!fresh.empty() && rng.uniform() < share) {
             fresh_pick = fresh[rng.below(static_cast<int64_t>(fresh.size()))];
@@ -155,47 +201,26 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         int64_t chosen = -1;
         switch (cfg_.rule) {
             case Rule::Greedy: {
-                double best = kNegInf;
-                int64_t n_ties = 0;
-                for (int64_t a : cand) {
-                    if (m[a] > best) {
-                        best = m[a];
-                        n_ties = 1;
-                    } else if (m[a] == best) {
-                        ++n_ties;
-                    }
-                }
+                const int64_t n_ties = static_cast<int64_t>(sum.ties.size());
                 const double eps = cfg_.epsilon;
                 if (eps > 0.0 && rng.uniform() < eps) {
                     base = cand[rng.below(nc)];
                 } else {
-                    int64_t t = n_ties > 1 ? rng.below(n_ties) : 0;
-                    for (int64_t a : cand) {
-                        if (m[a] == best && t-- == 0) {
-                            base = a;
-                            break;
-                        }
-                    }
+                    base = sum.ties[n_ties > 1 ? rng.below(n_ties) : 0];
                 }
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
                 p_base = eps / static_cast<double>(nc) +
-                         (m[chosen] == best ? (1.0 - eps) / static_cast<double>(n_ties) : 0.0);
+                         (m[chosen] == sum.best ? (1.0 - eps) / static_cast<double>(n_ties) : 0.0);
                 break;
             }
             case Rule::Softmax: {
-                double mx = kNegInf;
-                for (int64_t a : cand) mx = std::max(mx, m[a]);
-                const double inv_t = 1.0 / cfg_.temperature;
-                double z = 0.0;
-                for (int64_t a : cand) z += std::exp((m[a] - mx) * inv_t);
-                double u = rng.uniform() * z;
-                for (int64_t a : cand) {
-                    base = a;
-                    u -= std::exp((m[a] - mx) * inv_t);
-                    if (u < 0.0) break;
-                }
+                // First candidate whose cumulative weight exceeds u * z.
+                const double z = sum.cum.back();
+                const double u = rng.uniform() * z;
+                const auto it = std::upper_bound(sum.cum.begin(), sum.cum.end(), u);
+                base = cand[it == sum.cum.end() ? nc - 1 : it - sum.cum.begin()];
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
-                p_base = std::exp((m[chosen] - mx) * inv_t) / z;
+                p_base = std::exp((m[chosen] - sum.best) * (1.0 / cfg_.temperature)) / z;
                 break;
             }
             case Rule::Normal:
@@ -220,8 +245,7 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
                     }
                 }
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
-                const int64_t wins = (j == 0 && !first_wins_.empty()) ? first_wins_[chosen]
-                                                                      : pool_wins(chosen, cand, m, w);
+                const int64_t wins = shared ? first_wins_[chosen] : pool_wins(chosen, cand, m, w);
                 p_base = static_cast<double>(wins + (base == chosen)) / static_cast<double>(cfg_.n_mc + 1);
                 break;
             }
@@ -233,7 +257,7 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         }
         out_arm[j] = chosen;
         out_p[j] = p;
-        erase_value(cand, chosen);
+        if (!shared) erase_value(s.cand, chosen);
     }
 }
 

@@ -69,10 +69,18 @@ struct Availability {
     }
 };
 
+// What a slot's rule needs from its candidate list: the best value and its
+// ties (Greedy, ascending ids) or the cumulative weights (Softmax).
+struct SlotSummary {
+    double best = 0.0;            // Greedy: max value; Softmax: max logit
+    std::vector<int64_t> ties;    // Greedy
+    std::vector<double> cum;      // Softmax: running sums of exp((m - best) / T)
+};
+
 struct SlateScratch {
     std::vector<int64_t> cand;
     std::vector<int64_t> fresh;
-    std::vector<double> draws;
+    SlotSummary summary;
 };
 
 class SlateSelector {
@@ -83,8 +91,9 @@ public:
     // posterior (m = alpha, w = beta); Normal pools are standard normals.
     void make_pool(const double* m, const double* w, int num_threads);
 
-    // Non-contextual policies with one candidate set for every request: the
-    // pool's wins for slot 0 are the same for all requests, count them once.
+    // Non-contextual policies with one candidate set for every request: slot
+    // 0's candidates, best arms / softmax weights and Monte Carlo wins are the
+    // same for all requests, so they are computed once per call.
     void cache_first_slot(const double* m, const double* w, const uint8_t* avail);
 
     // Fills k arms and propensities for request r (0-based within the batch).
@@ -97,6 +106,9 @@ public:
     int threads_for(int64_t n_requests, double ns_per_request) const;
 
 private:
+    void candidates(const uint8_t* avail, std::vector<int64_t>& cand) const;
+    void fresh_arms(const std::vector<int64_t>& cand, std::vector<int64_t>& fresh) const;
+    void summarise(const std::vector<int64_t>& cand, const double* m, SlotSummary& out) const;
     int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w) const;
 
     SelectConfig cfg_;
@@ -105,7 +117,12 @@ private:
     int64_t first_request_;
     int64_t n_slots_;
     std::vector<float> pool_;          // n_mc x n_slots, draw-major
-    std::vector<int64_t> first_wins_;  // per slot; empty when not cached
+    struct FirstSlot {
+        bool valid = false;
+        std::vector<int64_t> cand, fresh;
+        SlotSummary summary;
+    } first_;
+    std::vector<int64_t> first_wins_;  // Thompson rules: slot-0 pool wins per arm
     std::vector<GammaShape> shapes_;   // Beta rule: (alpha, beta) constants per slot
     bool beta_ratio_ = false;          // Beta rule: compare Ga / Gb (all shapes >= 1)
 };

@@ -9,6 +9,9 @@ Arms are identified by integer ids. An id is the arm's slot in the policy's
 per-arm arrays: ids never change while an arm lives; :meth:`remove_arm` frees
 the slot and a later :meth:`add_arm` may reuse it (oldest freed slot first).
 Masks of available arms therefore have one column per slot (``n_slots_``).
+Feedback for a removed arm raises ``ValueError`` until its slot is reused; once
+reused, the id names the new arm, so deliver late feedback before removing an
+arm (the FIFO reuse keeps freed ids idle as long as possible).
 
 Randomness: request ``i`` of the policy's life (counted over all ``select``
 calls) draws from its own counter-based stream, keyed by the policy's seed and
