@@ -19,8 +19,9 @@ namespace {
 // Vec is a GCC vector of W scalars T, so each target clone gets its own width.
 // Every row is computed with the same operations whatever R is, so a row's
 // result does not depend on the rows batched with it (tested).
-template <class T, class Vec, int W, int R, int V>
+template <class T, int W, int R, int V>
 REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
     typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
     constexpr int TW = V * W;
     Vec acc[R][V];
@@ -57,25 +58,34 @@ REELREC_INLINE void tile1(const T* X, int64_t ld, int64_t d, const T* S, int64_t
     }
 }
 
-template <class T, class Vec, int W, int R, int V>
+// Column tiles of V * W, then W, W / 2, W / 4 lanes, then single columns:
+// narrow feature counts (d = 20, say) stay mostly vectorised.
+template <class T, int W, int R, int V>
 REELREC_INLINE void rows_block(const T* X, int64_t ld, int64_t d, const T* S, T* q) {
     for (int r = 0; r < R; ++r) q[r] = 0;
     int64_t j0 = 0;
-    for (; j0 + V * W <= d; j0 += V * W) tile<T, Vec, W, R, V>(X, ld, d, S, j0, q);
-    for (; j0 + W <= d; j0 += W) tile<T, Vec, W, R, 1>(X, ld, d, S, j0, q);
+    for (; j0 + V * W <= d; j0 += V * W) tile<T, W, R, V>(X, ld, d, S, j0, q);
+    for (; j0 + W <= d; j0 += W) tile<T, W, R, 1>(X, ld, d, S, j0, q);
+    if constexpr (W >= 4) {
+        for (; j0 + W / 2 <= d; j0 += W / 2) tile<T, W / 2, R, 1>(X, ld, d, S, j0, q);
+    }
+    if constexpr (W >= 8) {
+        for (; j0 + W / 4 <= d; j0 += W / 4) tile<T, W / 4, R, 1>(X, ld, d, S, j0, q);
+    }
     for (; j0 < d; ++j0) tile1<T, R>(X, ld, d, S, j0, q);
 }
 
-template <class T, class Vec, int W, int R, int V>
+template <class T, int W, int R, int V>
 REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
     int64_t r = 0;
-    for (; r + R <= n; r += R) rows_block<T, Vec, W, R, V>(X + r * ld, ld, d, S, q + r);
-    for (; r < n; ++r) rows_block<T, Vec, W, 1, V>(X + r * ld, ld, d, S, q + r);
+    for (; r + R <= n; r += R) rows_block<T, W, R, V>(X + r * ld, ld, d, S, q + r);
+    for (; r < n; ++r) rows_block<T, W, 1, V>(X + r * ld, ld, d, S, q + r);
 }
 
 // Gram matrix tile: G[i0 + r][j0 .. j0 + V * W) += sum_t X[t][i0 + r] * X[t][j0 ..].
-template <class T, class Vec, int W, int R, int V>
+template <class T, int W, int R, int V>
 REELREC_INLINE void gram_tile(const T* X, int64_t n, int64_t ld, int64_t d, int64_t i0, int64_t j0, T* G) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
     typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
     Vec acc[R][V];
     for (int r = 0; r < R; ++r) {
@@ -109,16 +119,16 @@ REELREC_INLINE void gram_col(const T* X, int64_t n, int64_t ld, int64_t d, int64
 
 // Rows [i0, i0 + R) of the lower triangle (plus the few upper entries of the
 // tiles that straddle the diagonal).
-template <class T, class Vec, int W, int R, int V>
+template <class T, int W, int R, int V>
 REELREC_INLINE void gram_rows(const T* X, int64_t n, int64_t ld, int64_t d, int64_t i0, T* G) {
     const int64_t j_end = std::min<int64_t>(i0 + R, d);
     int64_t j0 = 0;
-    for (; j0 < j_end && j0 + V * W <= d; j0 += V * W) gram_tile<T, Vec, W, R, V>(X, n, ld, d, i0, j0, G);
-    for (; j0 < j_end && j0 + W <= d; j0 += W) gram_tile<T, Vec, W, R, 1>(X, n, ld, d, i0, j0, G);
+    for (; j0 < j_end && j0 + V * W <= d; j0 += V * W) gram_tile<T, W, R, V>(X, n, ld, d, i0, j0, G);
+    for (; j0 < j_end && j0 + W <= d; j0 += W) gram_tile<T, W, R, 1>(X, n, ld, d, i0, j0, G);
     for (; j0 < j_end; ++j0) gram_col<T, R>(X, n, ld, d, i0, j0, G);
 }
 
-template <class T, class Vec, int W, int R, int V>
+template <class T, int W, int R, int V>
 REELREC_INLINE void gram_body(const T* X, int64_t n, int64_t ld, int64_t d, T* G) {
     // Chunks of rows keep the streamed block of X in cache across all tiles.
     constexpr int64_t kChunk = 128;
@@ -126,8 +136,8 @@ REELREC_INLINE void gram_body(const T* X, int64_t n, int64_t ld, int64_t d, T* G
         const int64_t nt = std::min(kChunk, n - t0);
         const T* Xc = X + t0 * ld;
         int64_t i0 = 0;
-        for (; i0 + R <= d; i0 += R) gram_rows<T, Vec, W, R, V>(Xc, nt, ld, d, i0, G);
-        for (; i0 < d; ++i0) gram_rows<T, Vec, W, 1, V>(Xc, nt, ld, d, i0, G);
+        for (; i0 + R <= d; i0 += R) gram_rows<T, W, R, V>(Xc, nt, ld, d, i0, G);
+        for (; i0 < d; ++i0) gram_rows<T, W, 1, V>(Xc, nt, ld, d, i0, G);
     }
     for (int64_t i = 0; i < d; ++i) {
         for (int64_t j = i + 1; j < d; ++j) G[i * d + j] = G[j * d + i];
@@ -157,12 +167,6 @@ REELREC_INLINE void rank1_body(double* S, const double* u, double coef, int64_t 
 void matvec_generic(const double* S, const double* x, int64_t d, double* y) { matvec_body(S, x, d, y); }
 void rank1_generic(double* S, const double* u, double coef, int64_t d) { rank1_body(S, u, coef, d); }
 
-typedef double VecD2 __attribute__((vector_size(16)));
-typedef double VecD4 __attribute__((vector_size(32)));
-typedef double VecD8 __attribute__((vector_size(64)));
-typedef float VecF4 __attribute__((vector_size(16)));
-typedef float VecF8 __attribute__((vector_size(32)));
-typedef float VecF16 __attribute__((vector_size(64)));
 
 template <class T>
 using Kernel = void (*)(const T*, int64_t, int64_t, int64_t, const T*, T*);
@@ -170,20 +174,20 @@ using Kernel = void (*)(const T*, int64_t, int64_t, int64_t, const T*, T*);
 // Register tiles: R rows x (V * W) columns of accumulators, sized to the
 // register file of each instruction set (16 registers for SSE2/AVX2, 32 for AVX-512).
 void kernel_generic(const double* X, int64_t n, int64_t ld, int64_t d, const double* S, double* q) {
-    body<double, VecD2, 2, 4, 2>(X, n, ld, d, S, q);
+    body<double, 2, 4, 2>(X, n, ld, d, S, q);
 }
 void gram_generic(const double* X, int64_t n, int64_t ld, int64_t d, double* G) {
-    gram_body<double, VecD2, 2, 4, 2>(X, n, ld, d, G);
+    gram_body<double, 2, 4, 2>(X, n, ld, d, G);
 }
 void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const float* S, float* q) {
-    body<float, VecF4, 4, 4, 2>(X, n, ld, d, S, q);
+    body<float, 4, 4, 2>(X, n, ld, d, S, q);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
 __attribute__((target("avx2,fma"))) void kernel_avx2(const double* X, int64_t n, int64_t ld, int64_t d,
                                                      const double* S, double* q) {
-    body<double, VecD4, 4, 4, 2>(X, n, ld, d, S, q);
+    body<double, 4, 4, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx2,fma"))) void matvec_avx2(const double* S, const double* x, int64_t d, double* y) {
     matvec_body(S, x, d, y);
@@ -199,23 +203,23 @@ __attribute__((target("avx512f,avx2,fma"))) void rank1_avx512(double* S, const d
     rank1_body(S, u, coef, d);
 }
 __attribute__((target("avx2,fma"))) void gram_avx2(const double* X, int64_t n, int64_t ld, int64_t d, double* G) {
-    gram_body<double, VecD4, 4, 4, 2>(X, n, ld, d, G);
+    gram_body<double, 4, 4, 2>(X, n, ld, d, G);
 }
 __attribute__((target("avx2,fma"))) void kernel_avx2_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                        const float* S, float* q) {
-    body<float, VecF8, 8, 4, 2>(X, n, ld, d, S, q);
+    body<float, 8, 4, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
                                                                const double* S, double* q) {
-    body<double, VecD8, 8, 8, 2>(X, n, ld, d, S, q);
+    body<double, 8, 8, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
                                                              double* G) {
-    gram_body<double, VecD8, 8, 8, 2>(X, n, ld, d, G);
+    gram_body<double, 8, 8, 2>(X, n, ld, d, G);
 }
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                                  const float* S, float* q) {
-    body<float, VecF16, 16, 8, 2>(X, n, ld, d, S, q);
+    body<float, 16, 8, 2>(X, n, ld, d, S, q);
 }
 #endif
 
