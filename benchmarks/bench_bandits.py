@@ -19,6 +19,10 @@ The large shape is MABWiser's parallel example (examples/parallel_mab.py):
 uniformly logged decisions; reelrec is timed including its propensities
 (MABWiser returns none), Thompson sampling with ``n_mc`` Monte Carlo draws.
 
+Times are wall-clock seconds (best of ``--repeats``); ``cpu x`` is the ratio
+of process CPU seconds, which a busy shared machine disturbs less (at one
+thread it is the ratio of work done).
+
 Usage::
 
     python benchmarks/bench_bandits.py                # both shapes
@@ -64,9 +68,10 @@ def make_log(n_arms, n_train, n_features, n_predict, seed=111):
 
 
 def timed(fn):
-    t0 = time.perf_counter()
+    """(result, (wall seconds, process CPU seconds over all threads))."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    return out, time.perf_counter() - t0
+    return out, (time.perf_counter() - t0, time.process_time() - c0)
 
 
 def run_mabwiser(policy_name, n_arms, decisions, rewards, X, Xq, threads, seed=7):
@@ -109,7 +114,8 @@ def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, thre
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)")
     parser.add_argument("--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities")
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each side this many times (fresh models) and keep the fastest")
@@ -122,56 +128,62 @@ def main(argv=None):
     from mabwiser._version import __version__ as mabwiser_version
 
     rows = []
-    with threadpool_limits(args.threads):
-        for size in args.sizes:
-            n_arms, n_train, d, n_pred = SHAPES[size]
-            decisions, rewards, X, Xq = make_log(n_arms, n_train, d, n_pred)
-            for name in args.policies:
-                r_fit = r_pred = m_fit = m_pred = float("inf")
-                for _ in range(args.repeats):
-                    ours, props, f, p, policy = run_reelrec(
-                        name, n_arms, d, decisions, rewards, X, Xq, args.threads, args.n_mc
-                    )
-                    r_fit, r_pred = min(r_fit, f), min(r_pred, p)
-                    theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, args.threads)
-                    m_fit, m_pred = min(m_fit, f), min(m_pred, p)
-                row = {
-                    "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train, "n_features": d,
-                    "n_predict": n_pred,
-                    "reelrec_fit_s": r_fit, "reelrec_predict_s": r_pred,
-                    "mabwiser_fit_s": m_fit, "mabwiser_predict_s": m_pred,
-                    "speedup_fit": m_fit / r_fit, "speedup_predict": m_pred / r_pred,
-                    "speedup_total": (m_fit + m_pred) / (r_fit + r_pred),
-                    "mean_propensity": float(np.mean(props)),
-                }
-                if name in ("LinUCB", "UCB1"):
-                    row["identical_decisions"] = float(np.mean(ours == theirs))
-                if name == "EpsilonGreedy(0)":
-                    means = policy.means_
-                    unique = np.sum(means == means.max()) == 1
-                    row["identical_decisions"] = float(np.mean(ours == theirs)) if unique else None
-                    row["note"] = "best arm unique" if unique else "best arm tied: tie-breaks differ by design"
-                rows.append(row)
-                print(f"  {size:5s} {name:17s} reelrec fit {r_fit:8.3f}s predict {r_pred:8.3f}s | "
-                      f"mabwiser fit {m_fit:8.3f}s predict {m_pred:8.3f}s", flush=True)
+    for threads in args.threads:
+        with threadpool_limits(threads):
+            for size in args.sizes:
+                n_arms, n_train, d, n_pred = SHAPES[size]
+                decisions, rewards, X, Xq = make_log(n_arms, n_train, d, n_pred)
+                for name in args.policies:
+                    inf = (float("inf"), float("inf"))
+                    r_fit = r_pred = m_fit = m_pred = inf
+                    for _ in range(args.repeats):
+                        ours, props, f, p, policy = run_reelrec(
+                            name, n_arms, d, decisions, rewards, X, Xq, threads, args.n_mc
+                        )
+                        r_fit, r_pred = min(r_fit, f), min(r_pred, p)
+                        theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, threads)
+                        m_fit, m_pred = min(m_fit, f), min(m_pred, p)
+                    row = {
+                        "threads": threads, "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train,
+                        "n_features": d, "n_predict": n_pred,
+                        "reelrec_fit_s": r_fit[0], "reelrec_predict_s": r_pred[0],
+                        "mabwiser_fit_s": m_fit[0], "mabwiser_predict_s": m_pred[0],
+                        "reelrec_cpu_s": r_fit[1] + r_pred[1], "mabwiser_cpu_s": m_fit[1] + m_pred[1],
+                        "speedup_fit": m_fit[0] / r_fit[0], "speedup_predict": m_pred[0] / r_pred[0],
+                        "speedup_total": (m_fit[0] + m_pred[0]) / (r_fit[0] + r_pred[0]),
+                        "speedup_cpu": (m_fit[1] + m_pred[1]) / (r_fit[1] + r_pred[1]),
+                        "mean_propensity": float(np.mean(props)),
+                    }
+                    if name in ("LinUCB", "UCB1"):
+                        row["identical_decisions"] = float(np.mean(ours == theirs))
+                    if name == "EpsilonGreedy(0)":
+                        means = policy.means_
+                        unique = np.sum(means == means.max()) == 1
+                        row["identical_decisions"] = float(np.mean(ours == theirs)) if unique else None
+                        row["note"] = "best arm unique" if unique else "best arm tied: tie-breaks differ by design"
+                    rows.append(row)
+                    print(f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
+                          f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s", flush=True)
 
-    header = (f"{'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
-              f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'same':>6s}")
+    header = (f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
+              f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s}")
     print()
     print(header)
     print("-" * len(header))
     for r in rows:
         same = r.get("identical_decisions")
         same_s = "" if same is None else f"{100 * same:.1f}%"
-        print(f"{r['shape']:6s} {r['policy']:17s} "
+        print(f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
               f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
               f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
-              f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} {same_s:>6s}")
+              f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
+              f"{r['speedup_cpu']:7.1f} {same_s:>6s}")
 
     result = {
         "benchmark": "bandits",
         "peer": f"mabwiser {mabwiser_version}",
         "threads": args.threads,
+        "load_average": os.getloadavg(),
         "n_mc": args.n_mc,
         "repeats": args.repeats,
         "machine": {

@@ -122,7 +122,11 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
     sel.make_pool(m.data(), w.data(), cfg.num_threads);
     if (!avail.per_request) sel.cache_first_slot(m.data(), w.data(), avail.flags);
     const bool thompson = cfg.rule == Rule::Normal || cfg.rule == Rule::Beta;
-    const double work = static_cast<double>(S) * cfg.k * (thompson ? 40.0 + static_cast<double>(cfg.n_mc) : 4.0);
+    // Nanoseconds per request: slot 0 reads the shared summary when the mask is
+    // shared (Thompson rules still draw every arm); later slots scan all arms.
+    const double later = static_cast<double>(cfg.k - 1) * S * (4.0 + (thompson ? 30.0 + cfg.n_mc : 0.0));
+    const double first = avail.per_request ? S * (4.0 + (thompson ? cfg.n_mc : 0.0)) : 0.0;
+    const double work = 50.0 + (thompson ? 30.0 * S : 0.0) + first + later;
     const int threads = sel.threads_for(n_requests, work);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
