@@ -125,8 +125,8 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
     // Nanoseconds per request: slot 0 reads the shared summary when the mask is
     // shared (Thompson rules still draw every arm); later slots scan all arms.
     const double later = static_cast<double>(cfg.k - 1) * S * (4.0 + (thompson ? 30.0 + cfg.n_mc : 0.0));
-    const double first = avail.per_request ? S * (4.0 + (thompson ? cfg.n_mc : 0.0)) : 0.0;
-    const double work = 50.0 + (thompson ? 30.0 * S : 0.0) + first + later;
+    const double slot0 = avail.per_request ? S * (4.0 + (thompson ? cfg.n_mc : 0.0)) : 0.0;
+    const double work = 50.0 + (thompson ? 30.0 * S : 0.0) + slot0 + later;
     const int threads = sel.threads_for(n_requests, work);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
