@@ -28,7 +28,10 @@
 //
 // Complexity per request: O(k * n_arms) for Greedy/Softmax, O(k * n_arms *
 // n_mc) for Thompson rules (one gamma or normal draw per arm and slot plus the
-// pool scan), O(n_arms) scratch memory per thread.
+// pool scan), O(n_arms) scratch memory per thread. Non-contextual batches with
+// one mask share slot 0's candidates, best arms, softmax weights and pool wins:
+// slot 0 then costs O(1) (Greedy), O(log n_arms) (Softmax) or the draws alone
+// (Thompson).
 #pragma once
 
 #include <cstdint>
