@@ -99,11 +99,20 @@ def test_bad_inputs(call, exc, match):
         call()
 
 
-def test_failed_update_changes_nothing():
-    policy = LinUCB(3, 2, random_state=0)
+@pytest.mark.parametrize("make", [lambda: LinUCB(3, 2), lambda: LogisticTS(3, 2), lambda: HybridLinUCB(3, 2, 1),
+                                  lambda: UCB1(3), lambda: ThompsonSampling(3)])
+def test_failed_update_or_fit_changes_nothing(make):
+    policy = make().set_params(random_state=0)
+    X = np.ones((3, 2)) if policy._contextual else None
+    policy.update([0, 1], [1.0, 0.0], None if X is None else X[:2])
+    policy.remove_arm(2)
     before = policy._native_state()
-    with pytest.raises(IndexError):
-        policy.update([0, 1, 5], [1.0, 1.0, 1.0], np.ones((3, 2)))
+    with pytest.raises(IndexError, match="actions: arm id 5"):
+        policy.update([0, 1, 5], [1.0, 1.0, 1.0], X)
+    with pytest.raises(IndexError, match="decisions: arm id 5"):
+        policy.fit([0, 1, 5], [1.0, 1.0, 1.0], X)
+    with pytest.raises(ValueError, match="decisions: arm 2 has been removed"):
+        policy.fit([0, 2, 1], [1.0, 1.0, 1.0], X)
     after = policy._native_state()
     for key in before:
         np.testing.assert_array_equal(before[key], after[key])

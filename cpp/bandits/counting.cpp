@@ -54,6 +54,12 @@ void CountingBandit::update(const int64_t* arms, const double* rewards, int64_t 
     core.n_updates += n;
 }
 
+void CountingBandit::fit(const int64_t* arms, const double* rewards, int64_t n, uint64_t seed) {
+    core.arms.check_arms(arms, n, "decisions");
+    reset(seed);
+    update(arms, rewards, n);
+}
+
 void CountingBandit::values(const CountHyper& hp, std::vector<double>& m, std::vector<double>& w) const {
     const int64_t S = core.arms.n_slots();
     const int64_t* pulls = core.arms.pulls();

@@ -53,6 +53,8 @@ public:
     void remove_arm(int64_t arm);
     // Applies rewards in order. Arms are all checked before anything changes.
     void update(const int64_t* arms, const double* rewards, int64_t n);
+    // reset(seed) + update, with the ids checked before anything is reset.
+    void fit(const int64_t* arms, const double* rewards, int64_t n, uint64_t seed);
     void select(int64_t n_requests, const Availability& avail, SelectConfig cfg, const CountHyper& hp,
                 int64_t* out_arms, double* out_p);
     // Per-arm values the select rule uses (exposed for tests).

@@ -242,6 +242,15 @@ void bind_bandits(py::module_& m) {
             },
             py::arg("arms"), py::arg("rewards"))
         .def(
+            "fit",
+            [](CountingBandit& p, const Array<int64_t>& arms, const Array<double>& rewards, uint64_t seed) {
+                require(arms.size() == rewards.size(), "decisions and rewards differ in length");
+                py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.fit(arms.data(), rewards.data(), arms.size(), seed);
+            },
+            py::arg("arms"), py::arg("rewards"), py::arg("seed"))
+        .def(
             "values",
             [](const CountingBandit& p, double alpha, double noise_std) {
                 std::lock_guard<std::mutex> lock(p.guard);

@@ -64,8 +64,7 @@ class _CountingPolicy(BanditPolicy):
         native.update(arms, rewards)
 
     def _fit(self, native, arms, rewards, X, seed):
-        native.reset(seed)
-        native.update(arms, rewards)
+        native.fit(arms, rewards, seed)
 
     def _add_arm(self, native, features, prior):
         a, b = self._prior() if prior is None else self._check_prior(prior, "prior")
