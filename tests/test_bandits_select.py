@@ -301,22 +301,38 @@ def test_thread_count_and_batch_split_invariance(index):
     policy, contextual = _policies()[index]
     policy.set_params(random_state=11)
     _train(policy, contextual)
-    X = np.random.default_rng(5).standard_normal((8000, 8))
+    # 24000 requests are enough work for two threads in every policy
+    X = np.random.default_rng(5).standard_normal((24000, 8))
     state = policy._native_state()
     out = {}
     for threads in (1, 2):
         policy.set_params(num_threads=threads)
         policy._state.set_state(state)  # same counters for both runs
-        out[threads] = policy.select(X if contextual else None, k=3, n_requests=None if contextual else 8000)
+        out[threads] = policy.select(X if contextual else None, k=3, n_requests=None if contextual else 24000)
     np.testing.assert_array_equal(out[1][0], out[2][0])
     np.testing.assert_array_equal(out[1][1], out[2][1])
     # splitting the batch does not change decisions (Monte Carlo pools are per call)
     policy._state.set_state(state)
     first = policy.select(X[:3000] if contextual else None, k=3, n_requests=None if contextual else 3000)
-    second = policy.select(X[3000:] if contextual else None, k=3, n_requests=None if contextual else 5000)
+    second = policy.select(X[3000:] if contextual else None, k=3, n_requests=None if contextual else 21000)
     np.testing.assert_array_equal(np.vstack([first[0], second[0]]), out[1][0])
     if not isinstance(policy, (ThompsonSampling, LinTS, LogisticTS)):
         np.testing.assert_array_equal(np.vstack([first[1], second[1]]), out[1][1])
+
+
+@pytest.mark.parametrize("make", [lambda t: LinUCB(20, 30, num_threads=t),
+                                  lambda t: LogisticTS(20, 30, precision="full", num_threads=t)])
+def test_parallel_updates_equal_sequential(make):
+    """Large update batches run arms in parallel (each arm in log order)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16000, 30))
+    arms = rng.integers(0, 20, 16000)
+    r = (rng.random(16000) < 0.3).astype(float)
+    one, two = make(1).set_params(random_state=0), make(2).set_params(random_state=0)
+    one.update(arms, r, X)
+    two.update(arms, r, X)
+    np.testing.assert_array_equal(one.theta_, two.theta_)
+    np.testing.assert_array_equal(one._native_state()["lin.cov"], two._native_state()["lin.cov"])
 
 
 def test_seeded_reproducible_and_seed_sensitive():

@@ -42,8 +42,10 @@
 
 namespace reelrec::bandits {
 
-// Below about this much single-threaded work (nanoseconds) kernels stay on one thread.
-constexpr double kParallelNs = 2e6;
+// Below about this much single-threaded work (nanoseconds) kernels stay on one
+// thread: a team costs tens of microseconds to wake on an idle machine and far
+// more on a busy one (spinning threads compete with the working ones).
+constexpr double kParallelNs = 5e6;
 // Rough double-precision fused multiply-adds per nanosecond of one core, to turn
 // flop counts into the time scale above.
 constexpr double kFmaPerNs = 8.0;
@@ -104,8 +106,7 @@ public:
                 double* out_p, SlateScratch& s) const;
 
     // Threads worth using for `n_requests` requests of about `ns_per_request`
-    // nanoseconds each: parallel only above ~2 ms of work, because waking a
-    // team costs tens of microseconds and much more on a loaded machine.
+    // nanoseconds each (parallel only above kParallelNs of work).
     int threads_for(int64_t n_requests, double ns_per_request) const;
 
 private:
