@@ -1,6 +1,6 @@
 """reelrec: recommender systems for video platforms, with a fast C++ core."""
 
-from . import _core, data, datasets, features, metrics, ope, search
+from . import _core, bandits, data, datasets, features, metrics, ope, search
 from .data import Interactions
 from .evaluation import compare, evaluate, evaluate_recommendations
 from .exceptions import CopyWarning, NotFittedError
@@ -48,5 +48,6 @@ __all__ = [
     "metrics",
     "ope",
     "search",
+    "bandits",
     "__version__",
 ]
