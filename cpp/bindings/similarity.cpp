@@ -73,7 +73,7 @@ sim::Denominator denominator_from(const std::string& s) {
     throw py::value_error("denominator: expected 'none', 'product' or 'jaccard', got '" + s + "'");
 }
 
-py::tuple csr_tuple(sim::Csr&& m) {
+py::tuple csr_tuple(CsrMatrix&& m) {
     return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)),
                           to_numpy(std::move(m.data)));
 }
@@ -145,10 +145,10 @@ void bind_similarity(py::module_& m) {
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
            int64_t n_cols) {
             CsrView a = checked_csr(indptr, indices, data, n_cols, "matrix");
-            sim::Csr t;
+            CsrMatrix t;
             {
                 py::gil_scoped_release release;
-                t = sim::transpose(a);
+                t = transpose(a);
             }
             return csr_tuple(std::move(t));
         },
@@ -166,7 +166,7 @@ void bind_similarity(py::module_& m) {
             opt.bm25_b = bm25_b;
             opt.centering = centering_from(centering);
             opt.binary = binary;
-            sim::Csr other;
+            CsrMatrix other;
             std::vector<float> x_values(static_cast<std::size_t>(x.nnz()));
             std::vector<float> other_values(static_cast<std::size_t>(x.nnz()));
             const int64_t n_vectors = vectors_are_rows ? x.n_rows : x.n_cols;
@@ -174,7 +174,7 @@ void bind_similarity(py::module_& m) {
             sim::VectorStats stats;
             {
                 py::gil_scoped_release release;
-                other = sim::transpose(x);
+                other = transpose(x);
                 CsrView t = other.view();
                 if (vectors_are_rows) {
                     stats = sim::prepare_training(x, t, opt, x_values.data(), other_values.data(),
@@ -428,7 +428,7 @@ void bind_similarity(py::module_& m) {
             auto vocabulary = std::make_shared<sim::TermTable>();
             std::vector<int64_t> df;
             int64_t n_seen = 0;
-            sim::Csr counts;
+            CsrMatrix counts;
             {
                 py::gil_scoped_release release;
                 counts = sim::count_fit(views, opt, limits, *vocabulary, df, n_seen, num_threads);
@@ -464,7 +464,7 @@ void bind_similarity(py::module_& m) {
             py::tuple keep;
             std::vector<std::string_view> views = utf8_views(docs, keep);
             sim::TextOptions opt = text_options(lowercase, min_token_chars, ngram_min, ngram_max, word_table);
-            sim::Csr counts;
+            CsrMatrix counts;
             {
                 py::gil_scoped_release release;
                 counts = sim::count_transform(views, opt, *vocabulary, num_threads);
