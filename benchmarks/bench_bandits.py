@@ -44,9 +44,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
+from threadpoolctl import threadpool_limits  # noqa: E402
+
 from reelrec import _core  # noqa: E402
 from reelrec.bandits import UCB1, EpsilonGreedy, LinTS, LinUCB, ThompsonSampling  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 SHAPES = {
     # name: (n_arms, n_train, n_features, n_predict)

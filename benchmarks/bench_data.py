@@ -19,27 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _common import best_of
 
 from reelrec.data import Interactions, leave_last_n_out, random_split
 from reelrec.datasets import load_movielens, synthetic_video_platform
 
 HERE = Path(__file__).resolve().parent
-
-
-def best_of(fn, repeat):
-    times = []
-    out = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def compare(ours, peer, repeat, peer_repeat=None):

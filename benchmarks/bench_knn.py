@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -32,12 +31,14 @@ import scipy.sparse as sp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
+import _common  # noqa: E402
+from _common import best_wall_cpu  # noqa: E402
+
 from reelrec import ItemKNN, _core  # noqa: E402
 
 
 def load_ml100k(path: Path) -> sp.csr_matrix:
-    raw = np.loadtxt(path / "u.data", dtype=np.int64)
-    users, items = raw[:, 0] - 1, raw[:, 1] - 1
+    users, items, _, _ = _common.load_ml100k(path)
     X = sp.csr_matrix((np.ones(users.size, np.float32), (users, items)))
     X.sum_duplicates()
     return X
@@ -54,17 +55,6 @@ def power_law(n_users: int, n_items: int, nnz: int, seed: int) -> sp.csr_matrix:
     X = sp.csr_matrix((np.ones(users.size, np.float32), (users, items)), shape=(n_users, n_items))
     X.sum_duplicates()  # repeated draws become play counts
     return X
-
-
-def best_of(fn, repeats: int) -> tuple[float, float, object]:
-    """(best wall seconds, best process CPU seconds, last result)."""
-    wall, cpu, out = np.inf, np.inf, None
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return wall, cpu, out
 
 
 def implicit_lists(similarity: sp.csr_matrix, rows: np.ndarray, k: int):
@@ -117,9 +107,9 @@ def run(name: str, X: sp.csr_matrix, threads: int, args) -> list[dict]:
     ]
     rows = []
     for model_name, make_ours, make_theirs in models:
-        ours_s, ours_cpu, ours = best_of(lambda: make_ours().fit(X), repeats)  # noqa: B023
+        ours_s, ours_cpu, ours = best_wall_cpu(lambda: make_ours().fit(X), repeats)  # noqa: B023
         theirs_model = make_theirs()
-        theirs_s, theirs_cpu, _ = best_of(lambda: theirs_model.fit(X, show_progress=False), repeats)  # noqa: B023
+        theirs_s, theirs_cpu, _ = best_wall_cpu(lambda: theirs_model.fit(X, show_progress=False), repeats)  # noqa: B023
         identical = compare(ours.similarity_, theirs_model.similarity, k, args.sample, seed=0)
         rows.append({
             "dataset": name, "shape": list(X.shape), "nnz": int(X.nnz), "model": model_name, "threads": threads,

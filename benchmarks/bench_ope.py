@@ -32,9 +32,10 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+from _common import best_of
 
 import reelrec
 from reelrec import _core
@@ -77,15 +78,6 @@ try:  # the peer
 except Exception as exc:  # noqa: BLE001 - any import failure means "no peer"
     HAVE_OBP = False
     OBP_ERROR = f"{type(exc).__name__}: {exc}"
-
-
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def table(title: str, rows: list[dict[str, Any]]) -> None:

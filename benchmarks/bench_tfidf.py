@@ -19,13 +19,14 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
+
+from _common import best_wall_cpu  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec.features import TfidfFeaturizer  # noqa: E402
@@ -54,17 +55,6 @@ def synthetic_documents(n_docs: int, seed: int = 0, vocab_size: int = 30_000) ->
         docs.append(f"{title} | {desc}")
         pos += t + d
     return docs
-
-
-def best_of(fn, repeats: int):
-    """(best wall seconds, best process CPU seconds, last result)."""
-    wall, cpu, out = np.inf, np.inf, None
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return wall, cpu, out
 
 
 def main() -> None:
@@ -98,9 +88,9 @@ def main() -> None:
             len(feat.vocabulary_)
             return feat, X
 
-        ref_s, ref_cpu, (ref, expected) = best_of(sklearn_run, args.repeats)
-        one_s, one_cpu, (ours, got) = best_of(lambda: ours_run(1), args.repeats)  # noqa: B023
-        all_s, all_cpu, (ours_mt, got_mt) = best_of(lambda: ours_run(threads), args.repeats)  # noqa: B023
+        ref_s, ref_cpu, (ref, expected) = best_wall_cpu(sklearn_run, args.repeats)
+        one_s, one_cpu, (ours, got) = best_wall_cpu(lambda: ours_run(1), args.repeats)  # noqa: B023
+        all_s, all_cpu, (ours_mt, got_mt) = best_wall_cpu(lambda: ours_run(threads), args.repeats)  # noqa: B023
         assert ours.vocabulary_ == ref.vocabulary_, "vocabularies differ"
         assert got.shape == expected.shape and (got != got_mt).nnz == 0
         diff = abs(got - expected.astype(np.float32))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from reelrec.bandits import (
     UCB1,
     BanditPolicy,

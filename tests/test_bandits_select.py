@@ -3,6 +3,8 @@ availability masks, slates, thread and batch invariance."""
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
+
 from bandit_reference import HybridArms, RidgeArms, counting_stats, ucb1_scores
 from reelrec.bandits import (
     UCB1,
@@ -14,7 +16,6 @@ from reelrec.bandits import (
     Softmax,
     ThompsonSampling,
 )
-from scipy.stats import chi2
 
 
 def _ridge_log(n=400, n_arms=6, d=4, seed=0):

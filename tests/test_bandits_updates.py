@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from bandit_reference import (
     HybridArms,
     LogisticArms,
@@ -21,7 +23,6 @@ from reelrec.bandits import (
     Softmax,
     ThompsonSampling,
 )
-from scipy import stats
 
 
 def test_philox_known_answer():

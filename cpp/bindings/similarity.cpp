@@ -29,22 +29,6 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
     return py::array_t<T>(static_cast<py::ssize_t>(holder->size()), holder->data(), owner);
 }
 
-void require_below(const int32_t* idx, int64_t n, int64_t bound, const char* name) {
-    for (int64_t i = 0; i < n; ++i) {
-        if (idx[i] < 0 || idx[i] >= bound)
-            throw py::index_error(std::string(name) + ": index " + std::to_string(idx[i]) +
-                                  " is out of range for " + std::to_string(bound) + " entries");
-    }
-}
-
-void require_below(const int64_t* idx, int64_t n, int64_t bound, const char* name) {
-    for (int64_t i = 0; i < n; ++i) {
-        if (idx[i] < 0 || idx[i] >= bound)
-            throw py::index_error(std::string(name) + ": index " + std::to_string(idx[i]) +
-                                  " is out of range for " + std::to_string(bound) + " entries");
-    }
-}
-
 CsrView checked_csr(const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
                     int64_t n_cols, const char* name) {
     CsrView v = csr_view(indptr, indices, data, n_cols, name);
@@ -73,30 +57,9 @@ sim::Denominator denominator_from(const std::string& s) {
     throw py::value_error("denominator: expected 'none', 'product' or 'jaccard', got '" + s + "'");
 }
 
-py::tuple csr_tuple(sim::Csr&& m) {
+py::tuple csr_tuple(CsrMatrix&& m) {
     return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)),
                           to_numpy(std::move(m.data)));
-}
-
-ItemFilter make_filter(const OptArray<uint8_t>& allow, const OptArray<uint8_t>& deny,
-                       const OptArray<int64_t>& seen_indptr, const OptArray<int32_t>& seen_indices,
-                       int64_t n_rows, int64_t n_items) {
-    ItemFilter f;
-    if (allow) {
-        require(allow->size() == n_items, "allow: expected one flag per item");
-        f.allow = allow->data();
-    }
-    if (deny) {
-        require(deny->size() == n_items, "deny: expected one flag per item");
-        f.deny = deny->data();
-    }
-    if (seen_indptr) {
-        require(static_cast<bool>(seen_indices), "seen: indptr given without indices");
-        f.seen = csr_view(*seen_indptr, *seen_indices, std::nullopt, n_items, "seen");
-        require(f.seen.n_rows == n_rows, "seen: expected one row per query");
-        require_below(f.seen.indices, f.seen.nnz(), n_items, "seen");
-    }
-    return f;
 }
 
 // Borrowed UTF-8 views of a sequence of str; `keep` holds the references.
@@ -145,10 +108,10 @@ void bind_similarity(py::module_& m) {
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
            int64_t n_cols) {
             CsrView a = checked_csr(indptr, indices, data, n_cols, "matrix");
-            sim::Csr t;
+            CsrMatrix t;
             {
                 py::gil_scoped_release release;
-                t = sim::transpose(a);
+                t = transpose(a);
             }
             return csr_tuple(std::move(t));
         },
@@ -166,7 +129,7 @@ void bind_similarity(py::module_& m) {
             opt.bm25_b = bm25_b;
             opt.centering = centering_from(centering);
             opt.binary = binary;
-            sim::Csr other;
+            CsrMatrix other;
             std::vector<float> x_values(static_cast<std::size_t>(x.nnz()));
             std::vector<float> other_values(static_cast<std::size_t>(x.nnz()));
             const int64_t n_vectors = vectors_are_rows ? x.n_rows : x.n_cols;
@@ -174,7 +137,7 @@ void bind_similarity(py::module_& m) {
             sim::VectorStats stats;
             {
                 py::gil_scoped_release release;
-                other = sim::transpose(x);
+                other = transpose(x);
                 CsrView t = other.view();
                 if (vectors_are_rows) {
                     stats = sim::prepare_training(x, t, opt, x_values.data(), other_values.data(),
@@ -428,7 +391,7 @@ void bind_similarity(py::module_& m) {
             auto vocabulary = std::make_shared<sim::TermTable>();
             std::vector<int64_t> df;
             int64_t n_seen = 0;
-            sim::Csr counts;
+            CsrMatrix counts;
             {
                 py::gil_scoped_release release;
                 counts = sim::count_fit(views, opt, limits, *vocabulary, df, n_seen, num_threads);
@@ -464,7 +427,7 @@ void bind_similarity(py::module_& m) {
             py::tuple keep;
             std::vector<std::string_view> views = utf8_views(docs, keep);
             sim::TextOptions opt = text_options(lowercase, min_token_chars, ngram_min, ngram_max, word_table);
-            sim::Csr counts;
+            CsrMatrix counts;
             {
                 py::gil_scoped_release release;
                 counts = sim::count_transform(views, opt, *vocabulary, num_threads);

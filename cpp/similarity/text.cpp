@@ -275,10 +275,10 @@ void local_frequencies(ThreadCounts& part, int64_t n_terms) {
 
 // Assembles docs x n_cols CSR from per-thread entries; remap[t] (nullable)
 // maps thread t's ids to output columns. Rows come out sorted.
-Csr assemble(int64_t n_docs, int64_t n_cols, const std::vector<int64_t>& row_nnz,
+CsrMatrix assemble(int64_t n_docs, int64_t n_cols, const std::vector<int64_t>& row_nnz,
              const std::vector<ThreadCounts>& parts, const std::vector<std::vector<int32_t>>* remap,
              int threads) {
-    Csr m;
+    CsrMatrix m;
     m.n_rows = n_docs;
     m.n_cols = n_cols;
     m.indptr.assign(static_cast<std::size_t>(n_docs + 1), 0);
@@ -331,7 +331,7 @@ int text_threads(const std::vector<std::string_view>& docs, int num_threads) {
 
 }  // namespace
 
-Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
+CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
               TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
               int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
@@ -498,7 +498,7 @@ void tfidf_values(const CsrView& counts, const double* idf, bool sublinear, int 
     errors.rethrow();
 }
 
-Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
+CsrMatrix count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
                     const TermTable& vocabulary, int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
     const int threads = text_threads(docs, num_threads);

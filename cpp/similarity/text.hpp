@@ -87,12 +87,12 @@ struct VocabularyLimits {
 // `limits` (ids in sorted term order). Returns docs x vocabulary counts with
 // sorted rows; document_frequency gets each kept term's document count and
 // n_terms_seen the number of distinct terms before pruning.
-Csr count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
+CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
               TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
               int num_threads);
 
 // Counts n-grams of `docs` that are in `vocabulary`; others are ignored.
-Csr count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
+CsrMatrix count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
                     const TermTable& vocabulary, int num_threads);
 
 // TF-IDF values of a count matrix (same sparsity), row by row in double:

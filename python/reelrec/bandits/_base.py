@@ -27,8 +27,6 @@ would have.
 
 from __future__ import annotations
 
-import inspect
-import json
 import numbers
 import os
 from abc import ABC, abstractmethod
@@ -36,7 +34,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _core
+from .._params import ParamsMixin
+from .._persist import read_npz, write_npz
 from .._validation import _describe, check_k, check_num_threads, seed_from
 
 __all__ = ["BanditPolicy", "FORMAT_VERSION"]
@@ -96,7 +95,7 @@ def _id_array(a: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-class BanditPolicy(ABC):
+class BanditPolicy(ParamsMixin, ABC):
     """Abstract base of every bandit policy.
 
     Subclasses create their native state in :meth:`_make_native` and map the
@@ -117,41 +116,6 @@ class BanditPolicy(ABC):
     _unit_rewards: ClassVar[bool] = False
     #: parameters fixed when the native state is built; a change rebuilds it at the next fit
     _structural: ClassVar[tuple[str, ...]] = ("n_arms",)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if not inspect.isabstract(cls):
-            BanditPolicy._registry[cls.__name__] = cls
-
-    # ------------------------------------------------------------------ params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters, as given (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> BanditPolicy:
-        """Set constructor parameters; returns self."""
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"set_params: {type(self).__name__} has no parameter {name!r}; "
-                    f"valid parameters are {sorted(valid)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def _validate_common(self) -> None:
         _check_int(self.n_arms, "n_arms", minimum=0)
@@ -455,47 +419,27 @@ class BanditPolicy(ABC):
     def save(self, path: str | os.PathLike) -> None:
         """Write the policy to ``path`` (a versioned ``.npz`` with a JSON header; no pickle)."""
         native = self._state
-        params = self.get_params()
-        try:
-            params_json = json.dumps(params)
-        except TypeError as exc:
-            raise ValueError(
-                f"save: parameters must be JSON serialisable (use an int random_state), got {params}"
-            ) from exc
-        meta = {
-            "format": _FORMAT,
-            "format_version": FORMAT_VERSION,
-            "class": type(self).__name__,
-            "reelrec_version": getattr(_core, "__version__", "dev"),
-            "params": json.loads(params_json),
-        }
-        arrays = {f"state.{k}": v for k, v in native.get_state().items()}
-        with open(os.fspath(path), "wb") as fh:
-            np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+        write_npz(
+            path,
+            fmt=_FORMAT,
+            version=FORMAT_VERSION,
+            obj=self,
+            params=self.get_params(),
+            arrays={f"state.{k}": v for k, v in native.get_state().items()},
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BanditPolicy:
         """Read a policy written by :meth:`save`; ``BanditPolicy.load`` works for any class."""
-        try:
-            archive = np.load(os.fspath(path), allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec bandit file ({exc})") from exc
-        with archive as data:
-            if "__meta__" not in data.files:
-                raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec bandit file (no header)")
-            meta = json.loads(str(data["__meta__"]))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(f"path: unexpected format {meta.get('format')!r}")
-            if meta.get("format_version", 0) > FORMAT_VERSION:
-                raise ValueError(
-                    f"path: written by a newer reelrec (format {meta['format_version']}, "
-                    f"this version reads up to {FORMAT_VERSION})"
-                )
-            klass = BanditPolicy._registry.get(meta["class"])
-            if klass is None:
-                raise ValueError(f"path: unknown policy class {meta['class']!r}")
-            if not issubclass(klass, cls):
-                raise TypeError(f"path: holds a {meta['class']}, not a {cls.__name__}")
+        with read_npz(
+            path,
+            fmt=_FORMAT,
+            version=FORMAT_VERSION,
+            registry=BanditPolicy._registry,
+            base=cls,
+            file_kind="bandit",
+            class_kind="policy",
+        ) as (klass, meta, data):
             params = meta["params"]
             for key, value in params.items():
                 if isinstance(value, list):

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
+from .._params import ParamsMixin
 from .._validation import check_num_threads
 from ..exceptions import NotFittedError
 
@@ -58,7 +59,7 @@ def _documents(raw_documents: Any) -> tuple[list, bool]:
     return docs, ascii_only
 
 
-class TfidfFeaturizer:
+class TfidfFeaturizer(ParamsMixin):
     """TF-IDF features of short texts (titles, descriptions, tags).
 
     Parameters
@@ -120,17 +121,6 @@ class TfidfFeaturizer:
         self.use_idf = use_idf
         self.smooth_idf = smooth_idf
         self.num_threads = num_threads
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"TfidfFeaturizer({args})"
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        names = (
-            "ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "norm",
-            "lowercase", "token_pattern", "use_idf", "smooth_idf", "num_threads",
-        )
-        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------ validation
     def _analyzer_args(self) -> dict[str, Any]:
