@@ -132,6 +132,19 @@ def test_cg_half_step_matches_numpy_cg(isa, d):
     np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_cg_on_a_table_larger_than_cache_matches_numpy_cg(isa):
+    # a fixed side of > 1 MiB switches the kernels to gathering each row's
+    # y_k into scratch on the first pass and reading them from there
+    C = _confidence_matrix(seed=9, n_rows=40, n_cols=6000, density=0.02)
+    rng = np.random.default_rng(3)
+    Y = (0.1 * rng.standard_normal((C.shape[1], 64))).astype(np.float32)
+    X0 = (0.1 * rng.standard_normal((C.shape[0], 64))).astype(np.float32)
+    X = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
+    ref = _ref_cg(C, Y, X0, 1.0, 0.5, False, steps=3)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+
+
 def test_cg_approaches_the_exact_solve():
     C = _confidence_matrix(seed=4)
     Y = (0.3 * np.random.default_rng(5).standard_normal((C.shape[1], 16))).astype(np.float32)

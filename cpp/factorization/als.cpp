@@ -12,6 +12,8 @@ namespace {
 
 // Below this many flops a parallel region costs more than it saves.
 constexpr double kParallelFlops = 2e6;
+constexpr double kGatherAbove = 1 << 20;
+constexpr int64_t kGatherBytes = int64_t{2} << 20;
 
 }  // namespace
 
@@ -76,6 +78,12 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
     args.frequency_scaling = config.frequency_scaling;
     args.solver = config.solver;
     args.cg_steps = config.cg_steps;
+    // Gathering pays when the fixed side does not fit in a core's L2 cache;
+    // the buffer (2 MiB per thread) then holds rows of up to that size.
+    const double other_bytes = 4.0 * static_cast<double>(rows.n_cols) * d;
+    args.gather_capacity = config.solver == AlsSolver::kConjugateGradient && other_bytes > kGatherAbove
+                               ? std::max<int64_t>(1, kGatherBytes / (4 * int64_t{d}))
+                               : 0;
 
     const int64_t n_rows = rows.n_rows;
     const double passes = config.solver == AlsSolver::kCholesky ? d : 4.0 * (config.cg_steps + 1);
@@ -84,7 +92,7 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
     // Rows differ wildly in length (power-law data), hence small dynamic blocks.
     constexpr int64_t kBlock = 16;
     const int64_t n_blocks = (n_rows + kBlock - 1) / kBlock;
-    const std::size_t scratch_floats = als_scratch_floats(d, config.solver);
+    const std::size_t scratch_floats = als_scratch_floats(d, config.solver, args.gather_capacity);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {

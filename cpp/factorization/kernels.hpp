@@ -38,10 +38,13 @@ struct AlsRowArgs {
     bool frequency_scaling = false;
     AlsSolver solver = AlsSolver::kConjugateGradient;
     int cg_steps = 3;
+    // CG copies the rows y_k of a row with at most this many entries into
+    // scratch on its first pass and reads them from there afterwards (0: never).
+    int64_t gather_capacity = 0;
 };
 
 // Floats of per-thread scratch that solve_rows needs.
-std::size_t als_scratch_floats(int d, AlsSolver solver);
+std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity);
 
 struct AlsKernels {
     const char* name;

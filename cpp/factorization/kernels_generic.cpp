@@ -24,13 +24,13 @@ const BprKernels& bpr_kernels_generic() {
     return kernels;
 }
 
-std::size_t als_scratch_floats(int d, AlsSolver solver) {
+std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity) {
     const std::size_t stride = (static_cast<std::size_t>(d) + 15) / 16 * 16;
     if (solver == AlsSolver::kCholesky) {
         const std::size_t dd = (static_cast<std::size_t>(d) * d + 15) / 16 * 16;
         return dd + stride + 2 * static_cast<std::size_t>(generic::kCholeskyChunk) * d;
     }
-    return 3 * stride;
+    return 3 * stride + static_cast<std::size_t>(gather_capacity > 0 ? gather_capacity : 0) * d;
 }
 
 }  // namespace reelrec::factorization
