@@ -121,7 +121,7 @@ def test_cholesky_half_step_is_the_exact_solve(isa, d, freq):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("d", [6, 32, 64])
+@pytest.mark.parametrize("d", [6, 32, 64, 100, 128])
 def test_cg_half_step_matches_numpy_cg(isa, d):
     C = _confidence_matrix(seed=3)
     rng = np.random.default_rng(2)

@@ -150,7 +150,7 @@ void bind_factorization(py::module_& m) {
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users,
            Array<float> items, Array<float> item_bias, float learning_rate,
            float regularization, bool verify_negatives, uint64_t seed, int64_t epoch,
-           Array<int32_t> buckets, int num_threads, int isa) {
+           Array<int32_t> buckets, const OptArray<uint64_t>& seen_filter, int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             require(d > 0, "items: expected at least one column");
@@ -160,18 +160,36 @@ void bind_factorization(py::module_& m) {
             float* V = inout_matrix(items, n_items, d, "items");
             float* b = inout_array(item_bias, 1, n_items, 0, "item_bias");
             int32_t* buf = inout_array(buckets, 1, 2 * X.nnz(), 0, "buckets");
+            if (seen_filter)
+                require(seen_filter->ndim() == 1 && seen_filter->size() == fz::bpr_seen_filter_words(X.nnz()),
+                        "seen_filter: expected the array built by bpr_seen_filter for this matrix");
             const fz::BprConfig config = bpr_config(learning_rate, regularization, verify_negatives);
             fz::BprEpochStats stats;
             {
                 py::gil_scoped_release release;
-                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf, num_threads, isa);
+                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf,
+                                      seen_filter ? seen_filter->data() : nullptr, num_threads, isa);
             }
             return py::make_tuple(stats.loss, stats.samples, stats.skipped);
         },
         py::arg("indptr"), py::arg("indices"), py::arg("users").noconvert(), py::arg("items").noconvert(),
         py::arg("item_bias").noconvert(), py::arg("learning_rate"), py::arg("regularization"),
         py::arg("verify_negatives"), py::arg("seed"), py::arg("epoch"), py::arg("buckets").noconvert(),
-        py::arg("num_threads"), py::arg("isa") = 0);
+        py::arg("seen_filter"), py::arg("num_threads"), py::arg("isa") = 0);
+
+    m.def(
+        "bpr_seen_filter",
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, int64_t n_items, int num_threads) {
+            CsrView X = csr_view(indptr, indices, std::nullopt, n_items, "X");
+            Array<uint64_t> words(fz::bpr_seen_filter_words(X.nnz()));
+            {
+                py::gil_scoped_release release;
+                fz::bpr_build_seen_filter(X, words.mutable_data(), num_threads);
+            }
+            return words;
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("n_items"), py::arg("num_threads"),
+        "Bloom filter of the stored cells, the negative-sampling shortcut of bpr_epoch.");
 
     m.def(
         "bpr_replay",

@@ -30,10 +30,39 @@ int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz) {
     return static_cast<int>(std::max<int64_t>(s, 1));
 }
 
+int64_t bpr_seen_filter_words(int64_t nnz) {
+    int64_t bits = 64;
+    while (bits < 8 * nnz) bits <<= 1;
+    return bits / 64;
+}
+
+void bpr_build_seen_filter(const CsrView& X, uint64_t* words, int num_threads) {
+    const int64_t n_words = bpr_seen_filter_words(X.nnz());
+    const uint64_t mask = static_cast<uint64_t>(n_words) * 64 - 1;
+    for (int64_t w = 0; w < n_words; ++w) words[w] = 0;
+    const int threads = X.nnz() < (int64_t{1} << 20) ? 1 : resolve_threads(num_threads);
+    // Bits are only ever set (atomic OR), so the table is the same whatever
+    // the order or the thread count.
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1024)
+    for (int64_t u = 0; u < X.n_rows; ++u) {
+        for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) {
+            const uint64_t h = SeenFilter::hash(static_cast<int32_t>(u), X.indices[k]);
+            const uint64_t a = h & mask, b = (h >> 32) & mask;
+            __atomic_fetch_or(words + (a >> 6), uint64_t{1} << (a & 63), __ATOMIC_RELAXED);
+            __atomic_fetch_or(words + (b >> 6), uint64_t{1} << (b & 63), __ATOMIC_RELAXED);
+        }
+    }
+}
+
 BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* bias, int d,
                         const BprConfig& cfg, uint64_t seed, int64_t epoch, int32_t* buckets,
-                        int num_threads, int isa) {
+                        const uint64_t* seen_words, int num_threads, int isa) {
     const BprKernels& kernels = bpr_select_kernels(isa);
+    SeenFilter seen;
+    if (seen_words) {
+        seen.words = seen_words;
+        seen.mask = static_cast<uint64_t>(bpr_seen_filter_words(X.nnz())) * 64 - 1;
+    }
     const int64_t n_users = X.n_rows, n_items = X.n_cols, nnz = X.nnz();
     const int S = bpr_strata(n_users, n_items, nnz);
     const int64_t SS = static_cast<int64_t>(S) * S;
@@ -131,6 +160,7 @@ BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* bia
         if (n > 0 && m > 0) {
             BprStratumArgs args;
             args.X = &X;
+            args.seen = seen;
             args.users = users;
             args.items = items;
             args.item_bias = bias;

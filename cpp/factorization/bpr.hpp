@@ -39,10 +39,17 @@ struct BprEpochStats {
 // Number of blocks per side for a matrix (depends on the data only).
 int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz);
 
-// One epoch over X (pattern only; sorted rows). `buckets` holds 2 * nnz int32.
+// Words (uint64) of the SeenFilter for a matrix with nnz stored cells.
+int64_t bpr_seen_filter_words(int64_t nnz);
+
+// Builds the SeenFilter of X into words[0..bpr_seen_filter_words(nnz)).
+void bpr_build_seen_filter(const CsrView& X, uint64_t* words, int num_threads);
+
+// One epoch over X (pattern only; sorted rows). `buckets` holds 2 * nnz int32;
+// `seen_words` (nullable) is the SeenFilter of X.
 BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* item_bias, int d,
                         const BprConfig& config, uint64_t seed, int64_t epoch, int32_t* buckets,
-                        int num_threads, int isa = 0);
+                        const uint64_t* seen_words, int num_threads, int isa = 0);
 
 // Applies the update of each triple (users[t], positives[t], negatives[t]) in
 // order, on one thread; returns the summed loss. The reference of the tests.

@@ -95,9 +95,13 @@ def bpr_epoch(
     seed: int,
     epoch: int,
     buckets: npt.NDArray[np.int32],
+    seen_filter: npt.NDArray[np.uint64] | None,
     num_threads: int,
     isa: int = 0,
 ) -> tuple[float, int, int]: ...
+def bpr_seen_filter(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], n_items: int, num_threads: int
+) -> npt.NDArray[np.uint64]: ...
 def bpr_replay(
     users: npt.NDArray[np.float32],
     items: npt.NDArray[np.float32],

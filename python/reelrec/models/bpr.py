@@ -154,6 +154,8 @@ class BPR(Recommender):
         self.item_biases_ = np.zeros(X.shape[1], np.float32)
         indptr, indices = csr_arrays(X)
         buckets = np.empty(2 * X.nnz, np.int32)
+        verify = bool(self.verify_negative_samples)
+        seen = _core.bpr_seen_filter(indptr, indices, X.shape[1], threads) if verify else None
         self.history_: dict[str, list] = {"iteration": [], "seconds": [], "loss": [], "skipped": []}
         if eval_data is not None:
             self.history_["ndcg@10"] = []
@@ -162,7 +164,7 @@ class BPR(Recommender):
             loss, _, skipped = _core.bpr_epoch(
                 indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
                 float(self.learning_rate), float(self.regularization),
-                bool(self.verify_negative_samples), seed, epoch, buckets, threads,
+                verify, seed, epoch, buckets, seen, threads,
             )
             seconds = time.perf_counter() - start
             if not np.isfinite(loss):
