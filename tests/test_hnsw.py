@@ -1,12 +1,17 @@
 """HNSWIndex: recall against ExactIndex, deletes and slot reuse, filters, persistence, threads."""
 
-import threading
 
 import numpy as np
 import pytest
 
 from reelrec.search import ExactIndex, HNSWIndex, IdFilter
-from search_helpers import clustered, recall_at_k, reference_search
+from search_helpers import (
+    assert_concurrent_searches_equal_sequential,
+    assert_searches_see_whole_batches,
+    clustered,
+    recall_at_k,
+    reference_search,
+)
 
 METRICS = ["ip", "cosine", "l2"]
 
@@ -240,57 +245,15 @@ def test_growth_and_max_elements(clusters):
 def test_concurrent_searches_equal_sequential(clusters, built):
     _, Q = clusters
     index = built["cosine"]
-    expected = [index.search(Q[i::8], k=10, ef=40) for i in range(8)]
-    results, errors = [None] * 8, []
-
-    def work(i):
-        try:
-            for _ in range(5):
-                results[i] = index.search(Q[i::8], k=10, ef=40)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    for got, want in zip(results, expected):
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_array_equal(got[1], want[1])
+    assert_concurrent_searches_equal_sequential(lambda q: index.search(q, k=10, ef=40), Q)
 
 
 def test_concurrent_add_and_search_see_whole_batches(clusters):
     X, Q = clusters
     batches = [X[i * 100 : (i + 1) * 100] for i in range(6)]
-    Q = Q[:20]
-    ref = HNSWIndex(32, random_state=4, num_threads=1)
-    snapshots = {ref.search(Q, k=5)[0].tobytes()}
-    for b in batches:
-        ref.add(b)
-        snapshots.add(ref.search(Q, k=5)[0].tobytes())
-    index = HNSWIndex(32, random_state=4, num_threads=1)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def searcher():
-        try:
-            while not done.is_set():
-                seen.append(index.search(Q, k=5)[0].tobytes())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=searcher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for b in batches:
-        index.add(b)
-    done.set()
-    for t in threads:
-        t.join()
-    assert not errors and seen
-    assert set(seen) <= snapshots, "a search saw a half-applied add"
+    index, ref = assert_searches_see_whole_batches(
+        lambda: HNSWIndex(32, random_state=4, num_threads=1), batches, Q[:20]
+    )
     assert index.to_bytes() == ref.to_bytes()
 
 

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,11 @@ import scipy.sparse as sp
 import reelrec
 from reelrec import _core
 from reelrec.search import ExactIndex, IdFilter
-from search_helpers import reference_search
+from search_helpers import (
+    assert_concurrent_searches_equal_sequential,
+    assert_searches_see_whole_batches,
+    reference_search,
+)
 
 METRICS = ["ip", "cosine", "l2"]
 
@@ -233,59 +236,14 @@ def test_bad_input(data):
 def test_concurrent_searches_equal_sequential(data):
     X, Q, ids = data
     index = ExactIndex(24, metric="ip", num_threads=2).add(X, ids)
-    expected = [index.search(Q[i::8], k=10) for i in range(8)]
-    results = [None] * 8
-    errors = []
-
-    def work(i):
-        try:
-            for _ in range(5):
-                results[i] = index.search(Q[i::8], k=10)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    for got, want in zip(results, expected):
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_array_equal(got[1], want[1])
+    assert_concurrent_searches_equal_sequential(lambda q: index.search(q, k=10), Q)
 
 
 def test_concurrent_add_and_search_see_whole_batches():
     rng = np.random.default_rng(3)
     batches = [rng.standard_normal((500, 8)).astype(np.float32) for _ in range(6)]
     Q = rng.standard_normal((20, 8)).astype(np.float32)
-    # what a search must return after each prefix of batches
-    ref = ExactIndex(8)
-    snapshots = [ref.search(Q, k=5)[0].tobytes()]
-    for b in batches:
-        ref.add(b)
-        snapshots.append(ref.search(Q, k=5)[0].tobytes())
-    index = ExactIndex(8)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def searcher():
-        try:
-            while not done.is_set():
-                seen.append(index.search(Q, k=5)[0].tobytes())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=searcher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for b in batches:
-        index.add(b)
-    done.set()
-    for t in threads:
-        t.join()
-    assert not errors and seen
-    assert set(seen) <= set(snapshots), "a search saw a half-applied add"
+    assert_searches_see_whole_batches(lambda: ExactIndex(8), batches, Q)
 
 
 @pytest.mark.parametrize("level", ["portable", "avx2"])
