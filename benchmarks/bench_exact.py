@@ -19,9 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+from _common import brief_machine_info, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec.search import ExactIndex  # noqa: E402
@@ -187,21 +187,13 @@ def main(argv=None):
 
     result = {
         "single_thread_cpu_gflops": cpu,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "simd": _core.search_simd_level(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": brief_machine_info(simd=_core.search_simd_level(), load_average=os.getloadavg()),
         "params": vars(args),
         "gemm_peak_gflops": peaks,
         "faiss": fidx is not None,
         "rows": rows,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=2)
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":
