@@ -188,49 +188,10 @@ def test_corrupt_files_raise_value_error(data, tmp_path):
         ExactIndex.load(tmp_path / "missing.idx")
 
 
-def test_bad_input(data):
-    X, Q, _ = data
-    index = ExactIndex(24, metric="cosine").add(X[:5])
-    with pytest.raises(ValueError, match="dimension 24"):
-        index.add(X[:2, :10])
-    with pytest.raises(ValueError, match="dimension 24"):
-        index.search(Q[:, :3])
-    bad = X[:2].copy()
-    bad[1, 3] = np.nan
-    with pytest.raises(ValueError, match="row 1 contains NaN"):
-        index.add(bad)
-    with pytest.raises(ValueError, match="zero vector"):
-        index.add(np.zeros((1, 24)))
-    with pytest.raises(ValueError, match="zero vector"):
-        index.search(np.zeros(24))
-    with pytest.raises(ValueError, match="already in the index"):
-        index.add(X[:1], ids=[2])
-    with pytest.raises(ValueError, match="repeated within this call"):
-        index.add(X[:2], ids=[7, 7])
-    with pytest.raises(ValueError, match=">= 0"):
-        index.add(X[:1], ids=[-1])
-    with pytest.raises(ValueError, match="one id per vector"):
-        index.add(X[:2], ids=[8])
-    with pytest.raises(TypeError, match="ids"):
-        index.add(X[:1], ids=[1.5])
-    with pytest.raises(ValueError, match="k"):
-        index.search(Q, k=0)
-    with pytest.raises(TypeError, match="k"):
-        index.search(Q, k=2.0)
-    with pytest.raises(TypeError, match="filter"):
-        index.search(Q, filter=[1, 2])
-    with pytest.raises(ValueError, match="one entry per query"):
-        index.search(Q[:2], exclude=[[1]])
-    with pytest.raises(ValueError, match="metric"):
-        ExactIndex(4, metric="dot")
-    with pytest.raises(ValueError, match="dim"):
-        ExactIndex(0)
+def test_bad_input():
+    """Checks shared with HNSWIndex are in test_search_validation.py."""
     with pytest.raises(ValueError, match="num_threads"):
         ExactIndex(4, num_threads=-1)
-    assert len(index) == 5, "failed adds change nothing"
-    with pytest.raises(ValueError, match="zero vector"):
-        ExactIndex(3, metric="cosine").add(np.array([[1.0, 0, 0], [0, 0, 0]]))
-    ExactIndex(3, metric="l2").add(np.zeros((1, 3)))  # zero vectors are fine outside cosine
 
 
 def test_concurrent_searches_equal_sequential(data):
