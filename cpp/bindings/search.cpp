@@ -115,19 +115,19 @@ py::bytes save_to_bytes(Write&& write) {
     return py::bytes(out.str());
 }
 
-template <class Read>
-void load_from_path(const std::string& path, Read&& read) {
-    py::gil_scoped_release release;
-    std::ifstream in = open_file(path);
-    const uint64_t size = stream_size(in);
-    read(in, size);
-}
-
-template <class Read>
-void load_from_bytes(const py::bytes& data, Read&& read) {
-    std::istringstream in(static_cast<std::string>(data));
-    py::gil_scoped_release release;
-    read(in, stream_size(in));
+// Index::load on the stream open() returns, with the GIL released. Returns
+// (index, *params): the Python-side parameters stored with the index, read
+// into params (given with their defaults).
+template <class Index, class Open, class... Params>
+py::tuple load_index(Open&& open, Params... params) {
+    std::unique_ptr<Index> index;
+    {
+        py::gil_scoped_release release;
+        auto in = open();
+        const uint64_t size = stream_size(in);
+        index = Index::load(in, size, params...);
+    }
+    return py::make_tuple(std::move(index), params...);
 }
 
 // add(vectors, n, ids) after the shape checks, with the GIL released.
@@ -276,23 +276,14 @@ void bind_search(py::module_& m) {
         .def_static(
             "load",
             [](const std::string& path) {
-                int32_t num_threads = 0;
-                std::unique_ptr<ExactIndex> index;
-                load_from_path(path, [&](std::istream& in, uint64_t size) {
-                    index = ExactIndex::load(in, size, num_threads);
-                });
-                return py::make_tuple(std::move(index), num_threads);
+                return load_index<ExactIndex>([&] { return open_file(path); }, int32_t{0});
             },
             py::arg("path"))
         .def_static(
             "from_bytes",
             [](const py::bytes& data) {
-                int32_t num_threads = 0;
-                std::unique_ptr<ExactIndex> index;
-                load_from_bytes(data, [&](std::istream& in, uint64_t size) {
-                    index = ExactIndex::load(in, size, num_threads);
-                });
-                return py::make_tuple(std::move(index), num_threads);
+                const auto blob = static_cast<std::string>(data);
+                return load_index<ExactIndex>([&] { return std::istringstream(blob); }, int32_t{0});
             },
             py::arg("data"));
 
@@ -364,25 +355,14 @@ void bind_search(py::module_& m) {
         .def_static(
             "load",
             [](const std::string& path) {
-                int64_t random_state = -1;
-                int32_t num_threads = 0;
-                std::unique_ptr<HnswIndex> index;
-                load_from_path(path, [&](std::istream& in, uint64_t size) {
-                    index = HnswIndex::load(in, size, random_state, num_threads);
-                });
-                return py::make_tuple(std::move(index), random_state, num_threads);
+                return load_index<HnswIndex>([&] { return open_file(path); }, int64_t{-1}, int32_t{0});
             },
             py::arg("path"))
         .def_static(
             "from_bytes",
             [](const py::bytes& data) {
-                int64_t random_state = -1;
-                int32_t num_threads = 0;
-                std::unique_ptr<HnswIndex> index;
-                load_from_bytes(data, [&](std::istream& in, uint64_t size) {
-                    index = HnswIndex::load(in, size, random_state, num_threads);
-                });
-                return py::make_tuple(std::move(index), random_state, num_threads);
+                const auto blob = static_cast<std::string>(data);
+                return load_index<HnswIndex>([&] { return std::istringstream(blob); }, int64_t{-1}, int32_t{0});
             },
             py::arg("data"));
 }
