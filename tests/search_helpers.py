@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 
 def reference_scores(queries, vectors, metric):
@@ -118,3 +119,22 @@ def assert_searches_see_whole_batches(make_index, batches, queries):
     assert not errors and seen
     assert set(seen) <= snapshots, "a search saw a half-applied add"
     return index, ref
+
+
+def assert_load_rejects(cls, raw, cases, tmp_path):
+    """Loading each corrupt blob raises ValueError, and so does an unknown format version.
+
+    ``cases`` maps a name to (blob, message fragment); ``raw`` is a valid file. A
+    missing file raises FileNotFoundError.
+    """
+    path = tmp_path / "bad"
+    for blob, message in cases.values():
+        path.write_bytes(blob)
+        with pytest.raises(ValueError, match=message):
+            cls.load(path)
+    version = bytearray(raw)
+    version[8:12] = (99).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="unsupported format version 99"):
+        cls.from_bytes(bytes(version))
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        cls.load(tmp_path / "missing")

@@ -6,6 +6,7 @@ import pytest
 from reelrec.search import ExactIndex, HNSWIndex, IdFilter
 from search_helpers import (
     assert_concurrent_searches_equal_sequential,
+    assert_load_rejects,
     assert_searches_see_whole_batches,
     clustered,
     recall_at_k,
@@ -198,7 +199,6 @@ def test_save_load_round_trip_keeps_parameters(clusters, tmp_path):
 def test_corrupt_files_raise_value_error(clusters, tmp_path):
     X, _ = clusters
     raw = HNSWIndex(32, random_state=0, num_threads=1).add(X[:200]).to_bytes()
-    path = tmp_path / "bad.hnsw"
     cases = {
         "truncated": (raw[: len(raw) - 100], "truncated"),
         "cut in header": (raw[:40], "truncated|too short"),
@@ -212,18 +212,9 @@ def test_corrupt_files_raise_value_error(clusters, tmp_path):
             "not a valid",
         ),
     }
-    for blob, message in cases.values():
-        path.write_bytes(blob)
-        with pytest.raises(ValueError, match=message):
-            HNSWIndex.load(path)
-    version = bytearray(raw)
-    version[8:12] = (2).to_bytes(4, "little")
-    with pytest.raises(ValueError, match="unsupported format version 2"):
-        HNSWIndex.from_bytes(bytes(version))
+    assert_load_rejects(HNSWIndex, raw, cases, tmp_path)
     with pytest.raises(ValueError, match="magic"):
         HNSWIndex.from_bytes(ExactIndex(4).to_bytes())
-    with pytest.raises(FileNotFoundError):
-        HNSWIndex.load(tmp_path / "missing")
 
 
 def test_growth_and_max_elements(clusters):

@@ -14,6 +14,7 @@ from reelrec import _core
 from reelrec.search import ExactIndex, IdFilter
 from search_helpers import (
     assert_concurrent_searches_equal_sequential,
+    assert_load_rejects,
     assert_searches_see_whole_batches,
     reference_search,
 )
@@ -166,26 +167,15 @@ def test_save_load_round_trip(data, tmp_path):
 def test_corrupt_files_raise_value_error(data, tmp_path):
     X, _, _ = data
     raw = ExactIndex(24).add(X[:100]).to_bytes()
-    path = tmp_path / "bad.idx"
     cases = {
-        "truncated": raw[: len(raw) // 2],
-        "header only": raw[:20],
-        "empty": b"",
-        "wrong magic": b"NOTMAGIC" + raw[8:],
-        "flipped byte": raw[:500] + bytes([raw[500] ^ 0xFF]) + raw[501:],
-        "trailing": raw + b"x",
+        "truncated": (raw[: len(raw) // 2], "truncated"),
+        "header only": (raw[:20], "not a valid"),
+        "empty": (b"", "not a valid"),
+        "wrong magic": (b"NOTMAGIC" + raw[8:], "magic"),
+        "flipped byte": (raw[:500] + bytes([raw[500] ^ 0xFF]) + raw[501:], "checksum"),
+        "trailing": (raw + b"x", "not a valid"),
     }
-    messages = {"wrong magic": "magic", "truncated": "truncated", "flipped byte": "checksum"}
-    for name, blob in cases.items():
-        path.write_bytes(blob)
-        with pytest.raises(ValueError, match=messages.get(name, "not a valid")):
-            ExactIndex.load(path)
-    version = bytearray(raw)
-    version[8:12] = (99).to_bytes(4, "little")
-    with pytest.raises(ValueError, match="unsupported format version 99"):
-        ExactIndex.from_bytes(bytes(version))
-    with pytest.raises(FileNotFoundError, match="no such file"):
-        ExactIndex.load(tmp_path / "missing.idx")
+    assert_load_rejects(ExactIndex, raw, cases, tmp_path)
 
 
 def test_bad_input():
