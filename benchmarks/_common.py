@@ -119,3 +119,17 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=float))
     print(f"\nwrote {path}")
     return path
+
+
+def brief_machine_info(**extra: Any) -> dict[str, Any]:
+    """Platform and core count, plus ``extra``, for the "machine" entry of a result file."""
+    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), **extra}
+
+
+def write_json(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as indented JSON to ``path`` (creating its folder) and say so."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {out}")
+    return out

@@ -19,9 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+from _common import best_of, brief_machine_info, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec.search import ExactIndex  # noqa: E402
@@ -47,15 +47,6 @@ def numpy_topk(Q, X, k):
         order = np.argsort(-top, axis=1, kind="stable")
         ids[s : s + NUMPY_CHUNK] = np.take_along_axis(part, order, axis=1)
     return ids
-
-
-def best_of(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def best_cpu(fn, repeats):
@@ -76,8 +67,8 @@ def gemm_peaks(threads, repeats, size):
     peaks = {}
     for t in sorted({1, threads}):
         with threadpool_limits(t):
-            peaks[f"numpy_{t}t"] = flops / best_of(lambda: A @ B, repeats) / 1e9
-    peaks["eigen_1t"] = flops / best_of(lambda: _core.search_eigen_gemm_nt(A, B), repeats) / 1e9
+            peaks[f"numpy_{t}t"] = flops / best_of(lambda: A @ B, repeats)[0] / 1e9
+    peaks["eigen_1t"] = flops / best_of(lambda: _core.search_eigen_gemm_nt(A, B), repeats)[0] / 1e9
     return peaks
 
 
@@ -129,10 +120,10 @@ def main(argv=None):
         t_ours = t_np = t_faiss = float("inf")
         with threadpool_limits(args.threads):
             for _ in range(args.repeats):
-                t_ours = min(t_ours, best_of(lambda: index.search(Q, k=args.k), 1))  # noqa: B023
-                t_np = min(t_np, best_of(lambda: numpy_topk(Q, X, args.k), 1))  # noqa: B023
+                t_ours = min(t_ours, best_of(lambda: index.search(Q, k=args.k), 1)[0])  # noqa: B023
+                t_np = min(t_np, best_of(lambda: numpy_topk(Q, X, args.k), 1)[0])  # noqa: B023
                 if fidx:
-                    t_faiss = min(t_faiss, best_of(lambda: fidx.search(Q, args.k), 1))  # noqa: B023
+                    t_faiss = min(t_faiss, best_of(lambda: fidx.search(Q, args.k), 1)[0])  # noqa: B023
         ours_ids, _ = index.search(Q, k=args.k)
         agree = float(np.mean(ours_ids == numpy_topk(Q, X, args.k)))
         row = {
@@ -187,21 +178,13 @@ def main(argv=None):
 
     result = {
         "single_thread_cpu_gflops": cpu,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "simd": _core.search_simd_level(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": brief_machine_info(simd=_core.search_simd_level(), load_average=os.getloadavg()),
         "params": vars(args),
         "gemm_peak_gflops": peaks,
         "faiss": fidx is not None,
         "rows": rows,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=2)
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+from _common import brief_machine_info, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec.search import ExactIndex, HNSWIndex  # noqa: E402
@@ -214,22 +214,15 @@ def main(argv=None):
 
     makers = {"clustered": clustered_data, "als": als_like_data}
     results = {
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "simd": _core.search_simd_level(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": brief_machine_info(simd=_core.search_simd_level(), load_average=os.getloadavg()),
         "params": vars(args),
         "datasets": {},
     }
     for i, name in enumerate(args.datasets.split(",")):
         X, Q, metric = makers[name](args.n, args.queries, args.dim, seed=i)
         results["datasets"][name] = run_dataset(name, X, Q, metric, args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(results, fh, indent=2)
-    print(f"\nwrote {args.out}")
+    print()
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -39,7 +38,7 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from _common import best_of  # noqa: E402
+from _common import best_of, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec import metrics as M  # noqa: E402
@@ -210,10 +209,7 @@ def main() -> None:
         },
         "rows": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ time on a shared machine).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
-from _common import best_wall_cpu  # noqa: E402
+from _common import best_wall_cpu, brief_machine_info, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec.features import TfidfFeaturizer  # noqa: E402
@@ -58,9 +56,13 @@ def synthetic_documents(n_docs: int, seed: int = 0, vocab_size: int = 30_000) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=0, help="reelrec threads for the second row (0 = all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="reelrec threads for the second row (0 = all cores)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "tfidf.json")
     args = parser.parse_args()
@@ -70,10 +72,14 @@ def main() -> None:
     docs = synthetic_documents(args.docs)
     n_bytes = sum(len(d) for d in docs)
     threads = args.threads or _core.max_threads()
-    print(f"TF-IDF fit_transform on {len(docs):,} synthetic titles+descriptions ({n_bytes / 1e6:.1f} MB), "
-          f"best of {args.repeats}")
-    print(f"{'ngram_range':<12} {'terms':>10} {'nnz':>11} {'sklearn s':>10} {'reelrec 1t s':>13} "
-          f"{'speedup':>8} {f'reelrec {threads}t s':>13} {'speedup':>8} {'cpu ratio 1t':>13}")
+    print(
+        f"TF-IDF fit_transform on {len(docs):,} synthetic titles+descriptions ({n_bytes / 1e6:.1f} MB), "
+        f"best of {args.repeats}"
+    )
+    print(
+        f"{'ngram_range':<12} {'terms':>10} {'nnz':>11} {'sklearn s':>10} {'reelrec 1t s':>13} "
+        f"{'speedup':>8} {f'reelrec {threads}t s':>13} {'speedup':>8} {'cpu ratio 1t':>13}"
+    )
     results = []
     for ngram_range in [(1, 1), (1, 2)]:
         settings = {"ngram_range": ngram_range, "min_df": 2, "sublinear_tf": True}
@@ -97,27 +103,36 @@ def main() -> None:
         max_diff = float(diff.max()) if diff.nnz else 0.0
         assert max_diff < 1e-5, f"matrices differ by {max_diff}"
         row = {
-            "ngram_range": list(ngram_range), "docs": len(docs), "terms": got.shape[1], "nnz": int(got.nnz),
-            "sklearn_s": round(ref_s, 3), "reelrec_1thread_s": round(one_s, 3),
-            "speedup_1thread": round(ref_s / one_s, 2), "reelrec_threads": threads,
-            "reelrec_threads_s": round(all_s, 3), "speedup_threads": round(ref_s / all_s, 2),
-            "sklearn_cpu_s": round(ref_cpu, 3), "reelrec_1thread_cpu_s": round(one_cpu, 3),
-            "cpu_ratio_1thread": round(ref_cpu / one_cpu, 2), "max_abs_diff": max_diff,
+            "ngram_range": list(ngram_range),
+            "docs": len(docs),
+            "terms": got.shape[1],
+            "nnz": int(got.nnz),
+            "sklearn_s": round(ref_s, 3),
+            "reelrec_1thread_s": round(one_s, 3),
+            "speedup_1thread": round(ref_s / one_s, 2),
+            "reelrec_threads": threads,
+            "reelrec_threads_s": round(all_s, 3),
+            "speedup_threads": round(ref_s / all_s, 2),
+            "sklearn_cpu_s": round(ref_cpu, 3),
+            "reelrec_1thread_cpu_s": round(one_cpu, 3),
+            "cpu_ratio_1thread": round(ref_cpu / one_cpu, 2),
+            "max_abs_diff": max_diff,
         }
         results.append(row)
-        print(f"{str(ngram_range):<12} {row['terms']:>10,} {row['nnz']:>11,} {ref_s:>10.2f} {one_s:>13.2f} "
-              f"{row['speedup_1thread']:>7.2f}x {all_s:>13.2f} {row['speedup_threads']:>7.2f}x "
-              f"{row['cpu_ratio_1thread']:>12.2f}x", flush=True)
+        print(
+            f"{str(ngram_range):<12} {row['terms']:>10,} {row['nnz']:>11,} {ref_s:>10.2f} {one_s:>13.2f} "
+            f"{row['speedup_1thread']:>7.2f}x {all_s:>13.2f} {row['speedup_threads']:>7.2f}x "
+            f"{row['cpu_ratio_1thread']:>12.2f}x",
+            flush=True,
+        )
     report = {
         "benchmark": "TfidfFeaturizer vs sklearn TfidfVectorizer fit_transform",
         "settings": {"min_df": 2, "sublinear_tf": True, "norm": "l2"},
         "sklearn_version": sklearn_version,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": brief_machine_info(python=platform.python_version()),
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_json(args.out, report)
 
 
 if __name__ == "__main__":

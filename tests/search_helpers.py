@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+import pytest
 
 
 def reference_scores(queries, vectors, metric):
@@ -52,3 +55,86 @@ def clustered(n, dim, n_clusters=20, spread=0.15, seed=0):
 def recall_at_k(found, truth):
     hits = [len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) for f, t in zip(found, truth)]
     return float(np.sum(hits)) / float((truth >= 0).sum())
+
+
+def run_threads(target, n_threads):
+    """Starts target(i) for i < n_threads in threads; returns them and the list their errors go to."""
+    errors = []
+
+    def guarded(i):
+        try:
+            target(i)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    return threads, errors
+
+
+def assert_concurrent_searches_equal_sequential(search, queries, n_threads=8):
+    """search(Q) from n_threads threads at once (five times each) returns what it returns alone."""
+    parts = [queries[i::n_threads] for i in range(n_threads)]
+    expected = [search(part) for part in parts]
+    results = [None] * n_threads
+
+    def work(i):
+        for _ in range(5):
+            results[i] = search(parts[i])
+
+    threads, errors = run_threads(work, n_threads)
+    for t in threads:
+        t.join()
+    assert not errors
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def assert_searches_see_whole_batches(make_index, batches, queries):
+    """Searches that run while batches are added see the index only between two adds.
+
+    Returns the index the searches ran against and a reference built the same way.
+    """
+    ref = make_index()
+    snapshots = {ref.search(queries, k=5)[0].tobytes()}
+    for b in batches:
+        ref.add(b)
+        snapshots.add(ref.search(queries, k=5)[0].tobytes())
+    index = make_index()
+    seen = []
+    done = threading.Event()
+
+    def searcher(_):
+        while not done.is_set():
+            seen.append(index.search(queries, k=5)[0].tobytes())
+
+    threads, errors = run_threads(searcher, 4)
+    for b in batches:
+        index.add(b)
+    done.set()
+    for t in threads:
+        t.join()
+    assert not errors and seen
+    assert set(seen) <= snapshots, "a search saw a half-applied add"
+    return index, ref
+
+
+def assert_load_rejects(cls, raw, cases, tmp_path):
+    """Loading each corrupt blob raises ValueError, and so does an unknown format version.
+
+    ``cases`` maps a name to (blob, message fragment); ``raw`` is a valid file. A
+    missing file raises FileNotFoundError.
+    """
+    path = tmp_path / "bad"
+    for blob, message in cases.values():
+        path.write_bytes(blob)
+        with pytest.raises(ValueError, match=message):
+            cls.load(path)
+    version = bytearray(raw)
+    version[8:12] = (99).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="unsupported format version 99"):
+        cls.from_bytes(bytes(version))
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        cls.load(tmp_path / "missing")

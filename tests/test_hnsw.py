@@ -1,12 +1,17 @@
 """HNSWIndex: recall against ExactIndex, deletes and slot reuse, filters, persistence, threads."""
 
-import threading
-
 import numpy as np
 import pytest
 
 from reelrec.search import ExactIndex, HNSWIndex, IdFilter
-from search_helpers import clustered, recall_at_k, reference_search
+from search_helpers import (
+    assert_concurrent_searches_equal_sequential,
+    assert_load_rejects,
+    assert_searches_see_whole_batches,
+    clustered,
+    recall_at_k,
+    reference_search,
+)
 
 METRICS = ["ip", "cosine", "l2"]
 
@@ -194,7 +199,6 @@ def test_save_load_round_trip_keeps_parameters(clusters, tmp_path):
 def test_corrupt_files_raise_value_error(clusters, tmp_path):
     X, _ = clusters
     raw = HNSWIndex(32, random_state=0, num_threads=1).add(X[:200]).to_bytes()
-    path = tmp_path / "bad.hnsw"
     cases = {
         "truncated": (raw[: len(raw) - 100], "truncated"),
         "cut in header": (raw[:40], "truncated|too short"),
@@ -208,18 +212,9 @@ def test_corrupt_files_raise_value_error(clusters, tmp_path):
             "not a valid",
         ),
     }
-    for blob, message in cases.values():
-        path.write_bytes(blob)
-        with pytest.raises(ValueError, match=message):
-            HNSWIndex.load(path)
-    version = bytearray(raw)
-    version[8:12] = (2).to_bytes(4, "little")
-    with pytest.raises(ValueError, match="unsupported format version 2"):
-        HNSWIndex.from_bytes(bytes(version))
+    assert_load_rejects(HNSWIndex, raw, cases, tmp_path)
     with pytest.raises(ValueError, match="magic"):
         HNSWIndex.from_bytes(ExactIndex(4).to_bytes())
-    with pytest.raises(FileNotFoundError):
-        HNSWIndex.load(tmp_path / "missing")
 
 
 def test_growth_and_max_elements(clusters):
@@ -240,57 +235,15 @@ def test_growth_and_max_elements(clusters):
 def test_concurrent_searches_equal_sequential(clusters, built):
     _, Q = clusters
     index = built["cosine"]
-    expected = [index.search(Q[i::8], k=10, ef=40) for i in range(8)]
-    results, errors = [None] * 8, []
-
-    def work(i):
-        try:
-            for _ in range(5):
-                results[i] = index.search(Q[i::8], k=10, ef=40)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    for got, want in zip(results, expected):
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_array_equal(got[1], want[1])
+    assert_concurrent_searches_equal_sequential(lambda q: index.search(q, k=10, ef=40), Q)
 
 
 def test_concurrent_add_and_search_see_whole_batches(clusters):
     X, Q = clusters
     batches = [X[i * 100 : (i + 1) * 100] for i in range(6)]
-    Q = Q[:20]
-    ref = HNSWIndex(32, random_state=4, num_threads=1)
-    snapshots = {ref.search(Q, k=5)[0].tobytes()}
-    for b in batches:
-        ref.add(b)
-        snapshots.add(ref.search(Q, k=5)[0].tobytes())
-    index = HNSWIndex(32, random_state=4, num_threads=1)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def searcher():
-        try:
-            while not done.is_set():
-                seen.append(index.search(Q, k=5)[0].tobytes())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=searcher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for b in batches:
-        index.add(b)
-    done.set()
-    for t in threads:
-        t.join()
-    assert not errors and seen
-    assert set(seen) <= snapshots, "a search saw a half-applied add"
+    index, ref = assert_searches_see_whole_batches(
+        lambda: HNSWIndex(32, random_state=4, num_threads=1), batches, Q[:20]
+    )
     assert index.to_bytes() == ref.to_bytes()
 
 
@@ -308,35 +261,8 @@ def test_ef_parameter(clusters):
     assert (ids >= 0).all()
 
 
-def test_bad_input(clusters):
-    X, Q = clusters
-    index = HNSWIndex(32, metric="cosine", random_state=0).add(X[:20])
-    with pytest.raises(ValueError, match="dimension 32"):
-        index.add(X[:2, :5])
-    with pytest.raises(ValueError, match="dimension 32"):
-        index.search(Q[:, :5])
-    with pytest.raises(ValueError, match="expected shape"):
-        index.add(X[0])
-    bad = X[:3].copy()
-    bad[2, 0] = np.inf
-    with pytest.raises(ValueError, match="row 2 contains NaN or infinite"):
-        index.add(bad)
-    with pytest.raises(ValueError, match="zero vector"):
-        index.add(np.zeros((2, 32)))
-    with pytest.raises(ValueError, match="zero vector"):
-        index.search(np.zeros((1, 32)))
-    with pytest.raises(ValueError, match="already in the index"):
-        index.add(X[:1], ids=[0])
-    with pytest.raises(ValueError, match="repeated"):
-        index.add(X[:2], ids=[100, 100])
-    with pytest.raises(ValueError, match="k"):
-        index.search(Q, k=0)
-    with pytest.raises(ValueError, match="k"):
-        index.search(Q, k=-3)
-    with pytest.raises(TypeError, match="queries"):
-        index.search([["a"] * 32])
-    with pytest.raises(TypeError, match="filter"):
-        index.search(Q, filter={"allow": [1]})
+def test_bad_input():
+    """Checks shared with ExactIndex are in test_search_validation.py."""
     with pytest.raises(ValueError, match="M"):
         HNSWIndex(4, M=1)
     with pytest.raises(ValueError, match="ef_construction"):
@@ -345,5 +271,3 @@ def test_bad_input(clusters):
         HNSWIndex(4, random_state="seed")
     with pytest.raises(ValueError, match="max_elements"):
         HNSWIndex(4, max_elements=0)
-    assert len(index) == 20, "failed adds change nothing"
-    HNSWIndex(3, metric="l2").add(np.zeros((2, 3)))  # zero vectors are fine outside cosine

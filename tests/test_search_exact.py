@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,12 @@ import scipy.sparse as sp
 import reelrec
 from reelrec import _core
 from reelrec.search import ExactIndex, IdFilter
-from search_helpers import reference_search
+from search_helpers import (
+    assert_concurrent_searches_equal_sequential,
+    assert_load_rejects,
+    assert_searches_see_whole_batches,
+    reference_search,
+)
 
 METRICS = ["ip", "cosine", "l2"]
 
@@ -163,129 +167,34 @@ def test_save_load_round_trip(data, tmp_path):
 def test_corrupt_files_raise_value_error(data, tmp_path):
     X, _, _ = data
     raw = ExactIndex(24).add(X[:100]).to_bytes()
-    path = tmp_path / "bad.idx"
     cases = {
-        "truncated": raw[: len(raw) // 2],
-        "header only": raw[:20],
-        "empty": b"",
-        "wrong magic": b"NOTMAGIC" + raw[8:],
-        "flipped byte": raw[:500] + bytes([raw[500] ^ 0xFF]) + raw[501:],
-        "trailing": raw + b"x",
+        "truncated": (raw[: len(raw) // 2], "truncated"),
+        "header only": (raw[:20], "not a valid"),
+        "empty": (b"", "not a valid"),
+        "wrong magic": (b"NOTMAGIC" + raw[8:], "magic"),
+        "flipped byte": (raw[:500] + bytes([raw[500] ^ 0xFF]) + raw[501:], "checksum"),
+        "trailing": (raw + b"x", "not a valid"),
     }
-    messages = {"wrong magic": "magic", "truncated": "truncated", "flipped byte": "checksum"}
-    for name, blob in cases.items():
-        path.write_bytes(blob)
-        with pytest.raises(ValueError, match=messages.get(name, "not a valid")):
-            ExactIndex.load(path)
-    version = bytearray(raw)
-    version[8:12] = (99).to_bytes(4, "little")
-    with pytest.raises(ValueError, match="unsupported format version 99"):
-        ExactIndex.from_bytes(bytes(version))
-    with pytest.raises(FileNotFoundError, match="no such file"):
-        ExactIndex.load(tmp_path / "missing.idx")
+    assert_load_rejects(ExactIndex, raw, cases, tmp_path)
 
 
-def test_bad_input(data):
-    X, Q, _ = data
-    index = ExactIndex(24, metric="cosine").add(X[:5])
-    with pytest.raises(ValueError, match="dimension 24"):
-        index.add(X[:2, :10])
-    with pytest.raises(ValueError, match="dimension 24"):
-        index.search(Q[:, :3])
-    bad = X[:2].copy()
-    bad[1, 3] = np.nan
-    with pytest.raises(ValueError, match="row 1 contains NaN"):
-        index.add(bad)
-    with pytest.raises(ValueError, match="zero vector"):
-        index.add(np.zeros((1, 24)))
-    with pytest.raises(ValueError, match="zero vector"):
-        index.search(np.zeros(24))
-    with pytest.raises(ValueError, match="already in the index"):
-        index.add(X[:1], ids=[2])
-    with pytest.raises(ValueError, match="repeated within this call"):
-        index.add(X[:2], ids=[7, 7])
-    with pytest.raises(ValueError, match=">= 0"):
-        index.add(X[:1], ids=[-1])
-    with pytest.raises(ValueError, match="one id per vector"):
-        index.add(X[:2], ids=[8])
-    with pytest.raises(TypeError, match="ids"):
-        index.add(X[:1], ids=[1.5])
-    with pytest.raises(ValueError, match="k"):
-        index.search(Q, k=0)
-    with pytest.raises(TypeError, match="k"):
-        index.search(Q, k=2.0)
-    with pytest.raises(TypeError, match="filter"):
-        index.search(Q, filter=[1, 2])
-    with pytest.raises(ValueError, match="one entry per query"):
-        index.search(Q[:2], exclude=[[1]])
-    with pytest.raises(ValueError, match="metric"):
-        ExactIndex(4, metric="dot")
-    with pytest.raises(ValueError, match="dim"):
-        ExactIndex(0)
+def test_bad_input():
+    """Checks shared with HNSWIndex are in test_search_validation.py."""
     with pytest.raises(ValueError, match="num_threads"):
         ExactIndex(4, num_threads=-1)
-    assert len(index) == 5, "failed adds change nothing"
-    with pytest.raises(ValueError, match="zero vector"):
-        ExactIndex(3, metric="cosine").add(np.array([[1.0, 0, 0], [0, 0, 0]]))
-    ExactIndex(3, metric="l2").add(np.zeros((1, 3)))  # zero vectors are fine outside cosine
 
 
 def test_concurrent_searches_equal_sequential(data):
     X, Q, ids = data
     index = ExactIndex(24, metric="ip", num_threads=2).add(X, ids)
-    expected = [index.search(Q[i::8], k=10) for i in range(8)]
-    results = [None] * 8
-    errors = []
-
-    def work(i):
-        try:
-            for _ in range(5):
-                results[i] = index.search(Q[i::8], k=10)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    for got, want in zip(results, expected):
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_array_equal(got[1], want[1])
+    assert_concurrent_searches_equal_sequential(lambda q: index.search(q, k=10), Q)
 
 
 def test_concurrent_add_and_search_see_whole_batches():
     rng = np.random.default_rng(3)
     batches = [rng.standard_normal((500, 8)).astype(np.float32) for _ in range(6)]
     Q = rng.standard_normal((20, 8)).astype(np.float32)
-    # what a search must return after each prefix of batches
-    ref = ExactIndex(8)
-    snapshots = [ref.search(Q, k=5)[0].tobytes()]
-    for b in batches:
-        ref.add(b)
-        snapshots.append(ref.search(Q, k=5)[0].tobytes())
-    index = ExactIndex(8)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def searcher():
-        try:
-            while not done.is_set():
-                seen.append(index.search(Q, k=5)[0].tobytes())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=searcher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for b in batches:
-        index.add(b)
-    done.set()
-    for t in threads:
-        t.join()
-    assert not errors and seen
-    assert set(seen) <= set(snapshots), "a search saw a half-applied add"
+    assert_searches_see_whole_batches(lambda: ExactIndex(8), batches, Q)
 
 
 @pytest.mark.parametrize("level", ["portable", "avx2"])

@@ -6,7 +6,6 @@
 // types onto Python's (unknown id -> KeyError, I/O -> OSError, format and
 // argument errors -> ValueError).
 #include <fstream>
-#include <functional>
 #include <sstream>
 
 #include "bindings/common.hpp"
@@ -96,16 +95,110 @@ std::ifstream open_file(const std::string& path) {
     return in;
 }
 
-py::array_t<float> vectors_of(int64_t dim, const Array<int64_t>& ids,
-                              const std::function<void(const int64_t*, int64_t, float*)>& get) {
-    require_ndim(ids, 1, "ids");
-    Array<float> out({static_cast<int64_t>(ids.shape(0)), dim});
-    float* dst = out.mutable_data();
+// The rest of this section serves both index types: whatever differs between
+// them (extra parameters, the call itself) comes in as a callable.
+
+// write(stream) / read(stream, size) run with the GIL released.
+template <class Write>
+void save_to_path(const std::string& path, Write&& write) {
+    py::gil_scoped_release release;
+    write_file(path, write);
+}
+
+template <class Write>
+py::bytes save_to_bytes(Write&& write) {
+    std::ostringstream out;
     {
         py::gil_scoped_release release;
-        get(ids.data(), ids.shape(0), dst);
+        write(out);
     }
-    return out;
+    return py::bytes(out.str());
+}
+
+// Index::load on the stream open() returns, with the GIL released. Returns
+// (index, *params): the Python-side parameters stored with the index, read
+// into params (given with their defaults).
+template <class Index, class Open, class... Params>
+py::tuple load_index(Open&& open, Params... params) {
+    std::unique_ptr<Index> index;
+    {
+        py::gil_scoped_release release;
+        auto in = open();
+        const uint64_t size = stream_size(in);
+        index = Index::load(in, size, params...);
+    }
+    return py::make_tuple(std::move(index), params...);
+}
+
+// add(vectors, n, ids) after the shape checks, with the GIL released.
+template <class Add>
+void add_checked(int64_t dim, const Array<float>& vectors, const Array<int64_t>& ids, Add&& add) {
+    check_matrix(vectors, dim, "vectors");
+    const int64_t n = vectors.shape(0);
+    std::vector<int64_t> id_copy = checked_ids(ids, n);
+    py::gil_scoped_release release;
+    add(vectors.data(), n, id_copy.data());
+}
+
+// search(queries, n_q, spec, out_ids, out_scores) into fresh n_q x k arrays.
+template <class Search>
+py::tuple search_checked(int64_t dim, const Array<float>& queries, int64_t k, OptArray<int64_t> allow,
+                         OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
+                         Search&& search) {
+    check_matrix(queries, dim, "queries");
+    require(k > 0, "k: expected a positive integer");
+    const int64_t n_q = queries.shape(0);
+    Filter f = make_filter(std::move(allow), std::move(deny), std::move(exclude_indptr), std::move(exclude_ids), n_q);
+    Array<int64_t> ids({n_q, k});
+    Array<float> scores({n_q, k});
+    int64_t* ids_ptr = ids.mutable_data();
+    float* scores_ptr = scores.mutable_data();
+    {
+        py::gil_scoped_release release;
+        search(queries.data(), n_q, f.spec, ids_ptr, scores_ptr);
+    }
+    return py::make_tuple(ids, scores);
+}
+
+// Properties and methods whose bindings are the same for both index types.
+template <class Index>
+void def_common(py::class_<Index>& cls) {
+    cls.def_property_readonly("dim", &Index::dim)
+        .def_property_readonly("metric", [](const Index& self) { return search::metric_name(self.metric()); })
+        .def_property_readonly("simd", [](const Index& self) { return search::simd_name(self.simd()); })
+        .def("size", &Index::size)
+        .def("next_id", &Index::next_id)
+        .def("contains", &Index::contains, py::arg("id"))
+        .def("ids",
+             [](const Index& self) {
+                 std::vector<int64_t> ids;
+                 {
+                     py::gil_scoped_release release;
+                     ids = self.ids();
+                 }
+                 return Array<int64_t>(static_cast<py::ssize_t>(ids.size()), ids.data());
+             })
+        .def(
+            "get_vectors",
+            [](const Index& self, const Array<int64_t>& ids) {
+                require_ndim(ids, 1, "ids");
+                Array<float> out({static_cast<int64_t>(ids.shape(0)), self.dim()});
+                float* dst = out.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    self.get_vectors(ids.data(), ids.shape(0), dst);
+                }
+                return out;
+            },
+            py::arg("ids"))
+        .def(
+            "remove",
+            [](Index& self, const Array<int64_t>& ids) {
+                require_ndim(ids, 1, "ids");
+                py::gil_scoped_release release;
+                self.remove(ids.data(), ids.shape(0));
+            },
+            py::arg("ids"));
 }
 
 }  // namespace
@@ -142,122 +235,62 @@ void bind_search(py::module_& m) {
         py::arg("a"), py::arg("b"), "a @ b.T through Eigen on one thread (benchmark reference).");
 
     // ------------------------------------------------------------ ExactIndex
-    py::class_<ExactIndex>(m, "ExactIndex")
+    py::class_<ExactIndex> exact(m, "ExactIndex");
+    def_common(exact);
+    exact
         .def(py::init([](int64_t dim, const std::string& metric) {
                  return std::make_unique<ExactIndex>(dim, search::parse_metric(metric));
              }),
              py::arg("dim"), py::arg("metric"))
-        .def_property_readonly("dim", &ExactIndex::dim)
-        .def_property_readonly("metric", [](const ExactIndex& self) { return search::metric_name(self.metric()); })
-        .def_property_readonly("simd", [](const ExactIndex& self) { return search::simd_name(self.simd()); })
-        .def("size", &ExactIndex::size)
-        .def("next_id", &ExactIndex::next_id)
-        .def("contains", &ExactIndex::contains, py::arg("id"))
-        .def("ids",
-             [](const ExactIndex& self) {
-                 std::vector<int64_t> ids;
-                 {
-                     py::gil_scoped_release release;
-                     ids = self.ids();
-                 }
-                 return Array<int64_t>(static_cast<py::ssize_t>(ids.size()), ids.data());
-             })
-        .def(
-            "get_vectors",
-            [](const ExactIndex& self, const Array<int64_t>& ids) {
-                return vectors_of(self.dim(), ids,
-                                  [&](const int64_t* i, int64_t n, float* out) { self.get_vectors(i, n, out); });
-            },
-            py::arg("ids"))
         .def(
             "add",
             [](ExactIndex& self, const Array<float>& vectors, const Array<int64_t>& ids) {
-                check_matrix(vectors, self.dim(), "vectors");
-                const int64_t n = vectors.shape(0);
-                std::vector<int64_t> id_copy = checked_ids(ids, n);
-                py::gil_scoped_release release;
-                self.add(vectors.data(), n, id_copy.data());
+                add_checked(self.dim(), vectors, ids,
+                            [&](const float* v, int64_t n, const int64_t* i) { self.add(v, n, i); });
             },
             py::arg("vectors"), py::arg("ids"))
-        .def(
-            "remove",
-            [](ExactIndex& self, const Array<int64_t>& ids) {
-                require_ndim(ids, 1, "ids");
-                py::gil_scoped_release release;
-                self.remove(ids.data(), ids.shape(0));
-            },
-            py::arg("ids"))
         .def(
             "search",
             [](const ExactIndex& self, const Array<float>& queries, int64_t k, OptArray<int64_t> allow,
                OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
                int num_threads) {
-                check_matrix(queries, self.dim(), "queries");
-                require(k > 0, "k: expected a positive integer");
-                const int64_t n_q = queries.shape(0);
-                Filter f = make_filter(std::move(allow), std::move(deny), std::move(exclude_indptr),
-                                       std::move(exclude_ids), n_q);
-                Array<int64_t> ids({n_q, k});
-                Array<float> scores({n_q, k});
-                int64_t* ids_ptr = ids.mutable_data();
-                float* scores_ptr = scores.mutable_data();
-                {
-                    py::gil_scoped_release release;
-                    self.search(queries.data(), n_q, k, f.spec, ids_ptr, scores_ptr, num_threads);
-                }
-                return py::make_tuple(ids, scores);
+                return search_checked(self.dim(), queries, k, std::move(allow), std::move(deny),
+                                      std::move(exclude_indptr), std::move(exclude_ids),
+                                      [&](const float* q, int64_t n_q, const FilterSpec& spec, int64_t* ids,
+                                          float* scores) { self.search(q, n_q, k, spec, ids, scores, num_threads); });
             },
             py::arg("queries"), py::arg("k"), py::arg("allow"), py::arg("deny"), py::arg("exclude_indptr"),
             py::arg("exclude_ids"), py::arg("num_threads"))
         .def(
             "save",
             [](const ExactIndex& self, const std::string& path, int32_t num_threads) {
-                py::gil_scoped_release release;
-                write_file(path, [&](std::ostream& out) { self.save(out, num_threads); });
+                save_to_path(path, [&](std::ostream& out) { self.save(out, num_threads); });
             },
             py::arg("path"), py::arg("num_threads"))
         .def(
             "to_bytes",
             [](const ExactIndex& self, int32_t num_threads) {
-                std::ostringstream out;
-                {
-                    py::gil_scoped_release release;
-                    self.save(out, num_threads);
-                }
-                return py::bytes(out.str());
+                return save_to_bytes([&](std::ostream& out) { self.save(out, num_threads); });
             },
             py::arg("num_threads"))
         .def_static(
             "load",
             [](const std::string& path) {
-                int32_t num_threads = 0;
-                std::unique_ptr<ExactIndex> index;
-                {
-                    py::gil_scoped_release release;
-                    std::ifstream in = open_file(path);
-                    const uint64_t size = stream_size(in);
-                    index = ExactIndex::load(in, size, num_threads);
-                }
-                return py::make_tuple(std::move(index), num_threads);
+                return load_index<ExactIndex>([&] { return open_file(path); }, int32_t{0});
             },
             py::arg("path"))
         .def_static(
             "from_bytes",
             [](const py::bytes& data) {
-                std::istringstream in(static_cast<std::string>(data));
-                int32_t num_threads = 0;
-                std::unique_ptr<ExactIndex> index;
-                {
-                    py::gil_scoped_release release;
-                    index = ExactIndex::load(in, stream_size(in), num_threads);
-                }
-                return py::make_tuple(std::move(index), num_threads);
+                const auto blob = static_cast<std::string>(data);
+                return load_index<ExactIndex>([&] { return std::istringstream(blob); }, int32_t{0});
             },
             py::arg("data"));
 
     // ------------------------------------------------------------- HnswIndex
-    py::class_<HnswIndex>(m, "HnswIndex")
-        .def(py::init([](int64_t dim, const std::string& metric, int64_t M, int64_t ef_construction, int64_t ef,
+    py::class_<HnswIndex> hnsw(m, "HnswIndex");
+    def_common(hnsw);
+    hnsw.def(py::init([](int64_t dim, const std::string& metric, int64_t M, int64_t ef_construction, int64_t ef,
                          int64_t max_elements, uint64_t seed) {
                  HnswParams p;
                  p.dim = dim;
@@ -271,72 +304,31 @@ void bind_search(py::module_& m) {
              }),
              py::arg("dim"), py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("ef"),
              py::arg("max_elements"), py::arg("seed"))
-        .def_property_readonly("dim", [](const HnswIndex& self) { return self.params().dim; })
-        .def_property_readonly("metric", [](const HnswIndex& self) { return search::metric_name(self.params().metric); })
         .def_property_readonly("M", [](const HnswIndex& self) { return self.params().M; })
         .def_property_readonly("ef_construction", [](const HnswIndex& self) { return self.params().ef_construction; })
         .def_property_readonly("max_elements", [](const HnswIndex& self) { return self.params().max_elements; })
         .def_property_readonly("seed", [](const HnswIndex& self) { return self.params().seed; })
-        .def_property_readonly("simd", [](const HnswIndex& self) { return search::simd_name(self.simd()); })
         .def_property("ef", &HnswIndex::ef, &HnswIndex::set_ef)
-        .def("size", &HnswIndex::size)
         .def("n_deleted", &HnswIndex::n_deleted)
-        .def("next_id", &HnswIndex::next_id)
         .def("max_level", &HnswIndex::max_level)
-        .def("contains", &HnswIndex::contains, py::arg("id"))
-        .def("ids",
-             [](const HnswIndex& self) {
-                 std::vector<int64_t> ids;
-                 {
-                     py::gil_scoped_release release;
-                     ids = self.ids();
-                 }
-                 return Array<int64_t>(static_cast<py::ssize_t>(ids.size()), ids.data());
-             })
-        .def(
-            "get_vectors",
-            [](const HnswIndex& self, const Array<int64_t>& ids) {
-                return vectors_of(self.params().dim, ids,
-                                  [&](const int64_t* i, int64_t n, float* out) { self.get_vectors(i, n, out); });
-            },
-            py::arg("ids"))
         .def(
             "add",
             [](HnswIndex& self, const Array<float>& vectors, const Array<int64_t>& ids, int num_threads) {
-                check_matrix(vectors, self.params().dim, "vectors");
-                const int64_t n = vectors.shape(0);
-                std::vector<int64_t> id_copy = checked_ids(ids, n);
-                py::gil_scoped_release release;
-                self.add(vectors.data(), n, id_copy.data(), num_threads);
+                add_checked(self.dim(), vectors, ids,
+                            [&](const float* v, int64_t n, const int64_t* i) { self.add(v, n, i, num_threads); });
             },
             py::arg("vectors"), py::arg("ids"), py::arg("num_threads"))
-        .def(
-            "remove",
-            [](HnswIndex& self, const Array<int64_t>& ids) {
-                require_ndim(ids, 1, "ids");
-                py::gil_scoped_release release;
-                self.remove(ids.data(), ids.shape(0));
-            },
-            py::arg("ids"))
         .def(
             "search",
             [](const HnswIndex& self, const Array<float>& queries, int64_t k, int64_t ef, OptArray<int64_t> allow,
                OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
                int num_threads) {
-                check_matrix(queries, self.params().dim, "queries");
-                require(k > 0, "k: expected a positive integer");
-                const int64_t n_q = queries.shape(0);
-                Filter f = make_filter(std::move(allow), std::move(deny), std::move(exclude_indptr),
-                                       std::move(exclude_ids), n_q);
-                Array<int64_t> ids({n_q, k});
-                Array<float> scores({n_q, k});
-                int64_t* ids_ptr = ids.mutable_data();
-                float* scores_ptr = scores.mutable_data();
-                {
-                    py::gil_scoped_release release;
-                    self.search(queries.data(), n_q, k, ef, f.spec, ids_ptr, scores_ptr, num_threads);
-                }
-                return py::make_tuple(ids, scores);
+                return search_checked(
+                    self.dim(), queries, k, std::move(allow), std::move(deny), std::move(exclude_indptr),
+                    std::move(exclude_ids),
+                    [&](const float* q, int64_t n_q, const FilterSpec& spec, int64_t* ids, float* scores) {
+                        self.search(q, n_q, k, ef, spec, ids, scores, num_threads);
+                    });
             },
             py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("allow"), py::arg("deny"),
             py::arg("exclude_indptr"), py::arg("exclude_ids"), py::arg("num_threads"))
@@ -351,48 +343,26 @@ void bind_search(py::module_& m) {
         .def(
             "save",
             [](const HnswIndex& self, const std::string& path, int64_t random_state, int32_t num_threads) {
-                py::gil_scoped_release release;
-                write_file(path, [&](std::ostream& out) { self.save(out, random_state, num_threads); });
+                save_to_path(path, [&](std::ostream& out) { self.save(out, random_state, num_threads); });
             },
             py::arg("path"), py::arg("random_state"), py::arg("num_threads"))
         .def(
             "to_bytes",
             [](const HnswIndex& self, int64_t random_state, int32_t num_threads) {
-                std::ostringstream out;
-                {
-                    py::gil_scoped_release release;
-                    self.save(out, random_state, num_threads);
-                }
-                return py::bytes(out.str());
+                return save_to_bytes([&](std::ostream& out) { self.save(out, random_state, num_threads); });
             },
             py::arg("random_state"), py::arg("num_threads"))
         .def_static(
             "load",
             [](const std::string& path) {
-                int64_t random_state = -1;
-                int32_t num_threads = 0;
-                std::unique_ptr<HnswIndex> index;
-                {
-                    py::gil_scoped_release release;
-                    std::ifstream in = open_file(path);
-                    const uint64_t size = stream_size(in);
-                    index = HnswIndex::load(in, size, random_state, num_threads);
-                }
-                return py::make_tuple(std::move(index), random_state, num_threads);
+                return load_index<HnswIndex>([&] { return open_file(path); }, int64_t{-1}, int32_t{0});
             },
             py::arg("path"))
         .def_static(
             "from_bytes",
             [](const py::bytes& data) {
-                std::istringstream in(static_cast<std::string>(data));
-                int64_t random_state = -1;
-                int32_t num_threads = 0;
-                std::unique_ptr<HnswIndex> index;
-                {
-                    py::gil_scoped_release release;
-                    index = HnswIndex::load(in, stream_size(in), random_state, num_threads);
-                }
-                return py::make_tuple(std::move(index), random_state, num_threads);
+                const auto blob = static_cast<std::string>(data);
+                return load_index<HnswIndex>([&] { return std::istringstream(blob); }, int64_t{-1}, int32_t{0});
             },
             py::arg("data"));
 }

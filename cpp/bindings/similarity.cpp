@@ -57,6 +57,17 @@ sim::Denominator denominator_from(const std::string& s) {
     throw py::value_error("denominator: expected 'none', 'product' or 'jaccard', got '" + s + "'");
 }
 
+sim::PrepareOptions prepare_options(const std::string& weighting, double bm25_k1, double bm25_b,
+                                    const std::string& centering, bool binary) {
+    sim::PrepareOptions opt;
+    opt.weighting = weighting_from(weighting);
+    opt.bm25_k1 = bm25_k1;
+    opt.bm25_b = bm25_b;
+    opt.centering = centering_from(centering);
+    opt.binary = binary;
+    return opt;
+}
+
 py::tuple csr_tuple(CsrMatrix&& m) {
     return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)),
                           to_numpy(std::move(m.data)));
@@ -123,12 +134,7 @@ void bind_similarity(py::module_& m) {
            int64_t n_cols, bool vectors_are_rows, const std::string& weighting, double bm25_k1,
            double bm25_b, const std::string& centering, bool binary, int num_threads) {
             CsrView x = checked_csr(indptr, indices, data, n_cols, "X");
-            sim::PrepareOptions opt;
-            opt.weighting = weighting_from(weighting);
-            opt.bm25_k1 = bm25_k1;
-            opt.bm25_b = bm25_b;
-            opt.centering = centering_from(centering);
-            opt.binary = binary;
+            const sim::PrepareOptions opt = prepare_options(weighting, bm25_k1, bm25_b, centering, binary);
             CsrMatrix other;
             std::vector<float> x_values(static_cast<std::size_t>(x.nnz()));
             std::vector<float> other_values(static_cast<std::size_t>(x.nnz()));
@@ -169,12 +175,7 @@ void bind_similarity(py::module_& m) {
            const std::string& centering, bool binary, const Array<float>& idf, double avg_length,
            const Array<float>& feature_mean, int64_t n_vectors, int num_threads) {
             CsrView rows = checked_csr(indptr, indices, data, n_features, "user_items");
-            sim::PrepareOptions opt;
-            opt.weighting = weighting_from(weighting);
-            opt.bm25_k1 = bm25_k1;
-            opt.bm25_b = bm25_b;
-            opt.centering = centering_from(centering);
-            opt.binary = binary;
+            const sim::PrepareOptions opt = prepare_options(weighting, bm25_k1, bm25_b, centering, binary);
             sim::VectorStats stats;
             stats.n_vectors = n_vectors;
             stats.avg_length = avg_length;

@@ -37,6 +37,40 @@ inline std::string id_list(const std::vector<int64_t>& ids) {
     return s;
 }
 
+// Throws unless every id is >= 0, not yet in `known` and not repeated.
+inline void check_new_ids(const IdMap& known, const int64_t* ids, int64_t n) {
+    std::vector<int64_t> dup;
+    IdMap fresh;
+    for (int64_t i = 0; i < n; ++i) {
+        if (ids[i] < 0) throw std::invalid_argument("ids: must be >= 0, got " + std::to_string(ids[i]));
+        if (known.count(ids[i]) || !fresh.emplace(ids[i], 0).second) dup.push_back(ids[i]);
+    }
+    if (!dup.empty()) {
+        throw std::invalid_argument("ids: already in the index or repeated (delete first to replace): " +
+                                    id_list(dup));
+    }
+}
+
+// Throws UnknownIdError naming the missing ones unless every id is in `known`.
+inline void check_known_ids(const IdMap& known, const int64_t* ids, int64_t n) {
+    std::vector<int64_t> missing;
+    for (int64_t i = 0; i < n; ++i) {
+        if (!known.count(ids[i])) missing.push_back(ids[i]);
+    }
+    if (!missing.empty()) throw UnknownIdError("ids: not in the index: " + id_list(missing));
+}
+
+inline uint32_t known_slot(const IdMap& known, int64_t id) {
+    auto it = known.find(id);
+    if (it == known.end()) throw UnknownIdError("ids: not in the index: " + std::to_string(id));
+    return it->second;
+}
+
+// Records a stored (id, slot) pair while loading; false if the id is invalid or repeated.
+inline bool load_id(IdMap& known, int64_t id, uint32_t slot, int64_t next_id) {
+    return id >= 0 && id < next_id && known.emplace(id, slot).second;
+}
+
 // Filters of one search call, as given by the caller (external ids).
 struct FilterSpec {
     bool has_allow = false;  // only ids in allow[] may be returned
@@ -186,6 +220,22 @@ inline bool prepare_vector(const float* v, int64_t dim, int64_t padded, bool nor
     for (int64_t j = 0; j < dim; ++j) dst[j] = v[j] * scale;
     for (int64_t j = dim; j < padded; ++j) dst[j] = 0.0f;
     return true;
+}
+
+// Throws unless every row of vectors (n x dim) can be stored (see prepare_vector).
+inline void check_vectors(const float* vectors, int64_t n, int64_t dim, bool normalise) {
+    std::vector<float> row(static_cast<std::size_t>(dim));
+    for (int64_t i = 0; i < n; ++i) {
+        if (!prepare_vector(vectors + i * dim, dim, dim, normalise, row.data())) {
+            throw std::invalid_argument("vectors: row " + std::to_string(i) +
+                                        (normalise ? " is zero or not finite (cosine needs a non-zero norm)"
+                                                   : " is not finite"));
+        }
+    }
+}
+
+inline std::invalid_argument bad_query(int64_t q) {
+    return std::invalid_argument("queries: row " + std::to_string(q) + " is zero or not finite");
 }
 
 }  // namespace reelrec::search

@@ -32,6 +32,13 @@ inline int lowest_bit(uint32_t m) {
 #endif
 }
 
+// |v|^2 of v[0], v[stride], ..., accumulated in double.
+float squared_norm(const float* v, int64_t d, int64_t stride) {
+    double sq = 0.0;
+    for (int64_t t = 0; t < d; ++t) sq += static_cast<double>(v[t * stride]) * v[t * stride];
+    return static_cast<float>(sq);
+}
+
 int team_size() {
 #ifdef _OPENMP
     return omp_get_num_threads();
@@ -84,39 +91,18 @@ void ExactIndex::ensure_capacity(int64_t n) {
 void ExactIndex::add(const float* vectors, int64_t n, const int64_t* ids) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
     if (size_ + n >= (int64_t{1} << 31)) throw std::invalid_argument("ids: an index holds at most 2**31 - 1 vectors");
-    std::vector<int64_t> dup;
-    {
-        IdMap fresh;
-        for (int64_t i = 0; i < n; ++i) {
-            if (ids[i] < 0) throw std::invalid_argument("ids: must be >= 0, got " + std::to_string(ids[i]));
-            if (slot_of_.count(ids[i]) || !fresh.emplace(ids[i], 0).second) dup.push_back(ids[i]);
-        }
-    }
-    if (!dup.empty()) {
-        throw std::invalid_argument("ids: already in the index or repeated (delete first to replace): " +
-                                    id_list(dup));
-    }
+    check_new_ids(slot_of_, ids, n);
     // Validate every vector before changing anything, so a failed add is a no-op.
-    std::vector<float> row(static_cast<std::size_t>(dim_));
     const bool normalise = metric_ == Metric::kCosine;
-    for (int64_t i = 0; i < n; ++i) {
-        if (!prepare_vector(vectors + i * dim_, dim_, dim_, normalise, row.data())) {
-            throw std::invalid_argument("vectors: row " + std::to_string(i) +
-                                        (normalise ? " is zero or not finite (cosine needs a non-zero norm)"
-                                                   : " is not finite"));
-        }
-    }
+    check_vectors(vectors, n, dim_, normalise);
+    std::vector<float> row(static_cast<std::size_t>(dim_));
     ensure_capacity(size_ + n);
     for (int64_t i = 0; i < n; ++i) {
         const int64_t slot = size_ + i;
         prepare_vector(vectors + i * dim_, dim_, dim_, normalise, row.data());
         float* col = column(slot);
-        double sq = 0.0;
-        for (int64_t t = 0; t < dim_; ++t) {
-            col[t * kPanelWidth] = row[t];
-            sq += static_cast<double>(row[t]) * row[t];
-        }
-        if (metric_ == Metric::kL2) sqnorms_[slot] = static_cast<float>(sq);
+        for (int64_t t = 0; t < dim_; ++t) col[t * kPanelWidth] = row[t];
+        if (metric_ == Metric::kL2) sqnorms_[slot] = squared_norm(row.data(), dim_, 1);
         labels_[slot] = ids[i];
         slot_of_.emplace(ids[i], static_cast<uint32_t>(slot));
         next_id_ = std::max(next_id_, ids[i] + 1);
@@ -126,11 +112,7 @@ void ExactIndex::add(const float* vectors, int64_t n, const int64_t* ids) {
 
 void ExactIndex::remove(const int64_t* ids, int64_t n) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
-    std::vector<int64_t> missing;
-    for (int64_t i = 0; i < n; ++i) {
-        if (!slot_of_.count(ids[i])) missing.push_back(ids[i]);
-    }
-    if (!missing.empty()) throw UnknownIdError("ids: not in the index: " + id_list(missing));
+    check_known_ids(slot_of_, ids, n);
     for (int64_t i = 0; i < n; ++i) {
         auto it = slot_of_.find(ids[i]);
         if (it == slot_of_.end()) continue;  // repeated in this call
@@ -153,9 +135,7 @@ void ExactIndex::remove(const int64_t* ids, int64_t n) {
 void ExactIndex::get_vectors(const int64_t* ids, int64_t n, float* out) const {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     for (int64_t i = 0; i < n; ++i) {
-        auto it = slot_of_.find(ids[i]);
-        if (it == slot_of_.end()) throw UnknownIdError("ids: not in the index: " + std::to_string(ids[i]));
-        const float* col = column(it->second);
+        const float* col = column(known_slot(slot_of_, ids[i]));
         for (int64_t t = 0; t < dim_; ++t) out[i * dim_ + t] = col[t * kPanelWidth];
     }
 }
@@ -173,13 +153,9 @@ void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const Filt
     std::vector<float> bias(static_cast<std::size_t>(n_q), 0.0f);
     for (int64_t q = 0; q < n_q; ++q) {
         if (!prepare_vector(queries + q * d, d, d, metric_ == Metric::kCosine, Q.data() + q * d)) {
-            throw std::invalid_argument("queries: row " + std::to_string(q) + " is zero or not finite");
+            throw bad_query(q);
         }
-        if (l2) {
-            double sq = 0.0;
-            for (int64_t t = 0; t < d; ++t) sq += static_cast<double>(Q[q * d + t]) * Q[q * d + t];
-            bias[q] = -static_cast<float>(sq);
-        }
+        if (l2) bias[q] = -squared_norm(Q.data() + q * d, d, 1);
     }
     if (k_heap <= 0) {
         ScoredTopK empty;
@@ -347,8 +323,7 @@ std::unique_ptr<ExactIndex> ExactIndex::load(std::istream& in, uint64_t size, in
     index->size_ = n;
     index->next_id_ = next_id;
     for (int64_t s = 0; s < n; ++s) {
-        const int64_t id = index->labels_[s];
-        if (id < 0 || id >= next_id || !index->slot_of_.emplace(id, static_cast<uint32_t>(s)).second) {
+        if (!load_id(index->slot_of_, index->labels_[s], static_cast<uint32_t>(s), next_id)) {
             r.fail("invalid or repeated id");
         }
     }
@@ -357,12 +332,7 @@ std::unique_ptr<ExactIndex> ExactIndex::load(std::istream& in, uint64_t size, in
     }
     if (index->metric_ == Metric::kL2) {
         index->sqnorms_.resize(static_cast<std::size_t>(panels * kPanelWidth), 0.0f);
-        for (int64_t s = 0; s < n; ++s) {
-            const float* col = index->column(s);
-            double sq = 0.0;
-            for (int64_t t = 0; t < dim; ++t) sq += static_cast<double>(col[t * kPanelWidth]) * col[t * kPanelWidth];
-            index->sqnorms_[s] = static_cast<float>(sq);
-        }
+        for (int64_t s = 0; s < n; ++s) index->sqnorms_[s] = squared_norm(index->column(s), dim, kPanelWidth);
     }
     return index;
 }

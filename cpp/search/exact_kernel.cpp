@@ -5,9 +5,36 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
+#include <array>
+#include <utility>
+
 namespace reelrec::search {
 
 namespace {
+
+// Row-count dispatch: RowKernel<R> for R = 1..N in a table indexed by rows - 1
+// (rows past N use N). `pick` maps std::integral_constant<int, R> to the kernel.
+using RowKernel = void (*)(const float* q, int64_t ldq, int64_t d, const float* panel, const float* norms,
+                           const float* thresholds, float* out, uint32_t* masks);
+
+template <class Pick, int... I>
+constexpr std::array<RowKernel, sizeof...(I)> row_table(Pick pick, std::integer_sequence<int, I...>) {
+    return {pick(std::integral_constant<int, I + 1>{})...};
+}
+
+template <int N, class Pick>
+constexpr std::array<RowKernel, N> row_table(Pick pick) {
+    return row_table(pick, std::make_integer_sequence<int, N>{});
+}
+
+template <const auto& kTable>
+void dispatch_rows(const float* q, int64_t ldq, int rows, int64_t d, const float* panel, const float* norms,
+                   const float* thresholds, float* out, uint32_t* masks) {
+    // rows <= 0 wraps to a huge index and, like rows > N, runs the widest kernel.
+    const std::size_t r = std::min<std::size_t>(static_cast<std::size_t>(rows - 1), kTable.size() - 1);
+    kTable[r](q, ldq, d, panel, norms, thresholds, out, masks);
+}
 
 // Portable: R x 16 partial sums; the j loop vectorises on any SIMD baseline.
 template <int R>
@@ -32,19 +59,8 @@ void panel_portable_rows(const float* q, int64_t ldq, int64_t d, const float* pa
     }
 }
 
-void panel_portable(const float* q, int64_t ldq, int rows, int64_t d, const float* panel, const float* norms,
-                    const float* thresholds, float* out, uint32_t* masks) {
-    switch (rows) {
-        case 1:
-            return panel_portable_rows<1>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 2:
-            return panel_portable_rows<2>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 3:
-            return panel_portable_rows<3>(q, ldq, d, panel, norms, thresholds, out, masks);
-        default:
-            return panel_portable_rows<4>(q, ldq, d, panel, norms, thresholds, out, masks);
-    }
-}
+constexpr auto kPortableRows =
+    row_table<4>([](auto r) -> RowKernel { return panel_portable_rows<decltype(r)::value>; });
 
 #ifdef REELREC_X86_DISPATCH
 
@@ -86,24 +102,7 @@ __attribute__((target("avx2,fma"))) void panel_avx2_rows(const float* q, int64_t
     }
 }
 
-__attribute__((target("avx2,fma"))) void panel_avx2(const float* q, int64_t ldq, int rows, int64_t d,
-                                                     const float* panel, const float* norms,
-                                                     const float* thresholds, float* out, uint32_t* masks) {
-    switch (rows) {
-        case 1:
-            return panel_avx2_rows<1>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 2:
-            return panel_avx2_rows<2>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 3:
-            return panel_avx2_rows<3>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 4:
-            return panel_avx2_rows<4>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 5:
-            return panel_avx2_rows<5>(q, ldq, d, panel, norms, thresholds, out, masks);
-        default:
-            return panel_avx2_rows<6>(q, ldq, d, panel, norms, thresholds, out, masks);
-    }
-}
+constexpr auto kAvx2Rows = row_table<6>([](auto r) -> RowKernel { return panel_avx2_rows<decltype(r)::value>; });
 
 // AVX-512: one 16-wide accumulator per row; 8 rows hide the FMA latency.
 template <int R>
@@ -131,36 +130,8 @@ __attribute__((target("avx512f"))) void panel_avx512_rows(const float* q, int64_
     }
 }
 
-__attribute__((target("avx512f"))) void panel_avx512(const float* q, int64_t ldq, int rows, int64_t d,
-                                                      const float* panel, const float* norms,
-                                                      const float* thresholds, float* out, uint32_t* masks) {
-    switch (rows) {
-        case 1:
-            return panel_avx512_rows<1>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 2:
-            return panel_avx512_rows<2>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 3:
-            return panel_avx512_rows<3>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 4:
-            return panel_avx512_rows<4>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 5:
-            return panel_avx512_rows<5>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 6:
-            return panel_avx512_rows<6>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 7:
-            return panel_avx512_rows<7>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 8:
-            return panel_avx512_rows<8>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 9:
-            return panel_avx512_rows<9>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 10:
-            return panel_avx512_rows<10>(q, ldq, d, panel, norms, thresholds, out, masks);
-        case 11:
-            return panel_avx512_rows<11>(q, ldq, d, panel, norms, thresholds, out, masks);
-        default:
-            return panel_avx512_rows<12>(q, ldq, d, panel, norms, thresholds, out, masks);
-    }
-}
+constexpr auto kAvx512Rows =
+    row_table<12>([](auto r) -> RowKernel { return panel_avx512_rows<decltype(r)::value>; });
 
 #endif
 
@@ -168,11 +139,11 @@ __attribute__((target("avx512f"))) void panel_avx512(const float* q, int64_t ldq
 
 PanelKernelInfo panel_kernel(SimdLevel level) {
 #ifdef REELREC_X86_DISPATCH
-    if (level == SimdLevel::kAvx512) return {panel_avx512, 12};
-    if (level == SimdLevel::kAvx2) return {panel_avx2, 6};
+    if (level == SimdLevel::kAvx512) return {dispatch_rows<kAvx512Rows>, static_cast<int>(kAvx512Rows.size())};
+    if (level == SimdLevel::kAvx2) return {dispatch_rows<kAvx2Rows>, static_cast<int>(kAvx2Rows.size())};
 #endif
     (void)level;
-    return {panel_portable, 4};
+    return {dispatch_rows<kPortableRows>, static_cast<int>(kPortableRows.size())};
 }
 
 }  // namespace reelrec::search

@@ -185,9 +185,7 @@ std::vector<int64_t> HnswIndex::ids() const {
 void HnswIndex::get_vectors(const int64_t* ids, int64_t n, float* out) const {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     for (int64_t i = 0; i < n; ++i) {
-        auto it = slot_of_.find(ids[i]);
-        if (it == slot_of_.end()) throw UnknownIdError("ids: not in the index: " + std::to_string(ids[i]));
-        std::memcpy(out + i * params_.dim, vec(it->second), static_cast<std::size_t>(params_.dim) * sizeof(float));
+        std::memcpy(out + i * params_.dim, vec(known_slot(slot_of_, ids[i])), static_cast<std::size_t>(params_.dim) * sizeof(float));
     }
 }
 
@@ -487,28 +485,10 @@ void HnswIndex::insert(uint32_t s, bool reuse, Scratch& sc) {
 
 void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num_threads) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
-    std::vector<int64_t> dup;
-    {
-        IdMap fresh;
-        for (int64_t i = 0; i < n; ++i) {
-            if (ids[i] < 0) throw std::invalid_argument("ids: must be >= 0, got " + std::to_string(ids[i]));
-            if (slot_of_.count(ids[i]) || !fresh.emplace(ids[i], 0).second) dup.push_back(ids[i]);
-        }
-    }
-    if (!dup.empty()) {
-        throw std::invalid_argument("ids: already in the index or repeated (delete first to replace): " +
-                                    id_list(dup));
-    }
+    check_new_ids(slot_of_, ids, n);
     // Validate everything before changing anything, so a failed add is a no-op.
     const bool normalise = params_.metric == Metric::kCosine;
-    std::vector<float> row(static_cast<std::size_t>(pdim_));
-    for (int64_t i = 0; i < n; ++i) {
-        if (!prepare_vector(vectors + i * params_.dim, params_.dim, pdim_, normalise, row.data())) {
-            throw std::invalid_argument("vectors: row " + std::to_string(i) +
-                                        (normalise ? " is zero or not finite (cosine needs a non-zero norm)"
-                                                   : " is not finite"));
-        }
-    }
+    check_vectors(vectors, n, params_.dim, normalise);
     const int64_t reused = std::min<int64_t>(n, static_cast<int64_t>(free_slots_.size()));
     const int64_t need = n_slots_ + (n - reused);
     if (params_.max_elements > 0 && need > params_.max_elements) {
@@ -559,11 +539,7 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
 
 void HnswIndex::remove(const int64_t* ids, int64_t n) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
-    std::vector<int64_t> missing;
-    for (int64_t i = 0; i < n; ++i) {
-        if (!slot_of_.count(ids[i])) missing.push_back(ids[i]);
-    }
-    if (!missing.empty()) throw UnknownIdError("ids: not in the index: " + id_list(missing));
+    check_known_ids(slot_of_, ids, n);
     for (int64_t i = 0; i < n; ++i) {
         auto it = slot_of_.find(ids[i]);
         if (it == slot_of_.end()) continue;  // repeated in this call
@@ -603,7 +579,7 @@ void HnswIndex::search(const float* queries, int64_t n_q, int64_t k, int64_t ef,
             errors.run([&] {
                 float* qv = sc->query.data();
                 if (!prepare_vector(queries + q * params_.dim, params_.dim, pdim_, normalise, qv)) {
-                    throw std::invalid_argument("queries: row " + std::to_string(q) + " is zero or not finite");
+                    throw bad_query(q);
                 }
                 query_exclusions(spec, q, slot_of_, sc->excl);
                 const int64_t n_allowed = std::max<int64_t>(0, filter.n_allowed - static_cast<int64_t>(sc->excl.size()));
@@ -755,7 +731,7 @@ std::unique_ptr<HnswIndex> HnswIndex::load(std::istream& in, uint64_t size, int6
         if (deleted[s]) {
             ++deleted_count;
             h.free_slots_.insert(slot);
-        } else if (labels[s] < 0 || labels[s] >= next_id || !h.slot_of_.emplace(labels[s], slot).second) {
+        } else if (!load_id(h.slot_of_, labels[s], slot, next_id)) {
             r.fail("invalid or repeated id");
         }
     }

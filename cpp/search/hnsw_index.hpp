@@ -80,6 +80,8 @@ public:
     HnswIndex& operator=(const HnswIndex&) = delete;
 
     const HnswParams& params() const { return params_; }
+    int64_t dim() const { return params_.dim; }
+    Metric metric() const { return params_.metric; }
     int64_t ef() const { return ef_.load(); }
     void set_ef(int64_t ef);
     int64_t size() const;      // live vectors

@@ -329,6 +329,36 @@ int text_threads(const std::vector<std::string_view>& docs, int num_threads) {
     return bytes < (1u << 16) ? 1 : resolve_threads(num_threads);
 }
 
+// The counting pass of fit and transform: thread t counts its documents into
+// parts[t] and row_nnz, with the term table table_of(t) and the term ids
+// id_of(table, term, hash) (fit inserts into a per-thread table, transform
+// looks up the fitted vocabulary).
+template <class TableOf, class IdOf>
+void count_documents(const std::vector<std::string_view>& docs, const TextOptions& opt, int threads,
+                     std::vector<ThreadCounts>& parts, std::vector<int64_t>& row_nnz, TableOf&& table_of,
+                     IdOf&& id_of) {
+    const int64_t n_docs = static_cast<int64_t>(docs.size());
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = thread_id();
+        Analyzer analyzer(opt);
+        std::vector<int32_t> tally, touched;
+        std::vector<uint64_t> hashes;
+        auto& table = table_of(t);
+#pragma omp for schedule(dynamic, 64)
+        for (int64_t d = 0; d < n_docs; ++d) {
+            errors.run([&] {
+                parts[t].docs.push_back(d);
+                count_document(
+                    docs[d], analyzer, table, [&](std::string_view term, uint64_t h) { return id_of(table, term, h); },
+                    tally, touched, hashes, parts[t], row_nnz[d]);
+            });
+        }
+    }
+    errors.rethrow();
+}
+
 }  // namespace
 
 CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
@@ -340,25 +370,10 @@ CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions
     std::vector<ThreadCounts> parts(n_parts);
     std::vector<TermTable> tables(n_parts);
     std::vector<int64_t> row_nnz(static_cast<std::size_t>(n_docs), 0);
+    count_documents(
+        docs, opt, threads, parts, row_nnz, [&](int t) -> TermTable& { return tables[t]; },
+        [](TermTable& table, std::string_view term, uint64_t h) { return table.insert(term, h); });
     ExceptionCollector errors;
-#pragma omp parallel num_threads(threads)
-    {
-        const int t = thread_id();
-        Analyzer analyzer(opt);
-        std::vector<int32_t> tally, touched;
-        std::vector<uint64_t> hashes;
-        TermTable& table = tables[t];
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t d = 0; d < n_docs; ++d) {
-            errors.run([&] {
-                parts[t].docs.push_back(d);
-                count_document(
-                    docs[d], analyzer, table, [&](std::string_view term, uint64_t h) { return table.insert(term, h); },
-                    tally, touched, hashes, parts[t], row_nnz[d]);
-            });
-        }
-    }
-    errors.rethrow();
 
     // Merge the per-thread vocabularies by hashing, in parallel: partition p
     // (one per thread) owns the terms whose hash falls in it and inserts them
@@ -504,25 +519,9 @@ CsrMatrix count_transform(const std::vector<std::string_view>& docs, const TextO
     const int threads = text_threads(docs, num_threads);
     std::vector<ThreadCounts> parts(static_cast<std::size_t>(threads));
     std::vector<int64_t> row_nnz(static_cast<std::size_t>(n_docs), 0);
-    ExceptionCollector errors;
-#pragma omp parallel num_threads(threads)
-    {
-        const int t = thread_id();
-        Analyzer analyzer(opt);
-        std::vector<int32_t> tally, touched;
-        std::vector<uint64_t> hashes;
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t d = 0; d < n_docs; ++d) {
-            errors.run([&] {
-                parts[t].docs.push_back(d);
-                count_document(
-                    docs[d], analyzer, vocabulary,
-                    [&](std::string_view term, uint64_t h) { return vocabulary.find(term, h); }, tally, touched,
-                    hashes, parts[t], row_nnz[d]);
-            });
-        }
-    }
-    errors.rethrow();
+    count_documents(
+        docs, opt, threads, parts, row_nnz, [&](int) -> const TermTable& { return vocabulary; },
+        [](const TermTable& table, std::string_view term, uint64_t h) { return table.find(term, h); });
     return assemble(n_docs, vocabulary.size(), row_nnz, parts, nullptr, threads);
 }
 

@@ -27,7 +27,13 @@ from ._validation import (
     csr_arrays,
 )
 from .metrics import beyond
-from .metrics._lists import as_id_array, check_recommended, distinct_lists, mean_over_users
+from .metrics._lists import (
+    as_id_array,
+    check_metric_names,
+    check_recommended,
+    distinct_lists,
+    mean_over_users,
+)
 from .metrics.ranking import RANKING_METRICS
 
 __all__ = [
@@ -177,21 +183,7 @@ def _check_metrics(metrics: Any, have_popularity: bool, have_vectors: bool) -> t
         if not have_vectors:
             skip.add("diversity")
         return tuple(m for m in DEFAULT_METRICS if m not in skip)
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    try:
-        names = tuple(metrics)
-    except TypeError:
-        raise TypeError(
-            f"metrics: expected a sequence of metric names, got {_describe(metrics)}"
-        ) from None
-    if not names:
-        raise ValueError("metrics: expected at least one metric name")
-    for name in names:
-        if name not in AVAILABLE_METRICS:
-            raise ValueError(
-                f"metrics: unknown metric {name!r}; expected any of {AVAILABLE_METRICS}"
-            )
+    names = check_metric_names(metrics, AVAILABLE_METRICS)
     if "novelty" in names and not have_popularity:
         raise ValueError("metrics: 'novelty' needs item popularity: pass train or item_popularity")
     if "diversity" in names and not have_vectors:

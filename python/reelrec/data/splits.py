@@ -142,9 +142,13 @@ def _as_interactions(data: Any) -> Interactions:
     elif sp.issparse(data):
         inter = Interactions(data)
     else:
-        raise TypeError(f"data: expected reelrec.data.Interactions or a scipy.sparse matrix, got {describe(data)}")
+        raise TypeError(
+            f"data: expected reelrec.data.Interactions or a scipy.sparse matrix, got {describe(data)}"
+        )
     if inter.nnz == 0:
-        raise ValueError(f"data: expected at least one interaction to split, got shape {inter.shape} with 0 stored pairs")
+        raise ValueError(
+            f"data: expected at least one interaction to split, got shape {inter.shape} with 0 stored pairs"
+        )
     return inter
 
 
@@ -187,6 +191,23 @@ def _rank_within_users(data: Interactions, keys: np.ndarray, rows: np.ndarray) -
     # (segments.data may be `positions` itself, permuted in place by the sort)
     rank[segments.data] = np.arange(data.nnz, dtype=np.int64) - indptr[rows]
     return rank
+
+
+def _held_out(
+    data: Interactions, keys: np.ndarray, holdout: np.ndarray, rows: np.ndarray, *, latest: bool
+) -> np.ndarray:
+    """Per pair: whether it is among its user's ``holdout[user]`` first (``latest``: last) by ``keys``."""
+    rank = _rank_within_users(data, keys, rows)
+    if latest:
+        return (data.user_counts()[rows] - 1 - rank) < holdout[rows]
+    return rank < holdout[rows]
+
+
+def _require_timestamps(data: Interactions, what: str) -> None:
+    if data.timestamps is None:
+        raise ValueError(
+            f"data: {what} needs timestamps; build Interactions with a timestamp column"
+        )
 
 
 def _random_keys(data: Interactions, rng: np.random.Generator) -> np.ndarray:
@@ -291,10 +312,13 @@ def random_split(
     drop_cold = _check_bool(drop_cold, "drop_cold")
     rng = rng_from(random_state)
     rows = _rows(data)
-    rank = _rank_within_users(data, _random_keys(data, rng), rows)
     holdout = _holdout_counts(data.user_counts(), fraction, keep)
-    test = rank < holdout[rows]
-    params = {"test_fraction": fraction, "min_train_interactions": keep, "random_state": random_state}
+    test = _held_out(data, _random_keys(data, rng), holdout, rows, latest=False)
+    params = {
+        "test_fraction": fraction,
+        "min_train_interactions": keep,
+        "random_state": random_state,
+    }
     return _finish(data, ~test, test, drop_cold, "random_split", params, rows=rows)
 
 
@@ -327,17 +351,15 @@ def leave_last_n_out(
         user's train pairs.
     """
     data = _as_interactions(data)
-    if data.timestamps is None:
-        raise ValueError("data: leave_last_n_out needs timestamps; build Interactions with a timestamp column")
+    _require_timestamps(data, "leave_last_n_out")
     n = _check_int(n, "n", 1)
     keep = _check_int(min_train_interactions, "min_train_interactions", 0)
     drop_cold = _check_bool(drop_cold, "drop_cold")
     rng = rng_from(random_state)
     counts = data.user_counts()
     rows = _rows(data)
-    rank = _rank_within_users(data, _time_keys(data, rng), rows)
     holdout = np.minimum(n, np.maximum(counts - keep, 0))
-    test = (counts[rows] - 1 - rank) < holdout[rows]
+    test = _held_out(data, _time_keys(data, rng), holdout, rows, latest=True)
     params = {"n": n, "min_train_interactions": keep, "random_state": random_state}
     return _finish(data, ~test, test, drop_cold, "leave_last_n_out", params, rows=rows)
 
@@ -370,8 +392,7 @@ def temporal_split(
         event, so no pair is in both parts.
     """
     data = _as_interactions(data)
-    if data.timestamps is None:
-        raise ValueError("data: temporal_split needs timestamps; build Interactions with a timestamp column")
+    _require_timestamps(data, "temporal_split")
     drop_cold = _check_bool(drop_cold, "drop_cold")
     if (at is None) == (quantile is None):
         raise ValueError("at: give exactly one of at= (a time) and quantile= (a fraction)")
@@ -437,9 +458,13 @@ def user_split(
     counts = data.user_counts()
     eligible = np.flatnonzero(counts >= keep + 1)
     if eligible.size == 0:
-        raise ValueError(f"data: no user has at least {keep + 1} interactions to hold out (min_fold_in={keep})")
+        raise ValueError(
+            f"data: no user has at least {keep + 1} interactions to hold out (min_fold_in={keep})"
+        )
     if isinstance(test_users, (bool, np.bool_)) or not isinstance(test_users, numbers.Real):
-        raise TypeError(f"test_users: expected a fraction in (0, 1) or a count >= 1, got {describe(test_users)}")
+        raise TypeError(
+            f"test_users: expected a fraction in (0, 1) or a count >= 1, got {describe(test_users)}"
+        )
     if isinstance(test_users, (numbers.Integral, np.integer)):
         n_test = _check_int(test_users, "test_users", 1)
         if n_test > eligible.size:
@@ -456,13 +481,9 @@ def user_split(
     held[chosen] = True
     keys = _time_keys(data, rng) if by_time else _random_keys(data, rng)
     rows = _rows(data)
-    rank = _rank_within_users(data, keys, rows)
     holdout = np.maximum(_holdout_counts(counts, fraction, keep), 1)
     holdout = np.minimum(holdout, np.maximum(counts - keep, 0))
-    if by_time:
-        in_test = (counts[rows] - 1 - rank) < holdout[rows]
-    else:
-        in_test = rank < holdout[rows]
+    in_test = _held_out(data, keys, holdout, rows, latest=by_time)
     held_pair = held[rows]
     params = {
         "test_users": test_users,

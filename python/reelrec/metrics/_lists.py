@@ -14,6 +14,7 @@ __all__ = [
     "check_recommended",
     "check_relevant",
     "check_n_items",
+    "check_metric_names",
     "distinct_lists",
     "mean_over_users",
 ]
@@ -110,3 +111,23 @@ def mean_over_users(values: np.ndarray) -> float:
     """Mean of the non-NaN entries; NaN (without a warning) when there are none."""
     defined = values[~np.isnan(values)]
     return float(defined.mean()) if defined.size else float("nan")
+
+
+def check_metric_names(
+    metrics: Any, allowed: tuple[str, ...], what: str = "metric"
+) -> tuple[str, ...]:
+    """A metric name or a non-empty sequence of them, each one of ``allowed``."""
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    try:
+        names = tuple(metrics)
+    except TypeError:
+        raise TypeError(
+            f"metrics: expected a sequence of metric names, got {_describe(metrics)}"
+        ) from None
+    if not names:
+        raise ValueError("metrics: expected at least one metric name")
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"metrics: unknown {what} {name!r}; expected any of {allowed}")
+    return names

@@ -32,8 +32,14 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._validation import _describe, check_num_threads, csr_arrays
-from ._lists import as_id_array, check_recommended, check_relevant, mean_over_users
+from .._validation import check_num_threads, csr_arrays
+from ._lists import (
+    as_id_array,
+    check_metric_names,
+    check_recommended,
+    check_relevant,
+    mean_over_users,
+)
 
 __all__ = [
     "RANKING_METRICS",
@@ -93,30 +99,11 @@ def ranking_metrics_at_k(
         name -> mean over users with relevant items (float), or the per-user
         float64 vectors when ``per_user`` is true.
     """
-    names = _check_metric_names(metrics)
+    names = check_metric_names(metrics, RANKING_METRICS, "ranking metric")
     values = _per_user_metrics(recommended, relevant, k, names, num_threads)
     if per_user:
         return {name: values[name] for name in names}
     return {name: mean_over_users(values[name]) for name in names}
-
-
-def _check_metric_names(metrics: Any) -> tuple[str, ...]:
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    try:
-        names = tuple(metrics)
-    except TypeError:
-        raise TypeError(
-            f"metrics: expected a sequence of metric names, got {_describe(metrics)}"
-        ) from None
-    for name in names:
-        if name not in RANKING_METRICS:
-            raise ValueError(
-                f"metrics: unknown ranking metric {name!r}; expected any of {RANKING_METRICS}"
-            )
-    if not names:
-        raise ValueError("metrics: expected at least one metric name")
-    return names
 
 
 def _one(

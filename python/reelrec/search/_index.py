@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +35,7 @@ from .._validation import check_k, check_num_threads, check_positive, seed_from
 __all__ = ["ExactIndex", "HNSWIndex", "IdFilter"]
 
 _METRICS = ("ip", "cosine", "l2")
+_Index = TypeVar("_Index", bound="_VectorIndex")
 
 
 def _describe(x: Any) -> str:
@@ -199,7 +200,8 @@ class _VectorIndex:
         arr = _as_id_array(ids, "ids")
         return self._native.get_vectors(arr)
 
-    def _prepare_add(self, vectors: Any, ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _add(self: _Index, vectors: Any, ids: Any, *native_args: Any) -> _Index:
+        """Validate, then ``_native.add(X, ids, *native_args)``; returns self."""
         X, _ = _check_vectors(
             vectors, self.dim, "vectors", cosine=self.metric == "cosine", single_ok=False
         )
@@ -217,7 +219,9 @@ class _VectorIndex:
             uniq, counts = np.unique(id_arr, return_counts=True)
             if uniq.size != id_arr.size:
                 raise ValueError(f"ids: repeated within this call: {uniq[counts > 1][:5].tolist()}")
-        return X, id_arr
+        if X.shape[0]:
+            self._native.add(X, id_arr, *native_args)
+        return self
 
     def delete(self, ids: Any) -> None:
         """Remove ``ids`` from the index.
@@ -247,19 +251,50 @@ class _VectorIndex:
         return ids, scores
 
     # ---------------------------------------------------------- persistence
+    # The native save takes the Python-side parameters (``_save_args``) and
+    # load returns them after the native index, in the order ``_wrap`` takes.
+    _native_type: Any
+
+    def _save_args(self) -> tuple[Any, ...]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @classmethod
+    def _wrap(cls: type[_Index], native: Any, *params: Any) -> _Index:
+        raise NotImplementedError  # pragma: no cover - overridden
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the index to ``path`` (versioned binary with a checksum).
 
         Every constructor parameter is stored and restored by :meth:`load`.
         """
-        self._native_save(os.fspath(path))
+        self._native.save(os.fspath(path), *self._save_args())
+
+    def to_bytes(self) -> bytes:
+        """The index in the format of :meth:`save`, as bytes."""
+        return self._native.to_bytes(*self._save_args())
 
     @classmethod
-    def _open_check(cls, path: str | os.PathLike) -> str:
+    def load(cls: type[_Index], path: str | os.PathLike) -> _Index:
+        """Read an index written by :meth:`save`, with all its parameters.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If the file is not a file of this index type, has an unsupported
+            version, is truncated or corrupt (the checksum is verified, and for
+            HNSW the graph structure too).
+        """
         p = os.fspath(path)
         if not os.path.isfile(p):
             raise FileNotFoundError(f"path: no such file {p!r}")
-        return p
+        return cls._wrap(*cls._native_type.load(p))
+
+    @classmethod
+    def from_bytes(cls: type[_Index], data: bytes) -> _Index:
+        """Inverse of :meth:`to_bytes`; errors as for :meth:`load`."""
+        return cls._wrap(*cls._native_type.from_bytes(bytes(data)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._params().items())}) with {len(self)} vectors"
@@ -292,6 +327,7 @@ class ExactIndex(_VectorIndex):
     """
 
     _kind = "ExactIndex"
+    _native_type = _core.ExactIndex
 
     def __init__(self, dim: int, metric: str = "ip", num_threads: int = 0):
         self.dim = _check_dim(dim)
@@ -315,10 +351,7 @@ class ExactIndex(_VectorIndex):
         -------
         self
         """
-        X, ids = self._prepare_add(vectors, ids)
-        if X.shape[0]:
-            self._native.add(X, ids)
-        return self
+        return self._add(vectors, ids)
 
     def search(
         self, queries: Any, k: int = 10, filter: IdFilter | None = None, exclude: Any = None
@@ -345,33 +378,8 @@ class ExactIndex(_VectorIndex):
         ids, scores = self._native.search(Q, k, allow, deny, ip, ie, self.num_threads)
         return self._finish(ids, scores, single)
 
-    def _native_save(self, path: str) -> None:
-        self._native.save(path, self.num_threads)
-
-    def to_bytes(self) -> bytes:
-        """The index in the format of :meth:`save`, as bytes."""
-        return self._native.to_bytes(self.num_threads)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> ExactIndex:
-        """Read an index written by :meth:`save`.
-
-        Raises
-        ------
-        FileNotFoundError
-            If ``path`` does not exist.
-        ValueError
-            If the file is not an ExactIndex file, has an unsupported version,
-            is truncated or corrupt.
-        """
-        native, num_threads = _core.ExactIndex.load(cls._open_check(path))
-        return cls._wrap(native, num_threads)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ExactIndex:
-        """Inverse of :meth:`to_bytes`; errors as for :meth:`load`."""
-        native, num_threads = _core.ExactIndex.from_bytes(bytes(data))
-        return cls._wrap(native, num_threads)
+    def _save_args(self) -> tuple[Any, ...]:
+        return (self.num_threads,)
 
     @classmethod
     def _wrap(cls, native: Any, num_threads: int) -> ExactIndex:
@@ -432,6 +440,7 @@ class HNSWIndex(_VectorIndex):
     """
 
     _kind = "HNSWIndex"
+    _native_type = _core.HnswIndex
 
     def __init__(
         self,
@@ -512,10 +521,7 @@ class HNSWIndex(_VectorIndex):
         -------
         self
         """
-        X, ids = self._prepare_add(vectors, ids)
-        if X.shape[0]:
-            self._native.add(X, ids, self.num_threads)
-        return self
+        return self._add(vectors, ids, self.num_threads)
 
     def search(
         self,
@@ -566,31 +572,8 @@ class HNSWIndex(_VectorIndex):
             return int(rs)
         return -1  # a Generator is not persisted; the RNG state itself is
 
-    def _native_save(self, path: str) -> None:
-        self._native.save(path, self._random_state_param(), self.num_threads)
-
-    def to_bytes(self) -> bytes:
-        """The index in the format of :meth:`save`, as bytes."""
-        return self._native.to_bytes(self._random_state_param(), self.num_threads)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> HNSWIndex:
-        """Read an index written by :meth:`save`, with all its parameters (``ef`` included).
-
-        Raises
-        ------
-        FileNotFoundError
-            If ``path`` does not exist.
-        ValueError
-            If the file is not an HNSWIndex file, has an unsupported version,
-            is truncated or corrupt (checksum and graph structure are checked).
-        """
-        return cls._wrap(*_core.HnswIndex.load(cls._open_check(path)))
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> HNSWIndex:
-        """Inverse of :meth:`to_bytes`; errors as for :meth:`load`."""
-        return cls._wrap(*_core.HnswIndex.from_bytes(bytes(data)))
+    def _save_args(self) -> tuple[Any, ...]:
+        return (self._random_state_param(), self.num_threads)
 
     @classmethod
     def _wrap(cls, native: Any, random_state: int, num_threads: int) -> HNSWIndex:
