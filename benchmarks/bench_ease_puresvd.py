@@ -30,7 +30,9 @@ from reelrec import EASE, Popularity, PureSVD
 K = 10
 
 
-def ndcg_recall_at_k(top: np.ndarray, test: sp.csr_matrix, users: np.ndarray, k: int = K) -> tuple[float, float]:
+def ndcg_recall_at_k(
+    top: np.ndarray, test: sp.csr_matrix, users: np.ndarray, k: int = K
+) -> tuple[float, float]:
     """Mean binary NDCG@k and Recall@k of ``top`` (rows aligned with ``users``)."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ndcg, recall = [], []
@@ -61,10 +63,16 @@ def numpy_ease(X: sp.csr_matrix, l2: float) -> np.ndarray:
     return B
 
 
-def sklearn_puresvd(X: sp.csr_matrix, factors: int, oversampling: int, power_iterations: int, seed: int) -> np.ndarray:
+def sklearn_puresvd(
+    X: sp.csr_matrix, factors: int, oversampling: int, power_iterations: int, seed: int
+) -> np.ndarray:
     _, _, Vt = randomized_svd(
-        X.astype(np.float64), factors, n_oversamples=oversampling, n_iter=power_iterations,
-        power_iteration_normalizer="QR", random_state=seed,
+        X.astype(np.float64),
+        factors,
+        n_oversamples=oversampling,
+        n_iter=power_iterations,
+        power_iteration_normalizer="QR",
+        random_state=seed,
     )
     return Vt.T
 
@@ -74,9 +82,13 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_ML100K), help="directory holding u.data")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3, help="fit timings are the best of this many")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="fit timings are the best of this many"
+    )
     parser.add_argument("--l2", type=float, default=500.0, help="EASE l2 (both implementations)")
-    parser.add_argument("--factors", type=int, default=50, help="PureSVD rank (both implementations)")
+    parser.add_argument(
+        "--factors", type=int, default=50, help="PureSVD rank (both implementations)"
+    )
     args = parser.parse_args()
 
     users, items, _, _ = load_ml100k(args.data)
@@ -91,9 +103,24 @@ def main() -> None:
 
     def record(name, library, seconds, top):
         ndcg, recall = ndcg_recall_at_k(top, test, eval_users)
-        rows.append({"model": name, "library": library, "fit s": seconds, "NDCG@10": ndcg, "Recall@10": recall})
-        results.append({"model": name, "library": library, "fit_seconds": seconds, "ndcg_at_10": ndcg,
-                        "recall_at_10": recall})
+        rows.append(
+            {
+                "model": name,
+                "library": library,
+                "fit s": seconds,
+                "NDCG@10": ndcg,
+                "Recall@10": recall,
+            }
+        )
+        results.append(
+            {
+                "model": name,
+                "library": library,
+                "fit_seconds": seconds,
+                "ndcg_at_10": ndcg,
+                "recall_at_10": recall,
+            }
+        )
 
     with threadpool_limits(t):
         secs, model = best_of(lambda: EASE(l2=args.l2, num_threads=t).fit(train), args.repeat)
@@ -102,11 +129,16 @@ def main() -> None:
         record(f"EASE l2={args.l2:g}", "NumPy (paper code)", secs, top_k_dense(seen @ B, seen))
 
         secs, model = best_of(
-            lambda: PureSVD(factors=args.factors, random_state=args.seed, num_threads=t).fit(train), args.repeat
+            lambda: PureSVD(factors=args.factors, random_state=args.seed, num_threads=t).fit(train),
+            args.repeat,
         )
         record(f"PureSVD f={args.factors}", "reelrec", secs, model.recommend(eval_users, k=K)[0])
-        secs, V = best_of(lambda: sklearn_puresvd(train, args.factors, 10, 4, args.seed), args.repeat)
-        record(f"PureSVD f={args.factors}", "scikit-learn", secs, top_k_dense((seen @ V) @ V.T, seen))
+        secs, V = best_of(
+            lambda: sklearn_puresvd(train, args.factors, 10, 4, args.seed), args.repeat
+        )
+        record(
+            f"PureSVD f={args.factors}", "scikit-learn", secs, top_k_dense((seen @ V) @ V.T, seen)
+        )
 
         secs, model = best_of(lambda: Popularity(num_threads=t).fit(train), args.repeat)
         record("Popularity", "reelrec", secs, model.recommend(eval_users, k=K)[0])
@@ -116,10 +148,17 @@ def main() -> None:
         rows,
         ["model", "library", "fit s", "NDCG@10", "Recall@10"],
     )
-    write_results("ease_puresvd", {
-        "dataset": "ml-100k (binarised)", "split": "per-user 80/20", "seed": args.seed, "threads": t,
-        "n_eval_users": int(eval_users.size), "results": results,
-    })
+    write_results(
+        "ease_puresvd",
+        {
+            "dataset": "ml-100k (binarised)",
+            "split": "per-user 80/20",
+            "seed": args.seed,
+            "threads": t,
+            "n_eval_users": int(eval_users.size),
+            "results": results,
+        },
+    )
 
 
 if __name__ == "__main__":
