@@ -3,7 +3,11 @@
 Every rating becomes a 1; a seeded per-user holdout puts ~20% of each user's
 items in the test set (``_common.split_per_user``). Each model is fitted on the
 training matrix and ranks the unseen items of every user with test items;
-reported are fit seconds (best of ``--repeat``) and NDCG@10 / Recall@10.
+reported are fit seconds, wall and process CPU (best of ``--repeat``), and
+NDCG@10 / Recall@10, for every thread count in ``--threads`` (the peers' BLAS
+limited to the same count with threadpoolctl). PureSVD's NDCG depends on the
+random sketch: both libraries are run with ``--svd-seeds`` seeds and the mean
+is reported. Ratio rows divide the peer's seconds by reelrec's.
 
 Peers, run in the same process on the same split and thread count:
 * EASE in NumPy as published with the paper (dense ``X^T X``, ``np.linalg.inv``);
@@ -21,7 +25,14 @@ import argparse
 
 import numpy as np
 import scipy.sparse as sp
-from _common import DEFAULT_ML100K, best_of, load_ml100k, print_table, split_per_user, write_results
+from _common import (
+    DEFAULT_ML100K,
+    best_wall_cpu,
+    load_ml100k,
+    print_table,
+    split_per_user,
+    write_results,
+)
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
@@ -80,14 +91,19 @@ def sklearn_puresvd(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_ML100K), help="directory holding u.data")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--seed", type=int, default=42, help="seed of the split (and first PureSVD seed)"
+    )
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument(
         "--repeat", type=int, default=3, help="fit timings are the best of this many"
     )
     parser.add_argument("--l2", type=float, default=500.0, help="EASE l2 (both implementations)")
     parser.add_argument(
         "--factors", type=int, default=50, help="PureSVD rank (both implementations)"
+    )
+    parser.add_argument(
+        "--svd-seeds", type=int, default=5, help="PureSVD sketch seeds (NDCG is their mean)"
     )
     args = parser.parse_args()
 
@@ -98,55 +114,105 @@ def main() -> None:
     train.data[:] = 1
     eval_users = np.flatnonzero(np.diff(test.indptr) > 0)
     seen = train[eval_users]
-    t = args.threads
+    svd_seeds = [args.seed + j for j in range(args.svd_seeds)]
     rows, results = [], []
 
-    def record(name, library, seconds, top):
-        ndcg, recall = ndcg_recall_at_k(top, test, eval_users)
-        rows.append(
-            {
-                "model": name,
-                "library": library,
-                "fit s": seconds,
-                "NDCG@10": ndcg,
-                "Recall@10": recall,
-            }
-        )
+    def record(name, library, t, timings, tops):
+        """timings: (wall, cpu) per run; tops: top-k lists per run (e.g. per seed)."""
+        scores = np.array([ndcg_recall_at_k(top, test, eval_users) for top in tops])
+        wall, cpu = np.mean(timings, axis=0)
+        row = {
+            "model": name,
+            "library": library,
+            "threads": t,
+            "fit s": wall,
+            "fit CPU s": cpu,
+            "NDCG@10": scores[:, 0].mean(),
+            "Recall@10": scores[:, 1].mean(),
+        }
+        rows.append(row)
         results.append(
             {
                 "model": name,
                 "library": library,
-                "fit_seconds": seconds,
-                "ndcg_at_10": ndcg,
-                "recall_at_10": recall,
+                "threads": t,
+                "fit_seconds": wall,
+                "fit_cpu_seconds": cpu,
+                "ndcg_at_10": scores[:, 0].mean(),
+                "ndcg_at_10_per_run": scores[:, 0].tolist(),
+                "recall_at_10": scores[:, 1].mean(),
             }
         )
+        return row
 
-    with threadpool_limits(t):
-        secs, model = best_of(lambda: EASE(l2=args.l2, num_threads=t).fit(train), args.repeat)
-        record(f"EASE l2={args.l2:g}", "reelrec", secs, model.recommend(eval_users, k=K)[0])
-        secs, B = best_of(lambda: numpy_ease(train, args.l2), args.repeat)
-        record(f"EASE l2={args.l2:g}", "NumPy (paper code)", secs, top_k_dense(seen @ B, seen))
+    def ratio(ours, peer, t):
+        rows.append(
+            {
+                "model": ours["model"],
+                "library": "ratio (peer / reelrec)",
+                "threads": t,
+                "fit s": f"{peer['fit s'] / ours['fit s']:.2f}x",
+                "fit CPU s": f"{peer['fit CPU s'] / ours['fit CPU s']:.2f}x",
+            }
+        )
+        results[-1]["speedup_wall"] = peer["fit s"] / ours["fit s"]
+        results[-1]["speedup_cpu"] = peer["fit CPU s"] / ours["fit CPU s"]
 
-        secs, model = best_of(
-            lambda: PureSVD(factors=args.factors, random_state=args.seed, num_threads=t).fit(train),
-            args.repeat,
-        )
-        record(f"PureSVD f={args.factors}", "reelrec", secs, model.recommend(eval_users, k=K)[0])
-        secs, V = best_of(
-            lambda: sklearn_puresvd(train, args.factors, 10, 4, args.seed), args.repeat
-        )
-        record(
-            f"PureSVD f={args.factors}", "scikit-learn", secs, top_k_dense((seen @ V) @ V.T, seen)
-        )
+    svd_name = f"PureSVD f={args.factors}"
+    for t in [int(v) for v in args.threads.split(",")]:
+        # The peers' BLAS gets the same thread count as reelrec's OpenMP.
+        with threadpool_limits(t):
+            wall, cpu, model = best_wall_cpu(
+                lambda t=t: EASE(l2=args.l2, num_threads=t).fit(train), args.repeat
+            )
+            ours = record(
+                f"EASE l2={args.l2:g}",
+                "reelrec",
+                t,
+                [(wall, cpu)],
+                [model.recommend(eval_users, k=K)[0]],
+            )
+            wall, cpu, B = best_wall_cpu(lambda: numpy_ease(train, args.l2), args.repeat)
+            peer = record(
+                f"EASE l2={args.l2:g}",
+                "NumPy (paper code)",
+                t,
+                [(wall, cpu)],
+                [top_k_dense(seen @ B, seen)],
+            )
+            ratio(ours, peer, t)
 
-        secs, model = best_of(lambda: Popularity(num_threads=t).fit(train), args.repeat)
-        record("Popularity", "reelrec", secs, model.recommend(eval_users, k=K)[0])
+            timings, tops = [], []
+            for seed in svd_seeds:
+                wall, cpu, model = best_wall_cpu(
+                    lambda seed=seed, t=t: PureSVD(
+                        factors=args.factors, random_state=seed, num_threads=t
+                    ).fit(train),
+                    args.repeat,
+                )
+                timings.append((wall, cpu))
+                tops.append(model.recommend(eval_users, k=K)[0])
+            ours = record(svd_name, "reelrec", t, timings, tops)
+            timings, tops = [], []
+            for seed in svd_seeds:
+                wall, cpu, V = best_wall_cpu(
+                    lambda seed=seed: sklearn_puresvd(train, args.factors, 10, 4, seed), args.repeat
+                )
+                timings.append((wall, cpu))
+                tops.append(top_k_dense((seen @ V) @ V.T, seen))
+            peer = record(svd_name, "scikit-learn", t, timings, tops)
+            ratio(ours, peer, t)
+
+            wall, cpu, model = best_wall_cpu(
+                lambda t=t: Popularity(num_threads=t).fit(train), args.repeat
+            )
+            record("Popularity", "reelrec", t, [(wall, cpu)], [model.recommend(eval_users, k=K)[0]])
 
     print_table(
-        f"ML-100K binarised, per-user 80/20 split (seed {args.seed}), {eval_users.size} users, {t} thread(s)",
+        f"ML-100K binarised, per-user 80/20 split (seed {args.seed}), {eval_users.size} users; "
+        f"PureSVD: mean over sketch seeds {svd_seeds}",
         rows,
-        ["model", "library", "fit s", "NDCG@10", "Recall@10"],
+        ["model", "library", "threads", "fit s", "fit CPU s", "NDCG@10", "Recall@10"],
     )
     write_results(
         "ease_puresvd",
@@ -154,7 +220,8 @@ def main() -> None:
             "dataset": "ml-100k (binarised)",
             "split": "per-user 80/20",
             "seed": args.seed,
-            "threads": t,
+            "svd_seeds": svd_seeds,
+            "threads": args.threads,
             "n_eval_users": int(eval_users.size),
             "results": results,
         },

@@ -81,23 +81,47 @@ def test_bad_parameters():
 
 # one TSQR chunk; two chunks and the QR of their stacked R factors
 @pytest.mark.parametrize("shape", [(50, 7), (9000, 6)])
-def test_orthonormalize_is_a_thin_qr(shape):
+@pytest.mark.parametrize("householder", [False, True])  # Cholesky-QR2; the TSQR
+def test_orthonormalize_is_a_thin_qr(shape, householder):
     Y = np.random.default_rng(0).standard_normal(shape)
-    Q, R = _core.mf_orthonormalize(Y, 2)
+    Q, R = _core.mf_orthonormalize(Y, householder, 2)
     np.testing.assert_allclose(Q.T @ Q, np.eye(shape[1]), atol=1e-12)
     np.testing.assert_allclose(Q @ R, Y, atol=1e-10)
     assert np.allclose(np.tril(R, -1), 0)
-    Q_np, _ = np.linalg.qr(Y)
-    np.testing.assert_allclose(projector(Q), projector(Q_np), atol=1e-10)
+    Q_np, _ = np.linalg.qr(Y)  # same column space: Q^T Q_np is orthogonal
+    np.testing.assert_allclose(np.linalg.svd(Q.T @ Q_np)[1], 1, atol=1e-10)
+
+
+@pytest.mark.parametrize("householder", [False, True])
+def test_orthonormalize_is_thread_count_deterministic(householder):
+    Y = np.random.default_rng(3).standard_normal((9000, 30))  # threaded, two TSQR chunks
+    Q1, R1 = _core.mf_orthonormalize(Y, householder, 1)
+    Q3, R3 = _core.mf_orthonormalize(Y, householder, 3)
+    np.testing.assert_array_equal(Q1, Q3)
+    np.testing.assert_array_equal(R1, R3)
 
 
 def test_orthonormalize_survives_rank_deficiency():
-    # Cholesky-QR would break down here (a repeated column and a zero one).
-    Y = np.random.default_rng(1).standard_normal((40, 5))
+    # Cholesky-QR breaks down here (a repeated column, a zero one, a nearly
+    # dependent one): the automatic choice falls back to the TSQR.
+    Y = np.random.default_rng(1).standard_normal((40, 6))
     Y[:, 3] = Y[:, 0]
     Y[:, 4] = 0
-    Q, R = _core.mf_orthonormalize(Y, 1)
-    np.testing.assert_allclose(Q.T @ Q, np.eye(5), atol=1e-12)
+    Y[:, 5] = Y[:, 1] + 1e-9 * Y[:, 2]
+    for householder in (False, True):
+        Q, R = _core.mf_orthonormalize(Y, householder, 1)
+        np.testing.assert_allclose(Q.T @ Q, np.eye(6), atol=1e-12)
+        np.testing.assert_allclose(Q @ R, Y, atol=1e-12)
+
+
+def test_orthonormalize_moderately_ill_conditioned():
+    # cond ~ 1e5: Cholesky-QR2 territory, still orthonormal to rounding level
+    rng = np.random.default_rng(2)
+    A, _ = np.linalg.qr(rng.standard_normal((500, 8)))
+    B, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    Y = (A * np.logspace(0, -5, 8)) @ B
+    Q, R = _core.mf_orthonormalize(Y, False, 1)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(8), atol=1e-12)
     np.testing.assert_allclose(Q @ R, Y, atol=1e-12)
 
 
@@ -122,9 +146,9 @@ def test_randomized_svd_matches_numpy_singular_values_and_subspace(case):
 
 
 def test_randomized_svd_is_thread_count_deterministic():
-    # large enough for the parallel paths (several threads, two TSQR chunks)
+    # large enough for the parallel paths (several threads, chunked Gram sums)
     X = sp.random(9000, 400, density=0.05, random_state=5, format="csr", dtype=np.float32)
-    results = [randomized_svd(X, 10, 10, 2, random_state=7, num_threads=t) for t in (1, 2, 3)]
+    results = [randomized_svd(X, 20, 20, 2, random_state=7, num_threads=t) for t in (1, 2, 3)]
     for U, s, Vt in results[1:]:
         np.testing.assert_array_equal(U, results[0][0])
         np.testing.assert_array_equal(s, results[0][1])
@@ -148,4 +172,4 @@ def test_randomized_svd_bad_rank():
             1,
         )
     with pytest.raises(ValueError, match="Y"):
-        _core.mf_orthonormalize(np.zeros((2, 3)), 1)
+        _core.mf_orthonormalize(np.zeros((2, 3)), False, 1)

@@ -274,7 +274,8 @@ void bind_mf(py::module_& m) {
 
     m.def(
         "mf_orthonormalize",
-        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& Y, int num_threads) {
+        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& Y, bool householder,
+           int num_threads) {
             require(Y.ndim() == 2 && Y.shape(0) >= Y.shape(1) && Y.shape(1) >= 1,
                     "Y: expected a 2-d array with at least as many rows as columns (and >= 1 column)");
             const int64_t m = Y.shape(0), l = Y.shape(1);
@@ -284,12 +285,13 @@ void bind_mf(py::module_& m) {
             double* r_ptr = R.mutable_data();
             {
                 py::gil_scoped_release release;
-                mf::orthonormalize(q_ptr, m, l, r_ptr, num_threads);
+                mf::orthonormalize(q_ptr, m, l, r_ptr, num_threads, householder);
             }
             return py::make_tuple(Q, R);
         },
-        py::arg("Y"), py::arg("num_threads"),
-        "Thin QR (TSQR) of a tall float64 matrix: (Q, R). Private: tested against NumPy.");
+        py::arg("Y"), py::arg("householder"), py::arg("num_threads"),
+        "Thin QR of a tall float64 matrix: (Q, R), by Cholesky-QR2 with a TSQR fallback (always the TSQR "
+        "with householder=True). Private: tested against NumPy.");
 
     m.def(
         "ease_gram",

@@ -6,10 +6,12 @@
 // * Only sparse x dense products touch X: Y = X W row by row and Z = X^T Q row
 //   by row of the transpose, OpenMP over rows (each output row is written by
 //   one thread in a fixed order).
-// * Orthonormalisation is a two-level TSQR (Demmel et al. 2012): Householder QR
-//   (Eigen) of fixed row chunks in parallel, then of the stacked R factors.
-//   Unlike Cholesky-QR it is stable for the ill-conditioned and rank-deficient
-//   sketches that power iterations produce.
+// * Orthonormalisation: Cholesky-QR2 (Yamamoto et al. 2015; two Cholesky-QR
+//   passes, the Gram matrix summed over fixed row chunks) while the sketch is
+//   well conditioned (diag(R) within 1e6, second-pass R ~ I); otherwise a
+//   two-level TSQR (Demmel et al. 2012): Householder QR (Eigen) of fixed row
+//   chunks in parallel, then of the stacked R factors, which stays stable for
+//   the ill-conditioned and rank-deficient sketches power iterations can make.
 // * The final l x l SVD is Eigen's Jacobi SVD of the R factor of X^T Q.
 // * The Gaussian test matrix comes from one SplitMix64 stream per row, and
 //   chunk boundaries depend on the shape only: results are bit-identical for
@@ -35,7 +37,9 @@ void randomized_svd(const CsrView& X, int64_t rank, int64_t oversampling, int po
                     double* U, double* s, double* V, int num_threads);
 
 // In-place orthonormalisation of the columns of Y (m x l row-major, m >= l):
-// Y <- Q with Y = Q R. R (l x l row-major, upper triangular) is written when not null.
-void orthonormalize(double* Y, int64_t m, int64_t l, double* R, int num_threads);
+// Y <- Q with Y = Q R. R (l x l row-major, upper triangular) is written when
+// not null. Cholesky-QR2 when Y is well conditioned, else (or with
+// `householder`) the TSQR.
+void orthonormalize(double* Y, int64_t m, int64_t l, double* R, int num_threads, bool householder);
 
 }  // namespace reelrec::mf

@@ -234,7 +234,7 @@ def mf_randomized_svd(
     num_threads: int,
 ) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def mf_orthonormalize(
-    Y: npt.NDArray[np.float64], num_threads: int
+    Y: npt.NDArray[np.float64], householder: bool, num_threads: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def ease_gram(
     indptr: npt.NDArray[np.int64],
