@@ -49,7 +49,7 @@ inline float dot(const float* __restrict a, const float* __restrict b, int64_t d
 
 namespace detail {
 
-// The plain SGD kernel: rows padded to a multiple of 8 floats and 32-byte
+// The plain SGD kernel: rows padded to a multiple of 8 floats and 64-byte
 // aligned, so the dot product and the update run on whole 8-lane vectors with
 // no scalar tail. The lane vector is 8 wide in every clone (two SSE registers
 // in the baseline one), so all clones sum in the same order and round alike.

@@ -55,10 +55,14 @@ class BiasedMF(Recommender):
     iterations : int
         SGD epochs or ALS sweeps.
     solver : {"sgd", "als"}
-        ``"sgd"``: stochastic gradient descent in a seeded random order. Up to
-        2^20 ratings it is plain serial SGD; above, DSGD strata (Gemulla et al.
-        2011) run blocks that share no user and no item in parallel, with a
-        block count that depends on the data only, so the result is the same
+        ``"sgd"``: stochastic gradient descent in a seeded random order, run as
+        DSGD strata (Gemulla et al. 2011): users and items are hashed into a
+        ``B x B`` grid, ``B = floor(sqrt(nnz / 4096))`` at most 64 (1, i.e. plain serial
+        SGD, below 16384 ratings; 4 on MovieLens-100K), and the ``B`` cells of
+        a stratum share no user and no item, so they run in parallel. The
+        ratings are shuffled once per fit inside each cell; every epoch visits
+        the strata in a seeded random order and each cell from a seeded random
+        offset. The grid depends on the data only, so the model is the same
         for any ``num_threads``. SVD++ always runs serially. ``"als"``:
         alternating closed-form ridge solves of ``(p_u, b_u)`` and ``(q_i, b_i)``
         (deterministic, parallel over rows); not available with
