@@ -148,7 +148,7 @@ def test_randomized_svd_matches_numpy_singular_values_and_subspace(case):
 def test_randomized_svd_is_thread_count_deterministic():
     # large enough for the parallel paths (several threads, chunked Gram sums)
     X = sp.random(9000, 400, density=0.05, random_state=5, format="csr", dtype=np.float32)
-    results = [randomized_svd(X, 20, 20, 2, random_state=7, num_threads=t) for t in (1, 2, 3)]
+    results = [randomized_svd(X, 30, 30, 3, random_state=7, num_threads=t) for t in (1, 2, 3)]
     for U, s, Vt in results[1:]:
         np.testing.assert_array_equal(U, results[0][0])
         np.testing.assert_array_equal(s, results[0][1])

@@ -205,11 +205,12 @@ void randomized_svd(const CsrView& X, int64_t rank, int64_t oversampling, int po
     const int64_t m = X.n_rows, n = X.n_cols;
     const int64_t l = std::min({rank + oversampling, m, n});
     if (rank < 1 || rank > l) throw std::invalid_argument("randomized_svd: rank must be in [1, min(n_rows, n_cols)]");
-    // Flops of the whole fit. Below ~2e8 (tens of milliseconds, e.g. ML-100K)
-    // the ~30 fork-joins cost more than a second core returns on a busy machine.
+    // Flop estimate of the whole fit. Below ~1e9 (a few tens of milliseconds,
+    // e.g. ML-100K) the ~30 fork-joins cost more than a second core returns on
+    // a busy machine.
     const double work = (2.0 * power_iterations + 2.0) *
                         (2.0 * static_cast<double>(X.nnz()) * l + 4.0 * static_cast<double>(m + n) * l * l);
-    const int threads = work < 2e8 ? 1 : resolve_threads(num_threads);
+    const int threads = work < 1e9 ? 1 : resolve_threads(num_threads);
     const CsrMatrix Xt_owned = transpose(X);
     const CsrView Xt = Xt_owned.view();
     std::vector<double> Y(static_cast<std::size_t>(m * l)), Z(static_cast<std::size_t>(n * l));
