@@ -120,7 +120,9 @@ class TestBiasedMFALS(RatingContract):
 
 class TestSVDpp(RatingContract):
     def make_model(self, **params):
-        return BiasedMF(factors=8, learning_rate=0.05, iterations=60, implicit_feedback=True, **params)
+        return BiasedMF(
+            factors=8, learning_rate=0.05, iterations=60, implicit_feedback=True, **params
+        )
 
 
 # ------------------------------------------------------------ native == NumPy
@@ -150,7 +152,10 @@ def test_svdpp_epoch_grouped_by_user_matches_reference():
     mu = float(X.data.mean())
     rng = np.random.default_rng(2)
     order = np.concatenate(
-        [rng.permutation(np.arange(X.indptr[u], X.indptr[u + 1])) for u in rng.permutation(X.shape[0])]
+        [
+            rng.permutation(np.arange(X.indptr[u], X.indptr[u + 1]))
+            for u in rng.permutation(X.shape[0])
+        ]
     )
     got = _core.mf_sgd_epoch(*csr_args(X), X.shape[1], order, mu, P, Q, bu, bi, Y, 0.05, 0.1)
     want = sgd_epoch_reference(X, order, mu, P, Q, bu, bi, Y, 0.05, 0.1)
@@ -175,7 +180,9 @@ def test_als_sweep_is_user_then_item_half_step():
     X = random_user_items()
     P, Q, bu, bi, _ = initial_state(X, 4)
     mu, reg = float(X.data.mean()), 0.1
-    got_P, got_Q, got_bu, got_bi, _ = _core.mf_fit_als(*csr_args(X), X.shape[1], mu, P, Q, bu, bi, reg, 1, 2)
+    got_P, got_Q, got_bu, got_bi, _ = _core.mf_fit_als(
+        *csr_args(X), X.shape[1], mu, P, Q, bu, bi, reg, 1, 2
+    )
     want_P, want_bu = solve_rows_reference(X, Q, bi, mu, None, reg)
     want_Q, want_bi = solve_rows_reference(X.T.tocsr(), want_P, want_bu, mu, None, reg)
     np.testing.assert_allclose(got_P, want_P, rtol=1e-4, atol=1e-5)
@@ -197,18 +204,21 @@ def test_sgd_fit_is_seeded_and_keeps_cold_rows_zero():
 
 
 def test_dsgd_strata_are_thread_count_deterministic():
-    n_users, n_items, per_user = 5000, 2000, 210  # 1,050,000 distinct ratings >= 2^20
-    assert _core.mf_dsgd_blocks(n_users * per_user) > 1 and _core.mf_dsgd_blocks(1000) == 1
+    n_users, n_items, per_user = 600, 500, 60  # 36,000 ratings: a 2 x 2 grid, strata of ~18,000
+    assert _core.mf_dsgd_blocks(n_users * per_user) == 2 and _core.mf_dsgd_blocks(16383) == 1
+    assert _core.mf_dsgd_blocks(10**9) == 64
     users = np.repeat(np.arange(n_users), per_user)
     items = (users * 7 + np.tile(np.arange(per_user), n_users) * 9) % n_items  # distinct per user
     ratings = np.random.default_rng(0).integers(1, 6, users.size).astype(np.float32)
     X = sp.csr_matrix((ratings, (users, items)), shape=(n_users, n_items))
     assert X.nnz == users.size
     fits = [
-        BiasedMF(factors=4, iterations=1, num_threads=t, random_state=3).fit(X) for t in (1, 3)
+        BiasedMF(factors=12, iterations=2, num_threads=t, random_state=3).fit(X) for t in (1, 2, 3)
     ]
-    np.testing.assert_array_equal(fits[0].user_factors_, fits[1].user_factors_)
-    np.testing.assert_array_equal(fits[0].item_bias_, fits[1].item_bias_)
+    for fit in fits[1:]:
+        np.testing.assert_array_equal(fits[0].user_factors_, fit.user_factors_)
+        np.testing.assert_array_equal(fits[0].item_factors_, fit.item_factors_)
+        np.testing.assert_array_equal(fits[0].item_bias_, fit.item_bias_)
 
 
 # -------------------------------------------------------------- predictions
@@ -227,7 +237,9 @@ def test_predict_matches_model_equation(params):
             if N.size:
                 vectors[row] += m.implicit_factors_[N].sum(axis=0) / np.sqrt(N.size)
     want = (
-        m.global_mean_ + m.user_bias_[users] + m.item_bias_[items]
+        m.global_mean_
+        + m.user_bias_[users]
+        + m.item_bias_[items]
         + np.einsum("ij,ij->i", vectors, m.item_factors_[items])
     )
     got = m.predict(users, items, clip=False)
@@ -235,13 +247,17 @@ def test_predict_matches_model_equation(params):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(m.predict(users, items), np.clip(want, 1, 4), rtol=1e-5, atol=1e-5)
     # user 3 and item 5 have no ratings: biases / global mean only
-    np.testing.assert_allclose(m.predict(3, 7, clip=False), m.global_mean_ + m.item_bias_[7], rtol=1e-6)
+    np.testing.assert_allclose(
+        m.predict(3, 7, clip=False), m.global_mean_ + m.item_bias_[7], rtol=1e-6
+    )
     np.testing.assert_allclose(m.predict(3, 5, clip=False), m.global_mean_, rtol=1e-6)
     np.testing.assert_allclose(m.predict(0, items), m.predict(np.zeros(6, int), items))
     # recommend ranks by predicted rating
     ids, scores = m.recommend(0, k=X.shape[1], exclude_seen=False)
     rating = m.predict(0, ids, clip=False)
-    np.testing.assert_allclose(scores, rating - m.global_mean_ - m.user_bias_[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        scores, rating - m.global_mean_ - m.user_bias_[0], rtol=1e-4, atol=1e-5
+    )
 
 
 def test_fold_in_solves_ratings_in_closed_form():
@@ -255,7 +271,9 @@ def test_fold_in_solves_ratings_in_closed_form():
             offsets = np.stack(
                 [m.implicit_factors_[r.indices].sum(0) / np.sqrt(max(r.nnz, 1)) for r in rows]
             )
-        want_f, want_b = solve_rows_reference(rows, m.item_factors_, m.item_bias_, m.global_mean_, offsets, 0.02)
+        want_f, want_b = solve_rows_reference(
+            rows, m.item_factors_, m.item_bias_, m.global_mean_, offsets, 0.02
+        )
         np.testing.assert_allclose(factors, want_f, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(bias, want_b, rtol=1e-4, atol=1e-5)
         # recommend(user_items=...) ranks by that vector

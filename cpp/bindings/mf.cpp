@@ -1,4 +1,4 @@
-// Bindings for cpp/mf/: BiasedMF (SGD, SVD++, ALS with biases) and EASE.
+// Bindings for cpp/mf/: BiasedMF (SGD, SVD++, ALS with biases), EASE and PureSVD.
 //
 // Learned arrays come in as initial values and go back as fresh arrays: the
 // kernels update copies, so a caller's arrays are never mutated behind its back.
@@ -10,6 +10,7 @@
 #include "bindings/common.hpp"
 #include "mf/biased_mf.hpp"
 #include "mf/ease.hpp"
+#include "mf/puresvd.hpp"
 
 namespace reelrec::bind {
 
@@ -242,6 +243,55 @@ void bind_mf(py::module_& m) {
         py::arg("user_vectors"), py::arg("user_bias"), py::arg("user_rows"), py::arg("item_factors"),
         py::arg("item_bias"), py::arg("items"), py::arg("global_mean"), py::arg("num_threads"),
         "mu + b_u + b_i + <user vector, item factors> for each (user row, item) pair.");
+
+    m.def(
+        "mf_randomized_svd",
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data, int64_t n_cols,
+           int64_t rank, int64_t oversampling, int power_iterations, uint64_t seed, bool compute_u,
+           int num_threads) {
+            const CsrView X = ratings_view(indptr, indices, data, n_cols, "X");
+            require(rank >= 1 && rank <= std::min(X.n_rows, n_cols),
+                    "rank: expected 1 <= rank <= min(n_rows, n_cols), got " + std::to_string(rank));
+            require(oversampling >= 0, "oversampling must be >= 0");
+            require(power_iterations >= 0, "power_iterations must be >= 0");
+            py::array_t<double, py::array::c_style> s({rank}), V({n_cols, rank});
+            std::optional<py::array_t<double, py::array::c_style>> U;
+            if (compute_u) U.emplace(std::vector<py::ssize_t>{X.n_rows, rank});
+            double* u_ptr = U ? U->mutable_data() : nullptr;
+            double* s_ptr = s.mutable_data();
+            double* v_ptr = V.mutable_data();
+            {
+                py::gil_scoped_release release;
+                mf::randomized_svd(X, rank, oversampling, power_iterations, seed, u_ptr, s_ptr, v_ptr, num_threads);
+            }
+            return py::make_tuple(U ? py::object(*U) : py::object(py::none()), s, V);
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_cols"), py::arg("rank"),
+        py::arg("oversampling"), py::arg("power_iterations"), py::arg("seed"), py::arg("compute_u"),
+        py::arg("num_threads"),
+        "Randomized truncated SVD (Halko et al. 2011) of a CSR matrix: (U or None, s, V), float64, "
+        "V of shape (n_cols, rank).");
+
+    m.def(
+        "mf_orthonormalize",
+        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& Y, bool householder,
+           int num_threads) {
+            require(Y.ndim() == 2 && Y.shape(0) >= Y.shape(1) && Y.shape(1) >= 1,
+                    "Y: expected a 2-d array with at least as many rows as columns (and >= 1 column)");
+            const int64_t m = Y.shape(0), l = Y.shape(1);
+            py::array_t<double, py::array::c_style> Q({m, l}), R({l, l});
+            std::memcpy(Q.mutable_data(), Y.data(), sizeof(double) * static_cast<std::size_t>(m * l));
+            double* q_ptr = Q.mutable_data();
+            double* r_ptr = R.mutable_data();
+            {
+                py::gil_scoped_release release;
+                mf::orthonormalize(q_ptr, m, l, r_ptr, num_threads, householder);
+            }
+            return py::make_tuple(Q, R);
+        },
+        py::arg("Y"), py::arg("householder"), py::arg("num_threads"),
+        "Thin QR of a tall float64 matrix: (Q, R), by Cholesky-QR2 with a TSQR fallback (always the TSQR "
+        "with householder=True). Private: tested against NumPy.");
 
     m.def(
         "ease_gram",

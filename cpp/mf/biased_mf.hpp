@@ -9,12 +9,15 @@
 // Solvers:
 // * SGD (Funk 2006; Koren 2008): one update per rating in a seeded random order.
 //   Parallel scheme: DSGD strata (Gemulla et al. 2011). Users and items are
-//   hashed into B blocks each; a stratum is B blocks that share no user and no
-//   item, so they run in parallel without races. B depends on nnz only (B = 1,
-//   i.e. plain serial SGD, below 2^20 ratings), each block is shuffled with its
-//   own (seed, epoch, block) stream, and hence the model is bit-identical for any
-//   thread count. O(nnz * d) per epoch, O(nnz) extra memory (the ratings are
-//   copied once into block order).
+//   hashed into B blocks each; a stratum is B cells that share no user and no
+//   item, so they run in parallel without races. B = floor(sqrt(nnz / 4096)) in
+//   [1, 64] depends on nnz only (B = 1, plain serial SGD, below 16384 ratings).
+//   Every cell is shuffled once per fit with its own (seed, cell) stream; each
+//   epoch visits the strata in a seeded random order and every cell from a
+//   seeded random offset, so the model is bit-identical for any thread count.
+//   The cells double as cache blocking: a cell touches 1/B of each table.
+//   Factor rows are copied into 8-float-padded, 64-byte-aligned tables for the
+//   fit. O(nnz * d) per epoch, O(nnz + (n_users + n_items) * d) extra memory.
 // * SVD++ SGD: serial (the y_j of one user span every item block, so DSGD strata
 //   do not apply). Users are visited in a seeded random order and each user's
 //   ratings in a seeded random order. The per-rating update of every y_j,
@@ -62,7 +65,7 @@ struct Rating {
 // Number of DSGD blocks per side used for nnz ratings (1 = serial SGD).
 int64_t dsgd_blocks(int64_t nnz);
 
-// One serial SGD pass over ratings[0..n) in that order. With
+// One serial SGD pass over ratings[0..n) in that order (the fit's kernel). With
 // model.implicit_factors set it is the SVD++ update, whose implicit sets N(u)
 // are the rows of `implicit_sets` (users x items pattern).
 void sgd_pass(const Rating* ratings, int64_t n, const CsrView& implicit_sets, const SgdParams& params,

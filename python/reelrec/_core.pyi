@@ -221,6 +221,21 @@ def mf_predict(
     global_mean: float,
     num_threads: int,
 ) -> npt.NDArray[np.float32]: ...
+def mf_randomized_svd(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_cols: int,
+    rank: int,
+    oversampling: int,
+    power_iterations: int,
+    seed: int,
+    compute_u: bool,
+    num_threads: int,
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def mf_orthonormalize(
+    Y: npt.NDArray[np.float64], householder: bool, num_threads: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def ease_gram(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],

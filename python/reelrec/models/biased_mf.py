@@ -55,10 +55,14 @@ class BiasedMF(Recommender):
     iterations : int
         SGD epochs or ALS sweeps.
     solver : {"sgd", "als"}
-        ``"sgd"``: stochastic gradient descent in a seeded random order. Up to
-        2^20 ratings it is plain serial SGD; above, DSGD strata (Gemulla et al.
-        2011) run blocks that share no user and no item in parallel, with a
-        block count that depends on the data only, so the result is the same
+        ``"sgd"``: stochastic gradient descent in a seeded random order, run as
+        DSGD strata (Gemulla et al. 2011): users and items are hashed into a
+        ``B x B`` grid, ``B = floor(sqrt(nnz / 4096))`` at most 64 (1, i.e. plain serial
+        SGD, below 16384 ratings; 4 on MovieLens-100K), and the ``B`` cells of
+        a stratum share no user and no item, so they run in parallel. The
+        ratings are shuffled once per fit inside each cell; every epoch visits
+        the strata in a seeded random order and each cell from a seeded random
+        offset. The grid depends on the data only, so the model is the same
         for any ``num_threads``. SVD++ always runs serially. ``"als"``:
         alternating closed-form ridge solves of ``(p_u, b_u)`` and ``(q_i, b_i)``
         (deterministic, parallel over rows); not available with
@@ -155,7 +159,11 @@ class BiasedMF(Recommender):
         cold_items = np.bincount(X.indices, minlength=n_items) == 0
         P = rng.standard_normal((n_users, d), dtype=np.float32) * std
         Q = rng.standard_normal((n_items, d), dtype=np.float32) * std
-        Y = rng.standard_normal((n_items, d), dtype=np.float32) * std if self.implicit_feedback else None
+        Y = (
+            rng.standard_normal((n_items, d), dtype=np.float32) * std
+            if self.implicit_feedback
+            else None
+        )
         P[cold_users] = 0
         Q[cold_items] = 0
         if Y is not None:
@@ -166,14 +174,36 @@ class BiasedMF(Recommender):
         indptr, indices = csr_arrays(X)
         if self.solver == "sgd":
             P, Q, bu, bi, Y = _core.mf_fit_sgd(
-                indptr, indices, X.data, n_items, mu, P, Q, bu, bi, Y,
-                float(self.learning_rate), float(self.regularization), int(self.iterations),
-                seed, self._threads,
+                indptr,
+                indices,
+                X.data,
+                n_items,
+                mu,
+                P,
+                Q,
+                bu,
+                bi,
+                Y,
+                float(self.learning_rate),
+                float(self.regularization),
+                int(self.iterations),
+                seed,
+                self._threads,
             )
         else:
             P, Q, bu, bi, Y = _core.mf_fit_als(
-                indptr, indices, X.data, n_items, mu, P, Q, bu, bi,
-                float(self.regularization), int(self.iterations), self._threads,
+                indptr,
+                indices,
+                X.data,
+                n_items,
+                mu,
+                P,
+                Q,
+                bu,
+                bi,
+                float(self.regularization),
+                int(self.iterations),
+                self._threads,
             )
         self.global_mean_ = mu
         self.user_factors_, self.item_factors_ = P, Q
@@ -216,8 +246,14 @@ class BiasedMF(Recommender):
             vectors = self._user_vectors(uniq, None)
             bias = self.user_bias_[uniq]
         out = _core.mf_predict(
-            vectors, bias, rows.astype(np.int64, copy=False), self.item_factors_, self.item_bias_,
-            i, float(self.global_mean_), self._threads,
+            vectors,
+            bias,
+            rows.astype(np.int64, copy=False),
+            self.item_factors_,
+            self.item_bias_,
+            i,
+            float(self.global_mean_),
+            self._threads,
         )
         if clip:
             np.clip(out, self.rating_range_[0], self.rating_range_[1], out=out)
@@ -246,14 +282,25 @@ class BiasedMF(Recommender):
         factors, bias, _ = self._solve_new_users(rows)
         return factors, bias
 
-    def _solve_new_users(self, rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _solve_new_users(
+        self, rows: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         indptr, indices = csr_arrays(rows)
         implicit = None
         if self.implicit_factors_ is not None:
-            implicit = _core.mf_implicit_sums(indptr, indices, self.implicit_factors_, self._threads)
+            implicit = _core.mf_implicit_sums(
+                indptr, indices, self.implicit_factors_, self._threads
+            )
         factors, bias = _core.mf_solve_rows(
-            indptr, indices, rows.data, self.item_factors_, self.item_bias_,
-            float(self.global_mean_), implicit, float(self.regularization), self._threads,
+            indptr,
+            indices,
+            rows.data,
+            self.item_factors_,
+            self.item_bias_,
+            float(self.global_mean_),
+            implicit,
+            float(self.regularization),
+            self._threads,
         )
         return factors, bias, implicit
 
@@ -265,7 +312,9 @@ class BiasedMF(Recommender):
         vectors = self.user_factors_[users]
         if self.implicit_factors_ is not None:
             indptr, indices = csr_arrays(_csr_rows(self.user_items_, users))
-            vectors += _core.mf_implicit_sums(indptr, indices, self.implicit_factors_, self._threads)
+            vectors += _core.mf_implicit_sums(
+                indptr, indices, self.implicit_factors_, self._threads
+            )
         return vectors
 
     def _item_vectors(self) -> tuple[np.ndarray, np.ndarray | None]:

@@ -2,12 +2,14 @@
 
 ``X ~ U S V^T`` truncated to ``factors``; a user's scores are ``x_u V V^T``, so
 the user vector ``x_u V`` is an exact projection and new users fold in for free.
-The SVD is computed with the randomized range finder of Halko, Martinsson &
-Tropp (2011, Alg. 4.4 with QR re-orthonormalised power iterations) using only
-sparse-times-dense products: ``X`` is never densified. Cost
-``O((q + 1) * nnz * l + (n_users + n_items) * l^2)`` for ``l = factors +
+The SVD is computed natively (``cpp/mf/puresvd.cpp``) with the randomized range
+finder of Halko, Martinsson & Tropp (2011, Alg. 4.4 with power iterations
+re-orthonormalised by a parallel Householder TSQR) using only
+sparse-times-dense products: ``X`` is never densified and no NumPy/BLAS call
+runs during the fit, so BLAS threads never compete with our OpenMP threads.
+Cost ``O((q + 1) * nnz * l + (n_users + n_items) * l^2)`` for ``l = factors +
 oversampling`` and ``q`` power iterations; memory ``O((n_users + n_items) * l)``
-float64.
+float64. The result is identical for any ``num_threads``.
 """
 
 from __future__ import annotations
@@ -17,40 +19,64 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_nonnegative, check_positive, rng_from
+from .. import _core
+from .._validation import check_nonnegative, check_positive, csr_arrays, seed_from
 from .base import Recommender, _csr_rows
 
 __all__ = ["PureSVD", "randomized_svd"]
 
 
-def _orthonormal(Y: np.ndarray) -> np.ndarray:
-    Q, _ = np.linalg.qr(Y)
-    return Q
-
-
 def randomized_svd(
-    X: sp.spmatrix, rank: int, oversampling: int, power_iterations: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X: sp.spmatrix,
+    rank: int,
+    oversampling: int = 10,
+    power_iterations: int = 4,
+    random_state: Any = None,
+    num_threads: int = 0,
+    compute_u: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Top-``rank`` singular triplets ``(U, s, Vt)`` of sparse ``X`` (Halko et al. 2011).
 
-    Signs are fixed so that the largest-magnitude entry of every right singular
-    vector is positive, which makes the output deterministic given ``rng``.
+    Parameters
+    ----------
+    X : sparse matrix, shape (m, n)
+        Converted to CSR float32 (the kernel accumulates in float64).
+    rank : int
+        Number of triplets, ``1 <= rank <= min(m, n)``.
+    oversampling, power_iterations : int
+        Extra sketch columns and power iterations of the range finder.
+    random_state : int, numpy Generator or None
+        Seed of the Gaussian test matrix.
+    num_threads : int
+        Threads (0 = all cores); the result does not depend on it.
+    compute_u : bool
+        Return ``U`` (else ``None``).
+
+    Returns
+    -------
+    U : ndarray of float64, shape (m, rank), or None
+    s : ndarray of float64, shape (rank,), descending
+    Vt : ndarray of float64, shape (rank, n)
+        Signs are fixed so that the largest-magnitude entry of every right
+        singular vector is positive.
     """
-    m, n = X.shape
-    width = min(rank + oversampling, m, n)
-    Xd = X.astype(np.float64)
-    Xt = Xd.T.tocsr()
-    Q = _orthonormal(Xd @ rng.standard_normal((n, width)))
-    for _ in range(power_iterations):
-        Q = _orthonormal(Xd @ _orthonormal(Xt @ Q))
-    # B = Q^T X is width x n; we factor its transpose (n x width), which is tall.
-    W, s, Zt = np.linalg.svd(np.asarray(Xt @ Q), full_matrices=False)
-    V = W[:, :rank]
-    U = Q @ Zt.T[:, :rank]
-    s = s[:rank]
-    flip = np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
-    flip[flip == 0] = 1
-    return U * flip, s, (V * flip).T
+    X = sp.csr_matrix(X, dtype=np.float32)
+    X.sum_duplicates()
+    X.sort_indices()
+    indptr, indices = csr_arrays(X)
+    U, s, V = _core.mf_randomized_svd(
+        indptr,
+        indices,
+        X.data,
+        X.shape[1],
+        int(rank),
+        int(oversampling),
+        int(power_iterations),
+        seed_from(random_state),
+        bool(compute_u),
+        int(num_threads),
+    )
+    return U, s, V.T
 
 
 class PureSVD(Recommender):
@@ -68,7 +94,8 @@ class PureSVD(Recommender):
     random_state : int, numpy Generator or None
         Seed of the random test matrix.
     num_threads : int
-        Threads for ranking (0 = all cores).
+        Threads for the fit and for ranking (0 = all cores); the fitted model
+        does not depend on it.
 
     Attributes
     ----------
@@ -111,9 +138,20 @@ class PureSVD(Recommender):
             raise ValueError(
                 f"factors: expected at most min(n_users, n_items) = {limit}, got {self.factors}"
             )
-        rng = rng_from(self.random_state)
-        _, s, Vt = randomized_svd(X, int(self.factors), int(self.oversampling), int(self.power_iterations), rng)
-        self.item_factors_ = np.ascontiguousarray(Vt.T, dtype=np.float32)
+        indptr, indices = csr_arrays(X)
+        _, s, V = _core.mf_randomized_svd(
+            indptr,
+            indices,
+            X.data,
+            X.shape[1],
+            int(self.factors),
+            int(self.oversampling),
+            int(self.power_iterations),
+            seed_from(self.random_state),
+            False,
+            self._threads,
+        )
+        self.item_factors_ = V.astype(np.float32)
         self.singular_values_ = s
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
