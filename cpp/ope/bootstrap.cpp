@@ -9,6 +9,7 @@
 
 #include "common/parallel.hpp"
 #include "ope/binomial.hpp"
+#include "ope/poisson_multinomial.hpp"
 #include "ope/rng.hpp"
 
 namespace reelrec::ope {
@@ -268,28 +269,32 @@ private:
     const BootstrapColumns& c_;
 };
 
-// Open-addressing hash of the rows; gives up (returns false) once more than
-// `limit` distinct tuples are seen, so the auto mode costs O(limit) memory.
-bool distinct_rows(const BootstrapColumns& c, int64_t limit, DistinctRows& out) {
+// Open-addressing hash of the first `rows` rows; gives up (returns false) once
+// more than `limit` distinct tuples are seen, so a probe costs O(limit) memory.
+// group_of (optional, `rows` entries) receives each row's distinct tuple.
+bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, DistinctRows& out,
+                   int64_t* group_of = nullptr) {
     const RowKey key(c);
     uint64_t capacity = 16;
-    while (capacity < static_cast<uint64_t>(std::min<int64_t>(limit, c.n)) * 2 + 2) capacity <<= 1;
+    while (capacity < static_cast<uint64_t>(std::min<int64_t>(limit, rows)) * 2 + 2) capacity <<= 1;
     std::vector<int64_t> slot(capacity, -1);  // index into out.first_row
     out.first_row.clear();
     out.mass.clear();
-    for (int64_t i = 0; i < c.n; ++i) {
+    for (int64_t i = 0; i < rows; ++i) {
         uint64_t h = key.hash(i) & (capacity - 1);
         for (;;) {
             const int64_t s = slot[h];
             if (s < 0) {
                 if (static_cast<int64_t>(out.first_row.size()) >= limit) return false;
                 slot[h] = static_cast<int64_t>(out.first_row.size());
+                if (group_of) group_of[i] = slot[h];
                 out.first_row.push_back(i);
                 out.mass.push_back(1);
                 break;
             }
             if (key.equal(out.first_row[s], i)) {
                 ++out.mass[s];
+                if (group_of) group_of[i] = s;
                 break;
             }
             h = (h + 1) & (capacity - 1);
@@ -307,6 +312,110 @@ bool distinct_rows(const BootstrapColumns& c, int64_t limit, DistinctRows& out) 
     return true;
 }
 
+// Below a few milliseconds of work a thread team costs more than it saves (and
+// far more on an oversubscribed machine).
+int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
+
+// The hybrid sampler: tuples shared by many rows (the zero terms of a click
+// log) get one binomial each, every other row goes through the Poissonised
+// multinomial (poisson_multinomial.hpp). The resample is a Multinomial(n) over
+// rows; drawing first how many of the n draws fall on each heavy tuple (K
+// conditional binomials) and then spreading the remaining c_rest draws
+// uniformly over the other rows is the same distribution.
+BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot, uint64_t seed,
+                                  int num_threads, double* out) {
+    const int64_t n = cols.n, E = cols.n_cols;
+    // A tuple is worth a binomial (~40 + W ns) once it stands for more rows than
+    // the Poisson pass handles in that time (~0.35 + 0.15 W ns per row).
+    const double w = static_cast<double>(max_width);
+    const int64_t heavy_mass = std::max<int64_t>(16, static_cast<int64_t>((40.0 + w) / (0.35 + 0.15 * w)));
+
+    // Probe a prefix first: when nearly all of it is distinct, hashing the whole
+    // log cannot pay (at most a few percent of the rows could be grouped).
+    std::vector<int64_t> group_of;
+    DistinctRows distinct;
+    const int64_t probe = std::min<int64_t>(n, 4096);
+    bool grouped = false;
+    if (n >= 2 * heavy_mass) {
+        distinct_rows(cols, probe, probe, distinct);
+        if (static_cast<double>(distinct.first_row.size()) < 0.9 * static_cast<double>(probe)) {
+            group_of.resize(static_cast<size_t>(n));
+            distinct_rows(cols, n, n, distinct, group_of.data());
+            grouped = true;
+        }
+    }
+    std::vector<int64_t> rows;  // heavy representatives, then the other rows
+    std::vector<int64_t> heavy_mass_of;
+    if (grouped) {
+        const int64_t K = static_cast<int64_t>(distinct.first_row.size());
+        std::vector<uint8_t> heavy(static_cast<size_t>(K), 0);
+        for (int64_t k = 0; k < K; ++k) {
+            if (distinct.mass[k] >= heavy_mass) {
+                heavy[k] = 1;
+                rows.push_back(distinct.first_row[k]);
+                heavy_mass_of.push_back(distinct.mass[k]);
+            }
+        }
+        for (int64_t i = 0; i < n; ++i)
+            if (!heavy[group_of[i]]) rows.push_back(i);
+        std::vector<int64_t>().swap(group_of);
+    } else {
+        rows.resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) rows[i] = i;
+    }
+    const int64_t H = static_cast<int64_t>(heavy_mass_of.size());
+    const int64_t m = static_cast<int64_t>(rows.size()) - H;
+
+    const Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
+    const int64_t W = packed.W;
+    std::vector<int64_t>().swap(rows);
+    // The other rows column by column, padded with zeros to whole blocks.
+    const int64_t ld = (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+    std::vector<double> rest(static_cast<size_t>(ld * W), 0.0);
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < W; ++j) rest[j * ld + i] = packed.values[(H + i) * W + j];
+    UniformRows uniform{rest.data(), m, ld, W};
+
+    const double work_ns = static_cast<double>(n_boot) *
+                           ((40.0 + w) * static_cast<double>(H) + (0.35 + 0.15 * w) * static_cast<double>(m));
+    const int threads = team_size(work_ns, num_threads);
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> sums(W), rest_sums(W);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_boot; ++b) {
+            errors.run([&] {
+                WyRand rng(seed, static_cast<uint64_t>(b));
+                std::fill(sums.begin(), sums.end(), 0.0);
+                int64_t left = n, mass_left = n;
+                for (int64_t k = 0; k < H; ++k) {
+                    const int64_t mk = heavy_mass_of[k];
+                    // with no other rows the last tuple takes what is left
+                    const int64_t c = k + 1 == H && m == 0 ? left
+                                      : left > 0          ? binomial(rng, left, static_cast<double>(mk) / mass_left)
+                                                          : 0;
+                    left -= c;
+                    mass_left -= mk;
+                    if (c == 0) continue;
+                    const double* x = packed.values.data() + k * W;
+                    for (int64_t j = 0; j < W; ++j) sums[j] += static_cast<double>(c) * x[j];
+                }
+                if (m > 0 && left > 0) {
+                    // its own vector streams: (seed, b) through a different SplitMix64 start
+                    const uint64_t stream = seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^
+                                            0x6A09E667F3BCC909ULL;
+                    multinomial_uniform_sums(uniform, left, stream, rng, rest_sums.data());
+                    for (int64_t j = 0; j < W; ++j) sums[j] += rest_sums[j];
+                }
+                finish(packed, sums.data(), n, E, out + b * E);
+            });
+        }
+    }
+    errors.rethrow();
+    return BootstrapMethod::Hybrid;
+}
+
 }  // namespace
 
 BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boot, uint64_t seed,
@@ -320,17 +429,16 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     int64_t max_width = E;  // before zero and duplicate vectors are dropped
     for (int64_t e = 0; e < E; ++e) max_width += cols.has_ratio && cols.has_ratio[e] ? 2 : 0;
     // Rough single-thread nanoseconds per resample: ~(0.9 + 0.3 W) per drawn
-    // index, ~(40 + W) per distinct row (one binomial). auto takes the counts
-    // sampler when it is at least twice as cheap.
+    // index, ~(40 + W) per distinct row (one binomial).
     const double index_ns = 0.9 + 0.3 * static_cast<double>(max_width);
     const double binomial_ns = 40.0 + static_cast<double>(max_width);
 
+    if (method == BootstrapMethod::Auto || method == BootstrapMethod::Hybrid)
+        return hybrid_replicates(cols, max_width, n_boot, seed, num_threads, out);
+
     DistinctRows distinct;
-    if (method != BootstrapMethod::Indices) {
-        const int64_t limit = method == BootstrapMethod::Counts
-                                  ? n
-                                  : std::max<int64_t>(1, static_cast<int64_t>(n * index_ns / (2 * binomial_ns)));
-        method = distinct_rows(cols, limit, distinct) ? BootstrapMethod::Counts : BootstrapMethod::Indices;
+    if (method == BootstrapMethod::Counts) {
+        distinct_rows(cols, n, n, distinct);
     }
 
     // Below a few milliseconds a thread team costs more than it saves (and far
@@ -338,7 +446,7 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     const double work_ns = static_cast<double>(n_boot) *
                            (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
                                                               : static_cast<double>(n) * index_ns);
-    const int threads = work_ns < 4e6 ? 1 : resolve_threads(num_threads);
+    const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
 
     if (method == BootstrapMethod::Counts) {

@@ -29,7 +29,7 @@
 
 namespace reelrec::ope {
 
-enum class BootstrapMethod : int { Auto = 0, Indices = 1, Counts = 2 };
+enum class BootstrapMethod : int { Auto = 0, Indices = 1, Counts = 2, Hybrid = 3 };
 
 struct BootstrapColumns {
     const double* plain = nullptr;      // n x n_cols row-major

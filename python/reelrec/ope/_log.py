@@ -24,22 +24,32 @@ from .._validation import _describe, check_indices
 __all__ = ["BanditLog", "load_open_bandit"]
 
 
-def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
+def _numeric(values: Any, name: str, kind: str) -> np.ndarray:
+    """``values`` as an array of a numeric (or bool) dtype, else TypeError naming ``kind``."""
     arr = np.asarray(values)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating)
         or np.issubdtype(arr.dtype, np.integer)
         or arr.dtype == np.bool_
     ):
-        raise TypeError(f"{name}: expected a 1-d array of numbers, got {_describe(values)}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
+        raise TypeError(f"{name}: expected a {kind} array of numbers, got {_describe(values)}")
+    return arr
+
+
+def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
+
+
+def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
+    arr = _numeric(values, name, "1-d")
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
+    return _finite_float64(arr, name)
 
 
 def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarray:
@@ -61,21 +71,12 @@ def _check_propensities(values: Any, n: int, name: str = "propensities") -> np.n
 
 
 def _float_matrix(values: Any, name: str, n_rows: int | None, *, row_name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{name}: expected a 2-d array of numbers, got {_describe(values)}")
+    arr = _numeric(values, name, "2-d")
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected a 2-d array ({row_name} x features), got shape {arr.shape}")
     if n_rows is not None and arr.shape[0] != n_rows:
         raise ValueError(f"{name}: expected {n_rows} rows (one per {row_name[:-1]}), got {arr.shape[0]}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    return arr
+    return _finite_float64(arr, name)
 
 
 class BanditLog:

@@ -72,8 +72,8 @@ _ROW_SUM_TOL = 1e-6
 _KINDS = {"replay": 0, "ips": 1, "snips": 2, "dm": 3, "dr": 4, "sndr": 5, "switch_dr": 6, "dr_os": 7}
 RATIO_ESTIMATORS = frozenset({"replay", "snips", "sndr"})
 MODEL_ESTIMATORS = frozenset({"dm", "dr", "sndr", "switch_dr", "dr_os"})
-_BOOT_METHODS = {"auto": 0, "indices": 1, "counts": 2}
-_BOOT_NAMES = {0: "auto", 1: "indices", 2: "counts"}
+_BOOT_METHODS = {"auto": 0, "indices": 1, "counts": 2, "hybrid": 3}
+_BOOT_NAMES = {0: "auto", 1: "indices", 2: "counts", 3: "hybrid"}
 
 
 # ---------------------------------------------------------------------- results
@@ -83,8 +83,8 @@ class BootstrapInterval:
 
     ``lower`` / ``upper`` are the ``alpha/2`` and ``1 - alpha/2`` percentiles
     (linear interpolation, as ``numpy.percentile``) of the ``n_boot``
-    replicate estimates. ``method`` is the native sampler used ("indices" or
-    "counts"); ``n_invalid`` counts replicates with an undefined ratio term
+    replicate estimates. ``method`` is the native sampler used ("hybrid",
+    "indices" or "counts"); ``n_invalid`` counts replicates with an undefined ratio term
     (no positive weight drawn), left out of the percentiles. Unpacks as
     ``lower, upper = interval``.
     """
@@ -235,14 +235,16 @@ class Estimate:
         random_state : None, int or numpy Generator
         num_threads : int, optional
             0 = all cores; default the value the estimate was computed with.
-        method : {"auto", "indices", "counts"}
-            Native sampler: "indices" draws n indices per resample (O(n));
-            "counts" draws multinomial counts of the distinct per-round rows
-            (O(distinct rows), exact, fast for click logs); "auto" picks
-            "counts" when that is estimated to be at least twice as fast (for a
-            plain estimator: fewer than about n/70 distinct rows). Both sample
-            the same resampling distribution; they consume random numbers
-            differently.
+        method : {"auto", "hybrid", "indices", "counts"}
+            Native sampler, all exact samplers of the same resampling
+            distribution that consume random numbers differently. "indices"
+            draws n indices per resample (O(n)); "counts" draws multinomial
+            counts of the distinct per-round rows by conditional binomials
+            (O(distinct rows)); "hybrid" (what "auto" uses) gives one binomial to
+            each per-round row value shared by many rounds (the zero terms of a
+            click log) and draws the counts of all other rounds at once as
+            Poisson variates conditioned on their total -- a streaming pass,
+            vectorised with AVX-512 where the CPU has it.
         """
         threads = self._num_threads if num_threads is None else num_threads
         return bootstrap_estimates(

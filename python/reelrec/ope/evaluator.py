@@ -213,7 +213,7 @@ class OffPolicyEvaluator:
             1 - confidence level of the bootstrap intervals.
         random_state : None, int or numpy Generator
             Bootstrap seed; default the evaluator's ``random_state``.
-        bootstrap_method : {"auto", "indices", "counts"}
+        bootstrap_method : {"auto", "hybrid", "indices", "counts"}
             See :meth:`Estimate.bootstrap`.
         """
         log = self.log
