@@ -34,7 +34,14 @@ def setting():
 
 def estimates(log, pi, q):
     args = (log.rewards, log.actions, log.propensities, pi)
-    return [ips(*args), snips(*args), dm(pi, q), dr(*args, q), sndr(*args, q), replay(log.rewards, log.actions, pi)]
+    return [
+        ips(*args),
+        snips(*args),
+        dm(pi, q),
+        dr(*args, q),
+        sndr(*args, q),
+        replay(log.rewards, log.actions, pi),
+    ]
 
 
 @pytest.mark.parametrize("method", ["indices", "counts", "hybrid"])
@@ -42,7 +49,10 @@ def test_thread_count_invariance(setting, method):
     _, log, pi, q = setting
     ests = estimates(log, pi, q)
     # 600 resamples: enough work for the kernel to use a thread team
-    runs = [bootstrap_estimates(ests, 600, random_state=5, num_threads=t, method=method) for t in (1, 2, 3)]
+    runs = [
+        bootstrap_estimates(ests, 600, random_state=5, num_threads=t, method=method)
+        for t in (1, 2, 3)
+    ]
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert a.method == method
@@ -70,9 +80,13 @@ def test_known_answers():
     b = one.bootstrap(50, random_state=0)
     np.testing.assert_array_equal(b.replicates, np.full(50, 0.7))
     # every round identical: every resample is the same multiset
-    same = snips(np.full(40, 1.0), np.zeros(40, int), np.full(40, 0.5), np.tile([0.3, 0.7], (40, 1)))
+    same = snips(
+        np.full(40, 1.0), np.zeros(40, int), np.full(40, 0.5), np.tile([0.3, 0.7], (40, 1))
+    )
     for method in ("indices", "counts", "hybrid"):
-        np.testing.assert_allclose(same.bootstrap(30, random_state=0, method=method).replicates, 1.0, rtol=1e-15)
+        np.testing.assert_allclose(
+            same.bootstrap(30, random_state=0, method=method).replicates, 1.0, rtol=1e-15
+        )
 
 
 @pytest.mark.parametrize("n,k", [(1000, 3), (1000, 300), (50_000, 20_000), (10**6, 2 * 10**5)])
@@ -170,20 +184,31 @@ def test_generic_kernel_draws_the_same_counts():
         "print(_core.ope_multinomial_kernel(), *np.rint(reps[:, 0] * 30001).astype(int).tolist())"
     )
     env = {**os.environ, "REELREC_OPE_GENERIC": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     name, *generic = out.stdout.split()
     assert name == "generic"
     x = np.arange(30001) * 2.0**-52
     x[:7000] += 1
     x[9000:9100] = 5.0
     reps, _ = _core.ope_bootstrap(x[:, None], None, None, None, 300, 21, 3, 1)
-    np.testing.assert_array_equal(np.rint(reps[:, 0] * 30001).astype(int), np.array(generic, dtype=int))
+    np.testing.assert_array_equal(
+        np.rint(reps[:, 0] * 30001).astype(int), np.array(generic, dtype=int)
+    )
 
 
 def test_ratio_bootstrap_matches_delta_method(setting):
     _, log, pi, q = setting
-    for e in (snips(log.rewards, log.actions, log.propensities, pi), sndr(log.rewards, log.actions, log.propensities, pi, q)):
+    for e in (
+        snips(log.rewards, log.actions, log.propensities, pi),
+        sndr(log.rewards, log.actions, log.propensities, pi, q),
+    ):
         reps = e.bootstrap(2000, random_state=3).replicates
         assert reps.std() == pytest.approx(e.stderr, rel=0.1)
         assert reps.mean() == pytest.approx(float(e), abs=0.2 * e.stderr)
@@ -234,8 +259,12 @@ def test_bad_arguments(setting):
         e.bootstrap(10, alpha=1.5)
     with pytest.raises(ValueError, match="method: expected one of"):
         e.bootstrap(10, method="poisson")
-    with pytest.raises(TypeError, match="random_state: expected None, an int seed or a numpy Generator"):
+    with pytest.raises(
+        TypeError, match="random_state: expected None, an int seed or a numpy Generator"
+    ):
         e.bootstrap(10, random_state="x")
     short = ips(log.rewards[:10], log.actions[:10], log.propensities[:10], pi[:10])
-    with pytest.raises(ValueError, match="estimates: all estimates must come from logs of the same length"):
+    with pytest.raises(
+        ValueError, match="estimates: all estimates must come from logs of the same length"
+    ):
         bootstrap_estimates([e, short])

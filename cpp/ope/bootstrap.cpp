@@ -1,6 +1,7 @@
 #include "ope/bootstrap.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -47,14 +48,17 @@ private:
     uint32_t threshold_;
 };
 
-// 64-bit variant for logs of 2^32 rounds or more.
-inline uint64_t index64(WyRand& rng, uint64_t n) {
-    const uint64_t threshold = (0 - n) % n;
-    for (;;) {
-        const __uint128_t m = static_cast<__uint128_t>(rng.next()) * n;
-        if (static_cast<uint64_t>(m) >= threshold) return static_cast<uint64_t>(m >> 64);
-    }
-}
+// Uniform rounds in [0, n): IndexSampler32 below 2^32 rounds, else 64-bit.
+class RoundSampler {
+public:
+    explicit RoundSampler(uint64_t n) : n_(n), small_(n < (uint64_t(1) << 32)), sampler32_(small_ ? n : 1) {}
+    uint64_t draw(WyRand& rng) const { return small_ ? sampler32_.one(rng) : uniform_index(rng, n_); }
+
+private:
+    uint64_t n_;
+    bool small_;
+    IndexSampler32 sampler32_;
+};
 
 // The per-round vectors a resample needs, packed row-major with W values per
 // round. Each column contributes its plain vector and, with a ratio term, its
@@ -149,7 +153,7 @@ REELREC_OPE_INLINE void draw_indices(int64_t n, WyRand& rng, F&& f) {
         }
         for (; i < n; ++i) f(0, sampler.one(rng));
     } else {
-        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(index64(rng, static_cast<uint64_t>(n))));
+        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(n))));
     }
 }
 
@@ -316,19 +320,23 @@ bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, Disti
 // far more on an oversubscribed machine).
 int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
 
-// The hybrid sampler: tuples shared by many rows (the zero terms of a click
-// log) get one binomial each, every other row goes through the Poissonised
-// multinomial (poisson_multinomial.hpp). The resample is a Multinomial(n) over
-// rows; drawing first how many of the n draws fall on each heavy tuple (K
-// conditional binomials) and then spreading the remaining c_rest draws
-// uniformly over the other rows is the same distribution.
+// The hybrid sampler, by Poissonisation (poisson_multinomial.hpp): every
+// round gets an independent Poisson(lambda) count with lambda = (n - 2 sqrt n)/n;
+// a resample whose total N exceeds n is drawn again, and n - N uniform draws
+// top it up, which gives exactly Multinomial(n; 1/n, ..., 1/n). Tuples shared
+// by many rounds (the zero terms of a click log) get one Poisson(lambda mass)
+// draw from a precomputed guide table; every other round goes through the
+// vectorised pass. lambda does not depend on the resample, so all tables are
+// built once.
 BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot, uint64_t seed,
                                   int num_threads, double* out) {
     const int64_t n = cols.n, E = cols.n_cols;
-    // A tuple is worth a binomial (~40 + W ns) once it stands for more rows than
-    // the Poisson pass handles in that time (~0.35 + 0.15 W ns per row).
+    // A tuple is worth a guide-table draw (~20 ns with its cache misses) once it
+    // stands for more rows than the pass handles in that time (~0.35 + 0.15 W ns
+    // per row).
     const double w = static_cast<double>(max_width);
-    const int64_t heavy_mass = std::max<int64_t>(16, static_cast<int64_t>((40.0 + w) / (0.35 + 0.15 * w)));
+    const double row_ns = 0.35 + 0.15 * w;
+    const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(20.0 / row_ns)));
 
     // Probe a prefix first: when nearly all of it is distinct, hashing the whole
     // log cannot pay (at most a few percent of the rows could be grouped).
@@ -344,16 +352,21 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
             grouped = true;
         }
     }
-    std::vector<int64_t> rows;  // heavy representatives, then the other rows
-    std::vector<int64_t> heavy_mass_of;
+    // Packed rows: heavy tuples first, then the other rounds. For the uniform
+    // top-up draws the rounds are ordered the same way: round r < heavy_end[H-1]
+    // belongs to the heavy tuple heavy_of_round[r], a later one to row
+    // r - heavy_end[H-1] of the others.
+    std::vector<int64_t> rows, heavy_mass_of, heavy_end;
     if (grouped) {
         const int64_t K = static_cast<int64_t>(distinct.first_row.size());
         std::vector<uint8_t> heavy(static_cast<size_t>(K), 0);
+        int64_t end = 0;
         for (int64_t k = 0; k < K; ++k) {
             if (distinct.mass[k] >= heavy_mass) {
                 heavy[k] = 1;
                 rows.push_back(distinct.first_row[k]);
                 heavy_mass_of.push_back(distinct.mass[k]);
+                heavy_end.push_back(end += distinct.mass[k]);
             }
         }
         for (int64_t i = 0; i < n; ++i)
@@ -369,44 +382,66 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
     const int64_t W = packed.W;
     std::vector<int64_t>().swap(rows);
-    // The other rows column by column, padded with zeros to whole blocks.
+    // The other rounds column by column, padded with zeros to whole blocks.
     const int64_t ld = (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
     std::vector<double> rest(static_cast<size_t>(ld * W), 0.0);
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < W; ++j) rest[j * ld + i] = packed.values[(H + i) * W + j];
-    UniformRows uniform{rest.data(), m, ld, W};
+    const UniformRows uniform{rest.data(), m, ld, W};
 
-    const double work_ns = static_cast<double>(n_boot) *
-                           ((40.0 + w) * static_cast<double>(H) + (0.35 + 0.15 * w) * static_cast<double>(m));
+    // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
+    const double nd = static_cast<double>(n);
+    const double lambda = std::max(0.0, (nd - 2.0 * std::sqrt(nd)) / nd);
+    const bool poissonise = n >= 64 && lambda > 0.5;
+    const PoissonThresholds thresholds(poissonise ? lambda : 1.0);
+    std::vector<PoissonGuide> guides;
+    guides.reserve(static_cast<size_t>(H));
+    if (poissonise)
+        for (int64_t k = 0; k < H; ++k) guides.emplace_back(lambda * static_cast<double>(heavy_mass_of[k]));
+
+    const int64_t heavy_rounds = H > 0 ? heavy_end.back() : 0;
+    std::vector<uint32_t> heavy_of_round(static_cast<size_t>(heavy_rounds));  // H < 2^32: H <= n / 8
+    for (int64_t k = 0, r = 0; k < H; ++k)
+        for (; r < heavy_end[k]; ++r) heavy_of_round[r] = static_cast<uint32_t>(k);
+    const RoundSampler sampler(static_cast<uint64_t>(n));
+    const double work_ns = static_cast<double>(n_boot) * (20.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
+                                                          (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
     const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        std::vector<double> sums(W), rest_sums(W);
+        std::vector<double> sums(W);
+        std::vector<int64_t> heavy_count(H);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
             errors.run([&] {
                 WyRand rng(seed, static_cast<uint64_t>(b));
-                std::fill(sums.begin(), sums.end(), 0.0);
-                int64_t left = n, mass_left = n;
-                for (int64_t k = 0; k < H; ++k) {
-                    const int64_t mk = heavy_mass_of[k];
-                    // with no other rows the last tuple takes what is left
-                    const int64_t c = k + 1 == H && m == 0 ? left
-                                      : left > 0          ? binomial(rng, left, static_cast<double>(mk) / mass_left)
-                                                          : 0;
-                    left -= c;
-                    mass_left -= mk;
-                    if (c == 0) continue;
-                    const double* x = packed.values.data() + k * W;
-                    for (int64_t j = 0; j < W; ++j) sums[j] += static_cast<double>(c) * x[j];
+                // the pass's vector streams: (seed, b) through a different SplitMix64 start
+                PoissonLanes lanes(seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^ 0x6A09E667F3BCC909ULL);
+                int64_t total = 0;
+                while (poissonise) {
+                    std::fill(sums.begin(), sums.end(), 0.0);
+                    total = 0;
+                    for (int64_t k = 0; k < H && total <= n; ++k) total += heavy_count[k] = guides[k].draw(rng);
+                    if (total > n) continue;  // already too many draws: redraw the resample
+                    if (m > 0) total += poisson_pass(uniform, thresholds, lanes, rng, sums.data());
+                    if (total <= n) break;
                 }
-                if (m > 0 && left > 0) {
-                    // its own vector streams: (seed, b) through a different SplitMix64 start
-                    const uint64_t stream = seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^
-                                            0x6A09E667F3BCC909ULL;
-                    multinomial_uniform_sums(uniform, left, stream, rng, rest_sums.data());
-                    for (int64_t j = 0; j < W; ++j) sums[j] += rest_sums[j];
+                if (!poissonise) std::fill(sums.begin(), sums.end(), 0.0);
+                for (int64_t k = 0; k < H && poissonise; ++k) {
+                    if (heavy_count[k] == 0) continue;
+                    const double c = static_cast<double>(heavy_count[k]);
+                    const double* x = packed.values.data() + k * W;
+                    for (int64_t j = 0; j < W; ++j) sums[j] += c * x[j];
+                }
+                for (int64_t t = total; t < n; ++t) {  // the top-up: uniform rounds
+                    const int64_t r = static_cast<int64_t>(sampler.draw(rng));
+                    if (r >= heavy_rounds) {
+                        for (int64_t j = 0; j < W; ++j) sums[j] += rest[j * ld + r - heavy_rounds];
+                    } else {
+                        const double* x = packed.values.data() + int64_t(heavy_of_round[r]) * W;
+                        for (int64_t j = 0; j < W; ++j) sums[j] += x[j];
+                    }
                 }
                 finish(packed, sums.data(), n, E, out + b * E);
             });

@@ -15,81 +15,11 @@ namespace reelrec::ope {
 
 namespace {
 
-constexpr int kThresholds = 7;  // counts 0..6 decided by 16 bits; 7 or more go to the scalar path
-
-// Poisson(lambda) CDF and its 16-bit thresholds. The scalar inversion below
-// continues the same recursion, so both paths use the same F_k.
-struct PoissonTable {
-    double lambda = 0.0;
-    double p0 = 0.0;
-    uint16_t t[kThresholds] = {};  // floor(F_k * 2^16)
-    // t[c] for the vector path's "undecided" test; index kThresholds (tail) is 0 (always undecided).
-    uint16_t undecided[32] = {};
-    // t[c + 1] for the second step of the vector path's binary search (t_7 = 65535 never passed).
-    uint16_t next[32] = {};
-
-    explicit PoissonTable(double lam) : lambda(lam), p0(std::exp(-lam)) {
-        double p = p0, F = p0;
-        for (int k = 0; k < kThresholds; ++k) {
-            if (k > 0) {
-                p *= lambda / k;
-                F += p;
-            }
-            const double scaled = std::floor(F * 65536.0);
-            t[k] = static_cast<uint16_t>(std::min(scaled, 65535.0));
-            undecided[k] = t[k];
-        }
-        for (int k = 0; k + 1 < kThresholds; ++k) next[k] = t[k + 1];
-        next[kThresholds - 1] = 0xFFFF;
-    }
-
-    // Number of k with u >= F_k, for a 53-bit uniform u.
-    int64_t invert(double u) const {
-        double p = p0, F = p0;
-        int64_t k = 0;
-        while (u >= F) {
-            ++k;
-            p *= lambda / static_cast<double>(k);
-            const double next = F + p;
-            if (next == F) return k;  // the CDF stopped growing (rounding): u is in the far tail
-            F = next;
-        }
-        return k;
-    }
-
-    // The 16-bit decision: how many t_k lie strictly below u16.
-    int count16(uint32_t u16) const {
-        int c = 0;
-        for (int k = 0; k < kThresholds; ++k) c += u16 > t[k];
-        return c;
-    }
-
-    // u16 decides the count unless it equals the next threshold or passed them all.
-    bool decided(uint32_t u16, int c) const { return c < kThresholds && u16 < t[c]; }
-
-    // The exact count for a lane whose 16 bits did not decide it: 37 more bits.
-    int64_t resolve(uint32_t u16, WyRand& rng) const {
-        const uint64_t bits = (static_cast<uint64_t>(u16) << 37) | (rng.next() >> 27);
-        return invert(static_cast<double>(bits) * 0x1.0p-53);
-    }
-};
-
-// Eight xoshiro256++ streams, word w of lane l at s[w][l] (the layout of four
-// 512-bit registers).
-struct Lanes {
-    alignas(64) uint64_t s[4][8];
-    explicit Lanes(uint64_t seed) {
-        uint64_t st = seed;
-        for (auto& word : s)
-            for (auto& lane : word) lane = splitmix64(st);
-    }
-};
-
 inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 // One step of the eight streams; out[l] is lane l's 64-bit output. Element e
 // of a block (0..31) takes bits [16 (e % 4), 16 (e % 4) + 16) of out[e / 4].
-inline void step_generic(Lanes& g, uint64_t* out) {
+inline void step_generic(PoissonLanes& g, uint64_t* out) {
     for (int l = 0; l < 8; ++l) {
         uint64_t& s0 = g.s[0][l];
         uint64_t& s1 = g.s[1][l];
@@ -108,7 +38,7 @@ inline void step_generic(Lanes& g, uint64_t* out) {
 
 // One Poisson pass in portable code. Adds c_i * x to acc[j] and returns the
 // total count N.
-int64_t pass_generic(const UniformRows& R, Lanes& g, const PoissonTable& T, WyRand& rng, double* acc) {
+int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
     const int64_t m = R.m, W = R.W, ld = R.ld;
     int64_t total = 0;
     uint64_t r[8];
@@ -134,7 +64,7 @@ int64_t pass_generic(const UniformRows& R, Lanes& g, const PoissonTable& T, WyRa
 // The same pass, 32 rows per step. WC > 0: the column count is known at
 // compile time and accumulators stay in registers; WC == 0: any W.
 template <int WC>
-REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, Lanes& g, const PoissonTable& T, WyRand& rng,
+REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
                                    double* sums) {
     const int64_t m = R.m, ld = R.ld;
     const int64_t W = WC > 0 ? WC : R.W;
@@ -229,7 +159,7 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, Lanes& g, const Poisson
     return static_cast<int64_t>(_mm512_reduce_add_epi32(count_acc)) + fix_total;
 }
 
-REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, Lanes& g, const PoissonTable& T, WyRand& rng,
+REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
                                        double* sums) {
     switch (R.W) {
         case 1:
@@ -246,7 +176,7 @@ REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, Lanes& g, const Poi
 }
 #endif
 
-using PassFn = int64_t (*)(const UniformRows&, Lanes&, const PoissonTable&, WyRand&, double*);
+using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThresholds&, WyRand&, double*);
 
 struct Dispatch {
     PassFn pass = pass_generic;
@@ -269,39 +199,72 @@ const Dispatch& dispatch() {
     return d;
 }
 
-// c uniform draws, one at a time: for small resamples and the top-up.
-void add_uniform_draws(const UniformRows& R, int64_t c, WyRand& rng, double* sums) {
-    for (int64_t k = 0; k < c; ++k) {
-        const int64_t i = static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(R.m)));
-        for (int64_t j = 0; j < R.W; ++j) sums[j] += R.values[j * R.ld + i];
+}  // namespace
+
+PoissonThresholds::PoissonThresholds(double lam) : lambda(lam), p0(std::exp(-lam)) {
+    double p = p0, F = p0;
+    for (int k = 0; k < kThresholds; ++k) {
+        if (k > 0) {
+            p *= lambda / k;
+            F += p;
+        }
+        t[k] = static_cast<uint16_t>(std::min(std::floor(F * 65536.0), 65535.0));
+        undecided[k] = t[k];
     }
+    for (int k = 0; k + 1 < kThresholds; ++k) next[k] = t[k + 1];
+    next[kThresholds - 1] = 0xFFFF;
 }
 
-}  // namespace
+int64_t PoissonThresholds::invert(double u) const {
+    double p = p0, F = p0;
+    int64_t k = 0;
+    while (u >= F) {
+        ++k;
+        p *= lambda / static_cast<double>(k);
+        const double next_F = F + p;
+        if (next_F == F) return k;  // the CDF stopped growing (rounding): u is in the far tail
+        F = next_F;
+    }
+    return k;
+}
+
+PoissonLanes::PoissonLanes(uint64_t seed) {
+    uint64_t st = seed;
+    for (auto& word : s)
+        for (auto& lane : word) lane = splitmix64(st);
+}
+
+int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes, WyRand& rng,
+                     double* sums) {
+    return dispatch().pass(rows, lanes, thresholds, rng, sums);
+}
 
 const char* multinomial_kernel_name() { return dispatch().name; }
 
-void multinomial_uniform_sums(const UniformRows& R, int64_t c_total, uint64_t stream_seed, WyRand& rng,
-                              double* sums) {
-    std::fill(sums, sums + R.W, 0.0);
-    if (c_total <= 0 || R.m <= 0) return;
-    const double c = static_cast<double>(c_total);
-    const double lambda = (c - 2.0 * std::sqrt(c)) / static_cast<double>(R.m);
-    // Few draws, few rows or many draws per row: plain index draws are cheaper.
-    if (c_total < 256 || R.m < 256 || !(lambda > 0.05) || lambda > 3.0) {
-        add_uniform_draws(R, c_total, rng, sums);
-        return;
+PoissonGuide::PoissonGuide(double mean) {
+    // Window of +-(12 sd + 12) around the mean: the mass outside is below 1e-30,
+    // far under the rounding of the CDF itself.
+    const double sd = std::sqrt(mean);
+    lo_ = static_cast<int64_t>(std::max(0.0, std::floor(mean - 12.0 * sd - 12.0)));
+    const int64_t hi = static_cast<int64_t>(std::ceil(mean + 12.0 * sd + 12.0));
+    const int64_t len = hi - lo_ + 1;
+    cdf_.resize(static_cast<size_t>(len));
+    const double log_mean = std::log(mean);
+    double total = 0.0;
+    for (int64_t k = 0; k < len; ++k) {
+        const double kk = static_cast<double>(lo_ + k);
+        total += std::exp(kk * log_mean - mean - std::lgamma(kk + 1.0));
+        cdf_[k] = total;
     }
-    const PoissonTable table(lambda);
-    Lanes lanes(stream_seed);
-    const PassFn pass = dispatch().pass;
-    int64_t total;
-    for (;;) {
-        total = pass(R, lanes, table, rng, sums);
-        if (total <= c_total) break;
-        std::fill(sums, sums + R.W, 0.0);  // more than c_total draws: redraw the pass
+    for (auto& F : cdf_) F /= total;
+    cdf_.back() = 1.0;  // u < 1 always stops the search
+    guide_.resize(static_cast<size_t>(len));
+    int64_t k = 0;
+    for (int64_t g = 0; g < len; ++g) {
+        const double bound = static_cast<double>(g) / static_cast<double>(len);
+        while (cdf_[k] <= bound) ++k;
+        guide_[g] = static_cast<int32_t>(k);
     }
-    add_uniform_draws(R, c_total - total, rng, sums);
 }
 
 }  // namespace reelrec::ope

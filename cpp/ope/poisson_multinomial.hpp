@@ -1,4 +1,4 @@
-// Sums of a uniform multinomial resample by Poissonisation, for the bootstrap.
+// Poissonised multinomial resampling for the bootstrap.
 //
 // A bootstrap resample of m equally likely rows is a count vector
 // c ~ Multinomial(c_total; 1/m, ..., 1/m), and its estimate only needs
@@ -8,7 +8,8 @@
 // total N are Multinomial(N; uniform); e.g. Johnson, Kotz, Balakrishnan,
 // "Discrete Multivariate Distributions", 1997, ch. 35):
 //  1. draw iid Poisson(lambda) counts row by row with lambda = (c - 2 sqrt c)/m,
-//     streaming the rows in order (sequential loads, no gathers);
+//     streaming the rows in order (sequential loads, no gathers); a tuple that
+//     stands for mu rows gets one Poisson(lambda mu) draw (PoissonGuide);
 //  2. if their total N exceeds c, discard the pass and draw again (the
 //     accepted counts are Multinomial(N) given N, whatever N is, so rejecting on
 //     N alone keeps that; with this lambda about 2% of passes are redrawn);
@@ -25,17 +26,21 @@
 // xoshiro256++ streams (Blackman and Vigna 2021), one set per resample.
 //
 // Time O(m W) per resample with small constants (about 1.5 vector operations
-// per row plus 2 per row and column); memory O(1) beyond the values.
+// per row plus 2 per row and column); memory O(1) beyond the values. The
+// orchestration (which rows, the redraw, the top-up) is in bootstrap.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "ope/rng.hpp"
 
 namespace reelrec::ope {
 
 // Values of m rows in W columns, column-major with leading dimension ld
-// (ld >= m rounded up to 32; entries between m and ld are ignored).
+// (ld >= m rounded up to kUniformRowBlock; the entries between m and ld must
+// be finite, e.g. zero: they are multiplied by a zero count).
 struct UniformRows {
     const double* values = nullptr;
     int64_t m = 0;
@@ -43,16 +48,68 @@ struct UniformRows {
     int64_t W = 0;
 };
 
-// sums[j] = sum_i c_i values[j * ld + i] for c ~ Multinomial(c_total; uniform
-// over the m rows). stream_seed seeds the vector generator; rng supplies the
-// scalar draws. Both are deterministic, so the result only depends on them.
-void multinomial_uniform_sums(const UniformRows& rows, int64_t c_total, uint64_t stream_seed, WyRand& rng,
-                              double* sums);
-
-// Rows are padded to a multiple of this in UniformRows::ld.
 constexpr int64_t kUniformRowBlock = 32;
 
-// Name of the kernel in use ("avx512" or "generic"), for tests and benchmarks.
+// Poisson(lambda) CDF F_0..F_6 and its 16-bit thresholds floor(F_k 2^16).
+struct PoissonThresholds {
+    static constexpr int kThresholds = 7;  // counts 0..6 decided by 16 bits; 7 or more by the scalar path
+    double lambda = 0.0;
+    double p0 = 0.0;
+    uint16_t t[kThresholds] = {};
+    uint16_t undecided[32] = {};  // t_c for c < 7, then 0: "u16 >= undecided[c]" = the 16 bits do not decide
+    uint16_t next[32] = {};       // t_{c+1} (t_7 = 65535), for the binary search
+
+    explicit PoissonThresholds(double lambda);
+    // Number of k with u >= F_k, for a 53-bit uniform u (the same recursion as t).
+    int64_t invert(double u) const;
+    int count16(uint32_t u16) const {
+        int c = 0;
+        for (int k = 0; k < kThresholds; ++k) c += u16 > t[k];
+        return c;
+    }
+    bool decided(uint32_t u16, int c) const { return c < kThresholds && u16 < t[c]; }
+    // The exact count for a lane whose 16 bits did not decide it: 37 more bits.
+    int64_t resolve(uint32_t u16, WyRand& rng) const {
+        const uint64_t bits = (static_cast<uint64_t>(u16) << 37) | (rng.next() >> 27);
+        return invert(static_cast<double>(bits) * 0x1.0p-53);
+    }
+};
+
+// Eight xoshiro256++ streams, word w of lane l at s[w][l] (four 512-bit registers).
+struct PoissonLanes {
+    alignas(64) uint64_t s[4][8];
+    explicit PoissonLanes(uint64_t seed);
+};
+
+// Draws iid Poisson(lambda) counts c_i for the m rows, adds sum_i c_i x_ij to
+// sums[j] and returns sum_i c_i. Consumes lanes (one step per 32 rows) and, for
+// the rare undecided lanes, rng -- in the same order in every kernel, so the
+// counts do not depend on the kernel (the sums only up to rounding).
+int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes, WyRand& rng,
+                     double* sums);
+
+// Name of the pass kernel in use ("avx512" or "generic"); REELREC_OPE_GENERIC=1
+// in the environment forces the portable one (tests compare the two).
 const char* multinomial_kernel_name();
+
+// Poisson(mean) variates for one fixed mean of any size: inversion of a
+// precomputed CDF with a guide table (Chen and Asau 1974), O(1) expected time
+// per draw, O(sqrt(mean)) memory.
+class PoissonGuide {
+public:
+    explicit PoissonGuide(double mean);
+    int64_t draw(WyRand& rng) const {
+        const double u = rng.uniform();
+        const size_t len = cdf_.size();
+        size_t k = static_cast<size_t>(guide_[std::min(len - 1, static_cast<size_t>(u * static_cast<double>(len)))]);
+        while (u >= cdf_[k]) ++k;
+        return lo_ + static_cast<int64_t>(k);
+    }
+
+private:
+    int64_t lo_ = 0;
+    std::vector<double> cdf_;
+    std::vector<int32_t> guide_;
+};
 
 }  // namespace reelrec::ope
