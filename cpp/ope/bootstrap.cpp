@@ -382,12 +382,14 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
     const int64_t W = packed.W;
     std::vector<int64_t>().swap(rows);
-    // The other rounds column by column, padded with zeros to whole blocks.
-    const int64_t ld = (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
-    std::vector<double> rest(static_cast<size_t>(ld * W), 0.0);
-    for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < W; ++j) rest[j * ld + i] = packed.values[(H + i) * W + j];
-    const UniformRows uniform{rest.data(), m, ld, W};
+    // All packed rows column by column (heavy tuples, then the other rounds,
+    // padded with zeros to whole blocks): the pass streams a column's tail, the
+    // top-up gathers from the whole column.
+    const int64_t ld = H + (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+    std::vector<double> columns(static_cast<size_t>(ld * W), 0.0);
+    for (int64_t i = 0; i < H + m; ++i)
+        for (int64_t j = 0; j < W; ++j) columns[j * ld + i] = packed.values[i * W + j];
+    const UniformRows uniform{columns.data() + H, m, ld, W};
 
     // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
     const double nd = static_cast<double>(n);
@@ -412,6 +414,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     {
         std::vector<double> sums(W);
         std::vector<int64_t> heavy_count(H);
+        std::vector<int64_t> topup;  // packed rows of the top-up draws
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
             errors.run([&] {
@@ -429,19 +432,29 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
                 }
                 if (!poissonise) std::fill(sums.begin(), sums.end(), 0.0);
                 for (int64_t k = 0; k < H && poissonise; ++k) {
-                    if (heavy_count[k] == 0) continue;
                     const double c = static_cast<double>(heavy_count[k]);
-                    const double* x = packed.values.data() + k * W;
-                    for (int64_t j = 0; j < W; ++j) sums[j] += c * x[j];
+                    for (int64_t j = 0; j < W; ++j) sums[j] += c * columns[j * ld + k];
                 }
-                for (int64_t t = total; t < n; ++t) {  // the top-up: uniform rounds
+                // The top-up: n - total uniform rounds, mapped to packed rows first and
+                // then summed with four independent accumulators per column.
+                topup.resize(static_cast<size_t>(n - total));
+                for (auto& row : topup) {
                     const int64_t r = static_cast<int64_t>(sampler.draw(rng));
-                    if (r >= heavy_rounds) {
-                        for (int64_t j = 0; j < W; ++j) sums[j] += rest[j * ld + r - heavy_rounds];
-                    } else {
-                        const double* x = packed.values.data() + int64_t(heavy_of_round[r]) * W;
-                        for (int64_t j = 0; j < W; ++j) sums[j] += x[j];
+                    row = r >= heavy_rounds ? H + r - heavy_rounds : int64_t(heavy_of_round[r]);
+                }
+                const size_t T = topup.size();
+                for (int64_t j = 0; j < W; ++j) {
+                    const double* col = columns.data() + j * ld;
+                    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+                    size_t t = 0;
+                    for (; t + 4 <= T; t += 4) {
+                        a0 += col[topup[t]];
+                        a1 += col[topup[t + 1]];
+                        a2 += col[topup[t + 2]];
+                        a3 += col[topup[t + 3]];
                     }
+                    for (; t < T; ++t) a0 += col[topup[t]];
+                    sums[j] += (a0 + a1) + (a2 + a3);
                 }
                 finish(packed, sums.data(), n, E, out + b * E);
             });

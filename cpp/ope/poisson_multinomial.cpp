@@ -88,7 +88,10 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     double* fix = W > 8 ? fix_big.data() : fix_small;
     bool any_fix = false;
 
-    for (int64_t i0 = 0; i0 < m; i0 += kUniformRowBlock) {
+    // One block of 32 rows; `valid` masks the rows past m in the last block
+    // (all ones elsewhere, which the compiler folds away).
+    auto block = [&](int64_t i0, __mmask32 valid)
+        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
         const __m512i t = _mm512_slli_epi64(s1, 17);
         s2 = _mm512_xor_si512(s2, s0);
@@ -103,8 +106,6 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
-        const int64_t len = m - i0;
-        const __mmask32 valid = len >= 32 ? ~__mmask32(0) : static_cast<__mmask32>((uint64_t(1) << len) - 1);
         c = _mm512_maskz_mov_epi16(valid, c);
         const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
 
@@ -144,7 +145,10 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                 for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
             }
         }
-    }
+    };
+    const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
+    for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
+    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
     _mm512_store_si512(g.s[0], s0);
     _mm512_store_si512(g.s[1], s1);
     _mm512_store_si512(g.s[2], s2);
