@@ -331,12 +331,12 @@ int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : reso
 BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot, uint64_t seed,
                                   int num_threads, double* out) {
     const int64_t n = cols.n, E = cols.n_cols;
-    // A tuple is worth a guide-table draw (~20 ns with its cache misses) once it
-    // stands for more rows than the pass handles in that time (~0.35 + 0.15 W ns
-    // per row).
+    // A tuple is worth a guide-table draw (~40 ns measured, with its cache misses)
+    // once it stands for more rows than the pass handles in that time
+    // (~0.35 + 0.15 W ns per row).
     const double w = static_cast<double>(max_width);
     const double row_ns = 0.35 + 0.15 * w;
-    const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(20.0 / row_ns)));
+    const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(40.0 / row_ns)));
 
     // Probe a prefix first: when nearly all of it is distinct, hashing the whole
     // log cannot pay (at most a few percent of the rows could be grouped).
@@ -406,7 +406,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     for (int64_t k = 0, r = 0; k < H; ++k)
         for (; r < heavy_end[k]; ++r) heavy_of_round[r] = static_cast<uint32_t>(k);
     const RoundSampler sampler(static_cast<uint64_t>(n));
-    const double work_ns = static_cast<double>(n_boot) * (20.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
+    const double work_ns = static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
                                                           (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
     const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
