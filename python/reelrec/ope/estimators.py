@@ -506,6 +506,34 @@ def _run(
     return Estimate(label or estimator, plain, num, den, weights, num_threads=num_threads)
 
 
+def _logged(
+    estimator: str,
+    rewards: Any,
+    actions: Any,
+    propensities: Any,
+    target_probs: Any,
+    estimated_rewards: Any,
+    positions: Any,
+    num_threads: int,
+    **params: Any,
+) -> Estimate:
+    """The estimators of logged rewards with propensities (all but replay and DM):
+    validate the estimator's parameter (``clip``, ``tau`` or ``lambda_``) and run."""
+    param, label = _param_and_label(estimator, params)
+    return _run(
+        estimator,
+        target_probs,
+        rewards=rewards,
+        actions=actions,
+        propensities=propensities,
+        estimated_rewards=estimated_rewards,
+        positions=positions,
+        param=param,
+        label=label,
+        num_threads=num_threads,
+    )
+
+
 # ---------------------------------------------------------------------- estimators
 def replay(
     rewards: Any, actions: Any, target_probs: Any, *, positions: Any = None, num_threads: int = 0
@@ -550,17 +578,8 @@ def ips(
     wherever the target policy is. Open Bandit Pipeline's
     ``InverseProbabilityWeighting(lambda_=clip)``.
     """
-    c, label = _param_and_label("ips", {"clip": clip})
-    return _run(
-        "ips",
-        target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        positions=positions,
-        param=c,
-        label=label,
-        num_threads=num_threads,
+    return _logged(
+        "ips", rewards, actions, propensities, target_probs, None, positions, num_threads, clip=clip
     )
 
 
@@ -580,14 +599,8 @@ def snips(
     Slightly biased, much less variance than IPS; always within the range of
     the rewards. Open Bandit Pipeline's ``SelfNormalizedInverseProbabilityWeighting``.
     """
-    return _run(
-        "snips",
-        target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        positions=positions,
-        num_threads=num_threads,
+    return _logged(
+        "snips", rewards, actions, propensities, target_probs, None, positions, num_threads
     )
 
 
@@ -633,18 +646,16 @@ def dr(
     cross-fitting, :class:`RewardModel` ``n_folds >= 2``). Open Bandit
     Pipeline's ``DoublyRobust(lambda_=clip)``.
     """
-    c, label = _param_and_label("dr", {"clip": clip})
-    return _run(
+    return _logged(
         "dr",
+        rewards,
+        actions,
+        propensities,
         target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        estimated_rewards=estimated_rewards,
-        positions=positions,
-        param=c,
-        label=label,
-        num_threads=num_threads,
+        estimated_rewards,
+        positions,
+        num_threads,
+        clip=clip,
     )
 
 
@@ -666,15 +677,15 @@ def sndr(
 
     Open Bandit Pipeline's ``SelfNormalizedDoublyRobust``.
     """
-    return _run(
+    return _logged(
         "sndr",
+        rewards,
+        actions,
+        propensities,
         target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        estimated_rewards=estimated_rewards,
-        positions=positions,
-        num_threads=num_threads,
+        estimated_rewards,
+        positions,
+        num_threads,
     )
 
 
@@ -699,18 +710,16 @@ def switch_dr(
     alone elsewhere: ``tau = inf`` is DR, ``tau = 0`` is DM. Open Bandit
     Pipeline's ``SwitchDoublyRobust(lambda_=tau)``.
     """
-    t, label = _param_and_label("switch_dr", {"tau": tau})
-    return _run(
+    return _logged(
         "switch_dr",
+        rewards,
+        actions,
+        propensities,
         target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        estimated_rewards=estimated_rewards,
-        positions=positions,
-        param=t,
-        label=label,
-        num_threads=num_threads,
+        estimated_rewards,
+        positions,
+        num_threads,
+        tau=tau,
     )
 
 
@@ -735,16 +744,14 @@ def dr_os(
     :math:`\sqrt\lambda / 2`: ``lambda_ = 0`` is DM, ``lambda_ = inf`` is DR.
     Open Bandit Pipeline's ``DoublyRobustWithShrinkage(lambda_=lambda_)``.
     """
-    lam, label = _param_and_label("dr_os", {"lambda_": lambda_})
-    return _run(
+    return _logged(
         "dr_os",
+        rewards,
+        actions,
+        propensities,
         target_probs,
-        rewards=rewards,
-        actions=actions,
-        propensities=propensities,
-        estimated_rewards=estimated_rewards,
-        positions=positions,
-        param=lam,
-        label=label,
-        num_threads=num_threads,
+        estimated_rewards,
+        positions,
+        num_threads,
+        lambda_=lambda_,
     )

@@ -262,28 +262,22 @@ class OffPolicyEvaluator:
             "prevalidated": True,
         }
         estimates: dict[str, Estimate] = {}
-        dm_terms = None
+        dm_estimate = dm_terms = None
         if q is not None:  # the per-round DM values, shared by every model-based estimator
-            dm_terms = _run(
+            dm_estimate = _run(
                 "dm",
                 pi,
                 estimated_rewards=q,
                 positions=positions,
                 num_threads=num_threads,
                 prevalidated=True,
-            )._plain
+            )
+            dm_terms = dm_estimate._plain
         for name, params in specs:
             if name == "replay":
                 e = _run("replay", pi, **{**logged, "propensities": None})
             elif name == "dm":
-                e = _run(
-                    "dm",
-                    pi,
-                    estimated_rewards=q,
-                    positions=positions,
-                    num_threads=num_threads,
-                    prevalidated=True,
-                )
+                e = dm_estimate
             else:
                 param, label = _param_and_label(name, params)
                 e = _run(
