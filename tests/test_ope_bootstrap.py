@@ -268,3 +268,19 @@ def test_bad_arguments(setting):
         ValueError, match="estimates: all estimates must come from logs of the same length"
     ):
         bootstrap_estimates([e, short])
+
+
+def test_hybrid_pattern_classes_match_indices():
+    """SNIPS on continuous weights: click rounds (num = den) and the others (num = 0) stream
+    as two one-column classes; the replicates match the plain index sampler in distribution."""
+    rng = np.random.default_rng(6)
+    n = 20_000
+    pi = rng.dirichlet(np.ones(4), size=n)
+    a = rng.integers(0, 4, n)
+    r = (rng.random(n) < 0.3).astype(float)
+    e = snips(r, a, np.full(n, 0.25), pi)
+    x = e.bootstrap(3000, random_state=1, method="indices").replicates
+    y = e.bootstrap(3000, random_state=2, method="hybrid").replicates
+    assert abs(x.mean() - y.mean()) < 4 * x.std() / np.sqrt(1500)
+    assert x.std() == pytest.approx(y.std(), rel=0.08)
+    assert stats.ks_2samp(x, y).pvalue > 1e-3

@@ -320,6 +320,74 @@ bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, Disti
 // far more on an oversubscribed machine).
 int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
 
+// Rows of the Poisson pass that share a pattern: which slots are zero and
+// which equal an earlier slot (SNIPS: num = den on click rounds, num = 0 on
+// the others). Each pattern streams only its distinct nonzero slots, so a
+// two-slot estimator costs about what a one-slot one does. Every round still
+// gets its own Poisson count, so splitting the rows changes nothing else.
+struct PassClass {
+    int64_t m = 0, ld = 0, width = 0;
+    std::vector<double> values;   // width columns of ld rows (zero padded)
+    std::vector<int64_t> slot_of; // per packed slot: the class column feeding it, -1 = zero
+    UniformRows rows() const { return UniformRows{values.data(), m, ld, width}; }
+};
+
+std::vector<PassClass> split_by_pattern(const double* v, int64_t m, int64_t W) {
+    std::vector<PassClass> out;
+    if (m == 0) return out;
+    // pattern[j] = -1 (zero) or the first slot holding the same value
+    std::vector<int64_t> code(static_cast<size_t>(m));
+    std::vector<std::vector<int64_t>> patterns;
+    std::vector<int64_t> pattern(static_cast<size_t>(W));
+    if (W <= 16) {
+        for (int64_t i = 0; i < m; ++i) {
+            const double* x = v + i * W;
+            for (int64_t j = 0; j < W; ++j) {
+                pattern[j] = x[j] == 0.0 ? -1 : j;
+                for (int64_t k = 0; k < j && pattern[j] == j; ++k)
+                    if (x[k] == x[j]) pattern[j] = k;
+            }
+            size_t p = 0;
+            while (p < patterns.size() && patterns[p] != pattern) ++p;
+            if (p == patterns.size()) {
+                if (patterns.size() == 8) break;  // too varied: one general class
+                patterns.push_back(pattern);
+            }
+            code[i] = static_cast<int64_t>(p);
+        }
+    }
+    if (patterns.empty() || patterns.size() == 8) {  // one class with every slot
+        patterns.assign(1, std::vector<int64_t>(static_cast<size_t>(W)));
+        for (int64_t j = 0; j < W; ++j) patterns[0][j] = j;
+        std::fill(code.begin(), code.end(), 0);
+    }
+    for (const auto& pat : patterns) {
+        PassClass c;
+        std::vector<int64_t> col_of(static_cast<size_t>(W), -1);  // slot -> class column
+        for (int64_t j = 0; j < W; ++j)
+            if (pat[j] == j) col_of[j] = c.width++;
+        c.slot_of.resize(static_cast<size_t>(W));
+        for (int64_t j = 0; j < W; ++j) c.slot_of[j] = pat[j] < 0 ? -1 : col_of[pat[j]];
+        out.push_back(std::move(c));
+    }
+    for (int64_t i = 0; i < m; ++i) ++out[code[i]].m;
+    for (auto& c : out) {
+        c.ld = (c.m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+        c.values.assign(static_cast<size_t>(c.ld * std::max<int64_t>(c.width, 1)), 0.0);
+        c.m = 0;
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        PassClass& c = out[code[i]];
+        const double* x = v + i * W;
+        for (int64_t j = 0; j < W; ++j)
+            if (c.slot_of[j] >= 0 && patterns[code[i]][j] == j) c.values[c.slot_of[j] * c.ld + c.m] = x[j];
+        ++c.m;
+    }
+    // a class of all-zero rows still draws its counts (they are part of N)
+    for (auto& c : out) c.width = std::max<int64_t>(c.width, 1);
+    return out;
+}
+
 // The hybrid sampler, by Poissonisation (poisson_multinomial.hpp): every
 // round gets an independent Poisson(lambda) count with lambda = (n - 2 sqrt n)/n;
 // a resample whose total N exceeds n is drawn again, and n - N uniform draws
@@ -389,7 +457,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     std::vector<double> columns(static_cast<size_t>(ld * W), 0.0);
     for (int64_t i = 0; i < H + m; ++i)
         for (int64_t j = 0; j < W; ++j) columns[j * ld + i] = packed.values[i * W + j];
-    const UniformRows uniform{columns.data() + H, m, ld, W};
+    const std::vector<PassClass> classes = split_by_pattern(packed.values.data() + H * W, m, W);
 
     // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
     const double nd = static_cast<double>(n);
@@ -415,6 +483,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
         std::vector<double> sums(W);
         std::vector<int64_t> heavy_count(H);
         std::vector<int64_t> topup;  // packed rows of the top-up draws
+        std::vector<double> class_sums(W);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
             errors.run([&] {
@@ -427,7 +496,12 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
                     total = 0;
                     for (int64_t k = 0; k < H && total <= n; ++k) total += heavy_count[k] = guides[k].draw(rng);
                     if (total > n) continue;  // already too many draws: redraw the resample
-                    if (m > 0) total += poisson_pass(uniform, thresholds, lanes, rng, sums.data());
+                    for (const PassClass& c : classes) {
+                        std::fill(class_sums.begin(), class_sums.end(), 0.0);
+                        total += poisson_pass(c.rows(), thresholds, lanes, rng, class_sums.data());
+                        for (size_t j = 0; j < c.slot_of.size(); ++j)
+                            if (c.slot_of[j] >= 0) sums[j] += class_sums[c.slot_of[j]];
+                    }
                     if (total <= n) break;
                 }
                 if (!poissonise) std::fill(sums.begin(), sums.end(), 0.0);
