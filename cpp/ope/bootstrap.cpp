@@ -335,31 +335,38 @@ struct PassClass {
 std::vector<PassClass> split_by_pattern(const double* v, int64_t m, int64_t W) {
     std::vector<PassClass> out;
     if (m == 0) return out;
-    // pattern[j] = -1 (zero) or the first slot holding the same value
-    std::vector<int64_t> code(static_cast<size_t>(m));
-    std::vector<std::vector<int64_t>> patterns;
-    std::vector<int64_t> pattern(static_cast<size_t>(W));
-    if (W <= 16) {
-        for (int64_t i = 0; i < m; ++i) {
+    // pattern[j] = -1 (zero) or the first slot holding the same value, packed
+    // 5 bits a slot into one integer key (W <= 12); wider rows use one class.
+    constexpr int64_t kMaxPatterns = 8;
+    std::vector<int64_t> code(static_cast<size_t>(m), 0);
+    std::vector<uint64_t> keys;
+    if (W <= 12) {
+        for (int64_t i = 0; i < m && static_cast<int64_t>(keys.size()) <= kMaxPatterns; ++i) {
             const double* x = v + i * W;
+            uint64_t key = 0;
             for (int64_t j = 0; j < W; ++j) {
-                pattern[j] = x[j] == 0.0 ? -1 : j;
-                for (int64_t k = 0; k < j && pattern[j] == j; ++k)
-                    if (x[k] == x[j]) pattern[j] = k;
+                int64_t first = x[j] == 0.0 ? -1 : j;
+                for (int64_t k = 0; k < j && first == j; ++k)
+                    if (x[k] == x[j]) first = k;
+                key |= static_cast<uint64_t>(first + 1) << (5 * j);
             }
             size_t p = 0;
-            while (p < patterns.size() && patterns[p] != pattern) ++p;
-            if (p == patterns.size()) {
-                if (patterns.size() == 8) break;  // too varied: one general class
-                patterns.push_back(pattern);
-            }
+            while (p < keys.size() && keys[p] != key) ++p;
+            if (p == keys.size()) keys.push_back(key);
             code[i] = static_cast<int64_t>(p);
         }
     }
-    if (patterns.empty() || patterns.size() == 8) {  // one class with every slot
+    std::vector<std::vector<int64_t>> patterns;
+    if (keys.empty() || static_cast<int64_t>(keys.size()) > kMaxPatterns) {  // one class with every slot
         patterns.assign(1, std::vector<int64_t>(static_cast<size_t>(W)));
         for (int64_t j = 0; j < W; ++j) patterns[0][j] = j;
         std::fill(code.begin(), code.end(), 0);
+    } else {
+        for (const uint64_t key : keys) {
+            std::vector<int64_t> pat(static_cast<size_t>(W));
+            for (int64_t j = 0; j < W; ++j) pat[j] = static_cast<int64_t>((key >> (5 * j)) & 31) - 1;
+            patterns.push_back(std::move(pat));
+        }
     }
     for (const auto& pat : patterns) {
         PassClass c;
@@ -406,15 +413,18 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const double row_ns = 0.35 + 0.15 * w;
     const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(40.0 / row_ns)));
 
-    // Probe a prefix first: when nearly all of it is distinct, hashing the whole
-    // log cannot pay (at most a few percent of the rows could be grouped).
+    // Probe a prefix first: hash the whole log only when the probe's tuples that
+    // look heavy (half the heavy mass, scaled to the probe) cover a tenth of it.
     std::vector<int64_t> group_of;
     DistinctRows distinct;
     const int64_t probe = std::min<int64_t>(n, 4096);
     bool grouped = false;
     if (n >= 2 * heavy_mass) {
         distinct_rows(cols, probe, probe, distinct);
-        if (static_cast<double>(distinct.first_row.size()) < 0.9 * static_cast<double>(probe)) {
+        const double looks_heavy = 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n);
+        int64_t covered = 0;
+        for (const int64_t mass : distinct.mass) covered += static_cast<double>(mass) >= looks_heavy ? mass : 0;
+        if (10 * covered >= probe) {
             group_of.resize(static_cast<size_t>(n));
             distinct_rows(cols, n, n, distinct, group_of.data());
             grouped = true;

@@ -253,13 +253,16 @@ PoissonGuide::PoissonGuide(double mean) {
     const int64_t hi = static_cast<int64_t>(std::ceil(mean + 12.0 * sd + 12.0));
     const int64_t len = hi - lo_ + 1;
     cdf_.resize(static_cast<size_t>(len));
-    const double log_mean = std::log(mean);
+    // pmf by the ratio recursion outwards from the mode (one lgamma in all):
+    // p_{k+1} = p_k mean / (k + 1), p_{k-1} = p_k k / mean.
+    std::vector<double>& pmf = cdf_;
+    const int64_t mode = std::min(std::max(static_cast<int64_t>(std::floor(mean)), lo_), hi);
+    const double md = static_cast<double>(mode);
+    pmf[mode - lo_] = std::exp(md * std::log(mean) - mean - std::lgamma(md + 1.0));
+    for (int64_t k = mode + 1; k <= hi; ++k) pmf[k - lo_] = pmf[k - 1 - lo_] * mean / static_cast<double>(k);
+    for (int64_t k = mode - 1; k >= lo_; --k) pmf[k - lo_] = pmf[k + 1 - lo_] * static_cast<double>(k + 1) / mean;
     double total = 0.0;
-    for (int64_t k = 0; k < len; ++k) {
-        const double kk = static_cast<double>(lo_ + k);
-        total += std::exp(kk * log_mean - mean - std::lgamma(kk + 1.0));
-        cdf_[k] = total;
-    }
+    for (auto& p : cdf_) p = (total += p);
     for (auto& F : cdf_) F /= total;
     cdf_.back() = 1.0;  // u < 1 always stops the search
     guide_.resize(static_cast<size_t>(len));
