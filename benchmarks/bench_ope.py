@@ -8,10 +8,12 @@ Same data, same target policy, same reward-model predictions fed to both:
 2. a synthetic log (reelrec's SyntheticBanditEnvironment, softmax logging).
 
 It checks that the estimates are identical (relative difference), and times the
-bootstrap confidence intervals with the same ``n_boot``: OBP's ``estimate_interval``
-against ``Estimate.bootstrap``, and OBP's ``summarize_off_policy_estimates`` (a table
-of estimators with intervals) against ``OffPolicyEvaluator.evaluate(n_boot=...)`` --
-reelrec on one thread and on all.
+bootstrap confidence intervals with the same ``n_boot`` and alpha: OBP's
+``estimate_interval`` against ``Estimate.bootstrap``, and OBP's
+``summarize_off_policy_estimates`` (a table of estimators with intervals) against
+``OffPolicyEvaluator.evaluate(n_boot=...)``. OBP runs single-threaded NumPy, so
+``cpu_ratio`` compares its CPU seconds with reelrec's on one thread (robust on a
+shared machine) and ``wall_ratio`` its wall seconds with reelrec on all threads.
 
 OBP 0.5.7 declares Python < 3.11 and pins old pandas / scikit-learn; it installs
 with ``pip install --no-deps --ignore-requires-python obp`` plus a CPU torch, and

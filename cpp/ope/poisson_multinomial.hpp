@@ -19,8 +19,8 @@
 // the Poisson CDF in double precision).
 //
 // A Poisson(lambda) count is the number of CDF values F_0..F_6 below a
-// uniform U. The AVX-512 kernel compares 32 16-bit uniforms at a time with
-// thresholds floor(F_k 2^16); the few lanes whose 16 bits cannot decide (U
+// uniform U. The AVX-512 kernel takes 32 16-bit uniforms at a time through a
+// three-step binary search of the thresholds floor(F_k 2^16); the few lanes whose 16 bits cannot decide (U
 // within 2^-16 of some F_k, or beyond F_6: about 2e-4 of lanes) are redone in
 // scalar code with 53-bit uniforms. Random bits come from eight interleaved
 // xoshiro256++ streams (Blackman and Vigna 2021), one set per resample.
