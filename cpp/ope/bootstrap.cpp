@@ -457,7 +457,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const int64_t H = static_cast<int64_t>(heavy_mass_of.size());
     const int64_t m = static_cast<int64_t>(rows.size()) - H;
 
-    const Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
+    Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
     const int64_t W = packed.W;
     std::vector<int64_t>().swap(rows);
     // All packed rows column by column (heavy tuples, then the other rounds,
@@ -468,6 +468,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     for (int64_t i = 0; i < H + m; ++i)
         for (int64_t j = 0; j < W; ++j) columns[j * ld + i] = packed.values[i * W + j];
     const std::vector<PassClass> classes = split_by_pattern(packed.values.data() + H * W, m, W);
+    std::vector<double>().swap(packed.values);  // finish() needs only the slot maps
 
     // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
     const double nd = static_cast<double>(n);
