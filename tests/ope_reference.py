@@ -53,7 +53,9 @@ def dr(r, a, ps, pi, q, clip=np.inf, positions=None):
 
 def sndr(r, a, ps, pi, q, positions=None):
     w = weights(pi, a, ps, positions)
-    return np.mean(dm_terms(pi, q, positions)) + np.sum(w * (r - q_logged(q, a, positions))) / np.sum(w)
+    return np.mean(dm_terms(pi, q, positions)) + np.sum(
+        w * (r - q_logged(q, a, positions))
+    ) / np.sum(w)
 
 
 def switch_dr(r, a, ps, pi, q, tau, positions=None):

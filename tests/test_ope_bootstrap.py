@@ -1,5 +1,10 @@
 """Native bootstrap: thread invariance, exactness of the samplers, coverage sanity."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -29,15 +34,25 @@ def setting():
 
 def estimates(log, pi, q):
     args = (log.rewards, log.actions, log.propensities, pi)
-    return [ips(*args), snips(*args), dm(pi, q), dr(*args, q), sndr(*args, q), replay(log.rewards, log.actions, pi)]
+    return [
+        ips(*args),
+        snips(*args),
+        dm(pi, q),
+        dr(*args, q),
+        sndr(*args, q),
+        replay(log.rewards, log.actions, pi),
+    ]
 
 
-@pytest.mark.parametrize("method", ["indices", "counts"])
+@pytest.mark.parametrize("method", ["indices", "counts", "hybrid"])
 def test_thread_count_invariance(setting, method):
     _, log, pi, q = setting
     ests = estimates(log, pi, q)
     # 600 resamples: enough work for the kernel to use a thread team
-    runs = [bootstrap_estimates(ests, 600, random_state=5, num_threads=t, method=method) for t in (1, 2, 3)]
+    runs = [
+        bootstrap_estimates(ests, 600, random_state=5, num_threads=t, method=method)
+        for t in (1, 2, 3)
+    ]
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert a.method == method
@@ -65,9 +80,13 @@ def test_known_answers():
     b = one.bootstrap(50, random_state=0)
     np.testing.assert_array_equal(b.replicates, np.full(50, 0.7))
     # every round identical: every resample is the same multiset
-    same = snips(np.full(40, 1.0), np.zeros(40, int), np.full(40, 0.5), np.tile([0.3, 0.7], (40, 1)))
-    for method in ("indices", "counts"):
-        np.testing.assert_allclose(same.bootstrap(30, random_state=0, method=method).replicates, 1.0, rtol=1e-15)
+    same = snips(
+        np.full(40, 1.0), np.zeros(40, int), np.full(40, 0.5), np.tile([0.3, 0.7], (40, 1))
+    )
+    for method in ("indices", "counts", "hybrid"):
+        np.testing.assert_allclose(
+            same.bootstrap(30, random_state=0, method=method).replicates, 1.0, rtol=1e-15
+        )
 
 
 @pytest.mark.parametrize("n,k", [(1000, 3), (1000, 300), (50_000, 20_000), (10**6, 2 * 10**5)])
@@ -97,16 +116,99 @@ def test_samplers_agree_in_distribution():
     pi = np.tile([0.1, 0.2, 0.3, 0.4], (n, 1))
     e = snips(r, a, np.full(n, 0.25), pi)
     x = e.bootstrap(4000, random_state=1, method="indices").replicates
-    y = e.bootstrap(4000, random_state=2, method="counts").replicates
-    assert e.bootstrap(10, method="auto").method == "counts"
-    assert abs(x.mean() - y.mean()) < 4 * x.std() / np.sqrt(2000)
-    assert x.std() == pytest.approx(y.std(), rel=0.08)
-    assert stats.ks_2samp(x, y).pvalue > 1e-3
+    assert e.bootstrap(10, method="auto").method == "hybrid"
+    for seed, method in ((2, "counts"), (3, "hybrid")):
+        y = e.bootstrap(4000, random_state=seed, method=method).replicates
+        assert abs(x.mean() - y.mean()) < 4 * x.std() / np.sqrt(2000)
+        assert x.std() == pytest.approx(y.std(), rel=0.08)
+        assert stats.ks_2samp(x, y).pvalue > 1e-3
+
+
+def tagged_rows(n: int, k: int) -> np.ndarray:
+    """n distinct values whose resample sum rounds to the number of draws among the first k:
+    1 + i 2^-52 for i < k, i 2^-52 otherwise (all distinct, so nothing is grouped)."""
+    x = np.arange(n) * 2.0**-52
+    x[:k] += 1.0
+    return x[:, None]
+
+
+def binomial_fit_ok(c: np.ndarray, n: int, k: int) -> bool:
+    lo, hi = np.percentile(c, [0.2, 99.8]).astype(int)
+    edges = np.unique(np.linspace(lo, hi + 1, 25).astype(int))
+    obs = np.histogram(c, bins=edges)[0]
+    expected = np.diff(stats.binom.cdf(edges - 1, n, k / n)) * c.size
+    expected *= obs.sum() / expected.sum()
+    return stats.chisquare(obs, expected).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("n,k", [(300, 100), (5000, 2500), (100_000, 1000), (100_001, 70_000)])
+def test_hybrid_sampler_is_binomial_on_distinct_rows(n, k):
+    """All-distinct rows go through the Poissonised pass: draws among the first k ~ Binomial(n, k/n)."""
+    reps, used = _core.ope_bootstrap(tagged_rows(n, k), None, None, None, 6000, 3, 3, 0)
+    assert used == 3
+    c = np.rint(reps[:, 0] * n).astype(np.int64)
+    np.testing.assert_allclose(reps[:, 0] * n, c, atol=1e-3)  # the tags really count draws
+    assert binomial_fit_ok(c, n, k)
+    assert c.mean() == pytest.approx(k, abs=4 * np.sqrt(k * (1 - k / n) / c.size))
+
+
+def test_hybrid_sampler_mixes_groups_and_rows():
+    """Heavy repeated values (binomials) plus distinct rows (Poisson pass) still resample n rows:
+    the draws landing on the distinct rows among the first k follow Binomial(n, k/n)."""
+    n, k = 20_000, 3000
+    x = tagged_rows(n, k)
+    x[k + 2000 :] = 0.0  # 15000 zero rows: one heavy tuple with its own binomial
+    reps, used = _core.ope_bootstrap(x, None, None, None, 6000, 8, 0, 1)
+    assert used == 3
+    c = np.rint(reps[:, 0] * n).astype(np.int64)
+    assert binomial_fit_ok(c, n, k)
+
+
+def test_hybrid_bootstrap_variance_is_plugin_variance():
+    """Bootstrap variance of a mean of n distinct values is var(x) / n (population variance)."""
+    rng = np.random.default_rng(4)
+    x = rng.lognormal(size=(20_000, 1))
+    reps, _ = _core.ope_bootstrap(x, None, None, None, 8000, 5, 3, 0)
+    assert reps.mean() == pytest.approx(x.mean(), abs=5 * x.std() / np.sqrt(20_000 * 8000))
+    assert reps.var() == pytest.approx(x.var() / 20_000, rel=0.05)
+
+
+def test_generic_kernel_draws_the_same_counts():
+    """The portable pass and the AVX-512 one consume the random streams identically."""
+    if _core.ope_multinomial_kernel() == "generic":
+        pytest.skip("this CPU runs the portable kernel only")
+    code = (
+        "import numpy as np, sys; sys.path.insert(0, 'python'); from reelrec import _core;"
+        "x = np.arange(30001) * 2.0**-52; x[:7000] += 1; x[9000:9100] = 5.0;"
+        "reps, _ = _core.ope_bootstrap(x[:, None], None, None, None, 300, 21, 3, 1);"
+        "print(_core.ope_multinomial_kernel(), *np.rint(reps[:, 0] * 30001).astype(int).tolist())"
+    )
+    env = {**os.environ, "REELREC_OPE_GENERIC": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    name, *generic = out.stdout.split()
+    assert name == "generic"
+    x = np.arange(30001) * 2.0**-52
+    x[:7000] += 1
+    x[9000:9100] = 5.0
+    reps, _ = _core.ope_bootstrap(x[:, None], None, None, None, 300, 21, 3, 1)
+    np.testing.assert_array_equal(
+        np.rint(reps[:, 0] * 30001).astype(int), np.array(generic, dtype=int)
+    )
 
 
 def test_ratio_bootstrap_matches_delta_method(setting):
     _, log, pi, q = setting
-    for e in (snips(log.rewards, log.actions, log.propensities, pi), sndr(log.rewards, log.actions, log.propensities, pi, q)):
+    for e in (
+        snips(log.rewards, log.actions, log.propensities, pi),
+        sndr(log.rewards, log.actions, log.propensities, pi, q),
+    ):
         reps = e.bootstrap(2000, random_state=3).replicates
         assert reps.std() == pytest.approx(e.stderr, rel=0.1)
         assert reps.mean() == pytest.approx(float(e), abs=0.2 * e.stderr)
@@ -157,8 +259,28 @@ def test_bad_arguments(setting):
         e.bootstrap(10, alpha=1.5)
     with pytest.raises(ValueError, match="method: expected one of"):
         e.bootstrap(10, method="poisson")
-    with pytest.raises(TypeError, match="random_state: expected None, an int seed or a numpy Generator"):
+    with pytest.raises(
+        TypeError, match="random_state: expected None, an int seed or a numpy Generator"
+    ):
         e.bootstrap(10, random_state="x")
     short = ips(log.rewards[:10], log.actions[:10], log.propensities[:10], pi[:10])
-    with pytest.raises(ValueError, match="estimates: all estimates must come from logs of the same length"):
+    with pytest.raises(
+        ValueError, match="estimates: all estimates must come from logs of the same length"
+    ):
         bootstrap_estimates([e, short])
+
+
+def test_hybrid_pattern_classes_match_indices():
+    """SNIPS on continuous weights: click rounds (num = den) and the others (num = 0) stream
+    as two one-column classes; the replicates match the plain index sampler in distribution."""
+    rng = np.random.default_rng(6)
+    n = 20_000
+    pi = rng.dirichlet(np.ones(4), size=n)
+    a = rng.integers(0, 4, n)
+    r = (rng.random(n) < 0.3).astype(float)
+    e = snips(r, a, np.full(n, 0.25), pi)
+    x = e.bootstrap(3000, random_state=1, method="indices").replicates
+    y = e.bootstrap(3000, random_state=2, method="hybrid").replicates
+    assert abs(x.mean() - y.mean()) < 4 * x.std() / np.sqrt(1500)
+    assert x.std() == pytest.approx(y.std(), rel=0.08)
+    assert stats.ks_2samp(x, y).pvalue > 1e-3

@@ -47,7 +47,9 @@ def all_estimates(r, a, ps, pi, q, positions=None):
 
 @pytest.fixture(scope="module")
 def synthetic():
-    env = SyntheticBanditEnvironment(n_actions=6, dim=4, behavior_policy="softmax", beta=2.0, random_state=3)
+    env = SyntheticBanditEnvironment(
+        n_actions=6, dim=4, behavior_policy="softmax", beta=2.0, random_state=3
+    )
     log = env.sample(3000, random_state=4)
     pi = env.policy(log.contexts, "softmax", beta=-3.0)
     q = env.expected_rewards(log.contexts) + 0.05  # a deliberately biased model
@@ -66,7 +68,9 @@ def test_deterministic_replay_is_matched_mean(synthetic):
     greedy = np.zeros_like(pi)
     greedy[np.arange(len(pi)), pi.argmax(1)] = 1
     match = log.actions == pi.argmax(1)
-    assert float(replay(log.rewards, log.actions, greedy)) == pytest.approx(log.rewards[match].mean(), rel=1e-12)
+    assert float(replay(log.rewards, log.actions, greedy)) == pytest.approx(
+        log.rewards[match].mean(), rel=1e-12
+    )
 
 
 def test_position_slices_and_broadcasting():
@@ -110,7 +114,9 @@ def test_clt_interval_and_diagnostics(synthetic):
     est = ips(r, a, ps, pi)
     se = np.std(w * r, ddof=1) / np.sqrt(len(r))
     assert est.stderr == pytest.approx(se, rel=1e-10)
-    assert est.ci == pytest.approx((float(est) - 1.959963984540054 * se, float(est) + 1.959963984540054 * se))
+    assert est.ci == pytest.approx(
+        (float(est) - 1.959963984540054 * se, float(est) + 1.959963984540054 * se)
+    )
     assert est.ess == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
     assert est.max_weight == pytest.approx(w.max())
     assert est.n == len(r)
@@ -184,7 +190,9 @@ def test_mismatched_lengths(small):
     s = small
     with pytest.raises(ValueError, match=r"actions: expected 20 values \(one per round\)"):
         ips(s["r"], s["a"][:-1], s["ps"], s["pi"])
-    with pytest.raises(ValueError, match=r"propensities: expected 20 values \(one per round\), got 19"):
+    with pytest.raises(
+        ValueError, match=r"propensities: expected 20 values \(one per round\), got 19"
+    ):
         ips(s["r"], s["a"], s["ps"][:-1], s["pi"])
     with pytest.raises(ValueError, match=r"target_probs: expected 20 rows \(one per round\)"):
         ips(s["r"], s["a"], s["ps"], s["pi"][:-1])
@@ -214,15 +222,22 @@ def test_bad_target_probs(small):
     s = small
     pi = s["pi"].copy()
     pi[4] = [0.5, 0.5, 0.5]
-    with pytest.raises(ValueError, match="target_probs: each round's probabilities must sum to 1 over actions.*round 4"):
+    with pytest.raises(
+        ValueError,
+        match="target_probs: each round's probabilities must sum to 1 over actions.*round 4",
+    ):
         ips(s["r"], s["a"], s["ps"], pi)
     pi = s["pi"].copy()
     pi[0] = [1.2, -0.1, -0.1]
     with pytest.raises(ValueError, match="target_probs: probabilities must be >= 0"):
         ips(s["r"], s["a"], s["ps"], pi)
-    with pytest.raises(ValueError, match=r"target_probs: expected shape \(n_rounds, n_actions\) or"):
+    with pytest.raises(
+        ValueError, match=r"target_probs: expected shape \(n_rounds, n_actions\) or"
+    ):
         ips(s["r"], s["a"], s["ps"], s["pi"][:, 0])
-    with pytest.raises(ValueError, match=r"target_probs: expected shape \(n_rounds, n_actions\) or"):
+    with pytest.raises(
+        ValueError, match=r"target_probs: expected shape \(n_rounds, n_actions\) or"
+    ):
         ips(s["r"], s["a"], s["ps"], s["pi"][:, :, None, None])
     with pytest.raises(TypeError, match="target_probs: expected a float array"):
         ips(s["r"], s["a"], s["ps"], [["a", "b", "c"]] * 20)
@@ -231,11 +246,15 @@ def test_bad_target_probs(small):
 def test_positions_required_and_in_range(small):
     s = small
     pi3 = np.repeat(s["pi"][:, :, None], 3, axis=2)
-    with pytest.raises(ValueError, match="positions: required because target_probs has 3 position slices"):
+    with pytest.raises(
+        ValueError, match="positions: required because target_probs has 3 position slices"
+    ):
         ips(s["r"], s["a"], s["ps"], pi3)
     pos = np.zeros(20, dtype=int)
     pos[5] = 3
-    with pytest.raises(IndexError, match=r"positions: position 3 has no slice in target_probs \(3 slices"):
+    with pytest.raises(
+        IndexError, match=r"positions: position 3 has no slice in target_probs \(3 slices"
+    ):
         ips(s["r"], s["a"], s["ps"], pi3, positions=pos)
     with pytest.raises(IndexError, match="positions: indices must be >= 0"):
         ips(s["r"], s["a"], s["ps"], pi3, positions=-pos)

@@ -51,7 +51,16 @@ def test_attributes_and_subset():
 def test_obp_round_trip():
     log = make_log()
     fb = log.to_obp()
-    assert set(fb) == {"n_rounds", "n_actions", "action", "position", "reward", "pscore", "context", "action_context"}
+    assert set(fb) == {
+        "n_rounds",
+        "n_actions",
+        "action",
+        "position",
+        "reward",
+        "pscore",
+        "context",
+        "action_context",
+    }
     assert fb["n_rounds"] == 50 and fb["n_actions"] == 4
     back = BanditLog.from_obp(fb)
     assert_same_log(log, back)
@@ -77,7 +86,9 @@ def test_vw_round_trip(tmp_path):
     assert_same_log(log, back, positions=False, action_context=False)
     path = tmp_path / "log.vw"
     log.to_vw(path)
-    assert_same_log(log, BanditLog.from_vw(path, n_actions=4, dim=3), positions=False, action_context=False)
+    assert_same_log(
+        log, BanditLog.from_vw(path, n_actions=4, dim=3), positions=False, action_context=False
+    )
 
 
 def test_vw_namespaces_and_tags():
@@ -95,9 +106,13 @@ def test_vw_namespaces_and_tags():
 
 
 def test_vw_bad_lines():
-    with pytest.raises(ValueError, match="vw line 1: expected exactly one 'action:cost:probability' label"):
+    with pytest.raises(
+        ValueError, match="vw line 1: expected exactly one 'action:cost:probability' label"
+    ):
         BanditLog.from_vw(["1:0:0.5 2 | f0:1"])
-    with pytest.raises(ValueError, match="vw line 2: expected 'action:cost:probability | features'"):
+    with pytest.raises(
+        ValueError, match="vw line 2: expected 'action:cost:probability | features'"
+    ):
         BanditLog.from_vw(["1:0:0.5 | f0:1", "1:0:0.5"])
     with pytest.raises(ValueError, match="vw line 1: cannot parse the label"):
         BanditLog.from_vw(["a:0:0.5 | f0:1"])
@@ -115,9 +130,13 @@ def test_vw_bad_lines():
 
 def test_validation_errors():
     X, a, r, p = np.zeros((3, 2)), [0, 1, 2], [0.0, 1.0, 0.0], [0.5, 0.5, 0.5]
-    with pytest.raises(ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 0.0"):
+    with pytest.raises(
+        ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 0.0"
+    ):
         BanditLog(X, a, r, [0.5, 0.0, 0.5])
-    with pytest.raises(ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 1.01"):
+    with pytest.raises(
+        ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 1.01"
+    ):
         BanditLog(X, a, r, [0.5, 1.01, 0.5])
     with pytest.raises(IndexError, match="actions: index 2 is out of range for 2 entries"):
         BanditLog(X, a, r, p, n_actions=2)
@@ -141,7 +160,9 @@ def test_validation_errors():
         BanditLog(np.zeros((0, 2)), [], [], [])
     with pytest.raises(ValueError, match=r"positions: expected 3 values \(one per round\)"):
         BanditLog(X, a, r, p, positions=[0, 1])
-    with pytest.raises(ValueError, match=r"action_context: expected 3 rows \(one per action\), got 2"):
+    with pytest.raises(
+        ValueError, match=r"action_context: expected 3 rows \(one per action\), got 2"
+    ):
         BanditLog(X, a, r, p, action_context=np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"timestamps: expected 3 values \(one per round\)"):
         BanditLog(X, a, r, p, timestamps=[1, 2])
@@ -154,7 +175,9 @@ def test_validation_errors():
 
 
 def test_synthetic_log_is_consistent():
-    env = SyntheticBanditEnvironment(n_actions=4, dim=2, behavior_policy="epsilon_greedy", epsilon=0.3, random_state=0)
+    env = SyntheticBanditEnvironment(
+        n_actions=4, dim=2, behavior_policy="epsilon_greedy", epsilon=0.3, random_state=0
+    )
     log = env.sample(20000, random_state=1)
     probs = env.behavior_probs(log.contexts)
     np.testing.assert_allclose(probs.sum(1), 1)
@@ -172,7 +195,9 @@ def test_synthetic_log_is_consistent():
         SyntheticBanditEnvironment(behavior_policy="thompson")
     with pytest.raises(ValueError, match="contexts: expected 2 columns, got 3"):
         env.expected_rewards(np.zeros((1, 3)))
-    lin = SyntheticBanditEnvironment(reward="linear", behavior_policy="uniform", random_state=0).sample(10)
+    lin = SyntheticBanditEnvironment(
+        reward="linear", behavior_policy="uniform", random_state=0
+    ).sample(10)
     assert np.all(lin.propensities == 0.1)
 
 

@@ -23,10 +23,20 @@ def positioned_log(n=1500, A=5, d=3, seed=0, binary=True):
 def test_fit_matches_numpy(kind, with_positions):
     log = positioned_log(binary=kind == "logistic")
     if not with_positions:
-        log = BanditLog(log.contexts, log.actions, log.rewards, log.propensities, n_actions=log.n_actions)
+        log = BanditLog(
+            log.contexts, log.actions, log.rewards, log.propensities, n_actions=log.n_actions
+        )
     model = RewardModel(kind, l2=2.0).fit(log)
-    coef = ref.reward_coef(log.contexts, log.rewards, log.actions, log.positions, log.n_actions,
-                           log.n_positions, 2.0, kind)
+    coef = ref.reward_coef(
+        log.contexts,
+        log.rewards,
+        log.actions,
+        log.positions,
+        log.n_actions,
+        log.n_positions,
+        2.0,
+        kind,
+    )
     np.testing.assert_allclose(model.coef_, coef[:-1], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(model.pooled_coef_, coef[-1], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(model.coef_[-1], model.pooled_coef_, rtol=0, atol=0)  # unseen action
@@ -51,7 +61,9 @@ def test_logistic_first_order_optimality():
         rows = log.actions == a
         b = model.coef_[a]
         s = 1 / (1 + np.exp(-(Phi[rows] @ b)))
-        np.testing.assert_allclose(Phi[rows].T @ (s - log.rewards[rows]) + 0.5 * (b - pooled), 0, atol=1e-8)
+        np.testing.assert_allclose(
+            Phi[rows].T @ (s - log.rewards[rows]) + 0.5 * (b - pooled), 0, atol=1e-8
+        )
 
 
 @pytest.mark.parametrize("kind", ["ridge", "logistic"])
@@ -64,15 +76,26 @@ def test_cross_fitting(kind):
     np.testing.assert_array_equal(np.bincount(folds), [300, 300, 300])
     for f in range(3):
         train = folds != f
-        coef = ref.reward_coef(log.contexts[train], log.rewards[train], log.actions[train],
-                               log.positions[train], 5, 3, 1.0, kind)
+        coef = ref.reward_coef(
+            log.contexts[train],
+            log.rewards[train],
+            log.actions[train],
+            log.positions[train],
+            5,
+            3,
+            1.0,
+            kind,
+        )
         np.testing.assert_allclose(model.fold_coef_[f], coef, rtol=1e-8, atol=1e-10)
         expected = ref.reward_predict(log.contexts[folds == f], coef, 3, kind)
         np.testing.assert_allclose(q[folds == f], expected, rtol=1e-8, atol=1e-10)
     # same seed, same folds; one fold = in-sample fit
     np.testing.assert_array_equal(RewardModel(kind, n_folds=3, random_state=4).fit_predict(log), q)
-    np.testing.assert_allclose(RewardModel(kind, n_folds=1).fit_predict(log),
-                               RewardModel(kind).fit(log).predict(log.contexts), rtol=1e-13)
+    np.testing.assert_allclose(
+        RewardModel(kind, n_folds=1).fit_predict(log),
+        RewardModel(kind).fit(log).predict(log.contexts),
+        rtol=1e-13,
+    )
 
 
 def test_thread_invariance():
@@ -101,7 +124,9 @@ def test_open_bandit_positions(obd_path):
 
 def test_bad_inputs():
     log = positioned_log(n=50, binary=False)
-    with pytest.raises(ValueError, match=r"rewards: the logistic reward model needs rewards in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"rewards: the logistic reward model needs rewards in \[0, 1\]"
+    ):
         RewardModel("logistic").fit(log)
     with pytest.raises(ValueError, match="kind: expected 'ridge' or 'logistic', got 'tree'"):
         RewardModel("tree").fit(log)

@@ -3,20 +3,7 @@
 import numpy as np
 import pytest
 
-from reelrec.ope import (
-    BanditLog,
-    OffPolicyEvaluator,
-    RewardModel,
-    SyntheticBanditEnvironment,
-    dm,
-    dr,
-    dr_os,
-    ips,
-    replay,
-    sndr,
-    snips,
-    switch_dr,
-)
+from reelrec import ope
 
 N_SEEDS = 50
 
@@ -38,7 +25,9 @@ def assert_unbiased(err):
 
 @pytest.mark.parametrize("behavior", ["uniform", "softmax"])
 def test_ips_and_dr_unbiased(behavior):
-    env = SyntheticBanditEnvironment(n_actions=5, dim=3, behavior_policy=behavior, beta=3.0, random_state=11)
+    env = ope.SyntheticBanditEnvironment(
+        n_actions=5, dim=3, behavior_policy=behavior, beta=3.0, random_state=11
+    )
 
     def target(X):
         return env.policy(X, "softmax", beta=-4.0)
@@ -46,17 +35,29 @@ def test_ips_and_dr_unbiased(behavior):
     def biased_model(log):  # a fixed, wrong model: DR stays unbiased, DM does not
         return env.expected_rewards(log.contexts) + 0.1
 
-    assert_unbiased(errors(env, 1000, lambda log, pi: ips(log.rewards, log.actions, log.propensities, pi), target))
+    assert_unbiased(
+        errors(
+            env,
+            1000,
+            lambda log, pi: ope.ips(log.rewards, log.actions, log.propensities, pi),
+            target,
+        )
+    )
     err_dr = errors(
-        env, 1000, lambda log, pi: dr(log.rewards, log.actions, log.propensities, pi, biased_model(log)), target
+        env,
+        1000,
+        lambda log, pi: ope.dr(log.rewards, log.actions, log.propensities, pi, biased_model(log)),
+        target,
     )
     assert_unbiased(err_dr)
-    err_dm = errors(env, 1000, lambda log, pi: dm(pi, biased_model(log)), target, seeds=5)
+    err_dm = errors(env, 1000, lambda log, pi: ope.dm(pi, biased_model(log)), target, seeds=5)
     np.testing.assert_allclose(err_dm, 0.1, atol=1e-12)
 
 
 def test_replay_unbiased_under_uniform_logging():
-    env = SyntheticBanditEnvironment(n_actions=4, dim=3, behavior_policy="uniform", random_state=12)
+    env = ope.SyntheticBanditEnvironment(
+        n_actions=4, dim=3, behavior_policy="uniform", random_state=12
+    )
 
     def greedy(X):
         return env.policy(X, "greedy")
@@ -65,41 +66,54 @@ def test_replay_unbiased_under_uniform_logging():
         return env.policy(X, "softmax", beta=5.0)
 
     for target in (greedy, stochastic):
-        assert_unbiased(errors(env, 2000, lambda log, pi: replay(log.rewards, log.actions, pi), target))
+        assert_unbiased(
+            errors(env, 2000, lambda log, pi: ope.replay(log.rewards, log.actions, pi), target)
+        )
 
 
 def test_cross_fitted_dr_close_to_truth():
-    env = SyntheticBanditEnvironment(n_actions=4, dim=2, behavior_policy="softmax", random_state=13)
+    env = ope.SyntheticBanditEnvironment(
+        n_actions=4, dim=2, behavior_policy="softmax", random_state=13
+    )
 
     def target(X):
         return env.policy(X, "epsilon_greedy", epsilon=0.2)
 
     def est(log, pi):
-        q = RewardModel("logistic", n_folds=2, random_state=0).fit_predict(log)
-        return dr(log.rewards, log.actions, log.propensities, pi, q)
+        q = ope.RewardModel("logistic", n_folds=2, random_state=0).fit_predict(log)
+        return ope.dr(log.rewards, log.actions, log.propensities, pi, q)
 
     assert_unbiased(errors(env, 1500, est, target, seeds=20))
 
 
 def test_evaluator_table_matches_functions():
-    env = SyntheticBanditEnvironment(n_actions=5, dim=3, random_state=1)
+    env = ope.SyntheticBanditEnvironment(n_actions=5, dim=3, random_state=1)
     log = env.sample(2000, random_state=2)
     pi = env.policy(log.contexts, "softmax", beta=3.0)
     q = env.expected_rewards(log.contexts)
-    specs = ["replay", "ips", ("ips", {"clip": 2}), "snips", "dm", "dr", "sndr",
-             ("switch_dr", {"tau": 1.5}), ("dr_os", {"lambda_": 4.0})]
-    table = OffPolicyEvaluator(log, specs).evaluate(pi, q)
+    specs = [
+        "replay",
+        "ips",
+        ("ips", {"clip": 2}),
+        "snips",
+        "dm",
+        "dr",
+        "sndr",
+        ("switch_dr", {"tau": 1.5}),
+        ("dr_os", {"lambda_": 4.0}),
+    ]
+    table = ope.OffPolicyEvaluator(log, specs).evaluate(pi, q)
     args = (log.rewards, log.actions, log.propensities, pi)
     expected = {
-        "replay": replay(log.rewards, log.actions, pi),
-        "ips": ips(*args),
-        "ips(clip=2)": ips(*args, clip=2),
-        "snips": snips(*args),
-        "dm": dm(pi, q),
-        "dr": dr(*args, q),
-        "sndr": sndr(*args, q),
-        "switch_dr(tau=1.5)": switch_dr(*args, q, 1.5),
-        "dr_os(lambda=4)": dr_os(*args, q, 4.0),
+        "replay": ope.replay(log.rewards, log.actions, pi),
+        "ips": ope.ips(*args),
+        "ips(clip=2)": ope.ips(*args, clip=2),
+        "snips": ope.snips(*args),
+        "dm": ope.dm(pi, q),
+        "dr": ope.dr(*args, q),
+        "sndr": ope.sndr(*args, q),
+        "switch_dr(tau=1.5)": ope.switch_dr(*args, q, 1.5),
+        "dr_os(lambda=4)": ope.dr_os(*args, q, 4.0),
     }
     assert list(table) == list(expected)
     for k, e in expected.items():
@@ -114,36 +128,44 @@ def test_evaluator_table_matches_functions():
 
 
 def test_evaluator_fits_and_caches_reward_model():
-    env = SyntheticBanditEnvironment(n_actions=3, dim=2, random_state=1)
+    env = ope.SyntheticBanditEnvironment(n_actions=3, dim=2, random_state=1)
     log = env.sample(600, random_state=2)
     pi = env.policy(log.contexts, "uniform")
-    ev = OffPolicyEvaluator(log, ["dm", "dr"], random_state=0)
+    ev = ope.OffPolicyEvaluator(log, ["dm", "dr"], random_state=0)
     t1 = ev.evaluate(pi)
     q = ev.estimated_rewards_
-    expected = RewardModel("logistic", random_state=0).fit_predict(log)
+    expected = ope.RewardModel("logistic", random_state=0).fit_predict(log)
     np.testing.assert_array_equal(q, expected)
     t2 = ev.evaluate(env.policy(log.contexts, "greedy"))
     assert ev.estimated_rewards_ is q and t1["dm"].value != t2["dm"].value
-    ridge = OffPolicyEvaluator(log, ["dm"], reward_model=RewardModel("ridge", n_folds=1)).evaluate(pi)
-    assert ridge["dm"].value == pytest.approx(dm(pi, RewardModel("ridge").fit(log).predict(log.contexts)).value)
+    ridge = ope.OffPolicyEvaluator(
+        log, ["dm"], reward_model=ope.RewardModel("ridge", n_folds=1)
+    ).evaluate(pi)
+    assert ridge["dm"].value == pytest.approx(
+        ope.dm(pi, ope.RewardModel("ridge").fit(log).predict(log.contexts)).value
+    )
 
 
 def test_evaluator_bad_specs():
-    log = BanditLog(None, [0, 1], [1.0, 0.0], [0.5, 0.5])
+    log = ope.BanditLog(None, [0, 1], [1.0, 0.0], [0.5, 0.5])
     pi = np.full((2, 2), 0.5)
     with pytest.raises(ValueError, match="estimators: unknown estimator 'magic'"):
-        OffPolicyEvaluator(log, ["magic"]).evaluate(pi)
-    with pytest.raises(ValueError, match=r"estimators: switch_dr needs the parameter\(s\) \['tau'\]"):
-        OffPolicyEvaluator(log, ["switch_dr"]).evaluate(pi)
-    with pytest.raises(ValueError, match=r"estimators: ips takes parameters \['clip'\], got \['tau'\]"):
-        OffPolicyEvaluator(log, [("ips", {"tau": 1})]).evaluate(pi)
+        ope.OffPolicyEvaluator(log, ["magic"]).evaluate(pi)
+    with pytest.raises(
+        ValueError, match=r"estimators: switch_dr needs the parameter\(s\) \['tau'\]"
+    ):
+        ope.OffPolicyEvaluator(log, ["switch_dr"]).evaluate(pi)
+    with pytest.raises(
+        ValueError, match=r"estimators: ips takes parameters \['clip'\], got \['tau'\]"
+    ):
+        ope.OffPolicyEvaluator(log, [("ips", {"tau": 1})]).evaluate(pi)
     with pytest.raises(ValueError, match="estimators: 'ips' is listed twice"):
-        OffPolicyEvaluator(log, ["ips", "ips"]).evaluate(pi)
+        ope.OffPolicyEvaluator(log, ["ips", "ips"]).evaluate(pi)
     with pytest.raises(TypeError, match="estimators: expected a sequence of estimator names"):
-        OffPolicyEvaluator(log, "ips").evaluate(pi)
+        ope.OffPolicyEvaluator(log, "ips").evaluate(pi)
     with pytest.raises(TypeError, match="estimators: expected names or"):
-        OffPolicyEvaluator(log, [3]).evaluate(pi)
+        ope.OffPolicyEvaluator(log, [3]).evaluate(pi)
     with pytest.raises(TypeError, match="log: expected a reelrec.ope.BanditLog"):
-        OffPolicyEvaluator(log.to_obp(), ["ips"]).evaluate(pi)
+        ope.OffPolicyEvaluator(log.to_obp(), ["ips"]).evaluate(pi)
     with pytest.raises(ValueError, match=r"target_probs: expected 2 rows \(one per round\)"):
-        OffPolicyEvaluator(log, ["ips"]).evaluate(np.full((3, 2), 0.5))
+        ope.OffPolicyEvaluator(log, ["ips"]).evaluate(np.full((3, 2), 0.5))

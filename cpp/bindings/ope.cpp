@@ -2,10 +2,12 @@
 // bootstrap, and the reward model. The Python layer validates everything; the
 // checks here only keep malformed calls from reading out of bounds.
 #include <cmath>
+#include <string>
 
 #include "bindings/common.hpp"
 #include "ope/bootstrap.hpp"
 #include "ope/estimators.hpp"
+#include "ope/poisson_multinomial.hpp"
 #include "ope/reward_model.hpp"
 
 namespace reelrec::bind {
@@ -87,7 +89,7 @@ void bind_ope(py::module_& m) {
             const int64_t n = plain.shape(0), E = plain.shape(1);
             require(n > 0 && E > 0, "bootstrap: expected at least one round and one column");
             require(n_boot > 0, "n_boot must be positive");
-            require(method >= 0 && method <= 2, "unknown bootstrap method");
+            require(method >= 0 && method <= 3, "unknown bootstrap method");
             require(static_cast<bool>(num) == static_cast<bool>(den) && static_cast<bool>(num) == static_cast<bool>(has_ratio),
                     "num, den and has_ratio go together");
             ope::BootstrapColumns cols;
@@ -113,6 +115,9 @@ void bind_ope(py::module_& m) {
         },
         py::arg("plain"), py::arg("num"), py::arg("den"), py::arg("has_ratio"), py::arg("n_boot"), py::arg("seed"),
         py::arg("method"), py::arg("num_threads"));
+
+    m.def("ope_multinomial_kernel", [] { return std::string(ope::multinomial_kernel_name()); },
+          "The bootstrap's Poisson-pass kernel in use: \"avx512\" or \"generic\".");
 
     m.def(
         "ope_fit_reward_model",

@@ -1,6 +1,7 @@
 #include "ope/bootstrap.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 
 #include "common/parallel.hpp"
 #include "ope/binomial.hpp"
+#include "ope/poisson_multinomial.hpp"
 #include "ope/rng.hpp"
 
 namespace reelrec::ope {
@@ -46,14 +48,17 @@ private:
     uint32_t threshold_;
 };
 
-// 64-bit variant for logs of 2^32 rounds or more.
-inline uint64_t index64(WyRand& rng, uint64_t n) {
-    const uint64_t threshold = (0 - n) % n;
-    for (;;) {
-        const __uint128_t m = static_cast<__uint128_t>(rng.next()) * n;
-        if (static_cast<uint64_t>(m) >= threshold) return static_cast<uint64_t>(m >> 64);
-    }
-}
+// Uniform rounds in [0, n): IndexSampler32 below 2^32 rounds, else 64-bit.
+class RoundSampler {
+public:
+    explicit RoundSampler(uint64_t n) : n_(n), small_(n < (uint64_t(1) << 32)), sampler32_(small_ ? n : 1) {}
+    uint64_t draw(WyRand& rng) const { return small_ ? sampler32_.one(rng) : uniform_index(rng, n_); }
+
+private:
+    uint64_t n_;
+    bool small_;
+    IndexSampler32 sampler32_;
+};
 
 // The per-round vectors a resample needs, packed row-major with W values per
 // round. Each column contributes its plain vector and, with a ratio term, its
@@ -148,7 +153,7 @@ REELREC_OPE_INLINE void draw_indices(int64_t n, WyRand& rng, F&& f) {
         }
         for (; i < n; ++i) f(0, sampler.one(rng));
     } else {
-        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(index64(rng, static_cast<uint64_t>(n))));
+        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(n))));
     }
 }
 
@@ -268,28 +273,32 @@ private:
     const BootstrapColumns& c_;
 };
 
-// Open-addressing hash of the rows; gives up (returns false) once more than
-// `limit` distinct tuples are seen, so the auto mode costs O(limit) memory.
-bool distinct_rows(const BootstrapColumns& c, int64_t limit, DistinctRows& out) {
+// Open-addressing hash of the first `rows` rows; gives up (returns false) once
+// more than `limit` distinct tuples are seen, so a probe costs O(limit) memory.
+// group_of (optional, `rows` entries) receives each row's distinct tuple.
+bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, DistinctRows& out,
+                   int64_t* group_of = nullptr) {
     const RowKey key(c);
     uint64_t capacity = 16;
-    while (capacity < static_cast<uint64_t>(std::min<int64_t>(limit, c.n)) * 2 + 2) capacity <<= 1;
+    while (capacity < static_cast<uint64_t>(std::min<int64_t>(limit, rows)) * 2 + 2) capacity <<= 1;
     std::vector<int64_t> slot(capacity, -1);  // index into out.first_row
     out.first_row.clear();
     out.mass.clear();
-    for (int64_t i = 0; i < c.n; ++i) {
+    for (int64_t i = 0; i < rows; ++i) {
         uint64_t h = key.hash(i) & (capacity - 1);
         for (;;) {
             const int64_t s = slot[h];
             if (s < 0) {
                 if (static_cast<int64_t>(out.first_row.size()) >= limit) return false;
                 slot[h] = static_cast<int64_t>(out.first_row.size());
+                if (group_of) group_of[i] = slot[h];
                 out.first_row.push_back(i);
                 out.mass.push_back(1);
                 break;
             }
             if (key.equal(out.first_row[s], i)) {
                 ++out.mass[s];
+                if (group_of) group_of[i] = s;
                 break;
             }
             h = (h + 1) & (capacity - 1);
@@ -307,6 +316,239 @@ bool distinct_rows(const BootstrapColumns& c, int64_t limit, DistinctRows& out) 
     return true;
 }
 
+// Below a few milliseconds of work a thread team costs more than it saves (and
+// far more on an oversubscribed machine).
+int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
+
+// Rows of the Poisson pass that share a pattern: which slots are zero and
+// which equal an earlier slot (SNIPS: num = den on click rounds, num = 0 on
+// the others). Each pattern streams only its distinct nonzero slots, so a
+// two-slot estimator costs about what a one-slot one does. Every round still
+// gets its own Poisson count, so splitting the rows changes nothing else.
+struct PassClass {
+    int64_t m = 0, ld = 0, width = 0;
+    std::vector<double> values;   // width columns of ld rows (zero padded)
+    std::vector<int64_t> slot_of; // per packed slot: the class column feeding it, -1 = zero
+    UniformRows rows() const { return UniformRows{values.data(), m, ld, width}; }
+};
+
+std::vector<PassClass> split_by_pattern(const double* v, int64_t m, int64_t W) {
+    std::vector<PassClass> out;
+    if (m == 0) return out;
+    // pattern[j] = -1 (zero) or the first slot holding the same value, packed
+    // 5 bits a slot into one integer key (W <= 12); wider rows use one class.
+    constexpr int64_t kMaxPatterns = 8;
+    std::vector<int64_t> code(static_cast<size_t>(m), 0);
+    std::vector<uint64_t> keys;
+    if (W <= 12) {
+        for (int64_t i = 0; i < m && static_cast<int64_t>(keys.size()) <= kMaxPatterns; ++i) {
+            const double* x = v + i * W;
+            uint64_t key = 0;
+            for (int64_t j = 0; j < W; ++j) {
+                int64_t first = x[j] == 0.0 ? -1 : j;
+                for (int64_t k = 0; k < j && first == j; ++k)
+                    if (x[k] == x[j]) first = k;
+                key |= static_cast<uint64_t>(first + 1) << (5 * j);
+            }
+            size_t p = 0;
+            while (p < keys.size() && keys[p] != key) ++p;
+            if (p == keys.size()) keys.push_back(key);
+            code[i] = static_cast<int64_t>(p);
+        }
+    }
+    std::vector<std::vector<int64_t>> patterns;
+    if (keys.empty() || static_cast<int64_t>(keys.size()) > kMaxPatterns) {  // one class with every slot
+        patterns.assign(1, std::vector<int64_t>(static_cast<size_t>(W)));
+        for (int64_t j = 0; j < W; ++j) patterns[0][j] = j;
+        std::fill(code.begin(), code.end(), 0);
+    } else {
+        for (const uint64_t key : keys) {
+            std::vector<int64_t> pat(static_cast<size_t>(W));
+            for (int64_t j = 0; j < W; ++j) pat[j] = static_cast<int64_t>((key >> (5 * j)) & 31) - 1;
+            patterns.push_back(std::move(pat));
+        }
+    }
+    for (const auto& pat : patterns) {
+        PassClass c;
+        std::vector<int64_t> col_of(static_cast<size_t>(W), -1);  // slot -> class column
+        for (int64_t j = 0; j < W; ++j)
+            if (pat[j] == j) col_of[j] = c.width++;
+        c.slot_of.resize(static_cast<size_t>(W));
+        for (int64_t j = 0; j < W; ++j) c.slot_of[j] = pat[j] < 0 ? -1 : col_of[pat[j]];
+        out.push_back(std::move(c));
+    }
+    for (int64_t i = 0; i < m; ++i) ++out[code[i]].m;
+    for (auto& c : out) {
+        c.ld = (c.m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+        c.values.assign(static_cast<size_t>(c.ld * std::max<int64_t>(c.width, 1)), 0.0);
+        c.m = 0;
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        PassClass& c = out[code[i]];
+        const double* x = v + i * W;
+        for (int64_t j = 0; j < W; ++j)
+            if (c.slot_of[j] >= 0 && patterns[code[i]][j] == j) c.values[c.slot_of[j] * c.ld + c.m] = x[j];
+        ++c.m;
+    }
+    // a class of all-zero rows still draws its counts (they are part of N)
+    for (auto& c : out) c.width = std::max<int64_t>(c.width, 1);
+    return out;
+}
+
+// The hybrid sampler, by Poissonisation (poisson_multinomial.hpp): every
+// round gets an independent Poisson(lambda) count with lambda = (n - 2 sqrt n)/n;
+// a resample whose total N exceeds n is drawn again, and n - N uniform draws
+// top it up, which gives exactly Multinomial(n; 1/n, ..., 1/n). Tuples shared
+// by many rounds (the zero terms of a click log) get one Poisson(lambda mass)
+// draw from a precomputed guide table; every other round goes through the
+// vectorised pass. lambda does not depend on the resample, so all tables are
+// built once.
+BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot, uint64_t seed,
+                                  int num_threads, double* out) {
+    const int64_t n = cols.n, E = cols.n_cols;
+    // A tuple is worth a guide-table draw (~40 ns measured, with its cache misses)
+    // once it stands for more rows than the pass handles in that time
+    // (~0.35 + 0.15 W ns per row).
+    const double w = static_cast<double>(max_width);
+    const double row_ns = 0.35 + 0.15 * w;
+    const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(40.0 / row_ns)));
+
+    // Probe a prefix first: hash the whole log only when the probe's tuples that
+    // look heavy (half the heavy mass, scaled to the probe) cover a tenth of it.
+    std::vector<int64_t> group_of;
+    DistinctRows distinct;
+    const int64_t probe = std::min<int64_t>(n, 4096);
+    bool grouped = false;
+    if (n >= 2 * heavy_mass) {
+        distinct_rows(cols, probe, probe, distinct);
+        const double looks_heavy = 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n);
+        int64_t covered = 0;
+        for (const int64_t mass : distinct.mass) covered += static_cast<double>(mass) >= looks_heavy ? mass : 0;
+        if (10 * covered >= probe) {
+            group_of.resize(static_cast<size_t>(n));
+            distinct_rows(cols, n, n, distinct, group_of.data());
+            grouped = true;
+        }
+    }
+    // Packed rows: heavy tuples first, then the other rounds. For the uniform
+    // top-up draws the rounds are ordered the same way: round r < heavy_end[H-1]
+    // belongs to the heavy tuple heavy_of_round[r], a later one to row
+    // r - heavy_end[H-1] of the others.
+    std::vector<int64_t> rows, heavy_mass_of, heavy_end;
+    if (grouped) {
+        const int64_t K = static_cast<int64_t>(distinct.first_row.size());
+        std::vector<uint8_t> heavy(static_cast<size_t>(K), 0);
+        int64_t end = 0;
+        for (int64_t k = 0; k < K; ++k) {
+            if (distinct.mass[k] >= heavy_mass) {
+                heavy[k] = 1;
+                rows.push_back(distinct.first_row[k]);
+                heavy_mass_of.push_back(distinct.mass[k]);
+                heavy_end.push_back(end += distinct.mass[k]);
+            }
+        }
+        for (int64_t i = 0; i < n; ++i)
+            if (!heavy[group_of[i]]) rows.push_back(i);
+        std::vector<int64_t>().swap(group_of);
+    } else {
+        rows.resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) rows[i] = i;
+    }
+    const int64_t H = static_cast<int64_t>(heavy_mass_of.size());
+    const int64_t m = static_cast<int64_t>(rows.size()) - H;
+
+    Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
+    const int64_t W = packed.W;
+    std::vector<int64_t>().swap(rows);
+    // All packed rows column by column (heavy tuples, then the other rounds,
+    // padded with zeros to whole blocks): the pass streams a column's tail, the
+    // top-up gathers from the whole column.
+    const int64_t ld = H + (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+    std::vector<double> columns(static_cast<size_t>(ld * W), 0.0);
+    for (int64_t i = 0; i < H + m; ++i)
+        for (int64_t j = 0; j < W; ++j) columns[j * ld + i] = packed.values[i * W + j];
+    const std::vector<PassClass> classes = split_by_pattern(packed.values.data() + H * W, m, W);
+    std::vector<double>().swap(packed.values);  // finish() needs only the slot maps
+
+    // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
+    const double nd = static_cast<double>(n);
+    const double lambda = std::max(0.0, (nd - 2.0 * std::sqrt(nd)) / nd);
+    const bool poissonise = n >= 64 && lambda > 0.5;
+    const PoissonThresholds thresholds(poissonise ? lambda : 1.0);
+    std::vector<PoissonGuide> guides;
+    guides.reserve(static_cast<size_t>(H));
+    if (poissonise)
+        for (int64_t k = 0; k < H; ++k) guides.emplace_back(lambda * static_cast<double>(heavy_mass_of[k]));
+
+    const int64_t heavy_rounds = H > 0 ? heavy_end.back() : 0;
+    std::vector<uint32_t> heavy_of_round(static_cast<size_t>(heavy_rounds));  // H < 2^32: H <= n / 8
+    for (int64_t k = 0, r = 0; k < H; ++k)
+        for (; r < heavy_end[k]; ++r) heavy_of_round[r] = static_cast<uint32_t>(k);
+    const RoundSampler sampler(static_cast<uint64_t>(n));
+    const double work_ns = static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
+                                                          (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
+    const int threads = team_size(work_ns, num_threads);
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> sums(W);
+        std::vector<int64_t> heavy_count(H);
+        std::vector<int64_t> topup;  // packed rows of the top-up draws
+        std::vector<double> class_sums(W);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_boot; ++b) {
+            errors.run([&] {
+                WyRand rng(seed, static_cast<uint64_t>(b));
+                // the pass's vector streams: (seed, b) through a different SplitMix64 start
+                PoissonLanes lanes(seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^ 0x6A09E667F3BCC909ULL);
+                int64_t total = 0;
+                while (poissonise) {
+                    std::fill(sums.begin(), sums.end(), 0.0);
+                    total = 0;
+                    for (int64_t k = 0; k < H && total <= n; ++k) total += heavy_count[k] = guides[k].draw(rng);
+                    if (total > n) continue;  // already too many draws: redraw the resample
+                    for (const PassClass& c : classes) {
+                        std::fill(class_sums.begin(), class_sums.end(), 0.0);
+                        total += poisson_pass(c.rows(), thresholds, lanes, rng, class_sums.data());
+                        for (size_t j = 0; j < c.slot_of.size(); ++j)
+                            if (c.slot_of[j] >= 0) sums[j] += class_sums[c.slot_of[j]];
+                    }
+                    if (total <= n) break;
+                }
+                if (!poissonise) std::fill(sums.begin(), sums.end(), 0.0);
+                for (int64_t k = 0; k < H && poissonise; ++k) {
+                    const double c = static_cast<double>(heavy_count[k]);
+                    for (int64_t j = 0; j < W; ++j) sums[j] += c * columns[j * ld + k];
+                }
+                // The top-up: n - total uniform rounds, mapped to packed rows first and
+                // then summed with four independent accumulators per column.
+                topup.resize(static_cast<size_t>(n - total));
+                for (auto& row : topup) {
+                    const int64_t r = static_cast<int64_t>(sampler.draw(rng));
+                    row = r >= heavy_rounds ? H + r - heavy_rounds : int64_t(heavy_of_round[r]);
+                }
+                const size_t T = topup.size();
+                for (int64_t j = 0; j < W; ++j) {
+                    const double* col = columns.data() + j * ld;
+                    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+                    size_t t = 0;
+                    for (; t + 4 <= T; t += 4) {
+                        a0 += col[topup[t]];
+                        a1 += col[topup[t + 1]];
+                        a2 += col[topup[t + 2]];
+                        a3 += col[topup[t + 3]];
+                    }
+                    for (; t < T; ++t) a0 += col[topup[t]];
+                    sums[j] += (a0 + a1) + (a2 + a3);
+                }
+                finish(packed, sums.data(), n, E, out + b * E);
+            });
+        }
+    }
+    errors.rethrow();
+    return BootstrapMethod::Hybrid;
+}
+
 }  // namespace
 
 BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boot, uint64_t seed,
@@ -320,17 +562,16 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     int64_t max_width = E;  // before zero and duplicate vectors are dropped
     for (int64_t e = 0; e < E; ++e) max_width += cols.has_ratio && cols.has_ratio[e] ? 2 : 0;
     // Rough single-thread nanoseconds per resample: ~(0.9 + 0.3 W) per drawn
-    // index, ~(40 + W) per distinct row (one binomial). auto takes the counts
-    // sampler when it is at least twice as cheap.
+    // index, ~(40 + W) per distinct row (one binomial).
     const double index_ns = 0.9 + 0.3 * static_cast<double>(max_width);
     const double binomial_ns = 40.0 + static_cast<double>(max_width);
 
+    if (method == BootstrapMethod::Auto || method == BootstrapMethod::Hybrid)
+        return hybrid_replicates(cols, max_width, n_boot, seed, num_threads, out);
+
     DistinctRows distinct;
-    if (method != BootstrapMethod::Indices) {
-        const int64_t limit = method == BootstrapMethod::Counts
-                                  ? n
-                                  : std::max<int64_t>(1, static_cast<int64_t>(n * index_ns / (2 * binomial_ns)));
-        method = distinct_rows(cols, limit, distinct) ? BootstrapMethod::Counts : BootstrapMethod::Indices;
+    if (method == BootstrapMethod::Counts) {
+        distinct_rows(cols, n, n, distinct);
     }
 
     // Below a few milliseconds a thread team costs more than it saves (and far
@@ -338,7 +579,7 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     const double work_ns = static_cast<double>(n_boot) *
                            (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
                                                               : static_cast<double>(n) * index_ns);
-    const int threads = work_ns < 4e6 ? 1 : resolve_threads(num_threads);
+    const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
 
     if (method == BootstrapMethod::Counts) {

@@ -46,4 +46,15 @@ private:
     uint64_t state_;
 };
 
+// Uniform integer in [0, n), n >= 1, without modulo bias: Lemire (2019), "Fast
+// random integer generation in an interval" -- the high word of x * n is
+// uniform once the low word clears (2^64 - n) mod n.
+inline uint64_t uniform_index(WyRand& rng, uint64_t n) {
+    const uint64_t threshold = (0 - n) % n;
+    for (;;) {
+        const __uint128_t m = static_cast<__uint128_t>(rng.next()) * n;
+        if (static_cast<uint64_t>(m) >= threshold) return static_cast<uint64_t>(m >> 64);
+    }
+}
+
 }  // namespace reelrec::ope

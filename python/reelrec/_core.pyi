@@ -654,6 +654,7 @@ def ope_bootstrap(
     method: int,
     num_threads: int,
 ) -> tuple[npt.NDArray[np.float64], int]: ...
+def ope_multinomial_kernel() -> str: ...
 def ope_fit_reward_model(
     contexts: npt.NDArray[np.float64],
     rewards: npt.NDArray[np.float64],

@@ -24,28 +24,42 @@ from .._validation import _describe, check_indices
 __all__ = ["BanditLog", "load_open_bandit"]
 
 
-def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
+def _numeric(values: Any, name: str, kind: str) -> np.ndarray:
+    """``values`` as an array of a numeric (or bool) dtype, else TypeError naming ``kind``."""
     arr = np.asarray(values)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating)
         or np.issubdtype(arr.dtype, np.integer)
         or arr.dtype == np.bool_
     ):
-        raise TypeError(f"{name}: expected a 1-d array of numbers, got {_describe(values)}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
+        raise TypeError(f"{name}: expected a {kind} array of numbers, got {_describe(values)}")
+    return arr
+
+
+def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
 
 
+def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
+    arr = _numeric(values, name, "1-d")
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}"
+        )
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
+    return _finite_float64(arr, name)
+
+
 def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}"
+        )
     if arr.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
     idx, _ = check_indices(arr, upper, name)
@@ -61,21 +75,16 @@ def _check_propensities(values: Any, n: int, name: str = "propensities") -> np.n
 
 
 def _float_matrix(values: Any, name: str, n_rows: int | None, *, row_name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{name}: expected a 2-d array of numbers, got {_describe(values)}")
+    arr = _numeric(values, name, "2-d")
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-d array ({row_name} x features), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected a 2-d array ({row_name} x features), got shape {arr.shape}"
+        )
     if n_rows is not None and arr.shape[0] != n_rows:
-        raise ValueError(f"{name}: expected {n_rows} rows (one per {row_name[:-1]}), got {arr.shape[0]}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    return arr
+        raise ValueError(
+            f"{name}: expected {n_rows} rows (one per {row_name[:-1]}), got {arr.shape[0]}"
+        )
+    return _finite_float64(arr, name)
 
 
 class BanditLog:
@@ -134,7 +143,9 @@ class BanditLog:
             raise ValueError("rewards: expected at least one round, got an empty log")
         if n_actions is not None:
             if isinstance(n_actions, bool) or not isinstance(n_actions, numbers.Integral):
-                raise TypeError(f"n_actions: expected a positive integer, got {_describe(n_actions)}")
+                raise TypeError(
+                    f"n_actions: expected a positive integer, got {_describe(n_actions)}"
+                )
             if n_actions <= 0:
                 raise ValueError(f"n_actions: expected a positive integer, got {n_actions}")
             n_actions = int(n_actions)
@@ -145,7 +156,9 @@ class BanditLog:
         if contexts is None:
             contexts = np.zeros((n, 0))
         self.contexts = _float_matrix(contexts, "contexts", n, row_name="rounds")
-        self.positions = None if positions is None else _index_vector(positions, "positions", n, None)
+        self.positions = (
+            None if positions is None else _index_vector(positions, "positions", n, None)
+        )
         if timestamps is not None:
             timestamps = np.asarray(timestamps)
             if timestamps.ndim != 1 or timestamps.shape[0] != n:
@@ -258,7 +271,9 @@ class BanditLog:
         )
         n_rounds = feedback.get("n_rounds")
         if n_rounds is not None and int(n_rounds) != log.n_rounds:
-            raise ValueError(f"feedback: n_rounds is {n_rounds} but the arrays hold {log.n_rounds} rounds")
+            raise ValueError(
+                f"feedback: n_rounds is {n_rounds} but the arrays hold {log.n_rounds} rounds"
+            )
         return log
 
     # ------------------------------------------------------------------ Vowpal Wabbit
@@ -329,7 +344,9 @@ class BanditLog:
             if not line:
                 continue
             if "|" not in line:
-                raise ValueError(f"vw line {lineno}: expected 'action:cost:probability | features', got {raw!r}")
+                raise ValueError(
+                    f"vw line {lineno}: expected 'action:cost:probability | features', got {raw!r}"
+                )
             label, _, rest = line.partition("|")
             tokens = [t for t in label.split() if not t.startswith("'")]
             labelled = [t for t in tokens if t.count(":") == 2]
@@ -343,7 +360,9 @@ class BanditLog:
                 costs.append(float(c))
                 probs.append(float(p))
             except ValueError:
-                raise ValueError(f"vw line {lineno}: cannot parse the label {labelled[0]!r}") from None
+                raise ValueError(
+                    f"vw line {lineno}: cannot parse the label {labelled[0]!r}"
+                ) from None
             feats: dict[tuple[str, str], float] = {}
             for section in ("|" + rest).split("|")[1:]:
                 ns, weight = "", 1.0
@@ -356,7 +375,9 @@ class BanditLog:
                     try:
                         feats[(ns, name)] = feats.get((ns, name), 0.0) + weight * float(val)
                     except ValueError:
-                        raise ValueError(f"vw line {lineno}: cannot parse the feature {tok!r}") from None
+                        raise ValueError(
+                            f"vw line {lineno}: cannot parse the feature {tok!r}"
+                        ) from None
             rows.append(feats)
         if not rows:
             raise ValueError("source: no Vowpal Wabbit lines found (an empty log)")
@@ -373,7 +394,9 @@ class BanditLog:
             width = max(column.values(), default=-1) + 1
             if dim is not None:
                 if width > dim:
-                    raise ValueError(f"dim: the lines use feature f{width - 1}, more than dim={dim} columns")
+                    raise ValueError(
+                        f"dim: the lines use feature f{width - 1}, more than dim={dim} columns"
+                    )
                 width = dim
         else:
             order: dict[tuple[str, str], int] = {}
@@ -484,7 +507,9 @@ def load_open_bandit(
         The CSV file is not there (the small sample ships no ``all`` campaign).
     """
     if behavior_policy not in _OBD_POLICIES:
-        raise ValueError(f"behavior_policy: expected one of {_OBD_POLICIES}, got {behavior_policy!r}")
+        raise ValueError(
+            f"behavior_policy: expected one of {_OBD_POLICIES}, got {behavior_policy!r}"
+        )
     if campaign not in _OBD_CAMPAIGNS:
         raise ValueError(f"campaign: expected one of {_OBD_CAMPAIGNS}, got {campaign!r}")
     folder = Path(path) / behavior_policy / campaign
@@ -534,7 +559,9 @@ def load_open_bandit(
         feats = []
         cat_cols = [h for h in ih if h.startswith("item_feature") and h != "item_feature_0"]
         for name in cat_cols:
-            feats.append(np.unique(_column(ih, irows, name, item_file), return_inverse=True)[1].reshape(-1))
+            feats.append(
+                np.unique(_column(ih, irows, name, item_file), return_inverse=True)[1].reshape(-1)
+            )
         feats.append(_column(ih, irows, "item_feature_0", item_file).astype(np.float64))
         action_context = np.column_stack(feats).astype(np.float64)
         n_actions = max(n_actions, item_id.size)

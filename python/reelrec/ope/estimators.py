@@ -69,11 +69,20 @@ __all__ = [
 
 _Z95 = 1.959963984540054  # standard normal 97.5% quantile
 _ROW_SUM_TOL = 1e-6
-_KINDS = {"replay": 0, "ips": 1, "snips": 2, "dm": 3, "dr": 4, "sndr": 5, "switch_dr": 6, "dr_os": 7}
+_KINDS = {
+    "replay": 0,
+    "ips": 1,
+    "snips": 2,
+    "dm": 3,
+    "dr": 4,
+    "sndr": 5,
+    "switch_dr": 6,
+    "dr_os": 7,
+}
 RATIO_ESTIMATORS = frozenset({"replay", "snips", "sndr"})
 MODEL_ESTIMATORS = frozenset({"dm", "dr", "sndr", "switch_dr", "dr_os"})
-_BOOT_METHODS = {"auto": 0, "indices": 1, "counts": 2}
-_BOOT_NAMES = {0: "auto", 1: "indices", 2: "counts"}
+_BOOT_METHODS = {"auto": 0, "indices": 1, "counts": 2, "hybrid": 3}
+_BOOT_NAMES = {0: "auto", 1: "indices", 2: "counts", 3: "hybrid"}
 
 
 # ---------------------------------------------------------------------- results
@@ -83,8 +92,8 @@ class BootstrapInterval:
 
     ``lower`` / ``upper`` are the ``alpha/2`` and ``1 - alpha/2`` percentiles
     (linear interpolation, as ``numpy.percentile``) of the ``n_boot``
-    replicate estimates. ``method`` is the native sampler used ("indices" or
-    "counts"); ``n_invalid`` counts replicates with an undefined ratio term
+    replicate estimates. ``method`` is the native sampler used ("hybrid",
+    "indices" or "counts"); ``n_invalid`` counts replicates with an undefined ratio term
     (no positive weight drawn), left out of the percentiles. Unpacks as
     ``lower, upper = interval``.
     """
@@ -235,19 +244,26 @@ class Estimate:
         random_state : None, int or numpy Generator
         num_threads : int, optional
             0 = all cores; default the value the estimate was computed with.
-        method : {"auto", "indices", "counts"}
-            Native sampler: "indices" draws n indices per resample (O(n));
-            "counts" draws multinomial counts of the distinct per-round rows
-            (O(distinct rows), exact, fast for click logs); "auto" picks
-            "counts" when that is estimated to be at least twice as fast (for a
-            plain estimator: fewer than about n/70 distinct rows). Both sample
-            the same resampling distribution; they consume random numbers
-            differently.
+        method : {"auto", "hybrid", "indices", "counts"}
+            Native sampler, all exact samplers of the same resampling
+            distribution that consume random numbers differently. "indices"
+            draws n indices per resample (O(n)); "counts" draws multinomial
+            counts of the distinct per-round rows by conditional binomials
+            (O(distinct rows)); "hybrid" (what "auto" uses) draws independent
+            Poisson counts -- one per per-round value shared by many rounds
+            (the zero terms of a click log), one per round for the others, in a
+            streaming pass vectorised with AVX-512 where the CPU has it -- and
+            conditions them on drawing n rounds in all (redraw if over, uniform
+            top-up draws if under), which is exactly the multinomial resample.
         """
         threads = self._num_threads if num_threads is None else num_threads
         return bootstrap_estimates(
-            [self], n_boot=n_boot, alpha=alpha, random_state=random_state,
-            num_threads=threads, method=method,
+            [self],
+            n_boot=n_boot,
+            alpha=alpha,
+            random_state=random_state,
+            num_threads=threads,
+            method=method,
         )[0]
 
 
@@ -285,7 +301,9 @@ def bootstrap_estimates(
         flags = np.array([e.has_ratio for e in estimates], dtype=np.uint8)
     else:
         num = den = flags = None
-    reps, used = _core.ope_bootstrap(plain, num, den, flags, n_boot, seed, _BOOT_METHODS[method], num_threads)
+    reps, used = _core.ope_bootstrap(
+        plain, num, den, flags, n_boot, seed, _BOOT_METHODS[method], num_threads
+    )
     out = []
     for j, e in enumerate(estimates):
         col = reps[:, j]
@@ -294,7 +312,9 @@ def bootstrap_estimates(
         if finite.size == 0:
             lo = hi = float("nan")
         else:
-            lo, hi = (float(v) for v in np.percentile(finite, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
+            lo, hi = (
+                float(v) for v in np.percentile(finite, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+            )
         if n_invalid:
             warnings.warn(
                 f"{e.name}: {n_invalid} of {n_boot} resamples drew no round with positive weight; "
@@ -302,14 +322,18 @@ def bootstrap_estimates(
                 RuntimeWarning,
                 stacklevel=2,
             )
-        out.append(BootstrapInterval(lo, hi, alpha, n_boot, _BOOT_NAMES[used], col.copy(), n_invalid))
+        out.append(
+            BootstrapInterval(lo, hi, alpha, n_boot, _BOOT_NAMES[used], col.copy(), n_invalid)
+        )
     return out
 
 
 # ---------------------------------------------------------------------- validation
 def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | None) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         raise TypeError(f"{name}: expected a float array, got {_describe(values)}")
     if arr.ndim not in (2, 3):
         raise ValueError(
@@ -323,7 +347,9 @@ def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | 
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one round, got shape {arr.shape}")
     if arr.shape[1] == 0 or (arr.ndim == 3 and arr.shape[2] == 0):
-        raise ValueError(f"{name}: expected at least one action and position, got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected at least one action and position, got shape {arr.shape}"
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     # one cheap sum first: it is finite unless a value is not (or the sum overflows)
     if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
@@ -331,7 +357,9 @@ def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | 
     return arr
 
 
-def check_target_probs(target_probs: Any, n: int | None = None, n_actions: int | None = None) -> np.ndarray:
+def check_target_probs(
+    target_probs: Any, n: int | None = None, n_actions: int | None = None
+) -> np.ndarray:
     """Validate a target policy: float64 ``(n, A)`` or ``(n, A, P)``, rows summing to 1."""
     pi = _check_policy_array(target_probs, "target_probs", n, n_actions)
     lo = float(pi.min())
@@ -339,7 +367,9 @@ def check_target_probs(target_probs: Any, n: int | None = None, n_actions: int |
         raise ValueError(f"target_probs: probabilities must be >= 0, got {lo!r}")
     # (n, A, P): a matrix product with ones sums over actions ~20x faster than
     # a reduction over the middle axis
-    sums = pi.sum(axis=1) if pi.ndim == 2 else np.matmul(pi.transpose(0, 2, 1), np.ones(pi.shape[1]))
+    sums = (
+        pi.sum(axis=1) if pi.ndim == 2 else np.matmul(pi.transpose(0, 2, 1), np.ones(pi.shape[1]))
+    )
     dev = np.abs(sums - 1.0)
     if dev.max() > _ROW_SUM_TOL:
         i = int(np.unravel_index(np.argmax(dev), dev.shape)[0])
@@ -355,8 +385,12 @@ def check_estimated_rewards(estimated_rewards: Any, n: int, n_actions: int) -> n
     return _check_policy_array(estimated_rewards, "estimated_rewards", n, n_actions)
 
 
-def _check_positions(positions: Any, n: int, arrays: Sequence[tuple[str, np.ndarray | None]]) -> np.ndarray | None:
-    sliced = [(name, a.shape[2]) for name, a in arrays if a is not None and a.ndim == 3 and a.shape[2] > 1]
+def _check_positions(
+    positions: Any, n: int, arrays: Sequence[tuple[str, np.ndarray | None]]
+) -> np.ndarray | None:
+    sliced = [
+        (name, a.shape[2]) for name, a in arrays if a is not None and a.ndim == 3 and a.shape[2] > 1
+    ]
     if positions is None:
         if sliced:
             name, p = sliced[0]
@@ -369,7 +403,9 @@ def _check_positions(positions: Any, n: int, arrays: Sequence[tuple[str, np.ndar
     for name, p in sliced:
         hi = int(idx.max())
         if hi >= p:
-            raise IndexError(f"positions: position {hi} has no slice in {name} ({p} slices on axis 2)")
+            raise IndexError(
+                f"positions: position {hi} has no slice in {name} ({p} slices on axis 2)"
+            )
     return np.ascontiguousarray(idx)
 
 
@@ -438,7 +474,11 @@ def _run(
     n, n_actions = pi.shape[0], pi.shape[1]
     q = None
     if estimator in MODEL_ESTIMATORS:
-        q = estimated_rewards if prevalidated else check_estimated_rewards(estimated_rewards, n, n_actions)
+        q = (
+            estimated_rewards
+            if prevalidated
+            else check_estimated_rewards(estimated_rewards, n, n_actions)
+        )
     if estimator != "dm":
         a = np.asarray(actions)
         if a.ndim != 1 or a.shape[0] != n:
@@ -453,14 +493,52 @@ def _run(
     if not prevalidated:
         positions = _check_positions(positions, n, [("target_probs", pi), ("estimated_rewards", q)])
     plain, num, den, weights = _core.ope_round_terms(
-        _KINDS[estimator], pi, rewards, actions, propensities, positions, q, float(param), dm_terms,
+        _KINDS[estimator],
+        pi,
+        rewards,
+        actions,
+        propensities,
+        positions,
+        q,
+        float(param),
+        dm_terms,
         num_threads,
     )
     return Estimate(label or estimator, plain, num, den, weights, num_threads=num_threads)
 
 
+def _logged(
+    estimator: str,
+    rewards: Any,
+    actions: Any,
+    propensities: Any,
+    target_probs: Any,
+    estimated_rewards: Any,
+    positions: Any,
+    num_threads: int,
+    **params: Any,
+) -> Estimate:
+    """The estimators of logged rewards with propensities (all but replay and DM):
+    validate the estimator's parameter (``clip``, ``tau`` or ``lambda_``) and run."""
+    param, label = _param_and_label(estimator, params)
+    return _run(
+        estimator,
+        target_probs,
+        rewards=rewards,
+        actions=actions,
+        propensities=propensities,
+        estimated_rewards=estimated_rewards,
+        positions=positions,
+        param=param,
+        label=label,
+        num_threads=num_threads,
+    )
+
+
 # ---------------------------------------------------------------------- estimators
-def replay(rewards: Any, actions: Any, target_probs: Any, *, positions: Any = None, num_threads: int = 0) -> Estimate:
+def replay(
+    rewards: Any, actions: Any, target_probs: Any, *, positions: Any = None, num_threads: int = 0
+) -> Estimate:
     r"""Replay method (Li, Chu, Langford, Wang 2011).
 
     .. math:: \hat V = \frac{\sum_i \pi(a_i|x_i,p_i)\, r_i}{\sum_i \pi(a_i|x_i,p_i)}
@@ -472,8 +550,14 @@ def replay(rewards: Any, actions: Any, target_probs: Any, *, positions: Any = No
     logged action. Unbiased (consistent) only when the logging policy is
     uniform at random; propensities are not used.
     """
-    return _run("replay", target_probs, rewards=rewards, actions=actions, positions=positions,
-                num_threads=num_threads)
+    return _run(
+        "replay",
+        target_probs,
+        rewards=rewards,
+        actions=actions,
+        positions=positions,
+        num_threads=num_threads,
+    )
 
 
 def ips(
@@ -495,9 +579,9 @@ def ips(
     wherever the target policy is. Open Bandit Pipeline's
     ``InverseProbabilityWeighting(lambda_=clip)``.
     """
-    c, label = _param_and_label("ips", {"clip": clip})
-    return _run("ips", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                positions=positions, param=c, label=label, num_threads=num_threads)
+    return _logged(
+        "ips", rewards, actions, propensities, target_probs, None, positions, num_threads, clip=clip
+    )
 
 
 def snips(
@@ -516,11 +600,14 @@ def snips(
     Slightly biased, much less variance than IPS; always within the range of
     the rewards. Open Bandit Pipeline's ``SelfNormalizedInverseProbabilityWeighting``.
     """
-    return _run("snips", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                positions=positions, num_threads=num_threads)
+    return _logged(
+        "snips", rewards, actions, propensities, target_probs, None, positions, num_threads
+    )
 
 
-def dm(target_probs: Any, estimated_rewards: Any, *, positions: Any = None, num_threads: int = 0) -> Estimate:
+def dm(
+    target_probs: Any, estimated_rewards: Any, *, positions: Any = None, num_threads: int = 0
+) -> Estimate:
     r"""Direct method (Beygelzimer and Langford 2009).
 
     .. math:: \hat V = \frac1n \sum_i \sum_a \pi(a|x_i,p_i)\, \hat q(x_i,a,p_i)
@@ -529,8 +616,13 @@ def dm(target_probs: Any, estimated_rewards: Any, *, positions: Any = None, num_
     Pipeline's ``DirectMethod``. Its ``stderr`` reflects only the spread over
     contexts, not the model's error.
     """
-    return _run("dm", target_probs, estimated_rewards=estimated_rewards, positions=positions,
-                num_threads=num_threads)
+    return _run(
+        "dm",
+        target_probs,
+        estimated_rewards=estimated_rewards,
+        positions=positions,
+        num_threads=num_threads,
+    )
 
 
 def dr(
@@ -555,10 +647,17 @@ def dr(
     cross-fitting, :class:`RewardModel` ``n_folds >= 2``). Open Bandit
     Pipeline's ``DoublyRobust(lambda_=clip)``.
     """
-    c, label = _param_and_label("dr", {"clip": clip})
-    return _run("dr", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, param=c, label=label,
-                num_threads=num_threads)
+    return _logged(
+        "dr",
+        rewards,
+        actions,
+        propensities,
+        target_probs,
+        estimated_rewards,
+        positions,
+        num_threads,
+        clip=clip,
+    )
 
 
 def sndr(
@@ -579,8 +678,16 @@ def sndr(
 
     Open Bandit Pipeline's ``SelfNormalizedDoublyRobust``.
     """
-    return _run("sndr", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, num_threads=num_threads)
+    return _logged(
+        "sndr",
+        rewards,
+        actions,
+        propensities,
+        target_probs,
+        estimated_rewards,
+        positions,
+        num_threads,
+    )
 
 
 def switch_dr(
@@ -604,10 +711,17 @@ def switch_dr(
     alone elsewhere: ``tau = inf`` is DR, ``tau = 0`` is DM. Open Bandit
     Pipeline's ``SwitchDoublyRobust(lambda_=tau)``.
     """
-    t, label = _param_and_label("switch_dr", {"tau": tau})
-    return _run("switch_dr", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, param=t, label=label,
-                num_threads=num_threads)
+    return _logged(
+        "switch_dr",
+        rewards,
+        actions,
+        propensities,
+        target_probs,
+        estimated_rewards,
+        positions,
+        num_threads,
+        tau=tau,
+    )
 
 
 def dr_os(
@@ -631,7 +745,14 @@ def dr_os(
     :math:`\sqrt\lambda / 2`: ``lambda_ = 0`` is DM, ``lambda_ = inf`` is DR.
     Open Bandit Pipeline's ``DoublyRobustWithShrinkage(lambda_=lambda_)``.
     """
-    lam, label = _param_and_label("dr_os", {"lambda_": lambda_})
-    return _run("dr_os", target_probs, rewards=rewards, actions=actions, propensities=propensities,
-                estimated_rewards=estimated_rewards, positions=positions, param=lam, label=label,
-                num_threads=num_threads)
+    return _logged(
+        "dr_os",
+        rewards,
+        actions,
+        propensities,
+        target_probs,
+        estimated_rewards,
+        positions,
+        num_threads,
+        lambda_=lambda_,
+    )

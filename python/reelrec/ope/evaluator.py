@@ -42,17 +42,26 @@ _REQUIRED = {"switch_dr": {"tau"}, "dr_os": {"lambda_"}}
 def _parse_spec(spec: Any) -> tuple[str, dict[str, Any]]:
     if isinstance(spec, str):
         name, params = spec, {}
-    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], Mapping):
+    elif (
+        isinstance(spec, (tuple, list))
+        and len(spec) == 2
+        and isinstance(spec[0], str)
+        and isinstance(spec[1], Mapping)
+    ):
         name, params = spec[0], dict(spec[1])
     else:
         raise TypeError(
             f"estimators: expected names or (name, params) pairs such as ('switch_dr', {{'tau': 10}}), got {_describe(spec)}"
         )
     if name not in _PARAMS:
-        raise ValueError(f"estimators: unknown estimator {name!r}; expected one of {sorted(_PARAMS)}")
+        raise ValueError(
+            f"estimators: unknown estimator {name!r}; expected one of {sorted(_PARAMS)}"
+        )
     unknown = set(params) - _PARAMS[name]
     if unknown:
-        raise ValueError(f"estimators: {name} takes parameters {sorted(_PARAMS[name])}, got {sorted(unknown)}")
+        raise ValueError(
+            f"estimators: {name} takes parameters {sorted(_PARAMS[name])}, got {sorted(unknown)}"
+        )
     missing = _REQUIRED.get(name, set()) - set(params)
     if missing:
         raise ValueError(f"estimators: {name} needs the parameter(s) {sorted(missing)}")
@@ -102,7 +111,9 @@ class EvaluationTable(Mapping):
             if self.bootstrap:
                 b = self.bootstrap[label]
                 row["boot_lower"], row["boot_upper"] = b.lower, b.upper
-            row["relative"] = e.value / self.on_policy_value if self.on_policy_value != 0 else float("nan")
+            row["relative"] = (
+                e.value / self.on_policy_value if self.on_policy_value != 0 else float("nan")
+            )
             row["ess"] = e.ess
             row["max_weight"] = e.max_weight
             row["n"] = e.n
@@ -180,10 +191,15 @@ class OffPolicyEvaluator:
             model = self.reward_model
             if model is None:
                 binary = float(log.rewards.min()) >= 0 and float(log.rewards.max()) <= 1
-                model = RewardModel(kind="logistic" if binary else "ridge", random_state=self.random_state,
-                                    num_threads=self.num_threads)
+                model = RewardModel(
+                    kind="logistic" if binary else "ridge",
+                    random_state=self.random_state,
+                    num_threads=self.num_threads,
+                )
             if not isinstance(model, RewardModel):
-                raise TypeError(f"reward_model: expected a reelrec.ope.RewardModel, got {_describe(model)}")
+                raise TypeError(
+                    f"reward_model: expected a reelrec.ope.RewardModel, got {_describe(model)}"
+                )
             self.estimated_rewards_ = model.fit_predict(log)
         return self.estimated_rewards_
 
@@ -213,7 +229,7 @@ class OffPolicyEvaluator:
             1 - confidence level of the bootstrap intervals.
         random_state : None, int or numpy Generator
             Bootstrap seed; default the evaluator's ``random_state``.
-        bootstrap_method : {"auto", "indices", "counts"}
+        bootstrap_method : {"auto", "hybrid", "indices", "counts"}
             See :meth:`Estimate.bootstrap`.
         """
         log = self.log
@@ -221,7 +237,9 @@ class OffPolicyEvaluator:
             raise TypeError(f"log: expected a reelrec.ope.BanditLog, got {_describe(log)}")
         num_threads = check_num_threads(self.num_threads)
         if isinstance(self.estimators, str):
-            raise TypeError("estimators: expected a sequence of estimator names, got a single string")
+            raise TypeError(
+                "estimators: expected a sequence of estimator names, got a single string"
+            )
         specs = [_parse_spec(s) for s in self.estimators]
         if not specs:
             raise ValueError("estimators: expected at least one estimator")
@@ -232,33 +250,58 @@ class OffPolicyEvaluator:
             else:
                 q = check_estimated_rewards(estimated_rewards, log.n_rounds, log.n_actions)
         pi = check_target_probs(target_probs, log.n_rounds, log.n_actions)
-        positions = _check_positions(log.positions, log.n_rounds, [("target_probs", pi), ("estimated_rewards", q)])
+        positions = _check_positions(
+            log.positions, log.n_rounds, [("target_probs", pi), ("estimated_rewards", q)]
+        )
         logged = {
-            "rewards": log.rewards, "actions": log.actions, "propensities": log.propensities,
-            "positions": positions, "num_threads": num_threads, "prevalidated": True,
+            "rewards": log.rewards,
+            "actions": log.actions,
+            "propensities": log.propensities,
+            "positions": positions,
+            "num_threads": num_threads,
+            "prevalidated": True,
         }
         estimates: dict[str, Estimate] = {}
-        dm_terms = None
+        dm_estimate = dm_terms = None
         if q is not None:  # the per-round DM values, shared by every model-based estimator
-            dm_terms = _run("dm", pi, estimated_rewards=q, positions=positions, num_threads=num_threads,
-                            prevalidated=True)._plain
+            dm_estimate = _run(
+                "dm",
+                pi,
+                estimated_rewards=q,
+                positions=positions,
+                num_threads=num_threads,
+                prevalidated=True,
+            )
+            dm_terms = dm_estimate._plain
         for name, params in specs:
             if name == "replay":
                 e = _run("replay", pi, **{**logged, "propensities": None})
             elif name == "dm":
-                e = _run("dm", pi, estimated_rewards=q, positions=positions, num_threads=num_threads,
-                         prevalidated=True)
+                e = dm_estimate
             else:
                 param, label = _param_and_label(name, params)
-                e = _run(name, pi, estimated_rewards=q, param=param, label=label, dm_terms=dm_terms, **logged)
+                e = _run(
+                    name,
+                    pi,
+                    estimated_rewards=q,
+                    param=param,
+                    label=label,
+                    dm_terms=dm_terms,
+                    **logged,
+                )
             if e.name in estimates:
                 raise ValueError(f"estimators: {e.name!r} is listed twice")
             estimates[e.name] = e
         boot = None
         if n_boot:
             seed = self.random_state if random_state is None else random_state
-            intervals = bootstrap_estimates(list(estimates.values()), n_boot=n_boot, alpha=alpha,
-                                            random_state=seed, num_threads=num_threads,
-                                            method=bootstrap_method)
+            intervals = bootstrap_estimates(
+                list(estimates.values()),
+                n_boot=n_boot,
+                alpha=alpha,
+                random_state=seed,
+                num_threads=num_threads,
+                method=bootstrap_method,
+            )
             boot = dict(zip(estimates, intervals))
         return EvaluationTable(estimates, boot, float(log.rewards.mean()))

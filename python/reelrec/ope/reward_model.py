@@ -116,16 +116,36 @@ class RewardModel:
 
     def _fit_rows(self, log: BanditLog, rows: np.ndarray) -> tuple[np.ndarray, int]:
         return _core.ope_fit_reward_model(
-            log.contexts, log.rewards, log.actions, log.positions, log.n_actions, log.n_positions,
-            np.ascontiguousarray(rows, dtype=np.int64), _KINDS[self.kind], float(self.l2),
-            int(self.max_iter), float(self.tol), int(self.num_threads),
+            log.contexts,
+            log.rewards,
+            log.actions,
+            log.positions,
+            log.n_actions,
+            log.n_positions,
+            np.ascontiguousarray(rows, dtype=np.int64),
+            _KINDS[self.kind],
+            float(self.l2),
+            int(self.max_iter),
+            float(self.tol),
+            int(self.num_threads),
         )
 
-    def _predict_rows(self, contexts: np.ndarray, rows: np.ndarray, coef: np.ndarray, n_actions: int,
-                      n_positions: int) -> np.ndarray:
+    def _predict_rows(
+        self,
+        contexts: np.ndarray,
+        rows: np.ndarray,
+        coef: np.ndarray,
+        n_actions: int,
+        n_positions: int,
+    ) -> np.ndarray:
         return _core.ope_predict_reward_model(
-            contexts, np.ascontiguousarray(rows, dtype=np.int64), coef, n_actions, n_positions,
-            _KINDS[self.kind], int(self.num_threads),
+            contexts,
+            np.ascontiguousarray(rows, dtype=np.int64),
+            coef,
+            n_actions,
+            n_positions,
+            _KINDS[self.kind],
+            int(self.num_threads),
         )
 
     @staticmethod
@@ -155,11 +175,17 @@ class RewardModel:
         training log had positions.
         """
         if not hasattr(self, "coef_"):
-            raise NotFittedError("RewardModel: call fit before predict (fit_predict keeps only fold models)")
+            raise NotFittedError(
+                "RewardModel: call fit before predict (fit_predict keeps only fold models)"
+            )
         X = _float_matrix(contexts, "contexts", None, row_name="rounds")
         if X.shape[1] != self.dim_:
-            raise ValueError(f"contexts: expected {self.dim_} columns (as in fit), got {X.shape[1]}")
-        q = self._predict_rows(X, np.arange(X.shape[0]), self._coef_all, self.n_actions_, self.n_positions_)
+            raise ValueError(
+                f"contexts: expected {self.dim_} columns (as in fit), got {X.shape[1]}"
+            )
+        q = self._predict_rows(
+            X, np.arange(X.shape[0]), self._coef_all, self.n_actions_, self.n_positions_
+        )
         return self._shape_output(q, self.has_positions_)
 
     def fit_predict(self, log: BanditLog) -> np.ndarray:

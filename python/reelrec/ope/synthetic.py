@@ -81,7 +81,9 @@ class SyntheticBanditEnvironment:
         check_nonnegative(noise, "noise")
         self._rng = rng_from(random_state)
         self.coef_ = self._rng.normal(size=(n_actions, dim)) / np.sqrt(dim)
-        self.intercept_ = self._rng.normal(-1.0 if reward == "logistic" else 0.0, 0.5, size=n_actions)
+        self.intercept_ = self._rng.normal(
+            -1.0 if reward == "logistic" else 0.0, 0.5, size=n_actions
+        )
 
     @staticmethod
     def _check_policy(kind: str, beta: Any, epsilon: Any) -> None:
@@ -91,7 +93,11 @@ class SyntheticBanditEnvironment:
             raise TypeError(f"beta: expected a finite number, got {_describe(beta)}")
         if not np.isfinite(beta):
             raise ValueError(f"beta: expected a finite number, got {beta}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 <= epsilon <= 1:
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, numbers.Real)
+            or not 0 <= epsilon <= 1
+        ):
             raise ValueError(f"epsilon: expected a number in [0, 1], got {epsilon!r}")
 
     def _contexts(self, contexts: Any) -> np.ndarray:
@@ -105,7 +111,9 @@ class SyntheticBanditEnvironment:
         f = self._contexts(contexts) @ self.coef_.T + self.intercept_
         return 1.0 / (1.0 + np.exp(-f)) if self.reward == "logistic" else f
 
-    def policy(self, contexts: Any, kind: str = "softmax", beta: float = 1.0, epsilon: float = 0.1) -> np.ndarray:
+    def policy(
+        self, contexts: Any, kind: str = "softmax", beta: float = 1.0, epsilon: float = 0.1
+    ) -> np.ndarray:
         r"""Action probabilities ``(n, n_actions)`` of a policy built on the true :math:`q`.
 
         ``softmax``: :math:`\propto \exp(\beta q(x, a))`; ``uniform``;

@@ -1,0 +1,277 @@
+#include "ope/poisson_multinomial.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define REELREC_OPE_X86 1
+#endif
+
+namespace reelrec::ope {
+
+namespace {
+
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// One step of the eight streams; out[l] is lane l's 64-bit output. Element e
+// of a block (0..31) takes bits [16 (e % 4), 16 (e % 4) + 16) of out[e / 4].
+inline void step_generic(PoissonLanes& g, uint64_t* out) {
+    for (int l = 0; l < 8; ++l) {
+        uint64_t& s0 = g.s[0][l];
+        uint64_t& s1 = g.s[1][l];
+        uint64_t& s2 = g.s[2][l];
+        uint64_t& s3 = g.s[3][l];
+        out[l] = rotl(s0 + s3, 23) + s0;
+        const uint64_t t = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 45);
+    }
+}
+
+// One Poisson pass in portable code. Adds c_i * x to acc[j] and returns the
+// total count N.
+int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
+    const int64_t m = R.m, W = R.W, ld = R.ld;
+    int64_t total = 0;
+    uint64_t r[8];
+    for (int64_t i0 = 0; i0 < m; i0 += kUniformRowBlock) {
+        step_generic(g, r);
+        const int64_t len = std::min<int64_t>(kUniformRowBlock, m - i0);
+        for (int64_t e = 0; e < len; ++e) {
+            const uint32_t u16 = static_cast<uint32_t>(r[e >> 2] >> (16 * (e & 3))) & 0xFFFFu;
+            int64_t c = T.count16(u16);
+            if (!T.decided(u16, static_cast<int>(c))) c = T.resolve(u16, rng);
+            if (c == 0) continue;
+            total += c;
+            const double cd = static_cast<double>(c);
+            for (int64_t j = 0; j < W; ++j) acc[j] += cd * R.values[j * ld + i0 + e];
+        }
+    }
+    return total;
+}
+
+#ifdef REELREC_OPE_X86
+#define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+
+// The same pass, 32 rows per step. WC > 0: the column count is known at
+// compile time and accumulators stay in registers; WC == 0: any W.
+template <int WC>
+REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
+                                   double* sums) {
+    const int64_t m = R.m, ld = R.ld;
+    const int64_t W = WC > 0 ? WC : R.W;
+    __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
+    __m512i s2 = _mm512_load_si512(g.s[2]), s3 = _mm512_load_si512(g.s[3]);
+    const __m512i t3 = _mm512_set1_epi16(static_cast<short>(T.t[3]));
+    const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
+    const __m512i thresholds = undecided;
+    const __m512i next = _mm512_loadu_si512(T.next);
+    const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
+    __m512i count_acc = _mm512_setzero_si512();
+    // WC > 0: accumulators in registers; otherwise 32 doubles per column in memory.
+    constexpr int kRegCols = WC > 0 ? WC : 1;
+    __m512d acc_reg[kRegCols][4];
+    for (auto& a : acc_reg)
+        for (auto& v : a) v = _mm512_setzero_pd();
+    std::vector<double> acc_mem(WC > 0 ? 0 : static_cast<size_t>(32 * W), 0.0);
+    int64_t fix_total = 0;
+    double fix_small[8] = {};
+    std::vector<double> fix_big(W > 8 ? static_cast<size_t>(W) : 0, 0.0);
+    double* fix = W > 8 ? fix_big.data() : fix_small;
+    bool any_fix = false;
+
+    // One block of 32 rows; `valid` masks the rows past m in the last block
+    // (all ones elsewhere, which the compiler folds away).
+    auto block = [&](int64_t i0, __mmask32 valid)
+        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
+        const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        s2 = _mm512_xor_si512(s2, s0);
+        s3 = _mm512_xor_si512(s3, s1);
+        s1 = _mm512_xor_si512(s1, s2);
+        s0 = _mm512_xor_si512(s0, s3);
+        s2 = _mm512_xor_si512(s2, t);
+        s3 = _mm512_rol_epi64(s3, 45);
+
+        // c = #{k : u16 > t_k} by binary search over the seven sorted thresholds:
+        // t_3 decides c >= 4, then t_{c+1} decides +2, then t_c decides +1.
+        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
+        c = _mm512_maskz_mov_epi16(valid, c);
+        const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+
+        const __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(c));
+        const __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(c, 1));
+        count_acc = _mm512_add_epi32(count_acc, _mm512_add_epi32(lo, hi));
+        const __m512d d0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(lo));
+        const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(lo, 1));
+        const __m512d d2 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(hi));
+        const __m512d d3 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(hi, 1));
+        for (int64_t j = 0; j < W; ++j) {
+            const double* x = R.values + j * ld + i0;
+            if (WC > 0) {
+                __m512d* a = acc_reg[WC > 0 ? j : 0];
+                a[0] = _mm512_fmadd_pd(d0, _mm512_loadu_pd(x), a[0]);
+                a[1] = _mm512_fmadd_pd(d1, _mm512_loadu_pd(x + 8), a[1]);
+                a[2] = _mm512_fmadd_pd(d2, _mm512_loadu_pd(x + 16), a[2]);
+                a[3] = _mm512_fmadd_pd(d3, _mm512_loadu_pd(x + 24), a[3]);
+            } else {
+                double* a = acc_mem.data() + 32 * j;
+                _mm512_storeu_pd(a, _mm512_fmadd_pd(d0, _mm512_loadu_pd(x), _mm512_loadu_pd(a)));
+                _mm512_storeu_pd(a + 8, _mm512_fmadd_pd(d1, _mm512_loadu_pd(x + 8), _mm512_loadu_pd(a + 8)));
+                _mm512_storeu_pd(a + 16, _mm512_fmadd_pd(d2, _mm512_loadu_pd(x + 16), _mm512_loadu_pd(a + 16)));
+                _mm512_storeu_pd(a + 24, _mm512_fmadd_pd(d3, _mm512_loadu_pd(x + 24), _mm512_loadu_pd(a + 24)));
+            }
+        }
+        if (__builtin_expect(redo != 0, 0)) {
+            alignas(64) uint16_t u[32], cs[32];
+            _mm512_store_si512(u, r);
+            _mm512_store_si512(cs, c);
+            for (uint32_t bits = redo; bits; bits &= bits - 1) {
+                const int e = __builtin_ctz(bits);
+                const int64_t corr = T.resolve(u[e], rng) - cs[e];
+                if (corr == 0) continue;
+                fix_total += corr;
+                any_fix = true;
+                for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
+            }
+        }
+    };
+    const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
+    for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
+    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    _mm512_store_si512(g.s[0], s0);
+    _mm512_store_si512(g.s[1], s1);
+    _mm512_store_si512(g.s[2], s2);
+    _mm512_store_si512(g.s[3], s3);
+    for (int64_t j = 0; j < W; ++j) {
+        __m512d a[4];
+        for (int q = 0; q < 4; ++q)
+            a[q] = WC > 0 ? acc_reg[WC > 0 ? j : 0][q] : _mm512_loadu_pd(acc_mem.data() + 32 * j + 8 * q);
+        const __m512d s = _mm512_add_pd(_mm512_add_pd(a[0], a[1]), _mm512_add_pd(a[2], a[3]));
+        sums[j] += _mm512_reduce_add_pd(s) + (any_fix ? fix[j] : 0.0);
+    }
+    return static_cast<int64_t>(_mm512_reduce_add_epi32(count_acc)) + fix_total;
+}
+
+REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
+                                       double* sums) {
+    switch (R.W) {
+        case 1:
+            return pass_avx512<1>(R, g, T, rng, sums);
+        case 2:
+            return pass_avx512<2>(R, g, T, rng, sums);
+        case 3:
+            return pass_avx512<3>(R, g, T, rng, sums);
+        case 4:
+            return pass_avx512<4>(R, g, T, rng, sums);
+        default:
+            return pass_avx512<0>(R, g, T, rng, sums);
+    }
+}
+#endif
+
+using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThresholds&, WyRand&, double*);
+
+struct Dispatch {
+    PassFn pass = pass_generic;
+    const char* name = "generic";
+    Dispatch() {
+#ifdef REELREC_OPE_X86
+        __builtin_cpu_init();
+        const char* off = std::getenv("REELREC_OPE_GENERIC");  // tests compare the two kernels
+        if (!(off && off[0] == '1') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+            pass = pass_avx512_any;
+            name = "avx512";
+        }
+#endif
+    }
+};
+
+const Dispatch& dispatch() {
+    static const Dispatch d;
+    return d;
+}
+
+}  // namespace
+
+PoissonThresholds::PoissonThresholds(double lam) : lambda(lam), p0(std::exp(-lam)) {
+    double p = p0, F = p0;
+    for (int k = 0; k < kThresholds; ++k) {
+        if (k > 0) {
+            p *= lambda / k;
+            F += p;
+        }
+        t[k] = static_cast<uint16_t>(std::min(std::floor(F * 65536.0), 65535.0));
+        undecided[k] = t[k];
+    }
+    for (int k = 0; k + 1 < kThresholds; ++k) next[k] = t[k + 1];
+    next[kThresholds - 1] = 0xFFFF;
+}
+
+int64_t PoissonThresholds::invert(double u) const {
+    double p = p0, F = p0;
+    int64_t k = 0;
+    while (u >= F) {
+        ++k;
+        p *= lambda / static_cast<double>(k);
+        const double next_F = F + p;
+        if (next_F == F) return k;  // the CDF stopped growing (rounding): u is in the far tail
+        F = next_F;
+    }
+    return k;
+}
+
+PoissonLanes::PoissonLanes(uint64_t seed) {
+    uint64_t st = seed;
+    for (auto& word : s)
+        for (auto& lane : word) lane = splitmix64(st);
+}
+
+int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes, WyRand& rng,
+                     double* sums) {
+    return dispatch().pass(rows, lanes, thresholds, rng, sums);
+}
+
+const char* multinomial_kernel_name() { return dispatch().name; }
+
+PoissonGuide::PoissonGuide(double mean) {
+    // Window of +-(12 sd + 12) around the mean: the mass outside is below 1e-30,
+    // far under the rounding of the CDF itself.
+    const double sd = std::sqrt(mean);
+    lo_ = static_cast<int64_t>(std::max(0.0, std::floor(mean - 12.0 * sd - 12.0)));
+    const int64_t hi = static_cast<int64_t>(std::ceil(mean + 12.0 * sd + 12.0));
+    const int64_t len = hi - lo_ + 1;
+    cdf_.resize(static_cast<size_t>(len));
+    // pmf by the ratio recursion outwards from the mode (one lgamma in all):
+    // p_{k+1} = p_k mean / (k + 1), p_{k-1} = p_k k / mean.
+    std::vector<double>& pmf = cdf_;
+    const int64_t mode = std::min(std::max(static_cast<int64_t>(std::floor(mean)), lo_), hi);
+    const double md = static_cast<double>(mode);
+    pmf[mode - lo_] = std::exp(md * std::log(mean) - mean - std::lgamma(md + 1.0));
+    for (int64_t k = mode + 1; k <= hi; ++k) pmf[k - lo_] = pmf[k - 1 - lo_] * mean / static_cast<double>(k);
+    for (int64_t k = mode - 1; k >= lo_; --k) pmf[k - lo_] = pmf[k + 1 - lo_] * static_cast<double>(k + 1) / mean;
+    double total = 0.0;
+    for (auto& p : cdf_) p = (total += p);
+    for (auto& F : cdf_) F /= total;
+    cdf_.back() = 1.0;  // u < 1 always stops the search
+    guide_.resize(static_cast<size_t>(len));
+    int64_t k = 0;
+    for (int64_t g = 0; g < len; ++g) {
+        const double bound = static_cast<double>(g) / static_cast<double>(len);
+        while (cdf_[k] <= bound) ++k;
+        guide_[g] = static_cast<int32_t>(k);
+    }
+}
+
+}  // namespace reelrec::ope
