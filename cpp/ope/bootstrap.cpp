@@ -566,11 +566,19 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
     const double index_ns = 0.9 + 0.3 * static_cast<double>(max_width);
     const double binomial_ns = 40.0 + static_cast<double>(max_width);
 
-    if (method == BootstrapMethod::Auto || method == BootstrapMethod::Hybrid)
+    // The hybrid sampler is fast only with the vectorised Poisson pass; the
+    // portable pass costs several times an index draw, so without it "auto"
+    // picks counts when a binomial per distinct row is at least twice as cheap
+    // as n index draws, and indices otherwise.
+    const bool vector_pass = std::strcmp(multinomial_kernel_name(), "generic") != 0;
+    if (method == BootstrapMethod::Hybrid || (method == BootstrapMethod::Auto && vector_pass))
         return hybrid_replicates(cols, max_width, n_boot, seed, num_threads, out);
 
     DistinctRows distinct;
-    if (method == BootstrapMethod::Counts) {
+    if (method == BootstrapMethod::Auto) {
+        const auto limit = static_cast<int64_t>(0.5 * static_cast<double>(n) * index_ns / binomial_ns);
+        method = distinct_rows(cols, n, limit, distinct) ? BootstrapMethod::Counts : BootstrapMethod::Indices;
+    } else if (method == BootstrapMethod::Counts) {
         distinct_rows(cols, n, n, distinct);
     }
 

@@ -249,12 +249,14 @@ class Estimate:
             distribution that consume random numbers differently. "indices"
             draws n indices per resample (O(n)); "counts" draws multinomial
             counts of the distinct per-round rows by conditional binomials
-            (O(distinct rows)); "hybrid" (what "auto" uses) draws independent
+            (O(distinct rows)); "hybrid" draws independent
             Poisson counts -- one per per-round value shared by many rounds
             (the zero terms of a click log), one per round for the others, in a
             streaming pass vectorised with AVX-512 where the CPU has it -- and
             conditions them on drawing n rounds in all (redraw if over, uniform
             top-up draws if under), which is exactly the multinomial resample.
+            "auto" uses "hybrid" where the CPU has AVX-512; elsewhere "counts"
+            when few per-round rows are distinct (click logs), else "indices".
         """
         threads = self._num_threads if num_threads is None else num_threads
         return bootstrap_estimates(
