@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bandits/arms.hpp"
+#include "bandits/contextual.hpp"
 #include "bandits/slate.hpp"
 
 namespace reelrec::bandits {
@@ -86,6 +87,9 @@ private:
     std::vector<double> prior_;  // S x d: prior mean theta0
     std::vector<double> feat_;   // S x f
     std::vector<uint8_t> has_feat_;
+    // Float copies of the full matrices for selection, rebuilt after any change.
+    WidthScreen screen_;
+    bool screen_valid_ = false;
 };
 
 }  // namespace reelrec::bandits

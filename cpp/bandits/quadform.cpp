@@ -28,15 +28,34 @@ REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t 
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] = Vec{};
     }
-    for (int64_t k = j0; k < d; ++k) {
+    // The diagonal block has weight 1 and the rows below it weight 2: the
+    // accumulators are halved after the diagonal block and doubled at the end
+    // (both exact in binary floating point), which gives bit for bit the sums
+    // of fma(2 x_k, s, acc) without a multiply per row and step.
+    const int64_t k_diag = std::min<int64_t>(j0 + TW, d);
+    for (int64_t k = j0; k < k_diag; ++k) {
         const T* s = S + k * d + j0;
         Vec sv[V];
         for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
-        const T weight = k < j0 + TW ? T(1) : T(2);
         for (int r = 0; r < R; ++r) {
-            const Vec xv = Vec{} + weight * X[r * ld + k];
+            const Vec xv = Vec{} + X[r * ld + k];
             for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
         }
+    }
+    for (int r = 0; r < R; ++r) {
+        for (int v = 0; v < V; ++v) acc[r][v] *= T(0.5);
+    }
+    for (int64_t k = k_diag; k < d; ++k) {
+        const T* s = S + k * d + j0;
+        Vec sv[V];
+        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
+        for (int r = 0; r < R; ++r) {
+            const Vec xv = Vec{} + X[r * ld + k];
+            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        for (int v = 0; v < V; ++v) acc[r][v] *= T(2);
     }
     for (int r = 0; r < R; ++r) {
         T sum = 0;
@@ -58,13 +77,11 @@ REELREC_INLINE void tile1(const T* X, int64_t ld, int64_t d, const T* S, int64_t
     }
 }
 
-// Column tiles of V * W, then W, W / 2, W / 4 lanes, then single columns:
-// narrow feature counts (d = 20, say) stay mostly vectorised.
+// The columns left after the wide tiles: tiles of W, W / 2, W / 4 lanes,
+// then single columns, so narrow feature counts (d = 20, say) stay mostly
+// vectorised.
 template <class T, int W, int R, int V>
-REELREC_INLINE void rows_block(const T* X, int64_t ld, int64_t d, const T* S, T* q) {
-    for (int r = 0; r < R; ++r) q[r] = 0;
-    int64_t j0 = 0;
-    for (; j0 + V * W <= d; j0 += V * W) tile<T, W, R, V>(X, ld, d, S, j0, q);
+REELREC_INLINE void narrow_tiles(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
     for (; j0 + W <= d; j0 += W) tile<T, W, R, 1>(X, ld, d, S, j0, q);
     if constexpr (W >= 4) {
         for (; j0 + W / 2 <= d; j0 += W / 2) tile<T, W / 2, R, 1>(X, ld, d, S, j0, q);
@@ -75,11 +92,23 @@ REELREC_INLINE void rows_block(const T* X, int64_t ld, int64_t d, const T* S, T*
     for (; j0 < d; ++j0) tile1<T, R>(X, ld, d, S, j0, q);
 }
 
+// Wide column tiles (V * W lanes) are the outer loop and blocks of R rows the
+// inner one, so a tile's rows of S (d x V * W, 25 KB for d = 200 in single
+// precision) stay in L1 while every row block of the batch uses them; then
+// the narrow tiles. Each row still adds its tiles in ascending column order,
+// so the result does not depend on the loop order nor on the rows around it.
 template <class T, int W, int R, int V>
 REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
+    for (int64_t r = 0; r < n; ++r) q[r] = 0;
+    const int64_t wide_end = d - d % (V * W);
+    for (int64_t j0 = 0; j0 < wide_end; j0 += V * W) {
+        int64_t r = 0;
+        for (; r + R <= n; r += R) tile<T, W, R, V>(X + r * ld, ld, d, S, j0, q + r);
+        for (; r < n; ++r) tile<T, W, 1, V>(X + r * ld, ld, d, S, j0, q + r);
+    }
     int64_t r = 0;
-    for (; r + R <= n; r += R) rows_block<T, W, R, V>(X + r * ld, ld, d, S, q + r);
-    for (; r < n; ++r) rows_block<T, W, 1, V>(X + r * ld, ld, d, S, q + r);
+    for (; r + R <= n; r += R) narrow_tiles<T, W, R, V>(X + r * ld, ld, d, S, wide_end, q + r);
+    for (; r < n; ++r) narrow_tiles<T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
 }
 
 // Gram matrix tile: G[i0 + r][j0 .. j0 + V * W) += sum_t X[t][i0 + r] * X[t][j0 ..].
