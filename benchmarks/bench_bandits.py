@@ -60,8 +60,11 @@ def make_log(n_arms, n_train, n_features, n_predict, seed=111):
     from sklearn.datasets import make_classification
 
     X, y = make_classification(
-        n_samples=n_train + n_predict, n_features=n_features, n_informative=min(20, n_features - 4),
-        weights=[0.99], random_state=seed,
+        n_samples=n_train + n_predict,
+        n_features=n_features,
+        n_informative=min(20, n_features - 4),
+        weights=[0.99],
+        random_state=seed,
     )
     rng = np.random.default_rng(seed)
     decisions = rng.integers(0, n_arms, n_train)
@@ -107,22 +110,46 @@ def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, thre
     policy = makers[policy_name]().set_params(random_state=seed, num_threads=threads)
     _, t_fit = timed(lambda: policy.fit(decisions, rewards, X if contextual else None))
     (actions, props), t_pred = timed(
-        lambda: policy.select(Xq if contextual else None, n_requests=None if contextual else len(Xq))
+        lambda: policy.select(
+            Xq if contextual else None, n_requests=None if contextual else len(Xq)
+        )
     )
     return actions[:, 0], props[:, 0], t_fit, t_pred, policy
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
-    parser.add_argument("--threads", type=int, nargs="+", default=[2],
-                        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)")
-    parser.add_argument("--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="run each side this many times (fresh models) and keep the fastest")
-    parser.add_argument("--policies", nargs="+",
-                        default=["LinUCB", "LinTS", "UCB1", "EpsilonGreedy", "EpsilonGreedy(0)",
-                                 "ThompsonSampling"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)",
+    )
+    parser.add_argument(
+        "--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run each side this many times (fresh models) and keep the fastest",
+    )
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        default=[
+            "LinUCB",
+            "LinTS",
+            "UCB1",
+            "EpsilonGreedy",
+            "EpsilonGreedy(0)",
+            "ThompsonSampling",
+        ],
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
     args = parser.parse_args(argv)
 
@@ -142,15 +169,26 @@ def main(argv=None):
                             name, n_arms, d, decisions, rewards, X, Xq, threads, args.n_mc
                         )
                         r_fit, r_pred = min(r_fit, f), min(r_pred, p)
-                        theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, threads)
+                        theirs, f, p, _ = run_mabwiser(
+                            name, n_arms, decisions, rewards, X, Xq, threads
+                        )
                         m_fit, m_pred = min(m_fit, f), min(m_pred, p)
                     row = {
-                        "threads": threads, "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train,
-                        "n_features": d, "n_predict": n_pred,
-                        "reelrec_fit_s": r_fit[0], "reelrec_predict_s": r_pred[0],
-                        "mabwiser_fit_s": m_fit[0], "mabwiser_predict_s": m_pred[0],
-                        "reelrec_cpu_s": r_fit[1] + r_pred[1], "mabwiser_cpu_s": m_fit[1] + m_pred[1],
-                        "speedup_fit": m_fit[0] / r_fit[0], "speedup_predict": m_pred[0] / r_pred[0],
+                        "threads": threads,
+                        "shape": size,
+                        "policy": name,
+                        "n_arms": n_arms,
+                        "n_train": n_train,
+                        "n_features": d,
+                        "n_predict": n_pred,
+                        "reelrec_fit_s": r_fit[0],
+                        "reelrec_predict_s": r_pred[0],
+                        "mabwiser_fit_s": m_fit[0],
+                        "mabwiser_predict_s": m_pred[0],
+                        "reelrec_cpu_s": r_fit[1] + r_pred[1],
+                        "mabwiser_cpu_s": m_fit[1] + m_pred[1],
+                        "speedup_fit": m_fit[0] / r_fit[0],
+                        "speedup_predict": m_pred[0] / r_pred[0],
                         "speedup_total": (m_fit[0] + m_pred[0]) / (r_fit[0] + r_pred[0]),
                         "speedup_cpu": (m_fit[1] + m_pred[1]) / (r_fit[1] + r_pred[1]),
                         "mean_propensity": float(np.mean(props)),
@@ -160,25 +198,38 @@ def main(argv=None):
                     if name == "EpsilonGreedy(0)":
                         means = policy.means_
                         unique = np.sum(means == means.max()) == 1
-                        row["identical_decisions"] = float(np.mean(ours == theirs)) if unique else None
-                        row["note"] = "best arm unique" if unique else "best arm tied: tie-breaks differ by design"
+                        row["identical_decisions"] = (
+                            float(np.mean(ours == theirs)) if unique else None
+                        )
+                        row["note"] = (
+                            "best arm unique"
+                            if unique
+                            else "best arm tied: tie-breaks differ by design"
+                        )
                     rows.append(row)
-                    print(f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
-                          f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s", flush=True)
+                    print(
+                        f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
+                        f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s",
+                        flush=True,
+                    )
 
-    header = (f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
-              f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s}")
+    header = (
+        f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
+        f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s}"
+    )
     print()
     print(header)
     print("-" * len(header))
     for r in rows:
         same = r.get("identical_decisions")
         same_s = "" if same is None else f"{100 * same:.1f}%"
-        print(f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
-              f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
-              f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
-              f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
-              f"{r['speedup_cpu']:7.1f} {same_s:>6s}")
+        print(
+            f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
+            f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
+            f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
+            f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
+            f"{r['speedup_cpu']:7.1f} {same_s:>6s}"
+        )
 
     result = {
         "benchmark": "bandits",
@@ -193,7 +244,8 @@ def main(argv=None):
             "cpu_count": os.cpu_count(),
             "quadform_isa": _core.bandits_quadform_isa(),
         },
-        "command": "python benchmarks/bench_bandits.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/bench_bandits.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "results": rows,
     }
     out = Path(args.out)

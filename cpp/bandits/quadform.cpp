@@ -14,6 +14,23 @@ namespace {
 #define REELREC_INLINE inline
 #endif
 
+// acc[r][v] += x_r[k] * S[k][j0 + v * W ..] for k in [k0, k1): rows of S
+// read once for all R contexts.
+template <class T, int W, int R, int V, class Vec>
+REELREC_INLINE void tile_steps(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, int64_t k0, int64_t k1,
+                               Vec (&acc)[R][V]) {
+    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
+    for (int64_t k = k0; k < k1; ++k) {
+        const T* s = S + k * d + j0;
+        Vec sv[V];
+        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
+        for (int r = 0; r < R; ++r) {
+            const Vec xv = Vec{} + X[r * ld + k];
+            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
+        }
+    }
+}
+
 // Adds, for R rows, the contribution of column tile [j0, j0 + V * W) to
 // x^T S x: the diagonal block once, the rows below it twice (symmetry).
 // Vec is a GCC vector of W scalars T, so each target clone gets its own width.
@@ -22,8 +39,6 @@ namespace {
 template <class T, int W, int R, int V>
 REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
     typedef T Vec __attribute__((vector_size(W * sizeof(T))));
-    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
-    constexpr int TW = V * W;
     Vec acc[R][V];
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] = Vec{};
@@ -32,28 +47,12 @@ REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t 
     // accumulators are halved after the diagonal block and doubled at the end
     // (both exact in binary floating point), which gives bit for bit the sums
     // of fma(2 x_k, s, acc) without a multiply per row and step.
-    const int64_t k_diag = std::min<int64_t>(j0 + TW, d);
-    for (int64_t k = j0; k < k_diag; ++k) {
-        const T* s = S + k * d + j0;
-        Vec sv[V];
-        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
-        for (int r = 0; r < R; ++r) {
-            const Vec xv = Vec{} + X[r * ld + k];
-            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
-        }
-    }
+    const int64_t k_diag = std::min<int64_t>(j0 + V * W, d);
+    tile_steps<T, W, R, V>(X, ld, d, S, j0, j0, k_diag, acc);
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] *= T(0.5);
     }
-    for (int64_t k = k_diag; k < d; ++k) {
-        const T* s = S + k * d + j0;
-        Vec sv[V];
-        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
-        for (int r = 0; r < R; ++r) {
-            const Vec xv = Vec{} + X[r * ld + k];
-            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
-        }
-    }
+    tile_steps<T, W, R, V>(X, ld, d, S, j0, k_diag, d, acc);
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] *= T(2);
     }
