@@ -14,6 +14,21 @@ namespace {
 #define REELREC_INLINE inline
 #endif
 
+// Sum of the W lanes of a GCC vector: halves added pairwise (vector
+// extracts, no trip through memory).
+template <class T, int W, class Vec>
+REELREC_INLINE T lane_sum(const Vec& v) {
+    if constexpr (W == 1) {
+        return v[0];
+    } else {
+        typedef T Half __attribute__((vector_size(W / 2 * sizeof(T))));
+        Half lo, hi;
+        __builtin_memcpy(&lo, &v, sizeof(Half));
+        __builtin_memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof(Half), sizeof(Half));
+        return lane_sum<T, W / 2>(lo + hi);
+    }
+}
+
 // acc[r][v] += x_r[k] * S[k][j0 + v * W ..] for k in [k0, k1): rows of S
 // read once for all R contexts.
 template <class T, int W, int R, int V, class Vec>
@@ -56,12 +71,14 @@ REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t 
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] *= T(2);
     }
+    // x_tile . acc by lanes, then a pairwise sum of the W lanes: log2(W)
+    // dependent additions instead of a chain of V * W.
+    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
     for (int r = 0; r < R; ++r) {
-        T sum = 0;
-        for (int v = 0; v < V; ++v) {
-            for (int c = 0; c < W; ++c) sum += acc[r][v][c] * X[r * ld + j0 + v * W + c];
-        }
-        q[r] += sum;
+        const T* x = X + r * ld + j0;
+        Vec t = acc[r][0] * *reinterpret_cast<const VecU*>(x);
+        for (int v = 1; v < V; ++v) t += acc[r][v] * *reinterpret_cast<const VecU*>(x + v * W);
+        q[r] += lane_sum<T, W>(t);
     }
 }
 
