@@ -17,7 +17,8 @@
 // bound of the request's candidates; the others cannot enter the slate and get
 // score -inf. The slate, ties and propensities are therefore exactly those of
 // the double-precision scores, for about half the arithmetic: typically only
-// k arms and a few near-ties per request are re-evaluated.
+// k arms and a few near-ties per request are re-evaluated, gathered by arm so
+// that each read of an arm's matrix serves all its surviving rows of a block.
 //
 // Single-precision widths (Thompson rule with full matrices, d >= 16): the
 // sampled score m + v * w * N(0, 1) takes its width w from the float kernel
@@ -108,8 +109,11 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         RowMat M(block, S), W(block, S), H;
         std::vector<double> q(static_cast<std::size_t>(block));
         std::vector<float> xf, qf;
-        std::vector<double> xnorm2, lows;
+        std::vector<double> xnorm2, lows, thresholds, xg;
+        std::vector<int64_t> rows;
         if (screen) {
+            thresholds.resize(static_cast<std::size_t>(block));
+            xg.resize(static_cast<std::size_t>(block * d));
             H.resize(block, S);
             xf.resize(static_cast<std::size_t>(block * d));
             qf.resize(static_cast<std::size_t>(block));
@@ -194,19 +198,31 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                             threshold = lows[k - 1];
                         }
                     }
-                    const double* xr = xb + r * d;
-                    for (int64_t a : live) {
+                    thresholds[r] = threshold;
+                }
+                // Exact widths of the surviving (row, arm) pairs, arm by arm: the
+                // rows that need an arm are gathered and share each read of its
+                // matrix (a row's result does not depend on the rows around it).
+                for (int64_t a : live) {
+                    rows.clear();
+                    for (int64_t r = 0; r < nb; ++r) {
+                        const uint8_t* av = avail.row(r0 + r, S);
                         if (av && !av[a]) continue;
-                        if (H(r, a) >= threshold) {
-                            double qa;
-                            quadform_rows(xr, 1, d, d, screen->exact + a * d * d, &qa);
-                            M(r, a) += std::sqrt(std::max(qa, 0.0)) * scale;
+                        if (H(r, a) >= thresholds[r]) {
+                            rows.push_back(r);
                         } else {
                             M(r, a) = -kInf;
                         }
                     }
-                    sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, av, out_arms + (r0 + r) * cfg.k,
-                               out_p + (r0 + r) * cfg.k, scratch);
+                    if (rows.empty()) continue;
+                    const int64_t nr = static_cast<int64_t>(rows.size());
+                    for (int64_t t = 0; t < nr; ++t) std::copy_n(xb + rows[t] * d, d, xg.data() + t * d);
+                    quadform_rows(xg.data(), nr, d, d, screen->exact + a * d * d, q.data());
+                    for (int64_t t = 0; t < nr; ++t) M(rows[t], a) += std::sqrt(std::max(q[t], 0.0)) * scale;
+                }
+                for (int64_t r = 0; r < nb; ++r) {
+                    sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
+                               out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
                 }
             });
         }
