@@ -26,15 +26,18 @@ thread it is the ratio of work done).
 Roofline (LinUCB, LinTS): selection is bound by the quadratic forms
 ``x^T A_a^-1 x``, ``d (d + 1) / 2`` fused multiply-adds per (request, arm)
 (symmetry halves the d^2), plus ``n_train d (d + 1) / 2`` for the Gram
-matrices of fit. ``--peak-gfma`` is one core's double-precision FMA rate
-(default: 25.4 G/s, measured on the benchmark machine, AMD EPYC Zen 4 at
-~3.1 GHz: AVX-512 runs on two 256-bit FMA pipes, 8 double FMAs per cycle;
-single precision twice that). The table's ``roof s`` is the least time the
-arithmetic needs on ``threads`` cores at that peak: single precision for the
-screened LinUCB widths and LinTS widths, double for the fit; ``max x`` is
-MABWiser's time over it, the speed-up no implementation of the same
-arithmetic can exceed; ``kernel %`` is the share of that peak our selection
-reached (its measured FMA rate over the peak).
+matrices of fit. ``--peak-gfma`` is one core's double-precision FMA rate,
+default 50 G/s: measured on the benchmark machine (CPUID "AMD EPYC",
+family 25, AVX-512) with 12 independent AVX-512 FMA chains, in process CPU
+time; a dependent chain (4-cycle FMA latency) puts the clock at ~3.6 GHz,
+so the core retires ~14 double FMAs per cycle, i.e. two 512-bit FMAs, not
+the one of a Zen 4 core that splits them over 256-bit units; single
+precision measured twice that (100 G/s). The table's ``roof s`` is the
+least time the arithmetic needs on ``threads`` cores at that peak: single
+precision for the screened LinUCB widths and LinTS widths, double for the
+fit; ``max x`` is MABWiser's time over it, the speed-up no implementation
+of the same arithmetic can exceed; ``kernel %`` is the share of that peak
+our selection reached (its measured FMA rate over the peak).
 
 Usage::
 
@@ -184,7 +187,7 @@ def main(argv=None):
     parser.add_argument(
         "--peak-gfma",
         type=float,
-        default=25.4,
+        default=50.0,
         help="one core's double-precision FMA rate in G/s, for the roofline (single = 2x)",
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
