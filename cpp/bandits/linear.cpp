@@ -135,17 +135,22 @@ void LinearBandit::knn_prior(const double* features, int64_t k, double* out) con
     }
 }
 
+// The first arm features fix their length; later ones must match it.
+void LinearBandit::fix_feature_length(int64_t n_arm_features) {
+    if (f_ == 0) {
+        f_ = n_arm_features;
+        feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
+    } else if (n_arm_features != f_) {
+        throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
+                                    std::to_string(n_arm_features));
+    }
+}
+
 int64_t LinearBandit::add_arm(const double* prior_mean, const double* features, int64_t n_arm_features,
                               int64_t n_neighbors) {
     screen_valid_ = false;
     if (features) {
-        if (f_ == 0) {
-            f_ = n_arm_features;
-            feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
-        } else if (n_arm_features != f_) {
-            throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
-                                        std::to_string(n_arm_features));
-        }
+        fix_feature_length(n_arm_features);
     }
     std::vector<double> prior(static_cast<std::size_t>(d_), 0.0);
     if (prior_mean) {
@@ -184,13 +189,7 @@ void LinearBandit::remove_arm(int64_t arm) {
 
 void LinearBandit::set_features(const int64_t* arms, int64_t n, const double* features, int64_t n_arm_features) {
     core.arms.check_arms(arms, n, "arm_ids");
-    if (f_ == 0) {
-        f_ = n_arm_features;
-        feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
-    } else if (n_arm_features != f_) {
-        throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
-                                    std::to_string(n_arm_features));
-    }
+    fix_feature_length(n_arm_features);
     for (int64_t i = 0; i < n; ++i) {
         std::copy(features + i * f_, features + (i + 1) * f_, feat_.begin() + arms[i] * f_);
         has_feat_[arms[i]] = 1;

@@ -74,6 +74,7 @@ private:
     bool full() const { return kind_ != LinearKind::LogisticDiag; }
     int64_t cov_size() const { return full() ? d_ * d_ : d_; }
     void init_slot(int64_t slot);
+    void fix_feature_length(int64_t n_arm_features);
     void knn_prior(const double* features, int64_t n_neighbors, double* out) const;
     void observe(int64_t arm, const double* x, double r);
 
