@@ -23,6 +23,23 @@ Times are wall-clock seconds (best of ``--repeats``); ``cpu x`` is the ratio
 of process CPU seconds, which a busy shared machine disturbs less (at one
 thread it is the ratio of work done).
 
+Roofline (LinUCB, LinTS): selection is bound by the quadratic forms
+``x^T A_a^-1 x``, ``d (d + 1) / 2`` fused multiply-adds per (request, arm)
+(symmetry halves the d^2), plus ``n_train d (d + 1) / 2`` for the Gram
+matrices of fit. ``--peak-gfma`` is one core's double-precision FMA rate,
+default 50 G/s: measured on the benchmark machine (CPUID "AMD EPYC",
+family 25, AVX-512) with 12 independent AVX-512 FMA chains, in process CPU
+time; a dependent chain (4-cycle FMA latency) puts the clock at ~3.6 GHz,
+so the core retires ~14 double FMAs per cycle, i.e. two 512-bit FMAs, not
+the one of a Zen 4 core that splits them over 256-bit units; single
+precision measured twice that (100 G/s). The table's ``roof s`` is the
+least time the arithmetic needs on ``threads`` cores at that peak: single
+precision for the screened LinUCB widths and LinTS widths, double for the
+fit; ``max x`` is MABWiser's CPU seconds over the roofline's core-seconds
+(JSON: ``max_speedup_cpu``; ``max_speedup`` uses wall time), the speed-up no
+implementation of the same arithmetic can exceed; ``kernel %`` is the share of that peak
+our selection reached (its measured FMA rate over the peak).
+
 Usage::
 
     python benchmarks/bench_bandits.py                # both shapes
@@ -60,12 +77,35 @@ def make_log(n_arms, n_train, n_features, n_predict, seed=111):
     from sklearn.datasets import make_classification
 
     X, y = make_classification(
-        n_samples=n_train + n_predict, n_features=n_features, n_informative=min(20, n_features - 4),
-        weights=[0.99], random_state=seed,
+        n_samples=n_train + n_predict,
+        n_features=n_features,
+        n_informative=min(20, n_features - 4),
+        weights=[0.99],
+        random_state=seed,
     )
     rng = np.random.default_rng(seed)
     decisions = rng.integers(0, n_arms, n_train)
     return decisions, y[:n_train].astype(np.float64), X[:n_train], X[n_train:]
+
+
+def roofline(row, peak_gfma):
+    """Fewest seconds the quadratic forms of fit + select need at peak."""
+    if not row["policy"].startswith("Lin"):
+        return {}
+    tri = row["n_features"] * (row["n_features"] + 1) / 2
+    select_fma = row["n_predict"] * row["n_arms"] * tri
+    fit_fma = row["n_train"] * tri
+    rate = peak_gfma * 1e9 * row["threads"]
+    roof = select_fma / (2 * rate) + fit_fma / rate
+    return {
+        "select_fma": select_fma,
+        "fit_fma": fit_fma,
+        "roofline_s": roof,
+        "max_speedup": (row["mabwiser_fit_s"] + row["mabwiser_predict_s"]) / roof,
+        # CPU seconds over the roofline's core-seconds: less disturbed by a busy machine
+        "max_speedup_cpu": row["mabwiser_cpu_s"] / (roof * row["threads"]),
+        "kernel_peak_share": (select_fma / (2 * rate)) / row["reelrec_predict_s"],
+    }
 
 
 def timed(fn):
@@ -107,22 +147,52 @@ def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, thre
     policy = makers[policy_name]().set_params(random_state=seed, num_threads=threads)
     _, t_fit = timed(lambda: policy.fit(decisions, rewards, X if contextual else None))
     (actions, props), t_pred = timed(
-        lambda: policy.select(Xq if contextual else None, n_requests=None if contextual else len(Xq))
+        lambda: policy.select(
+            Xq if contextual else None, n_requests=None if contextual else len(Xq)
+        )
     )
     return actions[:, 0], props[:, 0], t_fit, t_pred, policy
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
-    parser.add_argument("--threads", type=int, nargs="+", default=[2],
-                        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)")
-    parser.add_argument("--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="run each side this many times (fresh models) and keep the fastest")
-    parser.add_argument("--policies", nargs="+",
-                        default=["LinUCB", "LinTS", "UCB1", "EpsilonGreedy", "EpsilonGreedy(0)",
-                                 "ThompsonSampling"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)",
+    )
+    parser.add_argument(
+        "--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run each side this many times (fresh models) and keep the fastest",
+    )
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        default=[
+            "LinUCB",
+            "LinTS",
+            "UCB1",
+            "EpsilonGreedy",
+            "EpsilonGreedy(0)",
+            "ThompsonSampling",
+        ],
+    )
+    parser.add_argument(
+        "--peak-gfma",
+        type=float,
+        default=50.0,
+        help="one core's double-precision FMA rate in G/s, for the roofline (single = 2x)",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
     args = parser.parse_args(argv)
 
@@ -142,15 +212,26 @@ def main(argv=None):
                             name, n_arms, d, decisions, rewards, X, Xq, threads, args.n_mc
                         )
                         r_fit, r_pred = min(r_fit, f), min(r_pred, p)
-                        theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, threads)
+                        theirs, f, p, _ = run_mabwiser(
+                            name, n_arms, decisions, rewards, X, Xq, threads
+                        )
                         m_fit, m_pred = min(m_fit, f), min(m_pred, p)
                     row = {
-                        "threads": threads, "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train,
-                        "n_features": d, "n_predict": n_pred,
-                        "reelrec_fit_s": r_fit[0], "reelrec_predict_s": r_pred[0],
-                        "mabwiser_fit_s": m_fit[0], "mabwiser_predict_s": m_pred[0],
-                        "reelrec_cpu_s": r_fit[1] + r_pred[1], "mabwiser_cpu_s": m_fit[1] + m_pred[1],
-                        "speedup_fit": m_fit[0] / r_fit[0], "speedup_predict": m_pred[0] / r_pred[0],
+                        "threads": threads,
+                        "shape": size,
+                        "policy": name,
+                        "n_arms": n_arms,
+                        "n_train": n_train,
+                        "n_features": d,
+                        "n_predict": n_pred,
+                        "reelrec_fit_s": r_fit[0],
+                        "reelrec_predict_s": r_pred[0],
+                        "mabwiser_fit_s": m_fit[0],
+                        "mabwiser_predict_s": m_pred[0],
+                        "reelrec_cpu_s": r_fit[1] + r_pred[1],
+                        "mabwiser_cpu_s": m_fit[1] + m_pred[1],
+                        "speedup_fit": m_fit[0] / r_fit[0],
+                        "speedup_predict": m_pred[0] / r_pred[0],
                         "speedup_total": (m_fit[0] + m_pred[0]) / (r_fit[0] + r_pred[0]),
                         "speedup_cpu": (m_fit[1] + m_pred[1]) / (r_fit[1] + r_pred[1]),
                         "mean_propensity": float(np.mean(props)),
@@ -160,25 +241,45 @@ def main(argv=None):
                     if name == "EpsilonGreedy(0)":
                         means = policy.means_
                         unique = np.sum(means == means.max()) == 1
-                        row["identical_decisions"] = float(np.mean(ours == theirs)) if unique else None
-                        row["note"] = "best arm unique" if unique else "best arm tied: tie-breaks differ by design"
+                        row["identical_decisions"] = (
+                            float(np.mean(ours == theirs)) if unique else None
+                        )
+                        row["note"] = (
+                            "best arm unique"
+                            if unique
+                            else "best arm tied: tie-breaks differ by design"
+                        )
+                    row.update(roofline(row, args.peak_gfma))
                     rows.append(row)
-                    print(f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
-                          f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s", flush=True)
+                    print(
+                        f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
+                        f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s",
+                        flush=True,
+                    )
 
-    header = (f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
-              f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s}")
+    header = (
+        f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
+        f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s} "
+        f"{'roof s':>8s} {'max x':>6s} {'kernel %':>8s}"
+    )
     print()
     print(header)
     print("-" * len(header))
     for r in rows:
         same = r.get("identical_decisions")
         same_s = "" if same is None else f"{100 * same:.1f}%"
-        print(f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
-              f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
-              f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
-              f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
-              f"{r['speedup_cpu']:7.1f} {same_s:>6s}")
+        print(
+            f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
+            f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
+            f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
+            f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
+            f"{r['speedup_cpu']:7.1f} {same_s:>6s} "
+            + (
+                f"{r['roofline_s']:8.4f} {r['max_speedup_cpu']:6.1f} {100 * r['kernel_peak_share']:7.0f}%"
+                if "roofline_s" in r
+                else ""
+            )
+        )
 
     result = {
         "benchmark": "bandits",
@@ -186,6 +287,7 @@ def main(argv=None):
         "threads": args.threads,
         "load_average": os.getloadavg(),
         "n_mc": args.n_mc,
+        "peak_gfma_per_core": args.peak_gfma,
         "repeats": args.repeats,
         "machine": {
             "platform": platform.platform(),
@@ -193,7 +295,8 @@ def main(argv=None):
             "cpu_count": os.cpu_count(),
             "quadform_isa": _core.bandits_quadform_isa(),
         },
-        "command": "python benchmarks/bench_bandits.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/bench_bandits.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "results": rows,
     }
     out = Path(args.out)

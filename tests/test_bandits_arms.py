@@ -3,22 +3,12 @@
 import numpy as np
 import pytest
 
-from reelrec.bandits import (
-    UCB1,
-    BanditPolicy,
-    EpsilonGreedy,
-    HybridLinUCB,
-    LinTS,
-    LinUCB,
-    LogisticTS,
-    Softmax,
-    ThompsonSampling,
-)
+from reelrec import bandits as rb
 
 
 # ------------------------------------------------------------------- arms
 def test_add_remove_arms_ids_stable_and_reused_fifo():
-    policy = EpsilonGreedy(3, random_state=0)
+    policy = rb.EpsilonGreedy(3, random_state=0)
     assert policy.add_arm() == 3
     policy.update([0, 1, 3], [1.0, 0.5, 0.2])
     policy.remove_arm(1)
@@ -40,19 +30,21 @@ def test_add_remove_arms_ids_stable_and_reused_fifo():
 @pytest.mark.parametrize(
     "make, contextual",
     [
-        (lambda: ThompsonSampling(4), False),
-        (lambda: UCB1(4), False),
-        (lambda: LinUCB(4, 3), True),
-        (lambda: LinTS(4, 3), True),
-        (lambda: LogisticTS(4, 3), True),
-        (lambda: HybridLinUCB(4, 3, 2), True),
+        (lambda: rb.ThompsonSampling(4), False),
+        (lambda: rb.UCB1(4), False),
+        (lambda: rb.LinUCB(4, 3), True),
+        (lambda: rb.LinTS(4, 3), True),
+        (lambda: rb.LogisticTS(4, 3), True),
+        (lambda: rb.HybridLinUCB(4, 3, 2), True),
     ],
 )
 def test_removed_arms_never_chosen_nor_updated(make, contextual):
     policy = make().set_params(random_state=0)
     X = np.random.default_rng(0).standard_normal((500, 3))
     policy.remove_arm(2)
-    actions, props = policy.select(X if contextual else None, n_requests=None if contextual else 500, k=3)
+    actions, props = policy.select(
+        X if contextual else None, n_requests=None if contextual else 500, k=3
+    )
     assert not (actions == 2).any() and (actions >= 0).all()
     with pytest.raises(ValueError, match="actions: arm 2 has been removed"):
         policy.update([0, 2], [1.0, 0.0], X[:2] if contextual else None)
@@ -67,7 +59,7 @@ def test_removed_arms_never_chosen_nor_updated(make, contextual):
 
 
 def test_start_empty_and_grow():
-    policy = ThompsonSampling(0, random_state=0)
+    policy = rb.ThompsonSampling(0, random_state=0)
     actions, props = policy.select(n_requests=2)
     np.testing.assert_array_equal(actions, -1)
     assert np.isnan(props).all()
@@ -83,7 +75,7 @@ def test_linear_explicit_prior_and_neighbour_prior():
     d = 3
     theta = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
     feats = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
-    policy = LinUCB(3, d, l2=1.0, n_prior_neighbors=2, random_state=0).set_arm_features(feats)
+    policy = rb.LinUCB(3, d, l2=1.0, n_prior_neighbors=2, random_state=0).set_arm_features(feats)
     X = rng.standard_normal((600, d))
     arms = rng.integers(0, 3, 600)
     policy.update(arms, np.einsum("nd,nd->n", X, theta[arms]), X)
@@ -91,7 +83,9 @@ def test_linear_explicit_prior_and_neighbour_prior():
     # features close to arm 0's: the prior is a similarity-weighted mean of arms 0 and 1
     new = policy.add_arm(features=[0.8, 0.6])
     w = np.array([0.8, 0.6])
-    np.testing.assert_allclose(policy.theta_[new], (w[0] * learned[0] + w[1] * learned[1]) / w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        policy.theta_[new], (w[0] * learned[0] + w[1] * learned[1]) / w.sum(), rtol=1e-12
+    )
     np.testing.assert_allclose(policy.b_[new], policy.theta_[new])  # b = l2 * theta0
     explicit = policy.add_arm(prior=[0.5, -0.5, 2.0])
     np.testing.assert_allclose(policy.theta_[explicit], [0.5, -0.5, 2.0])
@@ -112,22 +106,30 @@ def test_hybrid_new_arm_scored_from_shared_model():
     X = np.column_stack([np.ones(800), rng.standard_normal(800)])
     arms = rng.integers(0, n_arms, 800)
     r = F[arms, 0] + 0.05 * rng.standard_normal(800)
-    policy = HybridLinUCB(n_arms, d, m, alpha=0.01, random_state=0).set_arm_features(F).fit(arms, r, X)
+    policy = (
+        rb.HybridLinUCB(n_arms, d, m, alpha=0.01, random_state=0)
+        .set_arm_features(F)
+        .fit(arms, r, X)
+    )
     good = policy.add_arm(features=[F[:, 0].max() + 2.0, 0.0])
     actions, _ = policy.select(X[:50])
     assert np.mean(actions[:, 0] == good) > 0.9
-    bad = HybridLinUCB(n_arms, d, m, alpha=0.01, random_state=0).set_arm_features(F).fit(arms, r, X)
+    bad = (
+        rb.HybridLinUCB(n_arms, d, m, alpha=0.01, random_state=0)
+        .set_arm_features(F)
+        .fit(arms, r, X)
+    )
     bad.add_arm(features=[F[:, 0].min() - 2.0, 0.0])
     assert not (bad.select(X[:50])[0] == n_arms).any()
 
 
 def test_new_arm_share_explores_new_arms():
     rng = np.random.default_rng(2)
-    policy = UCB1(5, new_arm_share=0.1, new_arm_pulls=20, random_state=0)
+    policy = rb.UCB1(5, new_arm_share=0.1, new_arm_pulls=20, random_state=0)
     policy.fit(np.repeat(np.arange(5), 50), rng.random(250))
     new = policy.add_arm()
     actions, props = policy.select(n_requests=5000)
-    # UCB1 alone would play the new arm first; with the share it still gets >= 10%
+    # rb.UCB1 alone would play the new arm first; with the share it still gets >= 10%
     assert np.mean(actions == new) >= 0.1
     np.testing.assert_allclose(props[actions[:, 0] == new], 1.0)
 
@@ -136,22 +138,24 @@ def test_new_arm_share_explores_new_arms():
 def _scenarios():
     rng = np.random.default_rng(0)
     return [
-        (EpsilonGreedy(6, epsilon=0.2, decay=0.1, new_arm_share=0.1), False),
-        (UCB1(6, alpha=0.5), False),
-        (Softmax(6, temperature=0.3, prior=(0.5, 1.0)), False),
-        (ThompsonSampling(6, n_mc=20), False),
-        (ThompsonSampling(6, likelihood="gaussian", noise_std=0.5, n_mc=20), False),
-        (LinUCB(6, 4, alpha=0.5, n_prior_neighbors=2), True),
-        (LinTS(6, 4, v=0.5, n_mc=20), True),
-        (LogisticTS(6, 4, precision="full", n_mc=20), True),
-        (LogisticTS(6, 4, v=0.5, n_mc=20), True),
-        (HybridLinUCB(6, 4, 3).set_arm_features(rng.standard_normal((6, 3))), True),
+        (rb.EpsilonGreedy(6, epsilon=0.2, decay=0.1, new_arm_share=0.1), False),
+        (rb.UCB1(6, alpha=0.5), False),
+        (rb.Softmax(6, temperature=0.3, prior=(0.5, 1.0)), False),
+        (rb.ThompsonSampling(6, n_mc=20), False),
+        (rb.ThompsonSampling(6, likelihood="gaussian", noise_std=0.5, n_mc=20), False),
+        (rb.LinUCB(6, 4, alpha=0.5, n_prior_neighbors=2), True),
+        (rb.LinTS(6, 4, v=0.5, n_mc=20), True),
+        (rb.LogisticTS(6, 4, precision="full", n_mc=20), True),
+        (rb.LogisticTS(6, 4, v=0.5, n_mc=20), True),
+        (rb.HybridLinUCB(6, 4, 3).set_arm_features(rng.standard_normal((6, 3))), True),
     ]
 
 
 def _step(policy, contextual, rng, n=40):
     X = rng.standard_normal((n, 4))
-    actions, props = policy.select(X if contextual else None, k=2, n_requests=None if contextual else n)
+    actions, props = policy.select(
+        X if contextual else None, k=2, n_requests=None if contextual else n
+    )
     rewards = (rng.random(n) < 0.5).astype(float)
     policy.update(actions[:, 0], rewards, X if contextual else None)
     return actions, props
@@ -165,12 +169,12 @@ def test_save_load_continues_identically(index, tmp_path):
     for _ in range(3):
         _step(policy, contextual, rng)
     policy.remove_arm(1)
-    features = rng.standard_normal(3 if isinstance(policy, HybridLinUCB) else 2)
+    features = rng.standard_normal(3 if isinstance(policy, rb.HybridLinUCB) else 2)
     policy.add_arm(features=features if policy._uses_features else None)
     policy.remove_arm(3)
     path = tmp_path / "policy.npz"
     policy.save(path)
-    loaded = BanditPolicy.load(path)
+    loaded = rb.BanditPolicy.load(path)
     assert type(loaded) is type(policy) and loaded.get_params() == policy.get_params()
     np.testing.assert_array_equal(loaded.arm_ids_, policy.arm_ids_)
     rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
@@ -190,17 +194,17 @@ def test_load_rejects_other_files(tmp_path):
     bad = tmp_path / "x.npz"
     np.savez(bad, a=np.zeros(2))
     with pytest.raises(ValueError, match="not a reelrec bandit file"):
-        BanditPolicy.load(bad)
-    policy = UCB1(3, random_state=0)
+        rb.BanditPolicy.load(bad)
+    policy = rb.UCB1(3, random_state=0)
     policy.save(tmp_path / "u.npz")
     with pytest.raises(TypeError, match="holds a UCB1, not a LinUCB"):
-        LinUCB.load(tmp_path / "u.npz")
+        rb.LinUCB.load(tmp_path / "u.npz")
     with pytest.raises(ValueError, match="JSON serialisable"):
-        UCB1(3, random_state=np.random.default_rng(0)).save(tmp_path / "g.npz")
+        rb.UCB1(3, random_state=np.random.default_rng(0)).save(tmp_path / "g.npz")
 
 
 def test_structural_change_rebuilds_at_fit():
-    policy = LinUCB(3, 2, random_state=0)
+    policy = rb.LinUCB(3, 2, random_state=0)
     policy.add_arm()
     policy.set_params(n_features=3, n_arms=2)
     policy.fit([0, 1], [1.0, 0.0], np.ones((2, 3)))
@@ -222,11 +226,11 @@ def _bernoulli_run(policy, means, rounds=60, batch=25, seed=0):
 @pytest.mark.parametrize(
     "policy",
     [
-        EpsilonGreedy(10, epsilon=0.1, random_state=0),
-        UCB1(10, alpha=0.5, random_state=0),
-        Softmax(10, temperature=0.05, random_state=0),
-        ThompsonSampling(10, n_mc=10, random_state=0),
-        ThompsonSampling(10, likelihood="gaussian", noise_std=0.5, n_mc=10, random_state=0),
+        rb.EpsilonGreedy(10, epsilon=0.1, random_state=0),
+        rb.UCB1(10, alpha=0.5, random_state=0),
+        rb.Softmax(10, temperature=0.05, random_state=0),
+        rb.ThompsonSampling(10, n_mc=10, random_state=0),
+        rb.ThompsonSampling(10, likelihood="gaussian", noise_std=0.5, n_mc=10, random_state=0),
     ],
     ids=lambda p: type(p).__name__ + getattr(p, "likelihood", ""),
 )
@@ -262,11 +266,16 @@ def _linear_run(policy, theta, rounds=40, batch=50, seed=0, logistic=False):
 @pytest.mark.parametrize(
     "make, logistic",
     [
-        (lambda: LinUCB(8, 5, alpha=0.5, random_state=0), False),
-        (lambda: LinTS(8, 5, v=0.3, n_mc=10, random_state=0), False),
-        (lambda: LogisticTS(8, 5, precision="full", v=0.5, n_mc=10, random_state=0), True),
-        (lambda: LogisticTS(8, 5, v=0.5, n_mc=10, random_state=0), True),
-        (lambda: HybridLinUCB(8, 5, 1, alpha=0.5, random_state=0).set_arm_features(np.ones((8, 1))), False),
+        (lambda: rb.LinUCB(8, 5, alpha=0.5, random_state=0), False),
+        (lambda: rb.LinTS(8, 5, v=0.3, n_mc=10, random_state=0), False),
+        (lambda: rb.LogisticTS(8, 5, precision="full", v=0.5, n_mc=10, random_state=0), True),
+        (lambda: rb.LogisticTS(8, 5, v=0.5, n_mc=10, random_state=0), True),
+        (
+            lambda: rb.HybridLinUCB(8, 5, 1, alpha=0.5, random_state=0).set_arm_features(
+                np.ones((8, 1))
+            ),
+            False,
+        ),
     ],
 )
 def test_linear_environment_beats_uniform(make, logistic):

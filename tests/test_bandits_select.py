@@ -6,16 +6,7 @@ import pytest
 from scipy.stats import chi2
 
 from bandit_reference import HybridArms, RidgeArms, counting_stats, ucb1_scores
-from reelrec.bandits import (
-    UCB1,
-    EpsilonGreedy,
-    HybridLinUCB,
-    LinTS,
-    LinUCB,
-    LogisticTS,
-    Softmax,
-    ThompsonSampling,
-)
+from reelrec import bandits as rb
 
 
 def _ridge_log(n=400, n_arms=6, d=4, seed=0):
@@ -58,7 +49,7 @@ def assert_calibrated(actions, props, n_arms, mc_draws=None):
 # --------------------------------------------------------- deterministic choices
 def test_linucb_select_matches_reference():
     arms, r, X = _ridge_log()
-    policy = LinUCB(6, 4, alpha=0.9, l2=1.2, random_state=0).update(arms, r, X)
+    policy = rb.LinUCB(6, 4, alpha=0.9, l2=1.2, random_state=0).update(arms, r, X)
     ref = RidgeArms(6, 4, l2=1.2)
     ref.update(arms, r, X)
     Xq = np.random.default_rng(9).standard_normal((300, 4))
@@ -76,7 +67,11 @@ def test_hybrid_select_matches_reference(direct):
     arms = rng.integers(0, n_arms, 120)
     X = rng.standard_normal((120, d))
     r = X[:, 1] + F[arms, 0] + 0.1 * rng.standard_normal(120)
-    policy = HybridLinUCB(n_arms, d, m, alpha=0.7, random_state=0).set_arm_features(F).update(arms, r, X)
+    policy = (
+        rb.HybridLinUCB(n_arms, d, m, alpha=0.7, random_state=0)
+        .set_arm_features(F)
+        .update(arms, r, X)
+    )
     policy._direct = direct
     ref = HybridArms(n_arms, d, F)
     ref.update(arms, r, X)
@@ -91,10 +86,12 @@ def test_ucb1_select_matches_reference():
     rng = np.random.default_rng(1)
     arms = rng.integers(0, 7, 300)
     r = rng.random(300) * (arms / 7)
-    policy = UCB1(7, alpha=0.5, random_state=0).update(arms, r)
+    policy = rb.UCB1(7, alpha=0.5, random_state=0).update(arms, r)
     pulls, sums = counting_stats(7, arms, r)
     actions, props = policy.select(n_requests=5, k=7)
-    np.testing.assert_array_equal(actions, np.tile(np.argsort(-ucb1_scores(pulls, sums, 0.5)), (5, 1)))
+    np.testing.assert_array_equal(
+        actions, np.tile(np.argsort(-ucb1_scores(pulls, sums, 0.5)), (5, 1))
+    )
     np.testing.assert_array_equal(props, 1.0)
 
 
@@ -104,7 +101,7 @@ def test_screened_batches_equal_unscreened_rows(alpha):
     decisions must equal the double-precision path that small batches take."""
     rng = np.random.default_rng(3)
     arms, r, X = _ridge_log(n=3000, n_arms=40, d=30, seed=4)
-    policy = LinUCB(40, 30, alpha=alpha, random_state=0).fit(arms, r, X)
+    policy = rb.LinUCB(40, 30, alpha=alpha, random_state=0).fit(arms, r, X)
     Xq = rng.standard_normal((400, 30))
     Xq[::7] = Xq[0]  # repeated contexts
     mask = rng.random((400, 40)) < 0.7
@@ -121,7 +118,7 @@ def test_screened_batches_equal_unscreened_rows(alpha):
 
 
 def test_ties_are_broken_at_random_and_share_the_propensity():
-    policy = LinUCB(4, 3, random_state=0)  # untrained: all arms tie
+    policy = rb.LinUCB(4, 3, random_state=0)  # untrained: all arms tie
     X = np.ones((4000, 3))
     actions, props = policy.select(X, k=2)
     np.testing.assert_allclose(props[:, 0], 0.25)
@@ -131,7 +128,9 @@ def test_ties_are_broken_at_random_and_share_the_propensity():
 
 # --------------------------------------------------------------- propensities
 def test_epsilon_greedy_propensities_exact_and_calibrated():
-    policy = EpsilonGreedy(5, epsilon=0.3, random_state=1).update([0, 1, 2, 2], [0.2, 0.9, 0.5, 0.7])
+    policy = rb.EpsilonGreedy(5, epsilon=0.3, random_state=1).update(
+        [0, 1, 2, 2], [0.2, 0.9, 0.5, 0.7]
+    )
     actions, props = policy.select(n_requests=6000)
     expected = np.array([0.06, 0.06 + 0.7, 0.06, 0.06, 0.06])
     np.testing.assert_allclose(props[:, 0], expected[actions[:, 0]])
@@ -140,14 +139,18 @@ def test_epsilon_greedy_propensities_exact_and_calibrated():
 
 
 def test_epsilon_decay():
-    policy = EpsilonGreedy(4, epsilon=0.4, decay=0.5, random_state=0).update([1, 1, 1, 1], [1.0] * 4)
+    policy = rb.EpsilonGreedy(4, epsilon=0.4, decay=0.5, random_state=0).update(
+        [1, 1, 1, 1], [1.0] * 4
+    )
     _, props = policy.select(n_requests=50)
     eps = 0.4 / (1 + 0.5 * 4)
     assert set(np.round(props.ravel(), 12)) <= {round(eps / 4, 12), round(eps / 4 + 1 - eps, 12)}
 
 
 def test_softmax_propensities_exact_and_calibrated():
-    policy = Softmax(4, temperature=0.5, random_state=2).update([0, 1, 2, 3], [0.0, 0.5, 1.0, 0.2])
+    policy = rb.Softmax(4, temperature=0.5, random_state=2).update(
+        [0, 1, 2, 3], [0.0, 0.5, 1.0, 0.2]
+    )
     actions, props = policy.select(n_requests=6000, k=2)
     w = np.exp(np.array([0.0, 0.5, 1.0, 0.2]) / 0.5)
     np.testing.assert_allclose(props[:, 0], (w / w.sum())[actions[:, 0]])
@@ -161,21 +164,25 @@ def test_softmax_propensities_exact_and_calibrated():
         assert_calibrated(actions[rows, 1:], props[rows, 1:], 4)
 
 
-@pytest.mark.parametrize("likelihood, prior", [("bernoulli", None), ("bernoulli", (0.5, 0.5)), ("gaussian", None)])
+@pytest.mark.parametrize(
+    "likelihood, prior", [("bernoulli", None), ("bernoulli", (0.5, 0.5)), ("gaussian", None)]
+)
 def test_thompson_propensities_calibrated(likelihood, prior):
     rng = np.random.default_rng(3)
     arms = rng.integers(0, 5, 60)
     r = (rng.random(60) < 0.2 + 0.1 * arms).astype(float)
     # arm 5 is never observed: with prior (0.5, 0.5) its shapes stay below 1,
     # which takes the log-space Beta path
-    policy = ThompsonSampling(6, likelihood=likelihood, prior=prior, n_mc=3000, random_state=4)
+    policy = rb.ThompsonSampling(6, likelihood=likelihood, prior=prior, n_mc=3000, random_state=4)
     policy.update(arms, r)
     actions, props = policy.select(n_requests=5000)
     assert_calibrated(actions, props, 6, mc_draws=3000)
 
 
 def test_thompson_slate_propensities_calibrated():
-    policy = ThompsonSampling(4, n_mc=3000, random_state=5).update([0, 1, 2, 3, 3], [0, 1, 1, 0, 1])
+    policy = rb.ThompsonSampling(4, n_mc=3000, random_state=5).update(
+        [0, 1, 2, 3, 3], [0, 1, 1, 0, 1]
+    )
     actions, props = policy.select(n_requests=6000, k=2)
     assert len(set(map(tuple, actions.tolist()))) > 4
     assert np.all(actions[:, 0] != actions[:, 1])
@@ -185,7 +192,7 @@ def test_thompson_slate_propensities_calibrated():
             assert_calibrated(actions[rows, 1:], props[rows, 1:], 4, mc_draws=3000)
 
 
-@pytest.mark.parametrize("cls", [LinTS, LogisticTS])
+@pytest.mark.parametrize("cls", [rb.LinTS, rb.LogisticTS])
 def test_contextual_thompson_propensities_calibrated(cls):
     rng = np.random.default_rng(7)
     X = rng.standard_normal((80, 3))
@@ -198,7 +205,7 @@ def test_contextual_thompson_propensities_calibrated(cls):
 
 
 def test_new_arm_share_exact_mixture():
-    policy = EpsilonGreedy(5, epsilon=0.0, new_arm_share=0.2, new_arm_pulls=3, random_state=0)
+    policy = rb.EpsilonGreedy(5, epsilon=0.0, new_arm_share=0.2, new_arm_pulls=3, random_state=0)
     policy.update([0] * 5 + [1] * 5 + [2] * 2, [1.0] * 5 + [0.1] * 5 + [1.0] * 2)
     # arms 2, 3, 4 have < 3 pulls; greedy best is arm 0 (mean 1) tied with arm 2 (mean 1)
     actions, props = policy.select(n_requests=8000)
@@ -212,18 +219,18 @@ def test_new_arm_share_exact_mixture():
 
 def test_new_arm_share_with_thompson_and_linucb():
     X = np.random.default_rng(0).standard_normal((3000, 3))
-    lin = LinUCB(3, 3, new_arm_share=0.3, new_arm_pulls=1, random_state=0)
+    lin = rb.LinUCB(3, 3, new_arm_share=0.3, new_arm_pulls=1, random_state=0)
     lin.update([0, 1], [1.0, 0.0], X[:2])
     actions, props = lin.select(X)
     new = actions[:, 0] == 2
-    # arm 2 is the only unobserved arm: 0.3 + 0.7 * [it is LinUCB's argmax]
+    # arm 2 is the only unobserved arm: 0.3 + 0.7 * [it is rb.LinUCB's argmax]
     assert set(np.round(props[new, 0], 12)) <= {0.3, 1.0}
     assert set(np.round(props[~new, 0], 12)) <= {0.7, 1.0}
     # arm 2 has probability >= 0.3 in every request, so its IPS count estimates n
     ips = np.sum(new / props[:, 0])
     assert abs(ips - 3000) < 4.5 * np.sqrt(3000 * (1 / 0.3 - 1))
 
-    ts = ThompsonSampling(4, n_mc=2000, new_arm_share=0.25, new_arm_pulls=2, random_state=1)
+    ts = rb.ThompsonSampling(4, n_mc=2000, new_arm_share=0.25, new_arm_pulls=2, random_state=1)
     ts.update([0, 0, 1, 1], [1, 1, 0, 0])
     actions, props = ts.select(n_requests=5000)
     assert_calibrated(actions, props, 4, mc_draws=2000)
@@ -231,7 +238,7 @@ def test_new_arm_share_with_thompson_and_linucb():
 
 # --------------------------------------------------------------- availability
 def test_availability_masks():
-    policy = Softmax(5, random_state=0)
+    policy = rb.Softmax(5, random_state=0)
     shared = np.array([True, False, True, False, True])
     actions, props = policy.select(n_requests=500, available=shared)
     assert set(actions.ravel()) == {0, 2, 4}
@@ -248,7 +255,7 @@ def test_availability_masks():
     assert np.isnan(props[2]).all()
 
 
-@pytest.mark.parametrize("cls", [LinUCB, LinTS, LogisticTS])
+@pytest.mark.parametrize("cls", [rb.LinUCB, rb.LinTS, rb.LogisticTS])
 def test_contextual_availability_per_request(cls):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((200, 3))
@@ -265,7 +272,7 @@ def test_contextual_availability_per_request(cls):
 
 
 def test_k_larger_than_arms_pads():
-    actions, props = UCB1(3, random_state=0).select(n_requests=2, k=5)
+    actions, props = rb.UCB1(3, random_state=0).select(n_requests=2, k=5)
     assert (np.sort(actions[:, :3], axis=1) == [0, 1, 2]).all()
     assert (actions[:, 3:] == -1).all() and np.isnan(props[:, 3:]).all()
 
@@ -275,16 +282,16 @@ def _policies():
     rng = np.random.default_rng(0)
     F = rng.standard_normal((30, 2))
     return [
-        (EpsilonGreedy(30, epsilon=0.2), False),
-        (UCB1(30), False),
-        (Softmax(30), False),
-        (ThompsonSampling(30, n_mc=50), False),
-        (ThompsonSampling(30, likelihood="gaussian", n_mc=50), False),
-        (LinUCB(30, 8), True),
-        (LinTS(30, 8, n_mc=50), True),
-        (LogisticTS(30, 8, precision="full", n_mc=50), True),
-        (LogisticTS(30, 8, n_mc=50), True),
-        (HybridLinUCB(30, 8, 2).set_arm_features(F), True),
+        (rb.EpsilonGreedy(30, epsilon=0.2), False),
+        (rb.UCB1(30), False),
+        (rb.Softmax(30), False),
+        (rb.ThompsonSampling(30, n_mc=50), False),
+        (rb.ThompsonSampling(30, likelihood="gaussian", n_mc=50), False),
+        (rb.LinUCB(30, 8), True),
+        (rb.LinTS(30, 8, n_mc=50), True),
+        (rb.LogisticTS(30, 8, precision="full", n_mc=50), True),
+        (rb.LogisticTS(30, 8, n_mc=50), True),
+        (rb.HybridLinUCB(30, 8, 2).set_arm_features(F), True),
     ]
 
 
@@ -309,20 +316,31 @@ def test_thread_count_and_batch_split_invariance(index):
     for threads in (1, 2):
         policy.set_params(num_threads=threads)
         policy._state.set_state(state)  # same counters for both runs
-        out[threads] = policy.select(X if contextual else None, k=3, n_requests=None if contextual else 24000)
+        out[threads] = policy.select(
+            X if contextual else None, k=3, n_requests=None if contextual else 24000
+        )
     np.testing.assert_array_equal(out[1][0], out[2][0])
     np.testing.assert_array_equal(out[1][1], out[2][1])
     # splitting the batch does not change decisions (Monte Carlo pools are per call)
     policy._state.set_state(state)
-    first = policy.select(X[:3000] if contextual else None, k=3, n_requests=None if contextual else 3000)
-    second = policy.select(X[3000:] if contextual else None, k=3, n_requests=None if contextual else 21000)
+    first = policy.select(
+        X[:3000] if contextual else None, k=3, n_requests=None if contextual else 3000
+    )
+    second = policy.select(
+        X[3000:] if contextual else None, k=3, n_requests=None if contextual else 21000
+    )
     np.testing.assert_array_equal(np.vstack([first[0], second[0]]), out[1][0])
-    if not isinstance(policy, (ThompsonSampling, LinTS, LogisticTS)):
+    if not isinstance(policy, (rb.ThompsonSampling, rb.LinTS, rb.LogisticTS)):
         np.testing.assert_array_equal(np.vstack([first[1], second[1]]), out[1][1])
 
 
-@pytest.mark.parametrize("make", [lambda t: LinUCB(20, 30, num_threads=t),
-                                  lambda t: LogisticTS(20, 30, precision="full", num_threads=t)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: rb.LinUCB(20, 30, num_threads=t),
+        lambda t: rb.LogisticTS(20, 30, precision="full", num_threads=t),
+    ],
+)
 def test_parallel_updates_equal_sequential(make):
     """Large update batches run arms in parallel (each arm in log order)."""
     rng = np.random.default_rng(0)
@@ -337,14 +355,14 @@ def test_parallel_updates_equal_sequential(make):
 
 
 def test_seeded_reproducible_and_seed_sensitive():
-    a = ThompsonSampling(10, random_state=3).select(n_requests=50, k=2)
-    b = ThompsonSampling(10, random_state=3).select(n_requests=50, k=2)
-    c = ThompsonSampling(10, random_state=4).select(n_requests=50, k=2)
+    a = rb.ThompsonSampling(10, random_state=3).select(n_requests=50, k=2)
+    b = rb.ThompsonSampling(10, random_state=3).select(n_requests=50, k=2)
+    c = rb.ThompsonSampling(10, random_state=4).select(n_requests=50, k=2)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert (a[0] != c[0]).any()
     # successive calls continue the stream instead of repeating it
-    p = ThompsonSampling(10, random_state=3)
+    p = rb.ThompsonSampling(10, random_state=3)
     first = p.select(n_requests=50)[0]
     assert (p.select(n_requests=50)[0] != first).any()
 
@@ -356,23 +374,27 @@ def test_concurrent_python_threads_get_distinct_requests():
         actions, props = policy.select(n_requests=300, k=2)
         return actions.tobytes() + props.tobytes()
 
-    shared = ThompsonSampling(20, n_mc=20, random_state=3).update(np.arange(20), np.linspace(0, 1, 20))
+    shared = rb.ThompsonSampling(20, n_mc=20, random_state=3).update(
+        np.arange(20), np.linspace(0, 1, 20)
+    )
     with ThreadPoolExecutor(4) as pool:
         outs = list(pool.map(lambda _: block(shared), range(8)))
     assert shared._state.next_request == 2400
     # calls are serialised: each owns a block of request indices, so the blocks
     # are exactly those of a sequential run, in some order
-    ref = ThompsonSampling(20, n_mc=20, random_state=3).update(np.arange(20), np.linspace(0, 1, 20))
+    ref = rb.ThompsonSampling(20, n_mc=20, random_state=3).update(
+        np.arange(20), np.linspace(0, 1, 20)
+    )
     assert sorted(outs) == sorted(block(ref) for _ in range(8))
 
 
 @pytest.mark.parametrize(
     "policy",
     [
-        EpsilonGreedy(12, epsilon=0.3, new_arm_share=0.2, new_arm_pulls=3),
-        UCB1(12, new_arm_share=0.1),
-        Softmax(12, temperature=0.2, new_arm_share=0.1, new_arm_pulls=2),
-        ThompsonSampling(12, n_mc=30, new_arm_share=0.1, new_arm_pulls=4),
+        rb.EpsilonGreedy(12, epsilon=0.3, new_arm_share=0.2, new_arm_pulls=3),
+        rb.UCB1(12, new_arm_share=0.1),
+        rb.Softmax(12, temperature=0.2, new_arm_share=0.1, new_arm_pulls=2),
+        rb.ThompsonSampling(12, n_mc=30, new_arm_share=0.1, new_arm_pulls=4),
     ],
     ids=lambda p: type(p).__name__,
 )
@@ -390,3 +412,26 @@ def test_shared_and_per_request_masks_agree(policy):
     np.testing.assert_array_equal(shared[0], per[0])
     np.testing.assert_array_equal(shared[1], per[1])
     assert not np.isin(shared[0], [2, 7]).any()
+
+
+def test_lints_float_widths_do_not_depend_on_batching():
+    # d >= 16: LinTS takes its widths from the single-precision kernel for
+    # every batch size, so a request's draw does not depend on the requests
+    # served with it, and nothing depends on the thread count (propensity
+    # pools are per call, so only decisions are compared across splits).
+    rng = np.random.default_rng(3)
+    arms, r, X = _ridge_log(n=600, n_arms=12, d=20, seed=3)
+    Xq = rng.standard_normal((3000, 20))
+    out = {}
+    for threads in (1, 2):
+        policy = rb.LinTS(12, 20, n_mc=40, random_state=2, num_threads=threads).fit(arms, r, X)
+        out[threads] = policy.select(Xq, k=2)
+    np.testing.assert_array_equal(out[1][0], out[2][0])
+    np.testing.assert_array_equal(out[1][1], out[2][1])
+    policy = rb.LinTS(12, 20, n_mc=40, random_state=2).fit(arms, r, X)
+    parts = [policy.select(Xq[i : i + 1], k=2)[0] for i in range(5)] + [
+        policy.select(Xq[5:], k=2)[0]
+    ]
+    np.testing.assert_array_equal(np.vstack(parts), out[1][0])
+    calib = rb.LinTS(4, 20, n_mc=3000, random_state=8).fit(arms % 4, r, X)
+    assert_calibrated(*calib.select(np.tile(Xq[:1], (4000, 1))), 4, mc_draws=3000)

@@ -92,6 +92,7 @@ void LinearBandit::init_slot(int64_t a) {
 }
 
 void LinearBandit::reset(uint64_t seed) {
+    screen_valid_ = false;
     for (int64_t a = 0; a < core.arms.n_slots(); ++a) init_slot(a);
     core.arms.clear_pulls();
     core.seed = seed;
@@ -134,16 +135,22 @@ void LinearBandit::knn_prior(const double* features, int64_t k, double* out) con
     }
 }
 
+// The first arm features fix their length; later ones must match it.
+void LinearBandit::fix_feature_length(int64_t n_arm_features) {
+    if (f_ == 0) {
+        f_ = n_arm_features;
+        feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
+    } else if (n_arm_features != f_) {
+        throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
+                                    std::to_string(n_arm_features));
+    }
+}
+
 int64_t LinearBandit::add_arm(const double* prior_mean, const double* features, int64_t n_arm_features,
                               int64_t n_neighbors) {
+    screen_valid_ = false;
     if (features) {
-        if (f_ == 0) {
-            f_ = n_arm_features;
-            feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
-        } else if (n_arm_features != f_) {
-            throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
-                                        std::to_string(n_arm_features));
-        }
+        fix_feature_length(n_arm_features);
     }
     std::vector<double> prior(static_cast<std::size_t>(d_), 0.0);
     if (prior_mean) {
@@ -175,17 +182,14 @@ int64_t LinearBandit::add_arm(const double* prior_mean, const double* features, 
     return slot;
 }
 
-void LinearBandit::remove_arm(int64_t arm) { core.arms.remove(arm); }
+void LinearBandit::remove_arm(int64_t arm) {
+    screen_valid_ = false;
+    core.arms.remove(arm);
+}
 
 void LinearBandit::set_features(const int64_t* arms, int64_t n, const double* features, int64_t n_arm_features) {
     core.arms.check_arms(arms, n, "arm_ids");
-    if (f_ == 0) {
-        f_ = n_arm_features;
-        feat_.assign(static_cast<std::size_t>(core.arms.n_slots() * f_), 0.0);
-    } else if (n_arm_features != f_) {
-        throw std::invalid_argument("features: expected " + std::to_string(f_) + " arm features, got " +
-                                    std::to_string(n_arm_features));
-    }
+    fix_feature_length(n_arm_features);
     for (int64_t i = 0; i < n; ++i) {
         std::copy(features + i * f_, features + (i + 1) * f_, feat_.begin() + arms[i] * f_);
         has_feat_[arms[i]] = 1;
@@ -232,6 +236,7 @@ void LinearBandit::observe(int64_t a, const double* x, double r) {
 }
 
 void LinearBandit::update(const int64_t* arms, const double* rewards, const double* X, int64_t n, int num_threads) {
+    screen_valid_ = false;
     core.arms.check_arms(arms, n, "actions");
     std::vector<int64_t> start, order;
     const int64_t S = core.arms.n_slots();
@@ -255,6 +260,7 @@ void LinearBandit::update(const int64_t* arms, const double* rewards, const doub
 
 void LinearBandit::fit(const int64_t* arms, const double* rewards, const double* X, int64_t n, uint64_t seed,
                        int num_threads) {
+    screen_valid_ = false;
     core.arms.check_arms(arms, n, "decisions");
     reset(seed);
     if (kind_ != LinearKind::Ridge) {
@@ -307,20 +313,24 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
     const int64_t d = d_;
     if (full()) {
         const double* cov = cov_.data();
-        WidthScreen screen;
-        const bool screened = cfg.rule == Rule::Greedy && n >= kScreenMinRequests && d >= kScreenMinFeatures;
-        if (screened) {
+        // UCB screens batches (exact either way); Thompson takes float widths
+        // whatever the batch size, so that a request's draw never depends on
+        // the requests batched with it.
+        const bool screened = cfg.rule == Rule::Greedy ? d >= kScreenMinFeatures && n >= kScreenMinRequests
+                                                       : d >= kFloatWidthMinFeatures;
+        if (screened && !screen_valid_) {
             std::vector<int64_t> live;
             for (int64_t a = 0; a < core.arms.n_slots(); ++a) {
                 if (core.arms.is_active(a)) live.push_back(a);
             }
-            screen.build(cov, core.arms.n_slots(), d, live);
+            screen_.build(cov, core.arms.n_slots(), d, live);
+            screen_valid_ = true;
         }
         contextual_select(core, cfg, X, n, d, theta_.data(), scale, 0.5 * d * d, avail,
                           [&](const double* xb, int64_t nb, int64_t a, double* q) {
                               quadform_rows(xb, nb, d, d, cov + a * d * d, q);
                           },
-                          out_arms, out_p, screened ? &screen : nullptr);
+                          out_arms, out_p, screened ? &screen_ : nullptr);
     } else {
         std::vector<double> var(cov_.size());
         for (std::size_t i = 0; i < var.size(); ++i) var[i] = 1.0 / cov_[i];
@@ -353,6 +363,7 @@ StateDict LinearBandit::export_state() const {
 }
 
 void LinearBandit::import_state(const StateDict& in) {
+    screen_valid_ = false;
     const auto& dims = in.get_i64("lin.dims", 3);
     if (dims[0] != static_cast<int64_t>(kind_) || dims[1] != d_) {
         throw std::invalid_argument("state: saved by a policy of another kind or number of features");

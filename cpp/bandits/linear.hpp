@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bandits/arms.hpp"
+#include "bandits/contextual.hpp"
 #include "bandits/slate.hpp"
 
 namespace reelrec::bandits {
@@ -73,6 +74,7 @@ private:
     bool full() const { return kind_ != LinearKind::LogisticDiag; }
     int64_t cov_size() const { return full() ? d_ * d_ : d_; }
     void init_slot(int64_t slot);
+    void fix_feature_length(int64_t n_arm_features);
     void knn_prior(const double* features, int64_t n_neighbors, double* out) const;
     void observe(int64_t arm, const double* x, double r);
 
@@ -86,6 +88,9 @@ private:
     std::vector<double> prior_;  // S x d: prior mean theta0
     std::vector<double> feat_;   // S x f
     std::vector<uint8_t> has_feat_;
+    // Float copies of the full matrices for selection, rebuilt after any change.
+    WidthScreen screen_;
+    bool screen_valid_ = false;
 };
 
 }  // namespace reelrec::bandits

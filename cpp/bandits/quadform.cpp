@@ -14,6 +14,42 @@ namespace {
 #define REELREC_INLINE inline
 #endif
 
+// Sum of the W lanes of a GCC vector: halves added pairwise (vector
+// extracts, no trip through memory).
+template <class T, int W, class Vec>
+REELREC_INLINE T lane_sum(const Vec& v) {
+    if constexpr (W == 1) {
+        return v[0];
+    } else {
+        typedef T Half __attribute__((vector_size(W / 2 * sizeof(T))));
+        Half lo, hi;
+        __builtin_memcpy(&lo, &v, sizeof(Half));
+        __builtin_memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof(Half), sizeof(Half));
+        return lane_sum<T, W / 2>(lo + hi);
+    }
+}
+
+// acc[r][v] += x_r[k] * S[k][j0 + v * W ..] for k in [k0, k1): rows of S
+// read once for all R contexts.
+template <class T, int W, int R, int V, class Vec>
+REELREC_INLINE void tile_steps(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, int64_t k0, int64_t k1,
+                               Vec (&acc)[R][V]) {
+    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
+    for (int64_t k = k0; k < k1; ++k) {
+        const T* s = S + k * d + j0;
+        Vec sv[V];
+        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
+        for (int r = 0; r < R; ++r) {
+            // x - 0, not 0 + x: subtracting +0 is an identity the compiler
+            // drops (one broadcast load remains), adding +0 is not (-0 + 0 =
+            // +0) and cost an add, a register broadcast and a dependency per
+            // row and step (measured: 40 % of the FMA rate).
+            const Vec xv = X[r * ld + k] - Vec{};
+            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
+        }
+    }
+}
+
 // Adds, for R rows, the contribution of column tile [j0, j0 + V * W) to
 // x^T S x: the diagonal block once, the rows below it twice (symmetry).
 // Vec is a GCC vector of W scalars T, so each target clone gets its own width.
@@ -22,28 +58,31 @@ namespace {
 template <class T, int W, int R, int V>
 REELREC_INLINE void tile(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
     typedef T Vec __attribute__((vector_size(W * sizeof(T))));
-    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
-    constexpr int TW = V * W;
     Vec acc[R][V];
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) acc[r][v] = Vec{};
     }
-    for (int64_t k = j0; k < d; ++k) {
-        const T* s = S + k * d + j0;
-        Vec sv[V];
-        for (int v = 0; v < V; ++v) sv[v] = *reinterpret_cast<const VecU*>(s + v * W);
-        const T weight = k < j0 + TW ? T(1) : T(2);
-        for (int r = 0; r < R; ++r) {
-            const Vec xv = Vec{} + weight * X[r * ld + k];
-            for (int v = 0; v < V; ++v) acc[r][v] += xv * sv[v];
-        }
-    }
+    // The diagonal block has weight 1 and the rows below it weight 2: the
+    // accumulators are halved after the diagonal block and doubled at the end
+    // (both exact in binary floating point), which gives bit for bit the sums
+    // of fma(2 x_k, s, acc) without a multiply per row and step.
+    const int64_t k_diag = std::min<int64_t>(j0 + V * W, d);
+    tile_steps<T, W, R, V>(X, ld, d, S, j0, j0, k_diag, acc);
     for (int r = 0; r < R; ++r) {
-        T sum = 0;
-        for (int v = 0; v < V; ++v) {
-            for (int c = 0; c < W; ++c) sum += acc[r][v][c] * X[r * ld + j0 + v * W + c];
-        }
-        q[r] += sum;
+        for (int v = 0; v < V; ++v) acc[r][v] *= T(0.5);
+    }
+    tile_steps<T, W, R, V>(X, ld, d, S, j0, k_diag, d, acc);
+    for (int r = 0; r < R; ++r) {
+        for (int v = 0; v < V; ++v) acc[r][v] *= T(2);
+    }
+    // x_tile . acc by lanes, then a pairwise sum of the W lanes: log2(W)
+    // dependent additions instead of a chain of V * W.
+    typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
+    for (int r = 0; r < R; ++r) {
+        const T* x = X + r * ld + j0;
+        Vec t = acc[r][0] * *reinterpret_cast<const VecU*>(x);
+        for (int v = 1; v < V; ++v) t += acc[r][v] * *reinterpret_cast<const VecU*>(x + v * W);
+        q[r] += lane_sum<T, W>(t);
     }
 }
 
@@ -58,13 +97,11 @@ REELREC_INLINE void tile1(const T* X, int64_t ld, int64_t d, const T* S, int64_t
     }
 }
 
-// Column tiles of V * W, then W, W / 2, W / 4 lanes, then single columns:
-// narrow feature counts (d = 20, say) stay mostly vectorised.
+// The columns left after the wide tiles: tiles of W, W / 2, W / 4 lanes,
+// then single columns, so narrow feature counts (d = 20, say) stay mostly
+// vectorised.
 template <class T, int W, int R, int V>
-REELREC_INLINE void rows_block(const T* X, int64_t ld, int64_t d, const T* S, T* q) {
-    for (int r = 0; r < R; ++r) q[r] = 0;
-    int64_t j0 = 0;
-    for (; j0 + V * W <= d; j0 += V * W) tile<T, W, R, V>(X, ld, d, S, j0, q);
+REELREC_INLINE void narrow_tiles(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
     for (; j0 + W <= d; j0 += W) tile<T, W, R, 1>(X, ld, d, S, j0, q);
     if constexpr (W >= 4) {
         for (; j0 + W / 2 <= d; j0 += W / 2) tile<T, W / 2, R, 1>(X, ld, d, S, j0, q);
@@ -75,11 +112,23 @@ REELREC_INLINE void rows_block(const T* X, int64_t ld, int64_t d, const T* S, T*
     for (; j0 < d; ++j0) tile1<T, R>(X, ld, d, S, j0, q);
 }
 
+// Wide column tiles (V * W lanes) are the outer loop and blocks of R rows the
+// inner one, so a tile's rows of S (d x V * W, 25 KB for d = 200 in single
+// precision) stay in L1 while every row block of the batch uses them; then
+// the narrow tiles. Each row still adds its tiles in ascending column order,
+// so the result does not depend on the loop order nor on the rows around it.
 template <class T, int W, int R, int V>
 REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
+    for (int64_t r = 0; r < n; ++r) q[r] = 0;
+    const int64_t wide_end = d - d % (V * W);
+    for (int64_t j0 = 0; j0 < wide_end; j0 += V * W) {
+        int64_t r = 0;
+        for (; r + R <= n; r += R) tile<T, W, R, V>(X + r * ld, ld, d, S, j0, q + r);
+        for (; r < n; ++r) tile<T, W, 1, V>(X + r * ld, ld, d, S, j0, q + r);
+    }
     int64_t r = 0;
-    for (; r + R <= n; r += R) rows_block<T, W, R, V>(X + r * ld, ld, d, S, q + r);
-    for (; r < n; ++r) rows_block<T, W, 1, V>(X + r * ld, ld, d, S, q + r);
+    for (; r + R <= n; r += R) narrow_tiles<T, W, R, V>(X + r * ld, ld, d, S, wide_end, q + r);
+    for (; r < n; ++r) narrow_tiles<T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
 }
 
 // Gram matrix tile: G[i0 + r][j0 .. j0 + V * W) += sum_t X[t][i0 + r] * X[t][j0 ..].
@@ -96,7 +145,7 @@ REELREC_INLINE void gram_tile(const T* X, int64_t n, int64_t ld, int64_t d, int6
         Vec xv[V];
         for (int v = 0; v < V; ++v) xv[v] = *reinterpret_cast<const VecU*>(row + j0 + v * W);
         for (int r = 0; r < R; ++r) {
-            const Vec b = Vec{} + row[i0 + r];
+            const Vec b = row[i0 + r] - Vec{};  // a broadcast (see tile_steps)
             for (int v = 0; v < V; ++v) acc[r][v] += b * xv[v];
         }
     }

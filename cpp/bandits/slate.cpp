@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "bandits/rng.hpp"
 #include "common/parallel.hpp"
@@ -23,6 +24,84 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
             return;
         }
     }
+}
+
+// The Monte Carlo propensity scan, the inner loop of Thompson selection:
+// best[j] = max(best[j], m + w * z[j]) over a candidate's pooled draws, then
+// the chosen arm's wins. Compiled for AVX-512, AVX2 and the baseline and
+// picked at run time like the quadratic forms (cpp/bandits/quadform.cpp).
+// mul and add stay separate (fp-contract=off) so every ISA computes the
+// scores of the scalar definition bit for bit.
+#define REELREC_MC_RUNNING_MAX                                            \
+    for (int64_t j = 0; j < n; ++j) {                                     \
+        const double wz = w * static_cast<double>(z[j]);                  \
+        const double v = m + wz;                     \
+        best[j] = best[j] < v ? v : best[j];                              \
+    }
+// Arm a wins draw j when its score beats every earlier candidate strictly
+// and every later one or ties it (the first maximum in candidate order wins).
+// Without earlier candidates `before` holds -inf, which a finite score beats.
+#define REELREC_MC_COUNT_WINS                                    \
+    int64_t wins = 0;                                            \
+    for (int64_t j = 0; j < n; ++j) {                            \
+        const double wz = w * static_cast<double>(z[j]);         \
+        const double v = m + wz;                                 \
+        wins += static_cast<int>(v > before[j]) & static_cast<int>(v >= after[j]); \
+    }                                                            \
+    return wins;
+
+void running_max_generic(double* best, const float* z, double m, double w, int64_t n) { REELREC_MC_RUNNING_MAX }
+int64_t count_wins_generic(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
+    REELREC_MC_COUNT_WINS
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+#define REELREC_MC_DISPATCH 1
+__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) void running_max_avx512(double* best, const float* z, double m,
+                                                                             double w, int64_t n) {
+    REELREC_MC_RUNNING_MAX
+}
+__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) int64_t count_wins_avx512(const float* z, double m, double w,
+                                                                              const double* before,
+                                                                              const double* after, int64_t n) {
+    REELREC_MC_COUNT_WINS
+}
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void running_max_avx2(double* best, const float* z, double m, double w,
+                                                          int64_t n) {
+    REELREC_MC_RUNNING_MAX
+}
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t count_wins_avx2(const float* z, double m, double w,
+                                                            const double* before, const double* after, int64_t n) {
+    REELREC_MC_COUNT_WINS
+}
+#endif
+
+struct McDispatch {
+    void (*running_max)(double*, const float*, double, double, int64_t) = running_max_generic;
+    int64_t (*count_wins)(const float*, double, double, const double*, const double*, int64_t) = count_wins_generic;
+    McDispatch() {
+#ifdef REELREC_MC_DISPATCH
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+            running_max = running_max_avx512;
+            count_wins = count_wins_avx512;
+        } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            running_max = running_max_avx2;
+            count_wins = count_wins_avx2;
+        }
+#endif
+    }
+};
+
+const McDispatch& mc_dispatch() {
+    static const McDispatch d;
+    return d;
+}
+
+inline void mc_running_max(double* best, const float* z, double m, double w, int64_t n) {
+    mc_dispatch().running_max(best, z, m, w, n);
+}
+inline int64_t mc_count_wins(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
+    return mc_dispatch().count_wins(z, m, w, before, after, n);
 }
 
 }  // namespace
@@ -61,32 +140,35 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
             for (int64_t j = 0; j < n_mc; ++j) {
                 const double v =
                     cfg_.rule == Rule::Normal ? rng.normal() : rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
-                pool_[j * S + a] = static_cast<float>(v);
+                pool_[a * n_mc + j] = static_cast<float>(v);
             }
         });
     }
     errors.rethrow();
 }
 
-int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m,
-                                 const double* w) const {
-    const int64_t S = n_slots_;
-    int64_t wins = 0;
+int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w,
+                                 SlateScratch& s) const {
+    const int64_t n_mc = cfg_.n_mc;
     const bool normal = cfg_.rule == Rule::Normal;
-    for (int64_t j = 0; j < cfg_.n_mc; ++j) {
-        const float* row = pool_.data() + j * S;
-        double best = kNegInf;
-        int64_t arg = -1;
-        for (int64_t a : cand) {
-            const double v = normal ? m[a] + w[a] * static_cast<double>(row[a]) : static_cast<double>(row[a]);
-            if (arg < 0 || v > best) {
-                best = v;
-                arg = a;
-            }
+    s.before.assign(static_cast<std::size_t>(n_mc), kNegInf);
+    s.after.assign(static_cast<std::size_t>(n_mc), kNegInf);
+    bool seen = false;
+    for (int64_t b : cand) {
+        if (b == arm) {
+            seen = true;
+            continue;
         }
-        wins += (arg == arm);
+        double* best = seen ? s.after.data() : s.before.data();
+        if (normal) {
+            mc_running_max(best, pool_.data() + b * n_mc, m[b], w[b], n_mc);
+        } else {
+            mc_running_max(best, pool_.data() + b * n_mc, 0.0, 1.0, n_mc);
+        }
     }
-    return wins;
+    const float* za = pool_.data() + arm * n_mc;
+    return normal ? mc_count_wins(za, m[arm], w[arm], s.before.data(), s.after.data(), n_mc)
+                  : mc_count_wins(za, 0.0, 1.0, s.before.data(), s.after.data(), n_mc);
 }
 
 void SlateSelector::candidates(const uint8_t* avail, std::vector<int64_t>& cand) const {
@@ -139,24 +221,32 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
     first_wins_.assign(static_cast<std::size_t>(S), 0);
     if (first_.cand.empty()) return;
     const bool normal = cfg_.rule == Rule::Normal;
-    for (int64_t j = 0; j < cfg_.n_mc; ++j) {
-        const float* row = pool_.data() + j * S;
-        double best = kNegInf;
-        int64_t arg = -1;
-        for (int64_t a : first_.cand) {
-            const double v = normal ? m[a] + w[a] * static_cast<double>(row[a]) : static_cast<double>(row[a]);
-            if (arg < 0 || v > best) {
-                best = v;
-                arg = a;
+    const int64_t n_mc = cfg_.n_mc;
+    std::vector<double> best(static_cast<std::size_t>(n_mc), kNegInf);
+    std::vector<int64_t> arg(static_cast<std::size_t>(n_mc), -1);
+    for (int64_t a : first_.cand) {
+        const float* z = pool_.data() + a * n_mc;
+        for (int64_t j = 0; j < n_mc; ++j) {
+            const double v = normal ? m[a] + w[a] * static_cast<double>(z[j]) : static_cast<double>(z[j]);
+            if (arg[j] < 0 || v > best[j]) {
+                best[j] = v;
+                arg[j] = a;
             }
         }
-        ++first_wins_[arg];
     }
+    for (int64_t j = 0; j < n_mc; ++j) ++first_wins_[arg[j]];
 }
 
 void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
                            double* out_p, SlateScratch& s) const {
-    RandomStream rng(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+    // The request's stream is opened at its first draw: deterministic rules
+    // (a unique UCB maximum, epsilon = 0) never pay for it, and its values do
+    // not depend on when it is opened.
+    std::optional<RandomStream> stream;
+    auto rng = [&]() -> RandomStream& {
+        if (!stream) stream.emplace(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+        return *stream;
+    };
     const int64_t* pulls = arms_.pulls();
     const double share = cfg_.new_arm_share;
     // Slot 0 of a non-contextual batch with one mask reads the shared summary
@@ -189,8 +279,8 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
 
         // Guaranteed exploration among arms that have not been observed enough.
         int64_t fresh_pick = -1;
-        if (!fresh.empty() && rng.uniform() < share) {
-            fresh_pick = fresh[rng.below(static_cast<int64_t>(fresh.size()))];
+        if (!fresh.empty() && rng().uniform() < share) {
+            fresh_pick = fresh[rng().below(static_cast<int64_t>(fresh.size()))];
         }
 
         // The policy's own draw always happens, so a slot consumes the same
@@ -203,10 +293,10 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
             case Rule::Greedy: {
                 const int64_t n_ties = static_cast<int64_t>(sum.ties.size());
                 const double eps = cfg_.epsilon;
-                if (eps > 0.0 && rng.uniform() < eps) {
-                    base = cand[rng.below(nc)];
+                if (eps > 0.0 && rng().uniform() < eps) {
+                    base = cand[rng().below(nc)];
                 } else {
-                    base = sum.ties[n_ties > 1 ? rng.below(n_ties) : 0];
+                    base = sum.ties[n_ties > 1 ? rng().below(n_ties) : 0];
                 }
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
                 p_base = eps / static_cast<double>(nc) +
@@ -216,7 +306,7 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
             case Rule::Softmax: {
                 // First candidate whose cumulative weight exceeds u * z.
                 const double z = sum.cum.back();
-                const double u = rng.uniform() * z;
+                const double u = rng().uniform() * z;
                 const auto it = std::upper_bound(sum.cum.begin(), sum.cum.end(), u);
                 base = cand[it == sum.cum.end() ? nc - 1 : it - sum.cum.begin()];
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
@@ -230,14 +320,14 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
                 for (int64_t a : cand) {
                     double v;
                     if (normal) {
-                        v = m[a] + w[a] * rng.normal();
+                        v = m[a] + w[a] * rng().normal();
                     } else if (beta_ratio_) {
                         // Ga / Gb ranks like the Beta draw; no logarithm needed when no
                         // shape is below 1 (then neither gamma under- nor overflows).
-                        const double ga = rng.gamma_core(shapes_[2 * a]);
-                        v = ga / rng.gamma_core(shapes_[2 * a + 1]);
+                        const double ga = rng().gamma_core(shapes_[2 * a]);
+                        v = ga / rng().gamma_core(shapes_[2 * a + 1]);
                     } else {
-                        v = rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
+                        v = rng().beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
                     }
                     if (base < 0 || v > best) {
                         best = v;
@@ -245,7 +335,7 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
                     }
                 }
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
-                const int64_t wins = shared ? first_wins_[chosen] : pool_wins(chosen, cand, m, w);
+                const int64_t wins = shared ? first_wins_[chosen] : pool_wins(chosen, cand, m, w, s);
                 p_base = static_cast<double>(wins + (base == chosen)) / static_cast<double>(cfg_.n_mc + 1);
                 break;
             }

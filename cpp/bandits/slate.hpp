@@ -15,7 +15,7 @@
 // that made the decision, p = (1 + wins) / (1 + n_mc) where wins counts the
 // extra draws whose argmax is the chosen arm. It is never 0, its bias is at
 // most 1 / (1 + n_mc) and its standard error about sqrt(p (1 - p) / n_mc).
-// The extra draws form one pool per select() call (n_mc x n_slots floats),
+// The extra draws form one pool per select() call (n_slots x n_mc floats),
 // shared read-only by all requests: its stream is named by the batch's first
 // request index, so results do not depend on the thread count.
 //
@@ -86,6 +86,7 @@ struct SlateScratch {
     std::vector<int64_t> cand;
     std::vector<int64_t> fresh;
     SlotSummary summary;
+    std::vector<double> before, after;  // Thompson rules: best pooled score per draw
 };
 
 class SlateSelector {
@@ -113,14 +114,15 @@ private:
     void candidates(const uint8_t* avail, std::vector<int64_t>& cand) const;
     void fresh_arms(const std::vector<int64_t>& cand, std::vector<int64_t>& fresh) const;
     void summarise(const std::vector<int64_t>& cand, const double* m, SlotSummary& out) const;
-    int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w) const;
+    int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w,
+                      SlateScratch& s) const;
 
     SelectConfig cfg_;
     const ArmTable& arms_;
     uint64_t seed_;
     int64_t first_request_;
     int64_t n_slots_;
-    std::vector<float> pool_;          // n_mc x n_slots, draw-major
+    std::vector<float> pool_;          // n_slots x n_mc, arm-major (one draw scan is contiguous)
     struct FirstSlot {
         bool valid = false;
         std::vector<int64_t> cand, fresh;

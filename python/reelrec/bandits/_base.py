@@ -52,9 +52,18 @@ def _check_int(value: Any, name: str, *, minimum: int) -> int:
     return int(value)
 
 
-def _check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+def _check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, np.floating, np.integer)
+    ):
         raise TypeError(f"{name}: expected a real number, got {_describe(value)}")
     v = float(value)
     lo = "(" if low_open else "["
@@ -74,7 +83,9 @@ def _float_array(a: Any, name: str, ndim: int) -> np.ndarray:
     if a is None:
         raise TypeError(f"{name}: expected a {ndim}-d array of numbers, got None")
     arr = np.asarray(a)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         if not (arr.size == 0 and arr.dtype == object):
             raise TypeError(f"{name}: expected real numbers, got {_describe(a)}")
     if arr.ndim != ndim:
@@ -88,7 +99,9 @@ def _float_array(a: Any, name: str, ndim: int) -> np.ndarray:
 
 def _id_array(a: Any, name: str) -> np.ndarray:
     arr = np.asarray(a)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.ndim == 1)):
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.ndim == 1)
+    ):
         raise TypeError(f"{name}: expected integer arm ids, got {_describe(a)}")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-d array of arm ids, got shape {arr.shape}")
@@ -124,6 +137,11 @@ class BanditPolicy(ParamsMixin, ABC):
         _check_int(self.new_arm_pulls, "new_arm_pulls", minimum=1)
         if self.random_state is not None and not isinstance(self.random_state, np.random.Generator):
             seed_from(self.random_state)
+
+    def _store_params(self, values: dict[str, Any]) -> None:
+        """Store the constructor's arguments as given: ``self._store_params(locals())``."""
+        for name in self._param_names():
+            setattr(self, name, values[name])
 
     @abstractmethod
     def _validate_params(self) -> None:
@@ -201,8 +219,15 @@ class BanditPolicy(ParamsMixin, ABC):
         return self._select(native, X, n, k, mask, per_request)
 
     @abstractmethod
-    def _select(self, native: Any, X: np.ndarray | None, n: int, k: int, mask: np.ndarray | None,
-                per_request: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _select(
+        self,
+        native: Any,
+        X: np.ndarray | None,
+        n: int,
+        k: int,
+        mask: np.ndarray | None,
+        per_request: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Call the native select with validated inputs."""
 
     def _count_requests(self, contexts: Any, available: Any, n_requests: Any) -> int:
@@ -210,7 +235,9 @@ class BanditPolicy(ParamsMixin, ABC):
         if contexts is not None:
             arr = np.asarray(contexts)
             if arr.ndim != 2:
-                raise ValueError(f"contexts: expected a 2-d array (one row per request), got shape {arr.shape}")
+                raise ValueError(
+                    f"contexts: expected a 2-d array (one row per request), got shape {arr.shape}"
+                )
             counts.append(("contexts", arr.shape[0]))
         if available is not None and np.ndim(available) == 2:
             counts.append(("available", np.shape(available)[0]))
@@ -226,7 +253,9 @@ class BanditPolicy(ParamsMixin, ABC):
 
     def _check_contexts(self, contexts: Any, n_rows: int | None) -> np.ndarray:
         if contexts is None:
-            raise ValueError(f"contexts: {type(self).__name__} is contextual and needs a contexts array")
+            raise ValueError(
+                f"contexts: {type(self).__name__} is contextual and needs a contexts array"
+            )
         X = _float_array(contexts, "contexts", 2)
         d = self._n_context
         if X.shape[1] != d:
@@ -244,7 +273,9 @@ class BanditPolicy(ParamsMixin, ABC):
             raise TypeError(f"available: expected a boolean mask, got {_describe(available)}")
         if arr.ndim == 1:
             if arr.shape != (n_slots,):
-                raise ValueError(f"available: a 1-d mask needs shape ({n_slots},) (n_slots_), got {arr.shape}")
+                raise ValueError(
+                    f"available: a 1-d mask needs shape ({n_slots},) (n_slots_), got {arr.shape}"
+                )
             return np.ascontiguousarray(arr, dtype=np.uint8), False
         if arr.ndim == 2:
             if arr.shape != (n, n_slots):
@@ -255,8 +286,9 @@ class BanditPolicy(ParamsMixin, ABC):
         raise ValueError(f"available: expected a 1-d or 2-d boolean mask, got shape {arr.shape}")
 
     # ------------------------------------------------------------------ update
-    def _check_feedback(self, actions: Any, rewards: Any, contexts: Any, names: tuple[str, str]
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _check_feedback(
+        self, actions: Any, rewards: Any, contexts: Any, names: tuple[str, str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         a_name, r_name = names
         arms = _id_array(actions, a_name)
         r = _float_array(rewards, r_name, 1)
@@ -309,7 +341,9 @@ class BanditPolicy(ParamsMixin, ABC):
         return self
 
     @abstractmethod
-    def _update(self, native: Any, arms: np.ndarray, rewards: np.ndarray, X: np.ndarray | None) -> None:
+    def _update(
+        self, native: Any, arms: np.ndarray, rewards: np.ndarray, X: np.ndarray | None
+    ) -> None:
         """Call the native update with validated inputs."""
 
     def fit(self, decisions: Any, rewards: Any, contexts: Any = None) -> BanditPolicy:
@@ -337,7 +371,9 @@ class BanditPolicy(ParamsMixin, ABC):
         return self
 
     @abstractmethod
-    def _fit(self, native: Any, arms: np.ndarray, rewards: np.ndarray, X: np.ndarray | None, seed: int) -> None:
+    def _fit(
+        self, native: Any, arms: np.ndarray, rewards: np.ndarray, X: np.ndarray | None, seed: int
+    ) -> None:
         """Reset and learn with validated inputs."""
 
     # ------------------------------------------------------------------- arms
@@ -445,7 +481,7 @@ class BanditPolicy(ParamsMixin, ABC):
                 if isinstance(value, list):
                     params[key] = tuple(value)
             policy = klass(**params)
-            state = {k[len("state."):]: data[k] for k in data.files if k.startswith("state.")}
+            state = {k[len("state.") :]: data[k] for k in data.files if k.startswith("state.")}
         native = policy._state
         native.set_state(state)
         return policy
@@ -453,3 +489,44 @@ class BanditPolicy(ParamsMixin, ABC):
     @property
     def _n_context(self) -> int:
         return int(self.n_features)
+
+
+class _FeaturedArms:
+    """Arm features and prior means shared by the linear and hybrid policies.
+
+    Subclasses provide ``_check_features(features, native, name, ndim)`` and
+    ``_set_features(native, ids, F)``.
+    """
+
+    def _prior_mean(self, prior: Any) -> np.ndarray | None:
+        """``prior`` as a mean of the request-feature length, or None."""
+        if prior is None:
+            return None
+        p = _float_array(prior, "prior", 1)
+        d = self._n_context
+        if p.size != d:
+            raise ValueError(f"prior: expected a prior mean of {d} values, got {p.size}")
+        return p
+
+    def set_arm_features(self, features: Any, arm_ids: Any = None) -> BanditPolicy:
+        """Attach feature vectors to live arms.
+
+        Parameters
+        ----------
+        features : array of shape (n, n_arm_features)
+        arm_ids : array of int, shape (n,), optional
+            Default: the live arms in ascending id order.
+
+        Returns
+        -------
+        self
+        """
+        native = self._state
+        F = self._check_features(features, native, "features", 2)
+        ids = self.arm_ids_ if arm_ids is None else _id_array(arm_ids, "arm_ids")
+        if ids.size != F.shape[0]:
+            raise ValueError(
+                f"features: expected one row per arm id ({ids.size}), got {F.shape[0]}"
+            )
+        self._set_features(native, ids, F)
+        return self

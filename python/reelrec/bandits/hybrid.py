@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ._base import BanditPolicy, _check_int, _check_real, _float_array, _id_array
+from ._base import BanditPolicy, _check_int, _check_real, _FeaturedArms, _float_array
 
 __all__ = ["HybridLinUCB"]
 
 
-class HybridLinUCB(BanditPolicy):
+class HybridLinUCB(_FeaturedArms, BanditPolicy):
     """LinUCB with a model shared by all arms and one per arm.
 
     The expected reward of arm ``a`` for request features ``x`` is
@@ -59,18 +59,19 @@ class HybridLinUCB(BanditPolicy):
     _contextual = True
     _uses_features = True
 
-    def __init__(self, n_arms: int, n_shared_features: int, n_arm_features: int, alpha: float = 1.0,
-                 l2: float = 1.0, new_arm_share: float = 0.0, new_arm_pulls: int = 10,
-                 random_state: Any = None, num_threads: int = 0) -> None:
-        self.n_arms = n_arms
-        self.n_shared_features = n_shared_features
-        self.n_arm_features = n_arm_features
-        self.alpha = alpha
-        self.l2 = l2
-        self.new_arm_share = new_arm_share
-        self.new_arm_pulls = new_arm_pulls
-        self.random_state = random_state
-        self.num_threads = num_threads
+    def __init__(
+        self,
+        n_arms: int,
+        n_shared_features: int,
+        n_arm_features: int,
+        alpha: float = 1.0,
+        l2: float = 1.0,
+        new_arm_share: float = 0.0,
+        new_arm_pulls: int = 10,
+        random_state: Any = None,
+        num_threads: int = 0,
+    ) -> None:
+        self._store_params(locals())
 
     _structural = ("n_arms", "n_shared_features", "n_arm_features", "l2")
     #: -1 picks the variance path by batch size; 0/1 force the folded/direct path (tests)
@@ -87,12 +88,19 @@ class HybridLinUCB(BanditPolicy):
         _check_real(self.alpha, "alpha", low=0.0)
 
     def _make_native(self, seed: int) -> Any:
-        return _core.HybridBandit(int(self.n_arms), int(self.n_shared_features), int(self.n_arm_features),
-                                  float(self.l2), seed)
+        return _core.HybridBandit(
+            int(self.n_arms),
+            int(self.n_shared_features),
+            int(self.n_arm_features),
+            float(self.l2),
+            seed,
+        )
 
     def _select(self, native, X, n, k, mask, per_request):
         alpha = _check_real(self.alpha, "alpha", low=0.0)
-        return native.select(X, self._n_context, k, mask, per_request, alpha, self._direct, **self._exploration())
+        return native.select(
+            X, self._n_context, k, mask, per_request, alpha, self._direct, **self._exploration()
+        )
 
     def _update(self, native, arms, rewards, X):
         native.update(arms, rewards, X, self._n_context)
@@ -100,42 +108,21 @@ class HybridLinUCB(BanditPolicy):
     def _fit(self, native, arms, rewards, X, seed):
         native.fit(arms, rewards, X, self._n_context, seed)
 
-    def _check_features(self, features: Any, name: str, ndim: int) -> np.ndarray:
+    def _check_features(self, features: Any, native: Any, name: str, ndim: int) -> np.ndarray:
         F = _float_array(features, name, ndim)
         m = int(self.n_arm_features)
         if F.shape[-1] != m:
-            raise ValueError(f"{name}: expected {m} arm features (n_arm_features), got {F.shape[-1]}")
+            raise ValueError(
+                f"{name}: expected {m} arm features (n_arm_features), got {F.shape[-1]}"
+            )
         return F
 
     def _add_arm(self, native, features, prior):
-        F = None if features is None else self._check_features(features, "features", 1)
-        p = None
-        if prior is not None:
-            p = _float_array(prior, "prior", 1)
-            if p.size != self._n_context:
-                raise ValueError(f"prior: expected a prior mean of {self._n_context} values, got {p.size}")
-        return native.add_arm(p, F, self._n_context, int(self.n_arm_features))
+        F = None if features is None else self._check_features(features, native, "features", 1)
+        return native.add_arm(self._prior_mean(prior), F, self._n_context, int(self.n_arm_features))
 
-    def set_arm_features(self, features: Any, arm_ids: Any = None) -> HybridLinUCB:
-        """Attach feature vectors to live arms.
-
-        Parameters
-        ----------
-        features : array of shape (n, n_arm_features)
-        arm_ids : array of int, shape (n,), optional
-            Default: the live arms in ascending id order.
-
-        Returns
-        -------
-        self
-        """
-        native = self._state
-        F = self._check_features(features, "features", 2)
-        ids = self.arm_ids_ if arm_ids is None else _id_array(arm_ids, "arm_ids")
-        if ids.size != F.shape[0]:
-            raise ValueError(f"features: expected one row per arm id ({ids.size}), got {F.shape[0]}")
+    def _set_features(self, native, ids, F):
         native.set_features(ids, F, int(self.n_arm_features))
-        return self
 
     # ----------------------------------------------------------- attributes
     def _get(self, name: str) -> np.ndarray:

@@ -51,7 +51,14 @@ class _CountingPolicy(BanditPolicy):
         self._hyper()
 
     def _hyper(self) -> dict[str, float]:
-        return {"epsilon": 0.0, "decay": 0.0, "alpha": 1.0, "temperature": 1.0, "noise_std": 1.0, "n_mc": 0}
+        return {
+            "epsilon": 0.0,
+            "decay": 0.0,
+            "alpha": 1.0,
+            "temperature": 1.0,
+            "noise_std": 1.0,
+            "n_mc": 0,
+        }
 
     def _make_native(self, seed: int) -> Any:
         a, b = self._prior()
@@ -114,17 +121,18 @@ class EpsilonGreedy(_CountingPolicy):
     otherwise. Ties are broken uniformly at random.
     """
 
-    def __init__(self, n_arms: int, epsilon: float = 0.1, decay: float | None = None, prior: Any = None,
-                 new_arm_share: float = 0.0, new_arm_pulls: int = 10, random_state: Any = None,
-                 num_threads: int = 0) -> None:
-        self.n_arms = n_arms
-        self.epsilon = epsilon
-        self.decay = decay
-        self.prior = prior
-        self.new_arm_share = new_arm_share
-        self.new_arm_pulls = new_arm_pulls
-        self.random_state = random_state
-        self.num_threads = num_threads
+    def __init__(
+        self,
+        n_arms: int,
+        epsilon: float = 0.1,
+        decay: float | None = None,
+        prior: Any = None,
+        new_arm_share: float = 0.0,
+        new_arm_pulls: int = 10,
+        random_state: Any = None,
+        num_threads: int = 0,
+    ) -> None:
+        self._store_params(locals())
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
@@ -161,15 +169,17 @@ class UCB1(_CountingPolicy):
     arm and ``1 / n_ties`` among ties (broken uniformly at random).
     """
 
-    def __init__(self, n_arms: int, alpha: float = 1.0, prior: Any = None, new_arm_share: float = 0.0,
-                 new_arm_pulls: int = 10, random_state: Any = None, num_threads: int = 0) -> None:
-        self.n_arms = n_arms
-        self.alpha = alpha
-        self.prior = prior
-        self.new_arm_share = new_arm_share
-        self.new_arm_pulls = new_arm_pulls
-        self.random_state = random_state
-        self.num_threads = num_threads
+    def __init__(
+        self,
+        n_arms: int,
+        alpha: float = 1.0,
+        prior: Any = None,
+        new_arm_share: float = 0.0,
+        new_arm_pulls: int = 10,
+        random_state: Any = None,
+        num_threads: int = 0,
+    ) -> None:
+        self._store_params(locals())
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
@@ -201,15 +211,17 @@ class Softmax(_CountingPolicy):
     (Plackett-Luce): slot ``j`` renormalises over the arms not yet shown.
     """
 
-    def __init__(self, n_arms: int, temperature: float = 1.0, prior: Any = None, new_arm_share: float = 0.0,
-                 new_arm_pulls: int = 10, random_state: Any = None, num_threads: int = 0) -> None:
-        self.n_arms = n_arms
-        self.temperature = temperature
-        self.prior = prior
-        self.new_arm_share = new_arm_share
-        self.new_arm_pulls = new_arm_pulls
-        self.random_state = random_state
-        self.num_threads = num_threads
+    def __init__(
+        self,
+        n_arms: int,
+        temperature: float = 1.0,
+        prior: Any = None,
+        new_arm_share: float = 0.0,
+        new_arm_pulls: int = 10,
+        random_state: Any = None,
+        num_threads: int = 0,
+    ) -> None:
+        self._store_params(locals())
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
@@ -254,18 +266,19 @@ class ThompsonSampling(_CountingPolicy):
     standard error is about ``sqrt(p (1 - p) / n_mc)``.
     """
 
-    def __init__(self, n_arms: int, likelihood: str = "bernoulli", prior: Any = None, noise_std: float = 1.0,
-                 n_mc: int = 100, new_arm_share: float = 0.0, new_arm_pulls: int = 10,
-                 random_state: Any = None, num_threads: int = 0) -> None:
-        self.n_arms = n_arms
-        self.likelihood = likelihood
-        self.prior = prior
-        self.noise_std = noise_std
-        self.n_mc = n_mc
-        self.new_arm_share = new_arm_share
-        self.new_arm_pulls = new_arm_pulls
-        self.random_state = random_state
-        self.num_threads = num_threads
+    def __init__(
+        self,
+        n_arms: int,
+        likelihood: str = "bernoulli",
+        prior: Any = None,
+        noise_std: float = 1.0,
+        n_mc: int = 100,
+        new_arm_share: float = 0.0,
+        new_arm_pulls: int = 10,
+        random_state: Any = None,
+        num_threads: int = 0,
+    ) -> None:
+        self._store_params(locals())
 
     def _kind(self) -> int:
         return _KIND[self.likelihood]
@@ -284,12 +297,16 @@ class ThompsonSampling(_CountingPolicy):
             if a <= 0 or b <= 0:
                 raise ValueError(f"{name}: Beta prior parameters must be > 0, got ({a}, {b})")
         elif b <= 0:
-            raise ValueError(f"{name}: the prior precision tau0 (second value) must be > 0, got {b}")
+            raise ValueError(
+                f"{name}: the prior precision tau0 (second value) must be > 0, got {b}"
+            )
         return a, b
 
     def _validate_params(self) -> None:
         if self.likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"likelihood: expected 'bernoulli' or 'gaussian', got {self.likelihood!r}")
+            raise ValueError(
+                f"likelihood: expected 'bernoulli' or 'gaussian', got {self.likelihood!r}"
+            )
         super()._validate_params()
 
     def _hyper(self) -> dict[str, float]:
