@@ -9,12 +9,12 @@ from reelrec import BPR, CopyWarning, Recommender, _core
 
 class TestBPR(RecommenderContract):
     def make_model(self, **params):
-        return BPR(factors=8, iterations=30, **params)
+        return BPR(factors=8, iterations=60, **params)
 
 
 class TestBPRUnverified(RecommenderContract):
     def make_model(self, **params):
-        return BPR(factors=8, iterations=30, learning_rate=0.1, verify_negative_samples=False, **params)
+        return BPR(factors=8, iterations=60, learning_rate=0.1, verify_negative_samples=False, **params)
 
 
 # ------------------------------------------------------------ NumPy reference

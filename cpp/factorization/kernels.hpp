@@ -86,8 +86,8 @@ struct SeenFilter {
     }
 };
 
-// One stratum of an epoch: n draws of a cell from `pairs` (user, item int32
-// pairs) with a negative from `candidates`, SGD on each.
+// One stratum of an epoch: n draws of a cell from `pairs` ((user, item) int32
+// records) with a negative from `candidates`, SGD on each.
 struct BprStratumArgs {
     const CsrView* X = nullptr;  // the training pattern (sorted rows), to verify negatives
     SeenFilter seen;             // optional shortcut for the verification
