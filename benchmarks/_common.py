@@ -27,6 +27,7 @@ DEFAULT_ML100K = REPO.parent / "shared" / "data" / "ml-100k"
 __all__ = [
     "DEFAULT_ML100K",
     "best_of",
+    "best_wall_cpu",
     "format_table",
     "load_ml100k",
     "machine_info",
@@ -93,6 +94,17 @@ def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
         result = fn()
         best = min(best, time.perf_counter() - t0)
     return best, result
+
+
+def best_wall_cpu(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
+    """Best wall-clock and best process-CPU seconds of ``repeat`` calls, and the last result."""
+    wall, cpu, result = float("inf"), float("inf"), None
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu, result
 
 
 def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:

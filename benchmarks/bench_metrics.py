@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,8 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
+
+from _common import best_of  # noqa: E402
 
 from reelrec import _core  # noqa: E402
 from reelrec import metrics as M  # noqa: E402
@@ -101,15 +102,6 @@ class ListStub:
         return ids, np.zeros(ids.shape, np.float32)
 
 
-def best_time(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -143,15 +135,15 @@ def main() -> None:
 
     rows = []
     for k in args.ks:
-        t1, ours = best_time(
+        t1, ours = best_of(
             lambda k=k: M.ranking_metrics_at_k(rec, test, k, metrics=names, num_threads=1),
             args.repeat,
         )
-        tn, ours_n = best_time(
+        tn, ours_n = best_of(
             lambda k=k: M.ranking_metrics_at_k(rec, test, k, metrics=names, num_threads=threads),
             args.repeat,
         )
-        tnp, theirs = best_time(lambda k=k: numpy_metrics(rec, test, k), args.repeat)
+        tnp, theirs = best_of(lambda k=k: numpy_metrics(rec, test, k), args.repeat)
         assert ours == ours_n
         diff = max(abs(ours[n] - theirs[n]) for n in names)
         row = {
@@ -166,13 +158,13 @@ def main() -> None:
         }
         if implicit_eval is not None:
             stub = ListStub(rec)
-            ti, theirs_i = best_time(
+            ti, theirs_i = best_of(
                 lambda k=k, stub=stub: implicit_eval.ranking_metrics_at_k(
                     stub, empty_train, binary, K=k, show_progress=False, num_threads=threads
                 ),
                 args.repeat,
             )
-            tb, ours_b = best_time(
+            tb, ours_b = best_of(
                 lambda k=k: M.ranking_metrics_at_k(
                     rec, binary, k, metrics=["ndcg", "map"], num_threads=threads
                 ),

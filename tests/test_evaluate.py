@@ -1,10 +1,11 @@
 """reelrec.evaluate / evaluate_recommendations / compare against metrics computed by hand."""
 
-import metrics_reference as ref
 import numpy as np
 import pytest
-import reelrec
 import scipy.sparse as sp
+
+import metrics_reference as ref
+import reelrec
 from conftest import block_user_items, random_user_items
 from reelrec import NotFittedError, Popularity, Random, Recommender
 from reelrec import metrics as M

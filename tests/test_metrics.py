@@ -1,9 +1,10 @@
 """reelrec.metrics against plain reference implementations, known answers and bad inputs."""
 
-import metrics_reference as ref
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+import metrics_reference as ref
 from conftest import block_user_items
 from metrics_reference import RANKING
 from reelrec import metrics as M

@@ -4,31 +4,6 @@
 
 namespace reelrec::bind {
 
-namespace {
-
-ItemFilter make_filter(const OptArray<uint8_t>& allow, const OptArray<uint8_t>& deny,
-                       const OptArray<int64_t>& seen_indptr, const OptArray<int32_t>& seen_indices,
-                       int64_t n_rows, int64_t n_items, CsrView& seen_storage) {
-    ItemFilter f;
-    if (allow) {
-        require(allow->size() == n_items, "allow: expected one flag per item");
-        f.allow = allow->data();
-    }
-    if (deny) {
-        require(deny->size() == n_items, "deny: expected one flag per item");
-        f.deny = deny->data();
-    }
-    if (seen_indptr) {
-        require(static_cast<bool>(seen_indices), "seen: indptr given without indices");
-        seen_storage = csr_view(*seen_indptr, *seen_indices, std::nullopt, n_items, "seen");
-        require(seen_storage.n_rows == n_rows, "seen: expected one row per query");
-        f.seen = seen_storage;
-    }
-    return f;
-}
-
-}  // namespace
-
 void bind_topk(py::module_& m) {
     m.def(
         "topk_dot",
@@ -42,8 +17,7 @@ void bind_topk(py::module_& m) {
             require(k > 0, "k must be positive");
             const int64_t n_q = queries.shape(0), n_items = items.shape(0), d = items.shape(1);
             if (item_bias) require(item_bias->size() == n_items, "item_bias: one value per item");
-            CsrView seen;
-            ItemFilter f = make_filter(allow, deny, seen_indptr, seen_indices, n_q, n_items, seen);
+            ItemFilter f = make_filter(allow, deny, seen_indptr, seen_indices, n_q, n_items);
             Array<int32_t> ids({n_q, k});
             Array<float> scores({n_q, k});
             {
@@ -65,8 +39,7 @@ void bind_topk(py::module_& m) {
             require_ndim(scores, 2, "scores");
             require(k > 0, "k must be positive");
             const int64_t n = scores.shape(0), n_items = scores.shape(1);
-            CsrView seen;
-            ItemFilter f = make_filter(allow, deny, seen_indptr, seen_indices, n, n_items, seen);
+            ItemFilter f = make_filter(allow, deny, seen_indptr, seen_indices, n, n_items);
             Array<int32_t> ids({n, k});
             Array<float> out({n, k});
             {

@@ -10,7 +10,7 @@
 
 #include "common/parallel.hpp"
 #include "mf/rng.hpp"
-#include "mf/sparse_ops.hpp"
+#include "common/csr_owned.hpp"
 
 namespace reelrec::mf {
 
@@ -284,7 +284,7 @@ void solve_bias_rows(const CsrView& rows, const float* other, const float* other
 }
 
 void fit_als(const CsrView& X, BiasedMFModel& m, float regularization, int iterations, int num_threads) {
-    const CsrOwned Xt = transpose(X);
+    const CsrMatrix Xt = transpose(X);
     const CsrView items = Xt.view();
     for (int it = 0; it < iterations; ++it) {
         solve_bias_rows(X, m.item_factors, m.item_bias, m.d, m.global_mean, nullptr, regularization,

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/parallel.hpp"
-#include "mf/sparse_ops.hpp"
+#include "common/csr_owned.hpp"
 
 namespace reelrec::mf {
 
@@ -30,7 +30,7 @@ inline Tile tile(double* a, int64_t n, int64_t r0, int64_t c0, int64_t rows, int
 
 void gram_matrix(const CsrView& X, double l2, double* gram, int num_threads) {
     const int64_t n = X.n_cols;
-    const CsrOwned Xt = transpose(X);
+    const CsrMatrix Xt = transpose(X);
     double work = 0;
     for (int64_t u = 0; u < X.n_rows; ++u) {
         const auto len = static_cast<double>(X.row_end(u) - X.row_begin(u));

@@ -14,8 +14,6 @@ parameters, format version); no pickled code is ever loaded.
 
 from __future__ import annotations
 
-import inspect
-import json
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
+from .._params import ParamsMixin
+from .._persist import read_npz, write_npz
 from .._validation import (
     check_indices,
     check_item_mask,
@@ -92,7 +92,7 @@ def _save_ids(ids: np.ndarray) -> np.ndarray:
     return arr
 
 
-class Recommender(ABC):
+class Recommender(ParamsMixin, ABC):
     """Abstract base of every reelrec model.
 
     Subclasses implement :meth:`_fit` and either the factor hooks
@@ -109,40 +109,6 @@ class Recommender(ABC):
     _state_attrs: ClassVar[tuple[str, ...]] = ()
     #: whether negative values (e.g. centred ratings) are legal training input
     _allow_negative: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if not inspect.isabstract(cls):
-            Recommender._registry[cls.__name__] = cls
-
-    # ------------------------------------------------------------------ params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters, as given (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Recommender:
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"set_params: {type(self).__name__} has no parameter {name!r}; "
-                    f"valid parameters are {sorted(valid)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, **fit_params: Any) -> Recommender:
@@ -364,21 +330,6 @@ class Recommender(ABC):
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to ``path`` (a versioned ``.npz``; no pickle)."""
         self._check_fitted()
-        params = self.get_params()
-        try:
-            params_json = json.dumps(params)
-        except TypeError as exc:
-            raise ValueError(
-                f"save: parameters must be JSON serialisable (use an int random_state), got {params}"
-            ) from exc
-        meta = {
-            "format": "reelrec-model",
-            "format_version": FORMAT_VERSION,
-            "class": type(self).__name__,
-            "reelrec_version": getattr(_core, "__version__", "dev"),
-            "params": json.loads(params_json),
-            "shape": [int(self.n_users_), int(self.n_items_)],
-        }
         arrays = {f"state.{k}": v for k, v in self._get_state().items()}
         X = self.user_items_
         arrays.update(
@@ -387,32 +338,32 @@ class Recommender(ABC):
         if self.user_ids_ is not None:
             arrays["ids.user"] = _save_ids(self.user_ids_)
             arrays["ids.item"] = _save_ids(self.item_ids_)
-        with open(os.fspath(path), "wb") as fh:
-            np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+        write_npz(
+            path,
+            fmt="reelrec-model",
+            version=FORMAT_VERSION,
+            obj=self,
+            params=self._save_params(),
+            arrays=arrays,
+            extra={"shape": [int(self.n_users_), int(self.n_items_)]},
+        )
+
+    def _save_params(self) -> dict[str, Any]:
+        """Constructor parameters as ``save`` writes them (JSON); wrappers of models override it."""
+        return self.get_params()
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Recommender:
         """Read a model written by :meth:`save`. ``Recommender.load`` works for any class."""
-        try:
-            archive = np.load(os.fspath(path), allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec model file ({exc})") from exc
-        with archive as data:
-            if "__meta__" not in data.files:
-                raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec model file (no header)")
-            meta = json.loads(str(data["__meta__"]))
-            if meta.get("format") != "reelrec-model":
-                raise ValueError(f"path: unexpected format {meta.get('format')!r}")
-            if meta.get("format_version", 0) > FORMAT_VERSION:
-                raise ValueError(
-                    f"path: written by a newer reelrec (format {meta['format_version']}, "
-                    f"this version reads up to {FORMAT_VERSION})"
-                )
-            klass = Recommender._registry.get(meta["class"])
-            if klass is None:
-                raise ValueError(f"path: unknown model class {meta['class']!r}")
-            if not issubclass(klass, cls):
-                raise TypeError(f"path: holds a {meta['class']}, not a {cls.__name__}")
+        with read_npz(
+            path,
+            fmt="reelrec-model",
+            version=FORMAT_VERSION,
+            registry=Recommender._registry,
+            base=cls,
+            file_kind="model",
+            class_kind="model",
+        ) as (klass, meta, data):
             model = klass(**meta["params"])
             n_users, n_items = meta["shape"]
             model.user_items_ = sp.csr_matrix(

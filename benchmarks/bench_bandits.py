@@ -1,0 +1,206 @@
+"""reelrec.bandits vs MABWiser 2.7.4: fit on a historical log, then predict.
+
+Both libraries run in this process on the same data with the same threads
+(reelrec ``num_threads``, MABWiser ``n_jobs``, BLAS limited to the same count)
+and the same hyperparameters:
+
+* LinUCB: MABWiser ``LinUCB(alpha, l2_lambda)`` scores
+  ``x . beta + alpha * sqrt(x^T (l2 I + X^T X)^-1 x)`` without scaling, which is
+  reelrec's ``LinUCB(alpha, l2)``; decisions must be identical (reported).
+* LinTS: MABWiser ``LinTS(alpha=v, l2_lambda)`` = reelrec ``LinTS(v, l2)``.
+* UCB1(alpha): ``mean + alpha * sqrt(2 ln T / n_a)`` in both; decisions must
+  be identical once every arm has data.
+* EpsilonGreedy(epsilon=0.1), ThompsonSampling (Beta(1, 1) prior, binary rewards).
+  With epsilon = 0 epsilon-greedy is deterministic; its agreement with MABWiser
+  is reported over requests whose best arm is unique.
+
+The large shape is MABWiser's parallel example (examples/parallel_mab.py):
+100 arms, 100k x 200 ``make_classification`` contexts with 1% clicks and
+uniformly logged decisions; reelrec is timed including its propensities
+(MABWiser returns none), Thompson sampling with ``n_mc`` Monte Carlo draws.
+
+Times are wall-clock seconds (best of ``--repeats``); ``cpu x`` is the ratio
+of process CPU seconds, which a busy shared machine disturbs less (at one
+thread it is the ratio of work done).
+
+Usage::
+
+    python benchmarks/bench_bandits.py                # both shapes
+    python benchmarks/bench_bandits.py --sizes small  # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "python"))
+
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from reelrec import _core  # noqa: E402
+from reelrec.bandits import UCB1, EpsilonGreedy, LinTS, LinUCB, ThompsonSampling  # noqa: E402
+
+SHAPES = {
+    # name: (n_arms, n_train, n_features, n_predict)
+    "small": (10, 10_000, 20, 10_000),
+    "large": (100, 100_000, 200, 30_000),
+}
+
+
+def make_log(n_arms, n_train, n_features, n_predict, seed=111):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_train + n_predict, n_features=n_features, n_informative=min(20, n_features - 4),
+        weights=[0.99], random_state=seed,
+    )
+    rng = np.random.default_rng(seed)
+    decisions = rng.integers(0, n_arms, n_train)
+    return decisions, y[:n_train].astype(np.float64), X[:n_train], X[n_train:]
+
+
+def timed(fn):
+    """(result, (wall seconds, process CPU seconds over all threads))."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, (time.perf_counter() - t0, time.process_time() - c0)
+
+
+def run_mabwiser(policy_name, n_arms, decisions, rewards, X, Xq, threads, seed=7):
+    from mabwiser.mab import MAB, LearningPolicy
+
+    policies = {
+        "LinUCB": LearningPolicy.LinUCB(alpha=1.25, l2_lambda=1.0),
+        "LinTS": LearningPolicy.LinTS(alpha=1.0, l2_lambda=1.0),
+        "EpsilonGreedy": LearningPolicy.EpsilonGreedy(epsilon=0.1),
+        "EpsilonGreedy(0)": LearningPolicy.EpsilonGreedy(epsilon=0.0),
+        "ThompsonSampling": LearningPolicy.ThompsonSampling(),
+        "UCB1": LearningPolicy.UCB1(alpha=1.25),
+    }
+    contextual = policy_name.startswith("Lin")
+    mab = MAB(list(range(n_arms)), policies[policy_name], seed=seed, n_jobs=threads)
+    _, t_fit = timed(lambda: mab.fit(decisions, rewards, X if contextual else None))
+    # non-contextual MABWiser policies take contexts only to size the batch
+    pred, t_pred = timed(lambda: mab.predict(Xq))
+    return np.asarray(pred, dtype=np.int64), t_fit, t_pred, mab
+
+
+def run_reelrec(policy_name, n_arms, n_features, decisions, rewards, X, Xq, threads, n_mc, seed=7):
+    makers = {
+        "LinUCB": lambda: LinUCB(n_arms, n_features, alpha=1.25, l2=1.0),
+        "LinTS": lambda: LinTS(n_arms, n_features, v=1.0, l2=1.0, n_mc=n_mc),
+        "EpsilonGreedy": lambda: EpsilonGreedy(n_arms, epsilon=0.1),
+        "EpsilonGreedy(0)": lambda: EpsilonGreedy(n_arms, epsilon=0.0),
+        "ThompsonSampling": lambda: ThompsonSampling(n_arms, n_mc=n_mc),
+        "UCB1": lambda: UCB1(n_arms, alpha=1.25),
+    }
+    contextual = policy_name.startswith("Lin")
+    policy = makers[policy_name]().set_params(random_state=seed, num_threads=threads)
+    _, t_fit = timed(lambda: policy.fit(decisions, rewards, X if contextual else None))
+    (actions, props), t_pred = timed(
+        lambda: policy.select(Xq if contextual else None, n_requests=None if contextual else len(Xq))
+    )
+    return actions[:, 0], props[:, 0], t_fit, t_pred, policy
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=sorted(SHAPES))
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)")
+    parser.add_argument("--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run each side this many times (fresh models) and keep the fastest")
+    parser.add_argument("--policies", nargs="+",
+                        default=["LinUCB", "LinTS", "UCB1", "EpsilonGreedy", "EpsilonGreedy(0)",
+                                 "ThompsonSampling"])
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
+    args = parser.parse_args(argv)
+
+    from mabwiser._version import __version__ as mabwiser_version
+
+    rows = []
+    for threads in args.threads:
+        with threadpool_limits(threads):
+            for size in args.sizes:
+                n_arms, n_train, d, n_pred = SHAPES[size]
+                decisions, rewards, X, Xq = make_log(n_arms, n_train, d, n_pred)
+                for name in args.policies:
+                    inf = (float("inf"), float("inf"))
+                    r_fit = r_pred = m_fit = m_pred = inf
+                    for _ in range(args.repeats):
+                        ours, props, f, p, policy = run_reelrec(
+                            name, n_arms, d, decisions, rewards, X, Xq, threads, args.n_mc
+                        )
+                        r_fit, r_pred = min(r_fit, f), min(r_pred, p)
+                        theirs, f, p, _ = run_mabwiser(name, n_arms, decisions, rewards, X, Xq, threads)
+                        m_fit, m_pred = min(m_fit, f), min(m_pred, p)
+                    row = {
+                        "threads": threads, "shape": size, "policy": name, "n_arms": n_arms, "n_train": n_train,
+                        "n_features": d, "n_predict": n_pred,
+                        "reelrec_fit_s": r_fit[0], "reelrec_predict_s": r_pred[0],
+                        "mabwiser_fit_s": m_fit[0], "mabwiser_predict_s": m_pred[0],
+                        "reelrec_cpu_s": r_fit[1] + r_pred[1], "mabwiser_cpu_s": m_fit[1] + m_pred[1],
+                        "speedup_fit": m_fit[0] / r_fit[0], "speedup_predict": m_pred[0] / r_pred[0],
+                        "speedup_total": (m_fit[0] + m_pred[0]) / (r_fit[0] + r_pred[0]),
+                        "speedup_cpu": (m_fit[1] + m_pred[1]) / (r_fit[1] + r_pred[1]),
+                        "mean_propensity": float(np.mean(props)),
+                    }
+                    if name in ("LinUCB", "UCB1"):
+                        row["identical_decisions"] = float(np.mean(ours == theirs))
+                    if name == "EpsilonGreedy(0)":
+                        means = policy.means_
+                        unique = np.sum(means == means.max()) == 1
+                        row["identical_decisions"] = float(np.mean(ours == theirs)) if unique else None
+                        row["note"] = "best arm unique" if unique else "best arm tied: tie-breaks differ by design"
+                    rows.append(row)
+                    print(f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
+                          f"{r_pred[0]:8.3f}s | mabwiser fit {m_fit[0]:8.3f}s predict {m_pred[0]:8.3f}s", flush=True)
+
+    header = (f"{'thr':3s} {'shape':6s} {'policy':17s} {'reelrec fit+pred s':>19s} {'MABWiser fit+pred s':>20s} "
+              f"{'fit x':>7s} {'pred x':>8s} {'total x':>8s} {'cpu x':>7s} {'same':>6s}")
+    print()
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        same = r.get("identical_decisions")
+        same_s = "" if same is None else f"{100 * same:.1f}%"
+        print(f"{r['threads']:<3d} {r['shape']:6s} {r['policy']:17s} "
+              f"{r['reelrec_fit_s']:8.3f}+{r['reelrec_predict_s']:<9.3f} "
+              f"{r['mabwiser_fit_s']:9.3f}+{r['mabwiser_predict_s']:<9.3f} "
+              f"{r['speedup_fit']:7.1f} {r['speedup_predict']:8.1f} {r['speedup_total']:8.1f} "
+              f"{r['speedup_cpu']:7.1f} {same_s:>6s}")
+
+    result = {
+        "benchmark": "bandits",
+        "peer": f"mabwiser {mabwiser_version}",
+        "threads": args.threads,
+        "load_average": os.getloadavg(),
+        "n_mc": args.n_mc,
+        "repeats": args.repeats,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "quadform_isa": _core.bandits_quadform_isa(),
+        },
+        "command": "python benchmarks/bench_bandits.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "results": rows,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+// Blockwise selection shared by the contextual policies (LinUCB, LinTS,
+// LogisticTS, hybrid LinUCB).
+//
+// Each of them scores request x against arm a as a mean x . mu_a plus a width
+// sqrt(x^T Sigma_a x); UCB adds alpha * width, Thompson sampling draws
+// mean + v * width * N(0, 1) (the exact law of x . theta~ when theta~ is drawn
+// from N(mu_a, v^2 Sigma_a), without drawing the d-dimensional theta~).
+//
+// Requests are processed in blocks so that one GEMM gives all means of the
+// block and each arm's matrix is streamed once per block; rows are then handed
+// to the slate builder with their own random stream (thread-count invariant).
+//
+// Screening (UCB rule with full matrices): the widths of a block are first
+// computed in single precision, which runs twice as many lanes, with a
+// rigorous error bound (quadform_f32_error_factor). An arm is evaluated again
+// in double precision only if its upper bound reaches the k-th largest lower
+// bound of the request's candidates; the others cannot enter the slate and get
+// score -inf. The slate, ties and propensities are therefore exactly those of
+// the double-precision scores, for about half the arithmetic: typically only
+// k arms and a few near-ties per request are re-evaluated.
+//
+// Memory: O(threads * block * n_slots) scratch, block <= 256 rows.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "bandits/quadform.hpp"
+#include "bandits/slate.hpp"
+#include "common/parallel.hpp"
+
+namespace reelrec::bandits {
+
+// Single-precision copies of the arms' width matrices for screening.
+struct WidthScreen {
+    std::vector<float> matrices;  // n_slots x d x d (live slots filled)
+    std::vector<double> frobenius;  // ||S_a||_F per slot
+    const double* exact = nullptr;  // the double matrices, n_slots x d x d
+
+    void build(const double* S, int64_t n_slots, int64_t d, const std::vector<int64_t>& live) {
+        exact = S;
+        matrices.assign(static_cast<std::size_t>(n_slots * d * d), 0.0f);
+        frobenius.assign(static_cast<std::size_t>(n_slots), 0.0);
+        for (int64_t a : live) {
+            const double* src = S + a * d * d;
+            float* dst = matrices.data() + a * d * d;
+            double f = 0.0;
+            for (int64_t i = 0; i < d * d; ++i) {
+                dst[i] = static_cast<float>(src[i]);
+                f += src[i] * src[i];
+            }
+            frobenius[a] = std::sqrt(f);
+        }
+    }
+};
+
+// Screening pays for its float copies after a few requests, and for its
+// per-request bookkeeping once d^2 / 2 dominates (measured break-even d ~ 20).
+constexpr int64_t kScreenMinRequests = 16;
+constexpr int64_t kScreenMinFeatures = 24;
+
+// width(X_block, n_rows, arm, q) must fill q[r] = x_r^T Sigma_arm x_r; it is
+// called concurrently from several threads with different blocks. `screen`
+// (UCB rule only) enables the single-precision screening described above.
+template <class WidthFn>
+void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* X, int64_t n, int64_t d,
+                       const double* mean, double scale, double work_per_arm, const Availability& avail,
+                       WidthFn&& width, int64_t* out_arms, double* out_p, const WidthScreen* screen = nullptr) {
+    using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const int64_t S = core.arms.n_slots();
+    std::vector<int64_t> live;
+    for (int64_t a = 0; a < S; ++a) {
+        if (core.arms.is_active(a)) live.push_back(a);
+    }
+    SlateSelector sel(cfg, core, core.next_request);
+    sel.make_pool(nullptr, nullptr, cfg.num_threads);
+    const bool greedy = cfg.rule == Rule::Greedy;
+    if (!greedy) screen = nullptr;
+    const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
+    const int64_t n_blocks = (n + block - 1) / block;
+    const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
+    const double per_request = static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
+                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc));
+    const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
+    const double err = quadform_f32_error_factor(d);
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        RowMat M(block, S), W(block, S), H;
+        std::vector<double> q(static_cast<std::size_t>(block));
+        std::vector<float> xf, qf;
+        std::vector<double> xnorm2, lows;
+        if (screen) {
+            H.resize(block, S);
+            xf.resize(static_cast<std::size_t>(block * d));
+            qf.resize(static_cast<std::size_t>(block));
+            xnorm2.resize(static_cast<std::size_t>(block));
+        }
+        SlateScratch scratch;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            errors.run([&] {
+                const int64_t r0 = b * block;
+                const int64_t nb = std::min(block, n - r0);
+                const double* xb = X + r0 * d;
+                Eigen::Map<const RowMat> Xb(xb, nb, d);
+                Eigen::Map<const RowMat> Mu(mean, S, d);
+                M.topRows(nb).noalias() = Xb * Mu.transpose();
+                if (!screen) {
+                    for (int64_t a : live) {
+                        width(xb, nb, a, q.data());
+                        for (int64_t r = 0; r < nb; ++r) {
+                            const double wv = std::sqrt(std::max(q[r], 0.0)) * scale;
+                            W(r, a) = wv;
+                            if (greedy) M(r, a) += wv;
+                        }
+                    }
+                    for (int64_t r = 0; r < nb; ++r) {
+                        sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
+                                   out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
+                    }
+                    return;
+                }
+                for (int64_t r = 0; r < nb; ++r) {
+                    double s2 = 0.0;
+                    for (int64_t i = 0; i < d; ++i) {
+                        const double v = xb[r * d + i];
+                        xf[r * d + i] = static_cast<float>(v);
+                        s2 += v * v;
+                    }
+                    xnorm2[r] = s2;
+                }
+                // W holds lower and H upper bounds of the scores.
+                for (int64_t a : live) {
+                    quadform_rows(xf.data(), nb, d, d, screen->matrices.data() + a * d * d, qf.data());
+                    for (int64_t r = 0; r < nb; ++r) {
+                        const double qa = static_cast<double>(qf[r]);
+                        const double slack = err * xnorm2[r] * screen->frobenius[a];
+                        if (!std::isfinite(qa) || !std::isfinite(slack)) {
+                            W(r, a) = -kInf;
+                            H(r, a) = kInf;
+                        } else {
+                            W(r, a) = M(r, a) + scale * std::sqrt(std::max(qa - slack, 0.0));
+                            H(r, a) = M(r, a) + scale * std::sqrt(qa + slack);
+                        }
+                    }
+                }
+                for (int64_t r = 0; r < nb; ++r) {
+                    const uint8_t* av = avail.row(r0 + r, S);
+                    lows.clear();
+                    for (int64_t a : live) {
+                        if (!av || av[a]) lows.push_back(W(r, a));
+                    }
+                    double threshold = -kInf;
+                    const std::size_t k = static_cast<std::size_t>(cfg.k);
+                    if (lows.size() > k) {
+                        if (k == 1) {
+                            threshold = *std::max_element(lows.begin(), lows.end());
+                        } else {
+                            std::nth_element(lows.begin(), lows.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                                             lows.end(), std::greater<double>());
+                            threshold = lows[k - 1];
+                        }
+                    }
+                    const double* xr = xb + r * d;
+                    for (int64_t a : live) {
+                        if (av && !av[a]) continue;
+                        if (H(r, a) >= threshold) {
+                            double qa;
+                            quadform_rows(xr, 1, d, d, screen->exact + a * d * d, &qa);
+                            M(r, a) += std::sqrt(std::max(qa, 0.0)) * scale;
+                        } else {
+                            M(r, a) = -kInf;
+                        }
+                    }
+                    sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, av, out_arms + (r0 + r) * cfg.k,
+                               out_p + (r0 + r) * cfg.k, scratch);
+                }
+            });
+        }
+    }
+    errors.rethrow();
+    core.next_request += n;
+}
+
+}  // namespace reelrec::bandits

@@ -1,0 +1,57 @@
+// Quadratic forms x^T S x for a block of contexts against one symmetric matrix:
+// the confidence width of LinUCB / LinTS / LogisticTS, and the single hottest
+// loop of contextual selection (O(d^2) per request and arm).
+//
+// Choices: symmetry halves the work (each off-diagonal column tile is visited
+// once with weight 2), and a register-blocked kernel (R contexts x TW columns
+// of accumulators) reuses every loaded matrix element R times. The kernel is
+// compiled for AVX-512, AVX2+FMA and the baseline ISA and picked at run time,
+// because wheels are built for the baseline (no -march=native) while the
+// machines that serve them usually have wide vectors.
+//
+// Complexity: d^2 / 2 + O(d) fused multiply-adds per context, no allocation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace reelrec::bandits {
+
+// q[r] = x_r^T S x_r for r < n_rows; X is row-major with row stride ld; S is a
+// symmetric d x d row-major matrix (both triangles stored).
+void quadform_rows(const double* X, int64_t n_rows, int64_t ld, int64_t d, const double* S, double* q);
+// Single precision, twice the lanes per instruction: used to screen arms before
+// an exact double-precision evaluation (see contextual.hpp).
+void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const float* S, float* q);
+
+// Upper bound on |fl32(x^T S x) - x^T S x| / (|x|^2 ||S||_F) for the float
+// kernel, inputs rounded from double included: every product passes through
+// fewer than 2 d + 72 roundings of the unit roundoff 2^-24 (Higham's gamma_n;
+// d along a column tile, at most 32 lanes, d / 4 tiles, 3 input roundings),
+// and |x|^T |S| |x| <= |x|^2 ||S||_F.
+inline double quadform_f32_error_factor(int64_t d) {
+    const double n = 2.0 * static_cast<double>(d) + 72.0;
+    const double u = 5.9604644775390625e-08;
+    return 1.05 * n * u / (1.0 - n * u);
+}
+
+// G += X^T X for row-major X (n_rows x d, row stride ld); G is d x d row-major
+// and comes out symmetric. The ridge fit's per-arm Gram matrix: d^2 / 2
+// multiply-adds per row, the same register tiling as the quadratic forms.
+void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
+bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
+
+// y = S x and S -= coef * u u^T for d x d row-major S: the two O(d^2) steps of
+// a Sherman-Morrison update, vectorised like the kernels above.
+void symmetric_matvec(const double* S, const double* x, int64_t d, double* y);
+void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d);
+
+// Name of the instruction set the dispatcher picked ("avx512", "avx2", "generic").
+const char* quadform_isa();
+
+// The same with a named kernel ("generic", "avx2", "avx512"), for tests of every
+// code path; returns false when this CPU cannot run it.
+template <class T>
+bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S, T* q);
+
+}  // namespace reelrec::bandits

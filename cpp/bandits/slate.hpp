@@ -1,0 +1,134 @@
+// Turning per-arm values into a slate of k arms with honest propensities.
+//
+// Every policy reduces one request to per-arm values (m, w) and a rule:
+//   Greedy  : argmax of m (UCB scores, LinUCB, greedy means), with probability
+//             epsilon a uniform arm instead (epsilon-greedy). Ties: uniform.
+//   Softmax : P(a) proportional to exp(m_a / temperature).
+//   Normal  : Thompson sampling with a Gaussian score m_a + w_a * N(0, 1).
+//   Beta    : Thompson sampling with a Beta(m_a, w_a) score.
+//
+// A slate is built slot by slot; slot j picks among the request's available
+// arms not already in slots < j, with fresh random draws. The propensity of
+// slot j is P(policy puts this arm in slot j | slots < j hold the chosen arms).
+// Exact for Greedy and Softmax (ties share the mass equally). For Thompson
+// rules it is a Monte Carlo estimate: n_mc extra posterior draws plus the draw
+// that made the decision, p = (1 + wins) / (1 + n_mc) where wins counts the
+// extra draws whose argmax is the chosen arm. It is never 0, its bias is at
+// most 1 / (1 + n_mc) and its standard error about sqrt(p (1 - p) / n_mc).
+// The extra draws form one pool per select() call (n_mc x n_slots floats),
+// shared read-only by all requests: its stream is named by the batch's first
+// request index, so results do not depend on the thread count.
+//
+// Guaranteed exploration of new arms: with probability new_arm_share a slot is
+// filled uniformly among its candidate arms with fewer than new_arm_pulls
+// observed rewards (when there is any); the reported propensity is the exact
+// mixture share * [new] / n_new + (1 - share) * p_policy.
+//
+// Slots with no candidate left hold arm -1 and propensity NaN.
+//
+// Complexity per request: O(k * n_arms) for Greedy/Softmax, O(k * n_arms *
+// n_mc) for Thompson rules (one gamma or normal draw per arm and slot plus the
+// pool scan), O(n_arms) scratch memory per thread. Non-contextual batches with
+// one mask share slot 0's candidates, best arms, softmax weights and pool wins:
+// slot 0 then costs O(1) (Greedy), O(log n_arms) (Softmax) or the draws alone
+// (Thompson).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bandits/arms.hpp"
+#include "bandits/rng.hpp"
+
+namespace reelrec::bandits {
+
+// Below about this much single-threaded work (nanoseconds) kernels stay on one
+// thread: a team costs tens of microseconds to wake on an idle machine and far
+// more on a busy one (spinning threads compete with the working ones).
+constexpr double kParallelNs = 5e6;
+// Rough double-precision fused multiply-adds per nanosecond of one core, to turn
+// flop counts into the time scale above.
+constexpr double kFmaPerNs = 8.0;
+
+enum class Rule : int { Greedy = 0, Softmax = 1, Normal = 2, Beta = 3 };
+
+struct SelectConfig {
+    Rule rule = Rule::Greedy;
+    double epsilon = 0.0;       // Greedy: probability of a uniform pick
+    double temperature = 1.0;   // Softmax
+    int64_t n_mc = 0;           // Normal/Beta: Monte Carlo draws for propensities
+    double new_arm_share = 0.0;
+    int64_t new_arm_pulls = 0;
+    int64_t k = 1;
+    int num_threads = 0;
+};
+
+// Availability: null = every live arm; otherwise 0/1 flags per slot, either one
+// row shared by all requests or one row per request.
+struct Availability {
+    const uint8_t* flags = nullptr;
+    bool per_request = false;
+    const uint8_t* row(int64_t r, int64_t n_slots) const {
+        if (!flags) return nullptr;
+        return per_request ? flags + r * n_slots : flags;
+    }
+};
+
+// What a slot's rule needs from its candidate list: the best value and its
+// ties (Greedy, ascending ids) or the cumulative weights (Softmax).
+struct SlotSummary {
+    double best = 0.0;            // Greedy: max value; Softmax: max logit
+    std::vector<int64_t> ties;    // Greedy
+    std::vector<double> cum;      // Softmax: running sums of exp((m - best) / T)
+};
+
+struct SlateScratch {
+    std::vector<int64_t> cand;
+    std::vector<int64_t> fresh;
+    SlotSummary summary;
+};
+
+class SlateSelector {
+public:
+    SlateSelector(const SelectConfig& cfg, const PolicyCore& core, int64_t first_request);
+
+    // Thompson rules: draws the shared Monte Carlo pool. Beta needs the
+    // posterior (m = alpha, w = beta); Normal pools are standard normals.
+    void make_pool(const double* m, const double* w, int num_threads);
+
+    // Non-contextual policies with one candidate set for every request: slot
+    // 0's candidates, best arms / softmax weights and Monte Carlo wins are the
+    // same for all requests, so they are computed once per call.
+    void cache_first_slot(const double* m, const double* w, const uint8_t* avail);
+
+    // Fills k arms and propensities for request r (0-based within the batch).
+    void choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
+                double* out_p, SlateScratch& s) const;
+
+    // Threads worth using for `n_requests` requests of about `ns_per_request`
+    // nanoseconds each (parallel only above kParallelNs of work).
+    int threads_for(int64_t n_requests, double ns_per_request) const;
+
+private:
+    void candidates(const uint8_t* avail, std::vector<int64_t>& cand) const;
+    void fresh_arms(const std::vector<int64_t>& cand, std::vector<int64_t>& fresh) const;
+    void summarise(const std::vector<int64_t>& cand, const double* m, SlotSummary& out) const;
+    int64_t pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w) const;
+
+    SelectConfig cfg_;
+    const ArmTable& arms_;
+    uint64_t seed_;
+    int64_t first_request_;
+    int64_t n_slots_;
+    std::vector<float> pool_;          // n_mc x n_slots, draw-major
+    struct FirstSlot {
+        bool valid = false;
+        std::vector<int64_t> cand, fresh;
+        SlotSummary summary;
+    } first_;
+    std::vector<int64_t> first_wins_;  // Thompson rules: slot-0 pool wins per arm
+    std::vector<GammaShape> shapes_;   // Beta rule: (alpha, beta) constants per slot
+    bool beta_ratio_ = false;          // Beta rule: compare Ga / Gb (all shapes >= 1)
+};
+
+}  // namespace reelrec::bandits
