@@ -163,7 +163,7 @@ def parse_args(argv=None):
     p.add_argument("--large", action="store_true", help="also the ~10M-interaction synthetic matrix")
     p.add_argument("--quick", action="store_true", help="ML-100K, factors 64, one repeat, no memory runs")
     p.add_argument("--no-memory", action="store_true", help="skip the subprocess memory measurements")
-    p.add_argument("--out", default="als.json")
+    p.add_argument("--out", default=None, help="file in benchmarks/results (als.json; als_quick.json with --quick)")
     return p.parse_args(argv)
 
 
@@ -176,6 +176,8 @@ def main() -> None:
 
     if args.quick:
         args.factors, args.repeats, args.no_memory = [64], 1, True
+    if args.out is None:
+        args.out = "als_quick.json" if args.quick else "als.json"
     datasets = ["ml-100k"] if args.quick else ["ml-100k", "synthetic-1M"]
     if args.large:
         datasets.append("synthetic-10M")
