@@ -81,8 +81,9 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
     // Gathering pays when the fixed side does not fit in a core's L2 cache;
     // the buffer (2 MiB per thread) then holds rows of up to that size.
     const double other_bytes = 4.0 * static_cast<double>(rows.n_cols) * d;
+    const int64_t group = als_cg_group(d);
     args.gather_capacity = config.solver == AlsSolver::kConjugateGradient && other_bytes > kGatherAbove
-                               ? std::max<int64_t>(1, kGatherBytes / (4 * int64_t{d}))
+                               ? std::max<int64_t>(1, kGatherBytes / (4 * int64_t{d} * group))
                                : 0;
 
     const int64_t n_rows = rows.n_rows;

@@ -43,6 +43,11 @@ struct AlsRowArgs {
     int64_t gather_capacity = 0;
 };
 
+// Rows that CG solves in lockstep, sharing the G products: 4 once G (d x d)
+// no longer fits in L1, so that it streams from L2 once per four rows.
+constexpr int kAlsCgGroupMax = 4;
+constexpr int als_cg_group(int d) { return d >= 96 ? kAlsCgGroupMax : 1; }
+
 // Floats of per-thread scratch that solve_rows needs.
 std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity);
 

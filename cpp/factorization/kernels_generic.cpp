@@ -30,7 +30,7 @@ std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity)
         const std::size_t dd = (static_cast<std::size_t>(d) * d + 15) / 16 * 16;
         return dd + stride + 2 * static_cast<std::size_t>(generic::kCholeskyChunk) * d;
     }
-    const std::size_t group = static_cast<std::size_t>(generic::cg_group_size(d));
+    const std::size_t group = static_cast<std::size_t>(als_cg_group(d));
     return group * (3 * stride + static_cast<std::size_t>(gather_capacity > 0 ? gather_capacity : 0) * d);
 }
 
