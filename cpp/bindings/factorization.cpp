@@ -146,63 +146,20 @@ void bind_factorization(py::module_& m) {
           "Blocks per side of the stratified BPR schedule for a matrix of this size.");
 
     m.def(
-        "bpr_layout",
-        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, int64_t n_items, uint64_t seed,
-           int num_threads) {
-            CsrView X = csr_view(indptr, indices, std::nullopt, n_items, "X");
-            require_in_range(indices, n_items, "X");
-            fz::BprLayout layout;
-            layout.S = fz::bpr_strata(X.n_rows, n_items, X.nnz());
-            layout.K = fz::bpr_micro_blocks(X.n_rows, n_items, layout.S);
-            const int64_t F = int64_t{layout.S} * layout.K;
-            Array<int32_t> cells(2 * X.nnz());
-            Array<int64_t> cell_start(F * F + 1);
-            Array<int32_t> item_list(n_items);
-            Array<int64_t> item_start(F + 1);
-            layout.cells = cells.mutable_data();
-            layout.cell_start = cell_start.mutable_data();
-            layout.item_list = item_list.mutable_data();
-            layout.item_start = item_start.mutable_data();
-            {
-                py::gil_scoped_release release;
-                fz::bpr_build_layout(X, seed, layout, num_threads);
-            }
-            return py::make_tuple(layout.S, layout.K, cells, cell_start, item_list, item_start);
-        },
-        py::arg("indptr"), py::arg("indices"), py::arg("n_items"), py::arg("seed"), py::arg("num_threads"),
-        "(S, K, cells, cell_start, item_list, item_start): the per-fit layout of bpr_epoch.");
-
-    m.def(
         "bpr_epoch",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users, Array<float> items,
            Array<float> item_bias, float learning_rate, float regularization, bool verify_negatives,
-           uint64_t seed, int64_t epoch, const py::tuple& layout_arrays, const OptArray<uint64_t>& seen_filter,
+           uint64_t seed, int64_t epoch, Array<int32_t> buckets, const OptArray<uint64_t>& seen_filter,
            int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             require(d > 0, "items: expected at least one column");
             CsrView X = csr_view(indptr, indices, std::nullopt, n_items, "X");
+            require_in_range(indices, n_items, "X");
             float* U = inout_matrix(users, X.n_rows, d, "users");
             float* V = inout_matrix(items, n_items, d, "items");
             float* b = inout_array(item_bias, 1, n_items, 0, "item_bias");
-            require(layout_arrays.size() == 6, "layout: expected the tuple returned by bpr_layout");
-            fz::BprLayout layout;
-            layout.S = layout_arrays[0].cast<int>();
-            layout.K = layout_arrays[1].cast<int>();
-            auto cells = layout_arrays[2].cast<Array<int32_t>>();
-            auto cell_start = layout_arrays[3].cast<Array<int64_t>>();
-            auto item_list = layout_arrays[4].cast<Array<int32_t>>();
-            auto item_start = layout_arrays[5].cast<Array<int64_t>>();
-            const int64_t F = int64_t{layout.S} * layout.K;
-            require(layout.S == fz::bpr_strata(X.n_rows, n_items, X.nnz()) &&
-                        layout.K == fz::bpr_micro_blocks(X.n_rows, n_items, layout.S) &&
-                        cells.size() == 2 * X.nnz() && cell_start.size() == F * F + 1 &&
-                        item_list.size() == n_items && item_start.size() == F + 1,
-                    "layout: built for another matrix");
-            layout.cells = const_cast<int32_t*>(cells.data());
-            layout.cell_start = const_cast<int64_t*>(cell_start.data());
-            layout.item_list = const_cast<int32_t*>(item_list.data());
-            layout.item_start = const_cast<int64_t*>(item_start.data());
+            int32_t* buf = inout_array(buckets, 1, 2 * X.nnz(), 0, "buckets");
             if (seen_filter)
                 require(seen_filter->ndim() == 1 && seen_filter->size() == fz::bpr_seen_filter_words(X.nnz()),
                         "seen_filter: expected the array built by bpr_seen_filter for this matrix");
@@ -210,14 +167,14 @@ void bind_factorization(py::module_& m) {
             fz::BprEpochStats stats;
             {
                 py::gil_scoped_release release;
-                stats = fz::bpr_epoch(X, layout, U, V, b, static_cast<int>(d), config, seed, epoch,
+                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf,
                                       seen_filter ? seen_filter->data() : nullptr, num_threads, isa);
             }
             return py::make_tuple(stats.loss, stats.samples, stats.skipped);
         },
         py::arg("indptr"), py::arg("indices"), py::arg("users").noconvert(), py::arg("items").noconvert(),
         py::arg("item_bias").noconvert(), py::arg("learning_rate"), py::arg("regularization"),
-        py::arg("verify_negatives"), py::arg("seed"), py::arg("epoch"), py::arg("layout"),
+        py::arg("verify_negatives"), py::arg("seed"), py::arg("epoch"), py::arg("buckets").noconvert(),
         py::arg("seen_filter"), py::arg("num_threads"), py::arg("isa") = 0);
 
     m.def(

@@ -15,7 +15,7 @@ namespace reelrec::factorization {
 
 namespace {
 
-// Block in [0, S) of an id under a hash key.
+// Block in [0, S) of an id under an epoch's hash key.
 inline int block_of(uint64_t key, int64_t id, int S) {
     const uint64_t h = mix64(key + static_cast<uint64_t>(id) * 0x9e3779b97f4a7c15ULL);
     return static_cast<int>((static_cast<unsigned __int128>(h) * static_cast<uint64_t>(S)) >> 64);
@@ -55,98 +55,79 @@ void bpr_build_seen_filter(const CsrView& X, uint64_t* words, int num_threads) {
     }
 }
 
-int bpr_micro_blocks(int64_t n_users, int64_t n_items, int S) {
-    // Up to 4 micro-blocks per block (finer regrouping between epochs), at
-    // most 128 per side (the per-fit bucketing keeps F^2 counters per chunk),
-    // and micro-blocks of at least 4 ids.
-    int64_t k = std::min<int64_t>({4, 128 / S, n_users / (4 * int64_t{S}), n_items / (4 * int64_t{S})});
-    return static_cast<int>(std::max<int64_t>(k, 1));
+namespace {
+
+inline int team_size() {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
 }
 
-void bpr_build_layout(const CsrView& X, uint64_t seed, BprLayout& layout, int num_threads) {
-    const int64_t n_users = X.n_rows, n_items = X.n_cols;
-    const int F = layout.S * layout.K;
-    const int64_t FF = static_cast<int64_t>(F) * F;
-    const uint64_t user_key = stream_key(seed, 10), item_key = stream_key(seed, 11);
-    std::vector<int32_t> item_micro(static_cast<std::size_t>(n_items));
-    for (int64_t c = 0; c <= F; ++c) layout.item_start[c] = 0;
-    for (int64_t i = 0; i < n_items; ++i) {
-        item_micro[i] = block_of(item_key, i, F);
-        ++layout.item_start[item_micro[i] + 1];
+// A barrier whose waiters spin briefly and then sleep: the team's threads
+// meet a few times per epoch, and on a machine with fewer free cores than
+// threads a spinning waiter would steal the slice of the thread it waits for.
+class SleepingBarrier {
+public:
+    void set_team(int n) {
+        int expected = 0;
+        team_.compare_exchange_strong(expected, n);
     }
-    for (int c = 0; c < F; ++c) layout.item_start[c + 1] += layout.item_start[c];
-    {
-        std::vector<int64_t> fill(layout.item_start, layout.item_start + F);
-        for (int64_t i = 0; i < n_items; ++i) layout.item_list[fill[item_micro[i]]++] = static_cast<int32_t>(i);
-    }
-    // Two-pass counting sort over fixed user chunks: positions depend on the
-    // data and the seed only, not on the threads.
-    const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(64, n_users));
-    std::vector<int64_t> counts(static_cast<std::size_t>(n_chunks * FF), 0);
-    auto chunk_rows = [&](int64_t f, int64_t& lo, int64_t& hi) {
-        lo = n_users * f / n_chunks;
-        hi = n_users * (f + 1) / n_chunks;
-    };
-    const int threads = X.nnz() < (int64_t{1} << 20) ? 1 : resolve_threads(num_threads);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t f = 0; f < n_chunks; ++f) {
-        int64_t lo, hi;
-        chunk_rows(f, lo, hi);
-        int64_t* cnt = counts.data() + f * FF;
-        for (int64_t u = lo; u < hi; ++u) {
-            const int64_t base = static_cast<int64_t>(block_of(user_key, u, F)) * F;
-            for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) ++cnt[base + item_micro[X.indices[k]]];
+    void wait() {
+        const int team = team_.load();
+        if (team <= 1) return;
+        std::unique_lock<std::mutex> lock(mutex_);
+        const int64_t generation = generation_;
+        if (++arrived_ == team) {
+            arrived_ = 0;
+            ++generation_;
+            lock.unlock();
+            cv_.notify_all();
+            return;
         }
+        cv_.wait(lock, [&] { return generation_ != generation; });
     }
-    int64_t running = 0;
-    for (int64_t s = 0; s < FF; ++s) {
-        layout.cell_start[s] = running;
-        for (int64_t f = 0; f < n_chunks; ++f) {
-            const int64_t c = counts[f * FF + s];
-            counts[f * FF + s] = running;  // becomes the chunk's write cursor
-            running += c;
-        }
-    }
-    layout.cell_start[FF] = running;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t f = 0; f < n_chunks; ++f) {
-        int64_t lo, hi;
-        chunk_rows(f, lo, hi);
-        int64_t* cursor = counts.data() + f * FF;
-        for (int64_t u = lo; u < hi; ++u) {
-            const int64_t base = static_cast<int64_t>(block_of(user_key, u, F)) * F;
-            for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) {
-                const int64_t pos = cursor[base + item_micro[X.indices[k]]]++;
-                layout.cells[2 * pos] = static_cast<int32_t>(u);
-                layout.cells[2 * pos + 1] = X.indices[k];
-            }
-        }
-    }
-}
 
-BprEpochStats bpr_epoch(const CsrView& X, const BprLayout& layout, float* users, float* items, float* bias,
-                        int d, const BprConfig& cfg, uint64_t seed, int64_t epoch, const uint64_t* seen_words,
-                        int num_threads, int isa) {
+private:
+    std::atomic<int> team_{0};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int arrived_ = 0;
+    int64_t generation_ = 0;
+};
+
+}  // namespace
+
+BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* bias, int d,
+                        const BprConfig& cfg, uint64_t seed, int64_t epoch, int32_t* buckets,
+                        const uint64_t* seen_words, int num_threads, int isa) {
     const BprKernels& kernels = bpr_select_kernels(isa);
     SeenFilter seen;
     if (seen_words) {
         seen.words = seen_words;
         seen.mask = static_cast<uint64_t>(bpr_seen_filter_words(X.nnz())) * 64 - 1;
     }
-    const int S = layout.S, K = layout.K, F = S * K;
+    const int64_t n_users = X.n_rows, n_items = X.n_cols, nnz = X.nnz();
+    const int S = bpr_strata(n_users, n_items, nnz);
     const int64_t SS = static_cast<int64_t>(S) * S;
-    const int threads = (S == 1 || static_cast<double>(X.nnz()) * d < 1e6) ? 1 : resolve_threads(num_threads);
+    const uint64_t user_key = stream_key(seed, 10, static_cast<uint64_t>(epoch));
+    const uint64_t item_key = stream_key(seed, 11, static_cast<uint64_t>(epoch));
+    const int threads = (S == 1 || static_cast<double>(nnz) * d < 1e6) ? 1 : resolve_threads(num_threads);
 
-    // This epoch's grouping: block b of a side is the micro-blocks
-    // members[b * K .. b * K + K) of a seeded random permutation.
-    auto permutation = [&](uint64_t stream) {
-        std::vector<int> order(static_cast<std::size_t>(F));
-        for (int f = 0; f < F; ++f) order[f] = f;
-        SplitMix64 rng(stream_key(seed, stream, static_cast<uint64_t>(epoch)));
-        for (int f = F - 1; f > 0; --f) std::swap(order[f], order[rng.below(static_cast<uint64_t>(f) + 1)]);
-        return order;
+    std::vector<int32_t> item_block(static_cast<std::size_t>(n_items));
+    std::vector<int64_t> item_start(static_cast<std::size_t>(S) + 1, 0);
+    std::vector<int32_t> item_list(static_cast<std::size_t>(n_items));
+    const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(64, n_users));
+    std::vector<int64_t> counts(static_cast<std::size_t>(n_chunks * SS), 0);
+    std::vector<int64_t> bucket_start(static_cast<std::size_t>(SS) + 1, 0);
+    auto chunk_rows = [&](int64_t f, int64_t& lo, int64_t& hi) {
+        lo = n_users * f / n_chunks;
+        hi = n_users * (f + 1) / n_chunks;
     };
-    const std::vector<int> user_members = permutation(20), item_members = permutation(21);
+    constexpr int64_t kItemChunk = 1 << 14;
+    const int64_t n_item_chunks = (n_items + kItemChunk - 1) / kItemChunk;
+    std::atomic<int64_t> next_items{0}, next_count{0}, next_scatter{0}, next_stratum{0};
 
     // Stratum (b, c = (b + t) mod S) of round t needs round t - 1 finished on
     // user block b (stratum (t - 1, b)) and on item block c (stratum
@@ -157,45 +138,73 @@ BprEpochStats bpr_epoch(const CsrView& X, const BprLayout& layout, float* users,
     std::vector<int64_t> used(static_cast<std::size_t>(SS), 0), skipped(static_cast<std::size_t>(SS), 0);
     std::unique_ptr<std::atomic<int>[]> done(new std::atomic<int>[static_cast<std::size_t>(SS)]);
     for (int64_t w = 0; w < SS; ++w) done[w].store(0, std::memory_order_relaxed);
-    std::atomic<int64_t> next{0};
     auto ready = [&](int64_t w) { return done[w].load(std::memory_order_acquire) != 0; };
-    // A waiting thread spins briefly, then sleeps until a stratum finishes:
-    // on a machine with fewer free cores than threads, spinning would steal
-    // the time slice of the very thread it waits for.
     std::mutex mutex;
     std::condition_variable finished;
     std::atomic<int> sleepers{0};
+    SleepingBarrier barrier;
 
-    // A stratum is the union of K x K micro-strata (and K micro item blocks):
-    // each is copied into contiguous per-thread scratch first, a sequential
-    // pass that keeps the per-sample draw a single index.
-    int64_t max_cells = 0, max_items = 0;
-    for (int b = 0; b < S; ++b) {
-        for (int c = 0; c < S; ++c) {
-            int64_t cells = 0;
-            for (int ju = 0; ju < K; ++ju)
-                for (int ji = 0; ji < K; ++ji) {
-                    const int64_t micro = int64_t{user_members[b * K + ju]} * F + item_members[c * K + ji];
-                    cells += layout.cell_start[micro + 1] - layout.cell_start[micro];
-                }
-            max_cells = std::max(max_cells, cells);
-        }
-        int64_t members = 0;
-        for (int ji = 0; ji < K; ++ji) {
-            const int f = item_members[b * K + ji];
-            members += layout.item_start[f + 1] - layout.item_start[f];
-        }
-        max_items = std::max(max_items, members);
-    }
-    ExceptionCollector errors;
+    // One parallel region per epoch; its phases meet at sleeping barriers.
+    // Every phase's output depends on the data, seed and epoch only.
 #pragma omp parallel num_threads(threads)
     {
-        std::vector<int32_t> pairs, candidates;
-        errors.run([&] {
-            pairs.resize(static_cast<std::size_t>(2 * max_cells));
-            candidates.resize(static_cast<std::size_t>(max_items));
-        });
-        for (int64_t w = next.fetch_add(1); w < SS; w = next.fetch_add(1)) {
+        barrier.set_team(team_size());
+        const bool leader = thread_id() == 0;
+        // 1. the block of every item under this epoch's hash
+        for (int64_t q = next_items.fetch_add(1); q < n_item_chunks; q = next_items.fetch_add(1)) {
+            for (int64_t i = q * kItemChunk; i < std::min(n_items, (q + 1) * kItemChunk); ++i)
+                item_block[i] = block_of(item_key, i, S);
+        }
+        barrier.wait();
+        // 2. the leader lists the items of each block (counting sort) while
+        //    the others count the cells of each stratum per fixed user chunk
+        if (leader) {
+            for (int64_t i = 0; i < n_items; ++i) ++item_start[item_block[i] + 1];
+            for (int c = 0; c < S; ++c) item_start[c + 1] += item_start[c];
+            std::vector<int64_t> fill(item_start.begin(), item_start.end() - 1);
+            for (int64_t i = 0; i < n_items; ++i) item_list[fill[item_block[i]]++] = static_cast<int32_t>(i);
+        }
+        for (int64_t f = next_count.fetch_add(1); f < n_chunks; f = next_count.fetch_add(1)) {
+            int64_t lo, hi;
+            chunk_rows(f, lo, hi);
+            int64_t* cnt = counts.data() + f * SS;
+            for (int64_t u = lo; u < hi; ++u) {
+                const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
+                for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) ++cnt[base + item_block[X.indices[k]]];
+            }
+        }
+        barrier.wait();
+        // 3. write cursors: strata in order, chunks in order within a stratum
+        if (leader) {
+            int64_t running = 0;
+            for (int64_t s = 0; s < SS; ++s) {
+                bucket_start[s] = running;
+                for (int64_t f = 0; f < n_chunks; ++f) {
+                    const int64_t c = counts[f * SS + s];
+                    counts[f * SS + s] = running;
+                    running += c;
+                }
+            }
+            bucket_start[SS] = running;
+        }
+        barrier.wait();
+        // 4. the cells of each stratum, contiguous
+        for (int64_t f = next_scatter.fetch_add(1); f < n_chunks; f = next_scatter.fetch_add(1)) {
+            int64_t lo, hi;
+            chunk_rows(f, lo, hi);
+            int64_t* cursor = counts.data() + f * SS;
+            for (int64_t u = lo; u < hi; ++u) {
+                const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
+                for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) {
+                    const int64_t pos = cursor[base + item_block[X.indices[k]]]++;
+                    buckets[2 * pos] = static_cast<int32_t>(u);
+                    buckets[2 * pos + 1] = X.indices[k];
+                }
+            }
+        }
+        barrier.wait();
+        // 5. SGD, stratum by stratum
+        for (int64_t w = next_stratum.fetch_add(1); w < SS; w = next_stratum.fetch_add(1)) {
             const int t = static_cast<int>(w / S), b = static_cast<int>(w % S);
             if (t > 0) {
                 const int64_t user_dep = w - S, item_dep = static_cast<int64_t>(t - 1) * S + (b + 1) % S;
@@ -211,43 +220,27 @@ BprEpochStats bpr_epoch(const CsrView& X, const BprLayout& layout, float* users,
             }
             const int c = (b + t) % S;
             const int64_t s = static_cast<int64_t>(b) * S + c;
-            if (!errors.failed() && pairs.size() == static_cast<std::size_t>(2 * max_cells)) {
-                int64_t n = 0, m = 0;
-                for (int ju = 0; ju < K; ++ju) {
-                    for (int ji = 0; ji < K; ++ji) {
-                        const int64_t micro = int64_t{user_members[b * K + ju]} * F + item_members[c * K + ji];
-                        const int64_t lo = layout.cell_start[micro], hi = layout.cell_start[micro + 1];
-                        std::copy(layout.cells + 2 * lo, layout.cells + 2 * hi, pairs.data() + 2 * n);
-                        n += hi - lo;
-                    }
-                }
-                for (int ji = 0; ji < K; ++ji) {
-                    const int f = item_members[c * K + ji];
-                    const int64_t lo = layout.item_start[f], hi = layout.item_start[f + 1];
-                    std::copy(layout.item_list + lo, layout.item_list + hi, candidates.data() + m);
-                    m += hi - lo;
-                }
-                if (n > 0 && m > 0) {
-                    BprStratumArgs args;
-                    args.X = &X;
-                    args.seen = seen;
-                    args.users = users;
-                    args.items = items;
-                    args.item_bias = bias;
-                    args.d = d;
-                    args.config = cfg;
-                    args.pairs = pairs.data();
-                    args.n = n;
-                    args.candidates = candidates.data();
-                    args.m = m;
-                    args.rng_key = stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s));
-                    const BprStratumResult r = kernels.run_stratum(args);
-                    loss[s] = r.loss;
-                    used[s] = r.used;
-                    skipped[s] = r.skipped;
-                }
+            const int64_t n = bucket_start[s + 1] - bucket_start[s];
+            const int64_t m = item_start[c + 1] - item_start[c];
+            if (n > 0 && m > 0) {
+                BprStratumArgs args;
+                args.X = &X;
+                args.seen = seen;
+                args.users = users;
+                args.items = items;
+                args.item_bias = bias;
+                args.d = d;
+                args.config = cfg;
+                args.pairs = buckets + 2 * bucket_start[s];
+                args.n = n;
+                args.candidates = item_list.data() + item_start[c];
+                args.m = m;
+                args.rng_key = stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s));
+                const BprStratumResult r = kernels.run_stratum(args);
+                loss[s] = r.loss;
+                used[s] = r.used;
+                skipped[s] = r.skipped;
             }
-            // Marked done even after a failure, so that no thread waits forever.
             done[w].store(1, std::memory_order_release);
             if (sleepers.load() > 0) {
                 // Taking the lock orders this store before a sleeper's re-check.
@@ -256,7 +249,6 @@ BprEpochStats bpr_epoch(const CsrView& X, const BprLayout& layout, float* users,
             }
         }
     }
-    errors.rethrow();
     BprEpochStats stats;
     double total = 0.0;
     for (int64_t s = 0; s < SS; ++s) {

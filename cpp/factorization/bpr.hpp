@@ -9,21 +9,21 @@
 //   uniformly from the catalogue, re-drawn (up to kMaxNegativeDraws times, by
 //   binary search in the sorted row) while the user has seen them.
 // - Parallel SGD without races and without Hogwild (stratified SGD, Gemulla,
-//   Nijkamp, Haas & Sismanis, KDD 2011). Once per fit, users and items are
-//   hashed into F = S * K micro-blocks and the cells bucketed by micro-stratum
-//   (BprLayout). Every epoch a fresh random permutation groups the
-//   micro-blocks of each side into S blocks; stratum (b, c) takes the cells of
-//   user block b whose item lies in item block c, and draws its negatives
-//   from item block c. Round t runs the strata (b, (b + t) mod S), which share
-//   no user and no item, so they run in parallel without locks; each stratum
-//   has its own counter-based RNG, so results are identical for any thread
-//   count. A stratum waits only for the two strata of the previous round that
-//   last touched its blocks (no barrier per round), and an epoch has a single
-//   parallel region. Over an epoch every pair of blocks is visited once and
-//   the grouping changes between epochs, so negatives are uniform over the
-//   catalogue on average.
-// Time per epoch: O(nnz (d + log n_u)) plus O(F^2); once per fit an
-// O(nnz + n_items) bucketing. Memory: 8 bytes per stored cell, O(F^2).
+//   Nijkamp, Haas & Sismanis, KDD 2011): every epoch users and items are
+//   hashed into S blocks (a fresh hash per epoch) and stratum (b, c) takes the
+//   samples of user block b whose positive lies in item block c, drawing its
+//   negatives from item block c too. Round t runs the strata (b, (b + t) mod S),
+//   which share no user and no item, so they run in parallel without locks;
+//   each stratum has its own counter-based RNG, so results are identical for
+//   any thread count. A stratum waits only for the two strata of the previous
+//   round that last touched its blocks. Over an epoch every pair of blocks is
+//   visited once and every item changes block mates between epochs, so
+//   negatives are uniform over the catalogue in expectation.
+// - One parallel region per epoch whose phases (bucketing, then SGD) meet at
+//   sleeping barriers: spinning waiters would steal time from the threads they
+//   wait for on a machine with fewer free cores than threads.
+// Time per epoch: O(nnz (d + log n_u)) plus an O(nnz + n_items) bucketing
+// pass; memory: 8 bytes per stored cell for the buckets, O(S^2) counters.
 #pragma once
 
 #include <cstdint>
@@ -41,31 +41,16 @@ struct BprEpochStats {
 
 // Number of blocks per side for a matrix (depends on the data only).
 int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz);
-// Micro-blocks per block for a matrix with S blocks per side.
-int bpr_micro_blocks(int64_t n_users, int64_t n_items, int S);
-
-// Cells bucketed by micro-stratum, built once per fit (see the note above).
-struct BprLayout {
-    int S = 1, K = 1;                     // F = S * K micro-blocks per side
-    int32_t* cells = nullptr;             // 2 * nnz: (user, item) records
-    int64_t* cell_start = nullptr;        // F * F + 1: micro-stratum (fu, fi) at fu * F + fi
-    int32_t* item_list = nullptr;         // n_items, grouped by micro item block
-    int64_t* item_start = nullptr;        // F + 1
-};
-
-// Fills a layout whose arrays the caller allocated with the sizes above.
-void bpr_build_layout(const CsrView& X, uint64_t seed, BprLayout& layout, int num_threads);
-
 // Words (uint64) of the SeenFilter for a matrix with nnz stored cells.
 int64_t bpr_seen_filter_words(int64_t nnz);
 
 // Builds the SeenFilter of X into words[0..bpr_seen_filter_words(nnz)).
 void bpr_build_seen_filter(const CsrView& X, uint64_t* words, int num_threads);
 
-// One epoch over X (pattern only; sorted rows) with its layout; `seen_words`
-// (nullable) is the SeenFilter of X.
-BprEpochStats bpr_epoch(const CsrView& X, const BprLayout& layout, float* users, float* items,
-                        float* item_bias, int d, const BprConfig& config, uint64_t seed, int64_t epoch,
+// One epoch over X (pattern only; sorted rows). `buckets` holds 2 * nnz int32
+// of scratch; `seen_words` (nullable) is the SeenFilter of X.
+BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* item_bias, int d,
+                        const BprConfig& config, uint64_t seed, int64_t epoch, int32_t* buckets,
                         const uint64_t* seen_words, int num_threads, int isa = 0);
 
 // Applies the update of each triple (users[t], positives[t], negatives[t]) in

@@ -83,13 +83,6 @@ def als_loss(
     num_threads: int,
 ) -> float: ...
 def bpr_strata(n_users: int, n_items: int, nnz: int) -> int: ...
-def bpr_layout(
-    indptr: npt.NDArray[np.int64],
-    indices: npt.NDArray[np.int32],
-    n_items: int,
-    seed: int,
-    num_threads: int,
-) -> tuple: ...
 def bpr_epoch(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],
@@ -101,7 +94,7 @@ def bpr_epoch(
     verify_negatives: bool,
     seed: int,
     epoch: int,
-    layout: tuple,
+    buckets: npt.NDArray[np.int32],
     seen_filter: npt.NDArray[np.uint64] | None,
     num_threads: int,
     isa: int = 0,

@@ -31,15 +31,14 @@ class BPR(Recommender):
     epoch draws ``nnz`` positives uniformly from the stored interactions (with
     replacement) and, for each, a negative uniformly from the catalogue.
 
-    Parallelism without races (stratified SGD, Gemulla et al. 2011): users and
-    items are hashed once into small micro-blocks, and every epoch a fresh
-    random grouping of them forms ``S`` blocks per side (``S`` depends on the
-    matrix size only, see ``reelrec._core.bpr_strata``). The epoch runs in
+    Parallelism without races (stratified SGD, Gemulla et al. 2011): every
+    epoch users and items are hashed into ``S`` blocks (``S`` depends on the
+    matrix size only, see ``reelrec._core.bpr_strata``) and the epoch runs in
     ``S`` rounds of ``S`` strata that share no user and no item; a stratum's
-    negatives come from its item block, and the grouping changes every epoch
-    so negatives are uniform on average. Each stratum has its own seeded
-    random stream, so results are identical for any ``num_threads`` (unlike
-    Hogwild SGD).
+    negatives come from its item block, and the hash changes every epoch so
+    negatives are uniform over the catalogue in expectation. Each stratum has
+    its own seeded random stream, so results are identical for any
+    ``num_threads`` (unlike Hogwild SGD).
 
     Parameters
     ----------
@@ -155,7 +154,7 @@ class BPR(Recommender):
         self.item_factors_ = _core.init_factors(X.shape[1], d, seed, 1, scale, threads)
         self.item_biases_ = np.zeros(X.shape[1], np.float32)
         indptr, indices = csr_arrays(X)
-        layout = _core.bpr_layout(indptr, indices, X.shape[1], seed, threads)
+        buckets = np.empty(2 * X.nnz, np.int32)  # the epoch's cells grouped by stratum
         verify = bool(self.verify_negative_samples)
         seen = _core.bpr_seen_filter(indptr, indices, X.shape[1], threads) if verify else None
         self.history_: dict[str, list] = {"iteration": [], "seconds": [], "loss": [], "skipped": []}
@@ -166,7 +165,7 @@ class BPR(Recommender):
             loss, _, skipped = _core.bpr_epoch(
                 indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
                 float(self.learning_rate), float(self.regularization),
-                verify, seed, epoch, layout, seen, threads,
+                verify, seed, epoch, buckets, seen, threads,
             )
             seconds = time.perf_counter() - start
             if not np.isfinite(loss):
