@@ -133,6 +133,17 @@ def test_training_improves_ranking():
     assert model.item_biases_.shape == (train.shape[1],) and model.item_biases_.dtype == np.float32
 
 
+def test_batched_and_per_epoch_runs_agree(medium):
+    # without a hook all epochs run in one native call; with one, epoch by epoch
+    batched = BPR(factors=16, iterations=3, num_threads=2, random_state=4).fit(medium)
+    stepped = BPR(factors=16, iterations=3, num_threads=2, random_state=4)
+    stepped.fit(medium, callback=lambda *_: True)
+    np.testing.assert_array_equal(batched.item_factors_, stepped.item_factors_)
+    np.testing.assert_array_equal(batched.user_factors_, stepped.user_factors_)
+    assert batched.history_["loss"] == stepped.history_["loss"]
+    assert len(batched.history_["seconds"]) == 3 and all(s > 0 for s in batched.history_["seconds"])
+
+
 def test_callback_stops_training_early():
     X = random_user_items()
     calls = []

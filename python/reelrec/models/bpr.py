@@ -160,26 +160,30 @@ class BPR(Recommender):
         self.history_: dict[str, list] = {"iteration": [], "seconds": [], "loss": [], "skipped": []}
         if eval_data is not None:
             self.history_["ndcg@10"] = []
-        for epoch in range(int(self.iterations)):
-            start = time.perf_counter()
-            loss, _, skipped = _core.bpr_epoch(
-                indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
-                float(self.learning_rate), float(self.regularization),
-                verify, seed, epoch, buckets, seen, threads,
-            )
-            seconds = time.perf_counter() - start
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"BPR diverged in epoch {epoch} (non-finite loss); lower learning_rate "
-                    f"(got {self.learning_rate})"
-                )
-            self.history_["iteration"].append(epoch)
-            self.history_["seconds"].append(seconds)
-            self.history_["loss"].append(loss)
-            self.history_["skipped"].append(skipped)
+        args = (
+            indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
+            float(self.learning_rate), float(self.regularization), verify, seed,
+        )
+        n_epochs = int(self.iterations)
+        # Without a per-epoch hook the epochs run in one native call (one
+        # parallel region); otherwise one call per epoch.
+        step = n_epochs if callback is None and eval_data is None else 1
+        for first in range(0, n_epochs, step):
+            losses, skipped, seconds = _core.bpr_epochs(*args, first, step, buckets, seen, threads)
+            for offset in range(step):
+                epoch, loss = first + offset, float(losses[offset])
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"BPR diverged in epoch {epoch} (non-finite loss); lower learning_rate "
+                        f"(got {self.learning_rate})"
+                    )
+                self.history_["iteration"].append(epoch)
+                self.history_["seconds"].append(float(seconds[offset]))
+                self.history_["loss"].append(loss)
+                self.history_["skipped"].append(int(skipped[offset]))
             if eval_data is not None:
                 self.history_["ndcg@10"].append(eval_ndcg(self, eval_data))
-            if callback is not None and callback(epoch, seconds, loss) is False:
+            if callback is not None and callback(first, float(seconds[0]), float(losses[0])) is False:
                 break
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
