@@ -8,7 +8,6 @@ thread count; see :class:`BPR`.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import numpy as np
