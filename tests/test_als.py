@@ -145,6 +145,44 @@ def test_cg_on_a_table_larger_than_cache_matches_numpy_cg(isa):
     np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
 
 
+def _long_rows_matrix(seed):
+    # a fixed side of 9000 x 128 floats (> 1 MiB, more than one 2 MiB tile)
+    # and rows longer than the gather buffer (1024 entries at d = 128): those
+    # are solved in a batch that walks the table tile by tile
+    C = _confidence_matrix(seed=seed, n_rows=12, n_cols=9000, density=0.01)
+    heavy = _confidence_matrix(seed=seed + 1, n_rows=5, n_cols=9000, density=0.2)
+    return sp.vstack([C[:6], heavy, C[6:]], format="csr")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_cg_batch_of_long_rows_matches_numpy_cg(isa):
+    C = _long_rows_matrix(seed=12)
+    rng = np.random.default_rng(4)
+    Y = (0.1 * rng.standard_normal((C.shape[1], 128))).astype(np.float32)
+    X0 = (0.1 * rng.standard_normal((C.shape[0], 128))).astype(np.float32)
+    X = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
+    ref = _ref_cg(C, Y, X0, 1.0, 0.5, False, steps=3)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+    # unsorted rows are solved too (entries are then taken in stored order)
+    U = C.copy()
+    for r in range(U.shape[0]):
+        lo, hi = U.indptr[r], U.indptr[r + 1]
+        order = np.random.default_rng(r).permutation(hi - lo)
+        U.indices[lo:hi], U.data[lo:hi] = U.indices[lo:hi][order], U.data[lo:hi][order]
+    X = _solve(U, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+
+
+def test_cg_batch_of_long_rows_is_identical_for_any_thread_count():
+    C = _long_rows_matrix(seed=14)
+    rng = np.random.default_rng(5)
+    Y = (0.1 * rng.standard_normal((C.shape[1], 128))).astype(np.float32)
+    X0 = (0.1 * rng.standard_normal((C.shape[0], 128))).astype(np.float32)
+    ref = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, threads=1)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(_solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, threads=threads), ref)
+
+
 def test_cg_approaches_the_exact_solve():
     C = _confidence_matrix(seed=4)
     Y = (0.3 * np.random.default_rng(5).standard_normal((C.shape[1], 16))).astype(np.float32)
