@@ -8,20 +8,25 @@ thread count; see :class:`BPR`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
 from .._validation import check_nonnegative, check_positive, csr_arrays, seed_from
-from ._factorization import check_callback, check_eval_set, eval_ndcg
-from .base import Recommender
+from ._factorization import (
+    FactorizationRecommender,
+    check_bool,
+    check_callback,
+    check_eval_set,
+    eval_ndcg,
+)
 
 __all__ = ["BPR"]
 
 
-class BPR(Recommender):
+class BPR(FactorizationRecommender):
     """Matrix factorisation trained on pairwise rankings of implicit feedback.
 
     Maximises ``sum log sigmoid(x_u . (y_i - y_j) + b_i - b_j)`` minus an L2
@@ -106,35 +111,7 @@ class BPR(Recommender):
                 "learning_rate * regularization must be < 1 (otherwise every step flips the "
                 f"factors' sign), got {self.learning_rate} * {self.regularization}"
             )
-        if not isinstance(self.verify_negative_samples, (bool, np.bool_)):
-            raise TypeError(
-                f"verify_negative_samples: expected a bool, got {type(self.verify_negative_samples).__name__}"
-            )
-
-    def fit(
-        self,
-        X: Any,
-        callback: Callable[[int, float, float | None], Any] | None = None,
-        eval_set: Any = None,
-    ) -> BPR:
-        """Learn factors from ``X`` (users x items; any stored value counts as a positive).
-
-        Parameters
-        ----------
-        X : Interactions or scipy.sparse matrix
-            float32 CSR avoids a copy; other dtypes are converted (a copy) and
-            other sparse formats are converted with a ``CopyWarning``.
-        callback : callable, optional
-            ``callback(iteration, seconds, loss)`` after every epoch; returning
-            ``False`` stops training.
-        eval_set : Interactions or scipy.sparse matrix, optional
-            Held-out interactions; NDCG@10 goes to ``history_["ndcg@10"]``.
-
-        Returns
-        -------
-        self
-        """
-        return super().fit(X, callback=callback, eval_set=eval_set)
+        check_bool(self.verify_negative_samples, "verify_negative_samples")
 
     def _fit(self, X: sp.csr_matrix, callback: Any = None, eval_set: Any = None) -> None:
         callback = check_callback(callback)
@@ -160,8 +137,15 @@ class BPR(Recommender):
         if eval_data is not None:
             self.history_["ndcg@10"] = []
         args = (
-            indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
-            float(self.learning_rate), float(self.regularization), verify, seed,
+            indptr,
+            indices,
+            self.user_factors_,
+            self.item_factors_,
+            self.item_biases_,
+            float(self.learning_rate),
+            float(self.regularization),
+            verify,
+            seed,
         )
         n_epochs = int(self.iterations)
         # Without a per-epoch hook the epochs run in one native call (one
@@ -182,7 +166,10 @@ class BPR(Recommender):
                 self.history_["skipped"].append(int(skipped[offset]))
             if eval_data is not None:
                 self.history_["ndcg@10"].append(eval_ndcg(self, eval_data))
-            if callback is not None and callback(first, float(seconds[0]), float(losses[0])) is False:
+            if (
+                callback is not None
+                and callback(first, float(seconds[0]), float(losses[0])) is False
+            ):
                 break
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
@@ -194,10 +181,17 @@ class BPR(Recommender):
             rows.eliminate_zeros()
             indptr, indices = csr_arrays(rows)
         return _core.bpr_fold_in(
-            indptr, indices, self.item_factors_, self.item_biases_,
-            float(self.learning_rate), float(self.regularization),
-            bool(self.verify_negative_samples), int(self.seed_), users.astype(np.int64),
-            int(self.iterations), self._threads,
+            indptr,
+            indices,
+            self.item_factors_,
+            self.item_biases_,
+            float(self.learning_rate),
+            float(self.regularization),
+            bool(self.verify_negative_samples),
+            int(self.seed_),
+            users.astype(np.int64),
+            int(self.iterations),
+            self._threads,
         )
 
     def _item_vectors(self) -> tuple[np.ndarray, np.ndarray | None]:
