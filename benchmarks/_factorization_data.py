@@ -166,6 +166,18 @@ def repeats_for(args, dataset: str) -> int:
     return {"ml-100k": args.repeats, "synthetic-1M": min(args.repeats, 3)}.get(dataset, 1)
 
 
+def each_dataset(args, datasets: list[str]):
+    """Yields ``(name, train, test, repeats)`` per dataset, after printing its size."""
+    for name in datasets:
+        X = load_dataset(name, Path(args.data))
+        train, test = split_per_user(X)
+        print(
+            f"\n{name}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions"
+        )
+        del X
+        yield name, train, test, repeats_for(args, name)
+
+
 LIBS = ("reelrec", "implicit")
 
 

@@ -37,29 +37,18 @@ def make_reelrec(args, factors: int, solver: str):
     from reelrec import ImplicitALS
 
     return ImplicitALS(
-        factors=factors,
-        regularization=args.regularization,
-        alpha=args.alpha,
-        iterations=args.iterations,
-        solver=solver,
-        cg_steps=args.cg_steps,
-        num_threads=args.threads,
-        random_state=0,
-    )
+        factors=factors, regularization=args.regularization, alpha=args.alpha, iterations=args.iterations,
+        solver=solver, cg_steps=args.cg_steps, num_threads=args.threads, random_state=0,
+    )  # fmt: skip
 
 
 def make_implicit(args, factors: int, solver: str):
     from implicit.cpu.als import AlternatingLeastSquares
 
     model = AlternatingLeastSquares(
-        factors=factors,
-        regularization=args.regularization,
-        alpha=1.0,
-        iterations=args.iterations,
-        use_cg=solver == "cg",
-        num_threads=args.threads,
-        random_state=0,
-    )
+        factors=factors, regularization=args.regularization, alpha=1.0, iterations=args.iterations,
+        use_cg=solver == "cg", num_threads=args.threads, random_state=0,
+    )  # fmt: skip
     model.cg_steps = args.cg_steps
     return model
 
@@ -213,14 +202,8 @@ def main() -> None:
         f"threads={args.threads} iterations={args.iterations} regularization={args.regularization} "
         f"alpha={args.alpha} cg_steps={args.cg_steps}"
     )
-    for dataset in datasets:
-        X = common.load_dataset(dataset, Path(args.data))
-        train, test = common.split_per_user(X)
+    for dataset, train, test, repeats in common.each_dataset(args, datasets):
         solvers = ["cg", "cholesky"] if dataset == "ml-100k" else ["cg"]
-        repeats = common.repeats_for(args, dataset)
-        print(
-            f"\n{dataset}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions"
-        )
         for solver in solvers:
             for factors in args.factors:
                 timing, models = common.time_pair(

@@ -33,28 +33,17 @@ SCRIPT = Path(__file__).resolve()
 
 
 def fit_once(lib: str, args, train, factors: int, epochs: int):
+    params = {
+        "factors": factors, "learning_rate": args.learning_rate, "regularization": args.regularization,
+        "iterations": epochs, "num_threads": args.threads, "random_state": 0,
+    }  # fmt: skip
     if lib == "reelrec":
         from reelrec import BPR
 
-        return BPR(
-            factors=factors,
-            learning_rate=args.learning_rate,
-            regularization=args.regularization,
-            iterations=epochs,
-            num_threads=args.threads,
-            random_state=0,
-        ).fit(train)
+        return BPR(**params).fit(train)
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    model = BayesianPersonalizedRanking(
-        factors=factors,
-        learning_rate=args.learning_rate,
-        regularization=args.regularization,
-        iterations=epochs,
-        num_threads=args.threads,
-        random_state=0,
-        verify_negative_samples=True,
-    )
+    model = BayesianPersonalizedRanking(**params, verify_negative_samples=True)
     model.fit(train, show_progress=False)
     return model
 
@@ -108,15 +97,9 @@ def main() -> None:
     print(
         f"threads={args.threads} learning_rate={args.learning_rate} regularization={args.regularization}"
     )
-    for dataset in datasets:
-        X = common.load_dataset(dataset, Path(args.data))
-        train, test = common.split_per_user(X)
+    for dataset, train, test, repeats in common.each_dataset(args, datasets):
         epochs = epochs_for(args, dataset)
-        repeats = common.repeats_for(args, dataset)
-        print(
-            f"\n{dataset}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions, "
-            f"{epochs} epochs"
-        )
+        print(f"  {epochs} epochs")
         for factors in args.factors:
             timing, models = common.time_pair(
                 partial(fit_once, args=args, train=train, factors=factors, epochs=epochs), repeats

@@ -168,6 +168,19 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
     SleepingBarrier barrier;
     uint64_t user_key = 0, item_key = 0;
     auto epoch_start = std::chrono::steady_clock::now();
+    // Hands out the fixed user chunks from `next` and visits every cell (u, k)
+    // of a claimed chunk with the chunk's slot of the cell's stratum in `counts`.
+    auto for_each_cell = [&](std::atomic<int64_t>& next, auto&& visit) {
+        for (int64_t f = next.fetch_add(1); f < n_chunks; f = next.fetch_add(1)) {
+            int64_t lo, hi;
+            chunk_rows(f, lo, hi);
+            int64_t* slots = counts.data() + f * SS;
+            for (int64_t u = lo; u < hi; ++u) {
+                const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
+                for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) visit(slots[base + item_block[X.indices[k]]], u, k);
+            }
+        }
+    };
 
     // One parallel region for all the epochs; their phases meet at sleeping
     // barriers. Every phase's output depends on the data, seed and epoch only.
@@ -208,16 +221,7 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
                 std::vector<int64_t> fill(item_start.begin(), item_start.end() - 1);
                 for (int64_t i = 0; i < n_items; ++i) item_list[fill[item_block[i]]++] = static_cast<int32_t>(i);
             }
-            for (int64_t f = next_count.fetch_add(1); f < n_chunks; f = next_count.fetch_add(1)) {
-                int64_t lo, hi;
-                chunk_rows(f, lo, hi);
-                int64_t* cnt = counts.data() + f * SS;
-                for (int64_t u = lo; u < hi; ++u) {
-                    const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
-                    for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k)
-                        ++cnt[base + item_block[X.indices[k]]];
-                }
-            }
+            for_each_cell(next_count, [](int64_t& slot, int64_t, int64_t) { ++slot; });
             barrier.wait();
             // 3. write cursors: strata in order, chunks in order within a stratum
             if (leader) {
@@ -234,19 +238,11 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
             }
             barrier.wait();
             // 4. the cells of each stratum, contiguous
-            for (int64_t f = next_scatter.fetch_add(1); f < n_chunks; f = next_scatter.fetch_add(1)) {
-                int64_t lo, hi;
-                chunk_rows(f, lo, hi);
-                int64_t* cursor = counts.data() + f * SS;
-                for (int64_t u = lo; u < hi; ++u) {
-                    const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
-                    for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) {
-                        const int64_t pos = cursor[base + item_block[X.indices[k]]]++;
-                        buckets[2 * pos] = static_cast<int32_t>(u);
-                        buckets[2 * pos + 1] = X.indices[k];
-                    }
-                }
-            }
+            for_each_cell(next_scatter, [&](int64_t& slot, int64_t u, int64_t k) {
+                const int64_t pos = slot++;
+                buckets[2 * pos] = static_cast<int32_t>(u);
+                buckets[2 * pos + 1] = X.indices[k];
+            });
             barrier.wait();
             // 5. SGD, stratum by stratum
             for (int64_t w = next_stratum.fetch_add(1); w < SS; w = next_stratum.fetch_add(1)) {
@@ -260,19 +256,9 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
                 const int64_t n = bucket_start[s + 1] - bucket_start[s];
                 const int64_t m = item_start[c + 1] - item_start[c];
                 if (n > 0 && m > 0) {
-                    BprStratumArgs args;
-                    args.X = &X;
-                    args.seen = seen;
-                    args.users = users;
-                    args.items = items;
-                    args.item_bias = bias;
-                    args.d = d;
-                    args.config = cfg;
-                    args.pairs = buckets + 2 * bucket_start[s];
-                    args.n = n;
-                    args.candidates = item_list.data() + item_start[c];
-                    args.m = m;
-                    args.rng_key = stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s));
+                    const BprStratumArgs args{&X, seen, users, items, bias, d, cfg,
+                                              buckets + 2 * bucket_start[s], n, item_list.data() + item_start[c], m,
+                                              stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s))};
                     const BprStratumResult r = kernels.run_stratum(args);
                     loss[s] = r.loss;
                     used[s] = r.used;
@@ -302,16 +288,7 @@ void bpr_fold_in(const CsrView& rows, const float* items, const float* item_bias
                  const BprConfig& config, uint64_t seed, const int64_t* keys, int epochs, float* out,
                  int num_threads, int isa) {
     const BprKernels& kernels = bpr_select_kernels(isa);
-    BprFoldInArgs args;
-    args.rows = &rows;
-    args.items = items;
-    args.item_bias = item_bias;
-    args.d = d;
-    args.config = config;
-    args.seed = seed;
-    args.keys = keys;
-    args.epochs = epochs;
-    args.out = out;
+    const BprFoldInArgs args{&rows, items, item_bias, d, config, seed, keys, epochs, out};
     const double work = static_cast<double>(rows.nnz()) * epochs * d;
     const int threads = work < 1e6 ? 1 : resolve_threads(num_threads);
     constexpr int64_t kBlock = 16;

@@ -106,7 +106,8 @@ struct SeenFilter {
 };
 
 // One stratum of an epoch: n draws of a cell from `pairs` ((user, item) int32
-// records) with a negative from `candidates`, SGD on each.
+// records) with a negative from `candidates`, SGD on each. Built by aggregate
+// initialisation: keep the member order.
 struct BprStratumArgs {
     const CsrView* X = nullptr;  // the training pattern (sorted rows), to verify negatives
     SeenFilter seen;             // optional shortcut for the verification
@@ -130,6 +131,7 @@ struct BprStratumResult {
 
 // Fold-in of rows [begin, end): `epochs` passes of n_r SGD steps on a user
 // vector that starts at zero, items fixed, negatives uniform over all items.
+// Built by aggregate initialisation: keep the member order.
 struct BprFoldInArgs {
     const CsrView* rows = nullptr;
     const float* items = nullptr;
