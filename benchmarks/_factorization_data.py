@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _common import best_of
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared/data relative to the repository, unless REELREC_SHARED_DATA says otherwise (as in tests/conftest.py)
-DEFAULT_DATA = Path(os.environ.get("REELREC_SHARED_DATA", REPO.parent / "shared" / "data")) / "ml-100k"
+DEFAULT_DATA = (
+    Path(os.environ.get("REELREC_SHARED_DATA", REPO.parent / "shared" / "data")) / "ml-100k"
+)
 RESULTS = REPO / "benchmarks" / "results"
 
 
@@ -36,7 +39,9 @@ def load_ml100k(path: Path) -> sp.csr_matrix:
     return X
 
 
-def powerlaw_matrix(n_users: int, n_items: int, nnz: int, seed: int = 0, clusters: int = 32) -> sp.csr_matrix:
+def powerlaw_matrix(
+    n_users: int, n_items: int, nnz: int, seed: int = 0, clusters: int = 32
+) -> sp.csr_matrix:
     """Binary users x items with power-law activity and popularity and some cluster structure.
 
     User activity ~ rank^-0.7 and item popularity ~ rank^-0.9 (long tails); each
@@ -98,8 +103,12 @@ def split_per_user(X: sp.csr_matrix, test_fraction: float = 0.2, seed: int = 42)
     n_test = np.floor(test_fraction * np.diff(X.indptr) + 0.5).astype(np.int64)
     test_mask = rank < n_test[rows]
     coo = X.tocoo()
-    train = sp.csr_matrix((coo.data[~test_mask], (coo.row[~test_mask], coo.col[~test_mask])), shape=X.shape)
-    test = sp.csr_matrix((coo.data[test_mask], (coo.row[test_mask], coo.col[test_mask])), shape=X.shape)
+    train = sp.csr_matrix(
+        (coo.data[~test_mask], (coo.row[~test_mask], coo.col[~test_mask])), shape=X.shape
+    )
+    test = sp.csr_matrix(
+        (coo.data[test_mask], (coo.row[test_mask], coo.col[test_mask])), shape=X.shape
+    )
     return train.astype(np.float32), test.astype(np.float32)
 
 
@@ -116,13 +125,154 @@ def eval_users(test: sp.csr_matrix) -> np.ndarray:
 
 
 # ------------------------------------------------------------ measurement
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+def add_common_args(p, out_name: str) -> None:
+    """The options bench_als.py and bench_bpr.py share."""
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="MovieLens 100K folder (u.data)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="fits per library on ML-100K (at most 3 on synthetic-1M, 1 on synthetic-10M); the best time counts",
+    )
+    p.add_argument("--factors", type=int, nargs="+", default=[32, 64, 128])
+    p.add_argument(
+        "--large", action="store_true", help="also the ~10M-interaction synthetic matrix"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="ML-100K, factors 64, one repeat, no memory runs"
+    )
+    p.add_argument(
+        "--no-memory", action="store_true", help="skip the subprocess memory measurements"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"file in benchmarks/results ({out_name}.json; {out_name}_quick.json with --quick)",
+    )
+
+
+def plan(args, out_name: str) -> list[str]:
+    """Applies --quick and the default --out; returns the datasets to run."""
+    if args.quick:
+        args.factors, args.repeats, args.no_memory = [64], 1, True
+    if args.out is None:
+        args.out = f"{out_name}_quick.json" if args.quick else f"{out_name}.json"
+    datasets = ["ml-100k"] if args.quick else ["ml-100k", "synthetic-1M"]
+    return datasets + ["synthetic-10M"] if args.large else datasets
+
+
+def repeats_for(args, dataset: str) -> int:
+    return {"ml-100k": args.repeats, "synthetic-1M": min(args.repeats, 3)}.get(dataset, 1)
+
+
+def each_dataset(args, datasets: list[str]):
+    """Yields ``(name, train, test, repeats)`` per dataset, after printing its size."""
+    for name in datasets:
+        X = load_dataset(name, Path(args.data))
+        train, test = split_per_user(X)
+        print(
+            f"\n{name}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions"
+        )
+        del X
+        yield name, train, test, repeats_for(args, name)
+
+
+LIBS = ("reelrec", "implicit")
+
+
+def time_pair(fit, repeats: int) -> tuple[dict, dict]:
+    """Best wall-clock and process-CPU seconds of ``fit(lib)`` per library (the two
+    interleaved, so both see the same machine load), and the last fitted models.
+
+    Returns ``(timing, models)``; ``timing`` holds ``<lib>_s``, ``<lib>_cpu_s``,
+    ``repeats``, ``speedup`` (wall, implicit / reelrec) and ``cpu_speedup``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    wall = dict.fromkeys(LIBS, float("inf"))
+    cpu = dict(wall)
+    models = {}
+    with threadpool_limits(1, "blas"):
+        for _ in range(repeats):
+            for lib in LIBS:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                models[lib] = fit(lib)
+                wall[lib] = min(wall[lib], time.perf_counter() - start)
+                cpu[lib] = min(cpu[lib], time.process_time() - start_cpu)
+    timing = {f"{lib}_s": wall[lib] for lib in LIBS} | {f"{lib}_cpu_s": cpu[lib] for lib in LIBS}
+    timing |= {
+        "repeats": repeats,
+        "speedup": wall["implicit"] / wall["reelrec"],
+        "cpu_speedup": cpu["implicit"] / cpu["reelrec"],
+    }
+    return timing, models
+
+
+TIMING_COLUMNS = [
+    ("reelrec_s", "reelrec s", "{:.3f}"),
+    ("implicit_s", "implicit s", "{:.3f}"),
+    ("speedup", "speedup", "{:.2f}x"),
+    ("reelrec_cpu_s", "cpu s rr", "{:.2f}"),
+    ("implicit_cpu_s", "cpu s imp", "{:.2f}"),
+    ("cpu_speedup", "cpu speedup", "{:.2f}x"),
+]
+QUALITY_COLUMNS = [
+    ("reelrec_ndcg", "ndcg@10 rr", "{:.4f}"),
+    ("implicit_ndcg", "ndcg@10 imp", "{:.4f}"),
+]
+MEMORY_COLUMNS = [("reelrec_mib", "MiB rr", "{:.1f}"), ("implicit_mib", "MiB imp", "{:.1f}")]
+
+
+def quality(ndcg, models: dict, train, test) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):
+        q = {lib: ndcg(lib, models[lib], train, test) for lib in LIBS}
+    return {
+        "reelrec_ndcg": q["reelrec"],
+        "implicit_ndcg": q["implicit"],
+        "ndcg_diff": q["reelrec"] - q["implicit"],
+    }
+
+
+def memory(script: Path, worker_args: list[str]) -> dict:
+    return {f"{lib}_mib": memory_in_subprocess(script, [lib, *worker_args]) for lib in LIBS}
+
+
+def measure_fit_memory(lib: str, fit) -> None:
+    """Worker side: import the library first (import cost is not the fit's), then
+    print the fit's peak RSS delta (MiB)."""
+    from threadpoolctl import threadpool_limits
+
+    if lib == "implicit":
+        import implicit.cpu.als  # noqa: F401
+        import implicit.cpu.bpr  # noqa: F401
+    else:
+        import reelrec  # noqa: F401
+    with threadpool_limits(1, "blas"):
+        delta = peak_rss_delta_mib(fit)
+    print(f"{delta:.2f}")
+
+
+def finish(args, title: str, rows: list[dict], columns: list, payload: dict) -> None:
+    """Prints the table and writes benchmarks/results/<args.out>."""
+    print(f"\n{title}")
+    print_table(rows, columns)
+    import implicit
+
+    path = write_json(
+        args.out,
+        {
+            **payload,
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "machine": machine(),
+            "implicit_version": implicit.__version__,
+            "params": {k: v for k, v in vars(args).items() if k != "out"},
+            "results": rows,
+        },
+    )
+    print(f"wrote {path}")
 
 
 def _status_kib(field: str) -> int | None:
@@ -164,9 +314,16 @@ def peak_rss_delta_mib(fn) -> float:
 
 def memory_in_subprocess(script: Path, args: list[str]) -> float | None:
     """Runs ``script --worker ARGS`` in a fresh interpreter; it prints the peak delta (MiB)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")]),
+    )
     proc = subprocess.run(
-        [sys.executable, str(script), "--worker", *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, str(script), "--worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if proc.returncode != 0:
         print(f"  memory worker failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -213,7 +370,9 @@ def machine() -> dict:
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     """columns: (key, header, format)."""
-    cells = [[fmt.format(r[k]) if r.get(k) is not None else "-" for k, _, fmt in columns] for r in rows]
+    cells = [
+        [fmt.format(r[k]) if r.get(k) is not None else "-" for k, _, fmt in columns] for r in rows
+    ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h, _) in enumerate(columns)]
     print("  ".join(h.rjust(w) for (_, h, _), w in zip(columns, widths)))
     for c in cells:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,19 +37,18 @@ def make_reelrec(args, factors: int, solver: str):
     from reelrec import ImplicitALS
 
     return ImplicitALS(
-        factors=factors, regularization=args.regularization, alpha=args.alpha,
-        iterations=args.iterations, solver=solver, cg_steps=args.cg_steps,
-        num_threads=args.threads, random_state=0,
-    )
+        factors=factors, regularization=args.regularization, alpha=args.alpha, iterations=args.iterations,
+        solver=solver, cg_steps=args.cg_steps, num_threads=args.threads, random_state=0,
+    )  # fmt: skip
 
 
 def make_implicit(args, factors: int, solver: str):
     from implicit.cpu.als import AlternatingLeastSquares
 
     model = AlternatingLeastSquares(
-        factors=factors, regularization=args.regularization, alpha=1.0,
-        iterations=args.iterations, use_cg=solver == "cg", num_threads=args.threads, random_state=0,
-    )
+        factors=factors, regularization=args.regularization, alpha=1.0, iterations=args.iterations,
+        use_cg=solver == "cg", num_threads=args.threads, random_state=0,
+    )  # fmt: skip
     model.cg_steps = args.cg_steps
     return model
 
@@ -59,15 +59,19 @@ def implicit_input(train, alpha: float):
     return conf
 
 
-def fit_once(lib: str, args, train, conf, factors: int, solver: str):
+def fit_once(lib: str, args, train, factors: int, solver: str):
+    """One fit from the same training matrix; implicit's includes building its
+    confidence matrix (reelrec builds its own inside ``fit``)."""
     if lib == "reelrec":
         return make_reelrec(args, factors, solver).fit(train)
     model = make_implicit(args, factors, solver)
-    model.fit(conf, show_progress=False)
+    model.fit(implicit_input(train, args.alpha), show_progress=False)
     return model
 
 
-def als_flops(n_users: int, n_items: int, nnz: int, d: int, solver: str, steps: int, iterations: int) -> float:
+def als_flops(
+    n_users: int, n_items: int, nnz: int, d: int, solver: str, steps: int, iterations: int
+) -> float:
     """Useful flops of one fit (what a perfect implementation must do)."""
     gram = (n_users + n_items) * d * d  # upper triangles of the two Gram matrices
     rows = n_users + n_items
@@ -101,20 +105,50 @@ def profile_phases(args, train, factors: int) -> dict:
     prep = time.perf_counter() - t0
     U = _core.init_factors(train.shape[0], factors, 1, 0, 0.1 / np.sqrt(factors), args.threads)
     V = _core.init_factors(train.shape[1], factors, 1, 1, 0.1 / np.sqrt(factors), args.threads)
-    t_gram = t_items = t_users = 0.0
+    seconds = dict.fromkeys(("gram", "item_solve", "user_solve"), 0.0)
+
+    def timed(phase, fn, *fn_args):
+        start = time.perf_counter()
+        out = fn(*fn_args)
+        seconds[phase] += time.perf_counter() - start
+        return out
+
     for _ in range(args.iterations):
-        t = time.perf_counter()
-        g = _core.als_gram(U, 1.0, args.threads)
-        t_gram += time.perf_counter() - t
-        t = time.perf_counter()
-        _core.als_solve(ip, ii, item_conf.data, U, g, V, 1.0, args.regularization, False, 0, args.cg_steps, args.threads)
-        t_items += time.perf_counter() - t
-        t = time.perf_counter()
-        g = _core.als_gram(V, 1.0, args.threads)
-        t_gram += time.perf_counter() - t
-        t = time.perf_counter()
-        _core.als_solve(up, ui, user_conf.data, V, g, U, 1.0, args.regularization, False, 0, args.cg_steps, args.threads)
-        t_users += time.perf_counter() - t
+        g = timed("gram", _core.als_gram, U, 1.0, args.threads)
+        timed(
+            "item_solve",
+            _core.als_solve,
+            ip,
+            ii,
+            item_conf.data,
+            U,
+            g,
+            V,
+            1.0,
+            args.regularization,
+            False,
+            0,
+            args.cg_steps,
+            args.threads,
+        )
+        g = timed("gram", _core.als_gram, V, 1.0, args.threads)
+        timed(
+            "user_solve",
+            _core.als_solve,
+            up,
+            ui,
+            user_conf.data,
+            V,
+            g,
+            U,
+            1.0,
+            args.regularization,
+            False,
+            0,
+            args.cg_steps,
+            args.threads,
+        )
+    t_gram, t_items, t_users = seconds["gram"], seconds["item_solve"], seconds["user_solve"]
     it = args.iterations
     steps = args.cg_steps + 1
     d = factors
@@ -136,34 +170,21 @@ def worker(argv: list[str]) -> None:
     """--worker LIB DATASET FACTORS SOLVER: print the fit's peak RSS delta (MiB)."""
     lib, dataset, factors, solver = argv[0], argv[1], int(argv[2]), argv[3]
     args = parse_args(argv[4:])
-    from threadpoolctl import threadpool_limits
-
     X = common.load_dataset(dataset, Path(args.data))
     train, _ = common.split_per_user(X)
-    conf = implicit_input(train, args.alpha)
     del X
-    if lib == "implicit":
-        import implicit.cpu.als  # noqa: F401  (import cost outside the measurement)
-    with threadpool_limits(1, "blas"):
-        delta = common.peak_rss_delta_mib(lambda: fit_once(lib, args, train, conf, factors, solver))
-    print(f"{delta:.2f}")
+    common.measure_fit_memory(lib, lambda: fit_once(lib, args, train, factors, solver))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=str(common.DEFAULT_DATA), help="MovieLens 100K folder (u.data)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=5,
-                   help="fits per library on ML-100K (at most 3 on synthetic-1M, 1 on synthetic-10M); the best time counts")
-    p.add_argument("--factors", type=int, nargs="+", default=[32, 64, 128])
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common.add_common_args(p, "als")
     p.add_argument("--iterations", type=int, default=15)
     p.add_argument("--regularization", type=float, default=0.05)
     p.add_argument("--alpha", type=float, default=10.0, help="confidence 1 + alpha * r")
     p.add_argument("--cg-steps", type=int, default=3)
-    p.add_argument("--large", action="store_true", help="also the ~10M-interaction synthetic matrix")
-    p.add_argument("--quick", action="store_true", help="ML-100K, factors 64, one repeat, no memory runs")
-    p.add_argument("--no-memory", action="store_true", help="skip the subprocess memory measurements")
-    p.add_argument("--out", default="als.json")
     return p.parse_args(argv)
 
 
@@ -172,94 +193,87 @@ def main() -> None:
         worker(sys.argv[2:])
         return
     args = parse_args()
+    datasets = common.plan(args, "als")
     from threadpoolctl import threadpool_limits
-
-    if args.quick:
-        args.factors, args.repeats, args.no_memory = [64], 1, True
-    datasets = ["ml-100k"] if args.quick else ["ml-100k", "synthetic-1M"]
-    if args.large:
-        datasets.append("synthetic-10M")
-    import implicit
 
     rows = []
     profile = None
-    print(f"threads={args.threads} iterations={args.iterations} regularization={args.regularization} "
-          f"alpha={args.alpha} cg_steps={args.cg_steps} implicit {implicit.__version__}")
-    for dataset in datasets:
-        X = common.load_dataset(dataset, Path(args.data))
-        train, test = common.split_per_user(X)
-        conf = implicit_input(train, args.alpha)
+    print(
+        f"threads={args.threads} iterations={args.iterations} regularization={args.regularization} "
+        f"alpha={args.alpha} cg_steps={args.cg_steps}"
+    )
+    for dataset, train, test, repeats in common.each_dataset(args, datasets):
         solvers = ["cg", "cholesky"] if dataset == "ml-100k" else ["cg"]
-        repeats = {"ml-100k": args.repeats, "synthetic-1M": min(args.repeats, 3)}.get(dataset, 1)
-        print(f"\n{dataset}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions")
         for solver in solvers:
             for factors in args.factors:
-                best = {"reelrec": float("inf"), "implicit": float("inf")}
-                best_cpu = dict(best)
-                models = {}
-                with threadpool_limits(1, "blas"):
-                    for _ in range(repeats):  # interleaved, so both see the same machine load
-                        for lib in ("reelrec", "implicit"):
-                            start, cpu = time.perf_counter(), time.process_time()
-                            models[lib] = fit_once(lib, args, train, conf, factors, solver)
-                            best[lib] = min(best[lib], time.perf_counter() - start)
-                            best_cpu[lib] = min(best_cpu[lib], time.process_time() - cpu)
-                    quality = {lib: ndcg(lib, models[lib], train, test) for lib in models}
-                flops = als_flops(*train.shape, train.nnz, factors, solver, args.cg_steps, args.iterations)
+                timing, models = common.time_pair(
+                    partial(fit_once, args=args, train=train, factors=factors, solver=solver),
+                    repeats,
+                )
+                flops = als_flops(
+                    *train.shape, train.nnz, factors, solver, args.cg_steps, args.iterations
+                )
                 row = {
-                    "dataset": dataset, "solver": solver, "factors": factors,
-                    "reelrec_s": best["reelrec"], "implicit_s": best["implicit"],
-                    "reelrec_cpu_s": best_cpu["reelrec"], "implicit_cpu_s": best_cpu["implicit"],
-                    "repeats": repeats,
-                    "speedup": best["implicit"] / best["reelrec"],
-                    "reelrec_ndcg": quality["reelrec"], "implicit_ndcg": quality["implicit"],
-                    "ndcg_diff": quality["reelrec"] - quality["implicit"],
-                    "reelrec_gflops": flops / best["reelrec"] / 1e9,
-                    "implicit_gflops": flops / best["implicit"] / 1e9,
+                    "dataset": dataset,
+                    "solver": solver,
+                    "factors": factors,
+                    **timing,
+                    **common.quality(ndcg, models, train, test),
+                    "reelrec_gflops": flops / timing["reelrec_s"] / 1e9,
+                    "implicit_gflops": flops / timing["implicit_s"] / 1e9,
                 }
                 if not args.no_memory and factors == 64:
-                    for lib in ("reelrec", "implicit"):
-                        row[f"{lib}_mib"] = common.memory_in_subprocess(
-                            SCRIPT, [lib, dataset, str(factors), solver, *sys.argv[1:]]
-                        )
+                    row |= common.memory(SCRIPT, [dataset, str(factors), solver, *sys.argv[1:]])
                 rows.append(row)
-                print(f"  {solver:8s} f={factors:3d}  reelrec {row['reelrec_s']:.3f}s  implicit "
-                      f"{row['implicit_s']:.3f}s  x{row['speedup']:.2f}  ndcg {row['reelrec_ndcg']:.4f} "
-                      f"vs {row['implicit_ndcg']:.4f}", flush=True)
+                print(
+                    f"  {solver:8s} f={factors:3d}  reelrec {row['reelrec_s']:.3f}s  implicit "
+                    f"{row['implicit_s']:.3f}s  x{row['speedup']:.2f} (cpu x{row['cpu_speedup']:.2f})  "
+                    f"ndcg {row['reelrec_ndcg']:.4f} vs {row['implicit_ndcg']:.4f}",
+                    flush=True,
+                )
         if dataset == datasets[-1] or profile is None:
             with threadpool_limits(1, "blas"):
                 profile = profile_phases(args, train, 64) | {"dataset": dataset}
-    peak = {"1": common.gemm_peak_gflops(1), str(args.threads): common.gemm_peak_gflops(args.threads)}
+    peak = {
+        "1": common.gemm_peak_gflops(1),
+        str(args.threads): common.gemm_peak_gflops(args.threads),
+    }
 
-    print("\nImplicitALS vs implicit AlternatingLeastSquares (seconds per fit, best of "
-          f"{args.repeats} / {min(args.repeats, 3)} / 1 on ML-100K / 1M / 10M; speedup = implicit / reelrec)")
-    common.print_table(rows, [
-        ("dataset", "dataset", "{}"), ("solver", "solver", "{}"), ("factors", "f", "{}"),
-        ("reelrec_s", "reelrec s", "{:.3f}"), ("implicit_s", "implicit s", "{:.3f}"),
-        ("speedup", "speedup", "{:.2f}x"),
-        ("reelrec_cpu_s", "cpu s rr", "{:.2f}"), ("implicit_cpu_s", "cpu s imp", "{:.2f}"), ("reelrec_ndcg", "ndcg@10 rr", "{:.4f}"),
-        ("implicit_ndcg", "ndcg@10 imp", "{:.4f}"), ("reelrec_gflops", "GF/s rr", "{:.1f}"),
-        ("implicit_gflops", "GF/s imp", "{:.1f}"), ("reelrec_mib", "MiB rr", "{:.1f}"),
-        ("implicit_mib", "MiB imp", "{:.1f}"),
-    ])
+    common.finish(
+        args,
+        "ImplicitALS vs implicit AlternatingLeastSquares (seconds per fit, best of "
+        f"{args.repeats} / {min(args.repeats, 3)} / 1 on ML-100K / 1M / 10M; speedup = implicit / reelrec, "
+        "wall and process CPU)",
+        rows,
+        [
+            ("dataset", "dataset", "{}"),
+            ("solver", "solver", "{}"),
+            ("factors", "f", "{}"),
+            *common.TIMING_COLUMNS,
+            *common.QUALITY_COLUMNS,
+            ("reelrec_gflops", "GF/s rr", "{:.1f}"),
+            ("implicit_gflops", "GF/s imp", "{:.1f}"),
+            *common.MEMORY_COLUMNS,
+        ],
+        {
+            "benchmark": "ImplicitALS vs implicit.cpu.als.AlternatingLeastSquares",
+            "gemm_peak_gflops": peak,
+            "profile": profile,
+        },
+    )
     s = profile["seconds"]
     total = sum(s.values())
-    print(f"\nreelrec time by phase ({profile['dataset']}, f=64, CG, {args.threads} threads, "
-          f"kernels: {profile['isa']}): " + ", ".join(f"{k} {v:.3f}s ({100 * v / total:.0f}%)" for k, v in s.items()))
-    print("achieved GFLOP/s: " + ", ".join(f"{k} {v:.1f}" for k, v in profile["gflops"].items())
-          + f"; NumPy float32 GEMM peak: 1 thread {peak['1']:.1f}, {args.threads} threads "
-          f"{peak[str(args.threads)]:.1f}")
-    path = common.write_json(args.out, {
-        "benchmark": "ImplicitALS vs implicit.cpu.als.AlternatingLeastSquares",
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": common.machine(),
-        "implicit_version": implicit.__version__,
-        "params": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "gemm_peak_gflops": peak,
-        "results": rows,
-        "profile": profile,
-    })
-    print(f"wrote {path}")
+    print(
+        f"\nreelrec time by phase ({profile['dataset']}, f=64, CG, {args.threads} threads, "
+        f"kernels: {profile['isa']}): "
+        + ", ".join(f"{k} {v:.3f}s ({100 * v / total:.0f}%)" for k, v in s.items())
+    )
+    print(
+        "achieved GFLOP/s: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in profile["gflops"].items())
+        + f"; NumPy float32 GEMM peak: 1 thread {peak['1']:.1f}, {args.threads} threads "
+        f"{peak[str(args.threads)]:.1f}"
+    )
 
 
 if __name__ == "__main__":

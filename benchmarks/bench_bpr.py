@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
@@ -33,19 +33,17 @@ SCRIPT = Path(__file__).resolve()
 
 
 def fit_once(lib: str, args, train, factors: int, epochs: int):
+    params = {
+        "factors": factors, "learning_rate": args.learning_rate, "regularization": args.regularization,
+        "iterations": epochs, "num_threads": args.threads, "random_state": 0,
+    }  # fmt: skip
     if lib == "reelrec":
         from reelrec import BPR
 
-        return BPR(
-            factors=factors, learning_rate=args.learning_rate, regularization=args.regularization,
-            iterations=epochs, num_threads=args.threads, random_state=0,
-        ).fit(train)
+        return BPR(**params).fit(train)
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    model = BayesianPersonalizedRanking(
-        factors=factors, learning_rate=args.learning_rate, regularization=args.regularization,
-        iterations=epochs, num_threads=args.threads, random_state=0, verify_negative_samples=True,
-    )
+    model = BayesianPersonalizedRanking(**params, verify_negative_samples=True)
     model.fit(train, show_progress=False)
     return model
 
@@ -64,32 +62,28 @@ def epochs_for(args, dataset: str) -> int:
 
 
 def worker(argv: list[str]) -> None:
+    """--worker LIB DATASET FACTORS: print the fit's peak RSS delta (MiB)."""
     lib, dataset, factors = argv[0], argv[1], int(argv[2])
     args = parse_args(argv[3:])
     X = common.load_dataset(dataset, Path(args.data))
     train, _ = common.split_per_user(X)
     del X
-    if lib == "implicit":
-        import implicit.cpu.bpr  # noqa: F401
-    delta = common.peak_rss_delta_mib(lambda: fit_once(lib, args, train, factors, epochs_for(args, dataset)))
-    print(f"{delta:.2f}")
+    common.measure_fit_memory(
+        lib, lambda: fit_once(lib, args, train, factors, epochs_for(args, dataset))
+    )
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=str(common.DEFAULT_DATA), help="MovieLens 100K folder (u.data)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=5,
-                   help="fits per library on ML-100K (at most 3 on synthetic-1M, 1 on synthetic-10M); the best time counts")
-    p.add_argument("--factors", type=int, nargs="+", default=[32, 64, 128])
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common.add_common_args(p, "bpr")
     p.add_argument("--iterations", type=int, default=100, help="epochs on ML-100K")
-    p.add_argument("--large-iterations", type=int, default=20, help="epochs on the synthetic matrices")
+    p.add_argument(
+        "--large-iterations", type=int, default=20, help="epochs on the synthetic matrices"
+    )
     p.add_argument("--learning-rate", type=float, default=0.05)
     p.add_argument("--regularization", type=float, default=0.01)
-    p.add_argument("--large", action="store_true", help="also the ~10M-interaction synthetic matrix")
-    p.add_argument("--quick", action="store_true", help="ML-100K, factors 64, one repeat, no memory runs")
-    p.add_argument("--no-memory", action="store_true")
-    p.add_argument("--out", default="bpr.json")
     return p.parse_args(argv)
 
 
@@ -98,77 +92,56 @@ def main() -> None:
         worker(sys.argv[2:])
         return
     args = parse_args()
-    from threadpoolctl import threadpool_limits
-
-    if args.quick:
-        args.factors, args.repeats, args.no_memory = [64], 1, True
-    datasets = ["ml-100k"] if args.quick else ["ml-100k", "synthetic-1M"]
-    if args.large:
-        datasets.append("synthetic-10M")
-    import implicit
-
+    datasets = common.plan(args, "bpr")
     rows = []
-    print(f"threads={args.threads} learning_rate={args.learning_rate} regularization={args.regularization} "
-          f"implicit {implicit.__version__}")
-    for dataset in datasets:
-        X = common.load_dataset(dataset, Path(args.data))
-        train, test = common.split_per_user(X)
+    print(
+        f"threads={args.threads} learning_rate={args.learning_rate} regularization={args.regularization}"
+    )
+    for dataset, train, test, repeats in common.each_dataset(args, datasets):
         epochs = epochs_for(args, dataset)
-        repeats = {"ml-100k": args.repeats, "synthetic-1M": min(args.repeats, 3)}.get(dataset, 1)
-        print(f"\n{dataset}: {X.shape[0]} users x {X.shape[1]} items, {train.nnz} training interactions, "
-              f"{epochs} epochs")
+        print(f"  {epochs} epochs")
         for factors in args.factors:
-            best = {"reelrec": float("inf"), "implicit": float("inf")}
-            best_cpu = dict(best)
-            models = {}
-            with threadpool_limits(1, "blas"):
-                for _ in range(repeats):
-                    for lib in ("reelrec", "implicit"):
-                        start, cpu = time.perf_counter(), time.process_time()
-                        models[lib] = fit_once(lib, args, train, factors, epochs)
-                        best[lib] = min(best[lib], time.perf_counter() - start)
-                        best_cpu[lib] = min(best_cpu[lib], time.process_time() - cpu)
-                quality = {lib: ndcg(lib, models[lib], train, test) for lib in models}
+            timing, models = common.time_pair(
+                partial(fit_once, args=args, train=train, factors=factors, epochs=epochs), repeats
+            )
             samples = float(train.nnz) * epochs
             row = {
-                "dataset": dataset, "factors": factors, "epochs": epochs,
-                "reelrec_s": best["reelrec"], "implicit_s": best["implicit"],
-                "reelrec_cpu_s": best_cpu["reelrec"], "implicit_cpu_s": best_cpu["implicit"],
-                "repeats": repeats,
-                "reelrec_msamples_s": samples / best["reelrec"] / 1e6,
-                "implicit_msamples_s": samples / best["implicit"] / 1e6,
-                "speedup": best["implicit"] / best["reelrec"],
-                "reelrec_ndcg": quality["reelrec"], "implicit_ndcg": quality["implicit"],
-                "ndcg_diff": quality["reelrec"] - quality["implicit"],
+                "dataset": dataset,
+                "factors": factors,
+                "epochs": epochs,
+                **timing,
+                "reelrec_msamples_s": samples / timing["reelrec_s"] / 1e6,
+                "implicit_msamples_s": samples / timing["implicit_s"] / 1e6,
+                **common.quality(ndcg, models, train, test),
             }
             if not args.no_memory and factors == 64:
-                for lib in ("reelrec", "implicit"):
-                    row[f"{lib}_mib"] = common.memory_in_subprocess(SCRIPT, [lib, dataset, str(factors), *sys.argv[1:]])
+                row |= common.memory(SCRIPT, [dataset, str(factors), *sys.argv[1:]])
             rows.append(row)
-            print(f"  f={factors:3d}  reelrec {row['reelrec_s']:.3f}s ({row['reelrec_msamples_s']:.1f} M/s)  "
-                  f"implicit {row['implicit_s']:.3f}s ({row['implicit_msamples_s']:.1f} M/s)  "
-                  f"x{row['speedup']:.2f}  ndcg {row['reelrec_ndcg']:.4f} vs {row['implicit_ndcg']:.4f}", flush=True)
+            print(
+                f"  f={factors:3d}  reelrec {row['reelrec_s']:.3f}s ({row['reelrec_msamples_s']:.1f} M/s)  "
+                f"implicit {row['implicit_s']:.3f}s ({row['implicit_msamples_s']:.1f} M/s)  "
+                f"x{row['speedup']:.2f} (cpu x{row['cpu_speedup']:.2f})  "
+                f"ndcg {row['reelrec_ndcg']:.4f} vs {row['implicit_ndcg']:.4f}",
+                flush=True,
+            )
 
-    print(f"\nBPR vs implicit BayesianPersonalizedRanking (best of {args.repeats} / {min(args.repeats, 3)} / 1 "
-          "on ML-100K / 1M / 10M; speedup = samples/s ratio)")
-    common.print_table(rows, [
-        ("dataset", "dataset", "{}"), ("factors", "f", "{}"), ("epochs", "epochs", "{}"),
-        ("reelrec_s", "reelrec s", "{:.3f}"), ("implicit_s", "implicit s", "{:.3f}"),
-        ("reelrec_msamples_s", "Msamples/s rr", "{:.2f}"), ("implicit_msamples_s", "Msamples/s imp", "{:.2f}"),
-        ("speedup", "speedup", "{:.2f}x"),
-        ("reelrec_cpu_s", "cpu s rr", "{:.2f}"), ("implicit_cpu_s", "cpu s imp", "{:.2f}"), ("reelrec_ndcg", "ndcg@10 rr", "{:.4f}"),
-        ("implicit_ndcg", "ndcg@10 imp", "{:.4f}"), ("reelrec_mib", "MiB rr", "{:.1f}"),
-        ("implicit_mib", "MiB imp", "{:.1f}"),
-    ])
-    path = common.write_json(args.out, {
-        "benchmark": "BPR vs implicit.cpu.bpr.BayesianPersonalizedRanking",
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": common.machine(),
-        "implicit_version": implicit.__version__,
-        "params": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "results": rows,
-    })
-    print(f"wrote {path}")
+    common.finish(
+        args,
+        f"BPR vs implicit BayesianPersonalizedRanking (best of {args.repeats} / {min(args.repeats, 3)} / 1 "
+        "on ML-100K / 1M / 10M; speedup = implicit / reelrec seconds, wall and process CPU)",
+        rows,
+        [
+            ("dataset", "dataset", "{}"),
+            ("factors", "f", "{}"),
+            ("epochs", "epochs", "{}"),
+            *common.TIMING_COLUMNS,
+            ("reelrec_msamples_s", "Msamples/s rr", "{:.2f}"),
+            ("implicit_msamples_s", "Msamples/s imp", "{:.2f}"),
+            *common.QUALITY_COLUMNS,
+            *common.MEMORY_COLUMNS,
+        ],
+        {"benchmark": "BPR vs implicit.cpu.bpr.BayesianPersonalizedRanking"},
+    )
 
 
 if __name__ == "__main__":

@@ -6,22 +6,10 @@ import scipy.sparse as sp
 
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
+from factorization_isas import ISAS
 from reelrec import CopyWarning, ImplicitALS, _core
 from reelrec.metrics import ndcg_at_k
 from reelrec.models._factorization import replace_rows
-
-
-def _available_isas():
-    isas = [1]
-    try:
-        _core.factorization_isa(2)
-        isas.append(2)
-    except ValueError:
-        pass
-    return isas
-
-
-ISAS = _available_isas()
 
 
 class TestImplicitALS(RecommenderContract):
@@ -32,14 +20,21 @@ class TestImplicitALS(RecommenderContract):
 class TestImplicitALSCholeskyLog(RecommenderContract):
     def make_model(self, **params):
         return ImplicitALS(
-            factors=4, iterations=8, solver="cholesky", confidence="log", alpha=3.0,
-            unobserved_weight=0.5, **params,
+            factors=4,
+            iterations=8,
+            solver="cholesky",
+            confidence="log",
+            alpha=3.0,
+            unobserved_weight=0.5,
+            **params,
         )
 
 
 # ------------------------------------------------------------ NumPy references
 def _confidence_matrix(seed=0, n_rows=30, n_cols=25, density=0.2):
-    X = sp.random(n_rows, n_cols, density=density, format="csr", dtype=np.float32, random_state=seed)
+    X = sp.random(
+        n_rows, n_cols, density=density, format="csr", dtype=np.float32, random_state=seed
+    )
     X.data = (1 + 4 * X.data).astype(np.float32)
     X.sort_indices()
     return X
@@ -90,10 +85,29 @@ def _ref_cg(C, Y, X0, w0, reg, freq, steps):
     return out
 
 
+def _factors_for(C, d, seed, scale):
+    """A fixed side Y (n_cols x d, N(0, scale^2)) and a warm start X0 (n_rows x d, N(0, 0.01))."""
+    rng = np.random.default_rng(seed)
+    Y = (scale * rng.standard_normal((C.shape[1], d))).astype(np.float32)
+    return Y, (0.1 * rng.standard_normal((C.shape[0], d))).astype(np.float32)
+
+
 def _solve(C, Y, X, w0, reg, freq, solver, steps=3, isa=0, threads=1):
     gram = _core.als_gram(Y, w0, threads, isa)
     _core.als_solve(
-        C.indptr.astype(np.int64), C.indices, C.data, Y, gram, X, w0, reg, freq, solver, steps, threads, isa
+        C.indptr.astype(np.int64),
+        C.indices,
+        C.data,
+        Y,
+        gram,
+        X,
+        w0,
+        reg,
+        freq,
+        solver,
+        steps,
+        threads,
+        isa,
     )
     return X
 
@@ -124,9 +138,7 @@ def test_cholesky_half_step_is_the_exact_solve(isa, d, freq):
 @pytest.mark.parametrize("d", [6, 32, 64, 100, 128])
 def test_cg_half_step_matches_numpy_cg(isa, d):
     C = _confidence_matrix(seed=3)
-    rng = np.random.default_rng(2)
-    Y = (0.3 * rng.standard_normal((C.shape[1], d))).astype(np.float32)
-    X0 = (0.1 * rng.standard_normal((C.shape[0], d))).astype(np.float32)
+    Y, X0 = _factors_for(C, d, seed=2, scale=0.3)
     X = _solve(C, Y, X0.copy(), 1.0, 0.05, False, solver=0, steps=2, isa=isa)
     ref = _ref_cg(C, Y, X0, 1.0, 0.05, False, steps=2)
     np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
@@ -137,12 +149,46 @@ def test_cg_on_a_table_larger_than_cache_matches_numpy_cg(isa):
     # a fixed side of > 1 MiB switches the kernels to gathering each row's
     # y_k into scratch on the first pass and reading them from there
     C = _confidence_matrix(seed=9, n_rows=40, n_cols=6000, density=0.02)
-    rng = np.random.default_rng(3)
-    Y = (0.1 * rng.standard_normal((C.shape[1], 64))).astype(np.float32)
-    X0 = (0.1 * rng.standard_normal((C.shape[0], 64))).astype(np.float32)
+    Y, X0 = _factors_for(C, 64, seed=3, scale=0.1)
     X = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
     ref = _ref_cg(C, Y, X0, 1.0, 0.5, False, steps=3)
     np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+
+
+def _long_rows_matrix(seed):
+    # a fixed side of 9000 x 128 floats (> 1 MiB, more than one 2 MiB tile)
+    # and rows longer than the gather buffer (1024 entries at d = 128): those
+    # are solved in a batch that walks the table tile by tile
+    C = _confidence_matrix(seed=seed, n_rows=12, n_cols=9000, density=0.01)
+    heavy = _confidence_matrix(seed=seed + 1, n_rows=5, n_cols=9000, density=0.2)
+    return sp.vstack([C[:6], heavy, C[6:]], format="csr")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_cg_batch_of_long_rows_matches_numpy_cg(isa):
+    C = _long_rows_matrix(seed=12)
+    Y, X0 = _factors_for(C, 128, seed=4, scale=0.1)
+    X = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
+    ref = _ref_cg(C, Y, X0, 1.0, 0.5, False, steps=3)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+    # unsorted rows are solved too (entries are then taken in stored order)
+    U = C.copy()
+    for r in range(U.shape[0]):
+        lo, hi = U.indptr[r], U.indptr[r + 1]
+        order = np.random.default_rng(r).permutation(hi - lo)
+        U.indices[lo:hi], U.data[lo:hi] = U.indices[lo:hi][order], U.data[lo:hi][order]
+    X = _solve(U, Y, X0.copy(), 1.0, 0.5, False, solver=0, steps=3, isa=isa)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+
+
+def test_cg_batch_of_long_rows_is_identical_for_any_thread_count():
+    C = _long_rows_matrix(seed=14)
+    Y, X0 = _factors_for(C, 128, seed=5, scale=0.1)
+    ref = _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, threads=1)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(
+            _solve(C, Y, X0.copy(), 1.0, 0.5, False, solver=0, threads=threads), ref
+        )
 
 
 def test_cg_approaches_the_exact_solve():
@@ -182,7 +228,9 @@ def test_loss_matches_dense_objective(freq):
     w0, reg = 0.6, 0.03
     gram = _core.als_gram(V, w0, 1)
     counts = np.bincount(C.indices, minlength=C.shape[1]).astype(np.int64)
-    got = _core.als_loss(C.indptr.astype(np.int64), C.indices, C.data, V, counts, gram, U, w0, reg, freq, 1)
+    got = _core.als_loss(
+        C.indptr.astype(np.int64), C.indices, C.data, V, counts, gram, U, w0, reg, freq, 1
+    )
     P = C.toarray() > 0
     W = np.where(P, C.toarray(), w0)
     S = U.astype(np.float64) @ V.T
@@ -232,8 +280,14 @@ def train():
 def test_training_loss_decreases_monotonically(train, solver, scaling):
     reg = 0.001 if scaling == "frequency" else 0.05
     model = ImplicitALS(
-        factors=8, iterations=12, solver=solver, regularization=reg, reg_scaling=scaling,
-        alpha=2.0, calculate_training_loss=True, random_state=0,
+        factors=8,
+        iterations=12,
+        solver=solver,
+        regularization=reg,
+        reg_scaling=scaling,
+        alpha=2.0,
+        calculate_training_loss=True,
+        random_state=0,
     ).fit(train)
     loss = np.array(model.history_["loss"])
     assert loss.size == 12 and np.all(np.isfinite(loss))
@@ -290,7 +344,8 @@ def test_partial_fit_items_refreshes_and_grows(train):
     assert model.user_items_[:, n_items].nnz == n_users
     gram = _core.als_gram(model.user_factors_, 1.0, 1)
     ref = np.linalg.solve(
-        gram.astype(np.float64) + 0.01 * np.eye(6)
+        gram.astype(np.float64)
+        + 0.01 * np.eye(6)
         + model.user_factors_.T.astype(np.float64) @ model.user_factors_,
         2 * model.user_factors_.sum(0).astype(np.float64),
     )
@@ -367,7 +422,11 @@ def test_confidence_transforms(train):
 def test_float64_and_integer_input_are_converted(train):
     ref = ImplicitALS(factors=4, iterations=3, random_state=0).fit(train).user_factors_
     for dtype in (np.float64, np.int64):
-        got = ImplicitALS(factors=4, iterations=3, random_state=0).fit(train.astype(dtype)).user_factors_
+        got = (
+            ImplicitALS(factors=4, iterations=3, random_state=0)
+            .fit(train.astype(dtype))
+            .user_factors_
+        )
         np.testing.assert_array_equal(got, ref)
     with pytest.warns(CopyWarning, match="CSR"):
         got = ImplicitALS(factors=4, iterations=3, random_state=0).fit(train.tocoo()).user_factors_
@@ -427,8 +486,20 @@ def test_native_entry_rejects_inconsistent_arrays():
     bad = C.indices.copy()
     bad[0] = C.shape[1]
     with pytest.raises(ValueError, match="out of range"):
-        _core.als_solve(C.indptr.astype(np.int64), bad, C.data, Y, gram,
-                        np.zeros((C.shape[0], 4), np.float32), 1.0, 0.1, False, 0, 3, 1)
+        _core.als_solve(
+            C.indptr.astype(np.int64),
+            bad,
+            C.data,
+            Y,
+            gram,
+            np.zeros((C.shape[0], 4), np.float32),
+            1.0,
+            0.1,
+            False,
+            0,
+            3,
+            1,
+        )
 
 
 def test_replace_rows_keeps_other_rows():

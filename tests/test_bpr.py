@@ -4,17 +4,20 @@ import scipy.sparse as sp
 
 from conftest import block_user_items, random_user_items
 from contract import RecommenderContract
+from factorization_isas import ISAS
 from reelrec import BPR, CopyWarning, Recommender, _core
 
 
 class TestBPR(RecommenderContract):
     def make_model(self, **params):
-        return BPR(factors=8, iterations=30, **params)
+        return BPR(factors=8, iterations=60, **params)
 
 
 class TestBPRUnverified(RecommenderContract):
     def make_model(self, **params):
-        return BPR(factors=8, iterations=30, learning_rate=0.1, verify_negative_samples=False, **params)
+        return BPR(
+            factors=8, iterations=60, learning_rate=0.1, verify_negative_samples=False, **params
+        )
 
 
 # ------------------------------------------------------------ NumPy reference
@@ -38,17 +41,7 @@ def _reference_replay(U, V, b, users, pos, neg, lr, reg):
     return U, V, b, total
 
 
-def _available_isas():
-    isas = [1]
-    try:
-        _core.factorization_isa(2)
-        isas.append(2)
-    except ValueError:
-        pass
-    return isas
-
-
-@pytest.mark.parametrize("isa", _available_isas())
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("d", [12, 64])
 def test_replay_matches_numpy_reference(isa, d):
     rng = np.random.default_rng(0)
@@ -88,7 +81,9 @@ def test_replay_rejects_bad_triples():
 @pytest.fixture
 def medium():
     # big enough that the epoch is split into several strata and runs in parallel
-    return random_user_items(n_users=900, n_items=700, density=0.1, seed=5, empty_users=(), empty_items=())
+    return random_user_items(
+        n_users=900, n_items=700, density=0.1, seed=5, empty_users=(), empty_items=()
+    )
 
 
 def test_strata_grow_with_the_data(medium):
@@ -99,7 +94,9 @@ def test_strata_grow_with_the_data(medium):
 
 
 def test_thread_count_does_not_change_results_when_parallel(medium):
-    models = [BPR(factors=16, iterations=3, num_threads=t, random_state=1).fit(medium) for t in (1, 2, 3)]
+    models = [
+        BPR(factors=16, iterations=3, num_threads=t, random_state=1).fit(medium) for t in (1, 2, 3)
+    ]
     for other in models[1:]:
         np.testing.assert_array_equal(other.user_factors_, models[0].user_factors_)
         np.testing.assert_array_equal(other.item_factors_, models[0].item_factors_)
@@ -133,6 +130,17 @@ def test_training_improves_ranking():
     assert model.item_biases_.shape == (train.shape[1],) and model.item_biases_.dtype == np.float32
 
 
+def test_batched_and_per_epoch_runs_agree(medium):
+    # without a hook all epochs run in one native call; with one, epoch by epoch
+    batched = BPR(factors=16, iterations=3, num_threads=2, random_state=4).fit(medium)
+    stepped = BPR(factors=16, iterations=3, num_threads=2, random_state=4)
+    stepped.fit(medium, callback=lambda *_: True)
+    np.testing.assert_array_equal(batched.item_factors_, stepped.item_factors_)
+    np.testing.assert_array_equal(batched.user_factors_, stepped.user_factors_)
+    assert batched.history_["loss"] == stepped.history_["loss"]
+    assert len(batched.history_["seconds"]) == 3 and all(s > 0 for s in batched.history_["seconds"])
+
+
 def test_callback_stops_training_early():
     X = random_user_items()
     calls = []
@@ -157,7 +165,10 @@ def test_fold_in_is_deterministic_and_per_user():
     ids, _ = model.recommend(users, k=1, user_items=rows, exclude_seen=False)
     blocks = np.array([0, 7, 13]) // 6
     assert np.array_equal(ids[:, 0] // 5, blocks)
-    assert np.all(model._user_vectors(np.array([5]), sp.csr_matrix((1, train.shape[1]), dtype=np.float32)) == 0)
+    assert np.all(
+        model._user_vectors(np.array([5]), sp.csr_matrix((1, train.shape[1]), dtype=np.float32))
+        == 0
+    )
 
 
 def test_save_load_keeps_the_fold_in_seed(tmp_path):
@@ -167,7 +178,8 @@ def test_save_load_keeps_the_fold_in_seed(tmp_path):
     loaded = Recommender.load(tmp_path / "bpr.npz")
     rows = train[[2, 3]]
     np.testing.assert_array_equal(
-        loaded._user_vectors(np.array([50, 51]), rows), model._user_vectors(np.array([50, 51]), rows)
+        loaded._user_vectors(np.array([50, 51]), rows),
+        model._user_vectors(np.array([50, 51]), rows),
     )
 
 
@@ -180,7 +192,11 @@ def test_save_load_keeps_the_fold_in_seed(tmp_path):
         ({"learning_rate": 0.0}, ValueError, "learning_rate"),
         ({"learning_rate": float("nan")}, ValueError, "learning_rate"),
         ({"regularization": -0.1}, ValueError, "regularization"),
-        ({"learning_rate": 2.0, "regularization": 0.5}, ValueError, "learning_rate \\* regularization"),
+        (
+            {"learning_rate": 2.0, "regularization": 0.5},
+            ValueError,
+            "learning_rate \\* regularization",
+        ),
         ({"iterations": 0}, ValueError, "iterations"),
         ({"verify_negative_samples": 1}, TypeError, "verify_negative_samples"),
         ({"random_state": "seed"}, TypeError, "random_state"),

@@ -1,6 +1,8 @@
 // Bindings of the implicit-feedback factorization kernels (ImplicitALS, BPR).
 // Translation only: shapes are re-checked here so that a bad call from Python
 // raises instead of crashing; the Python layer gives the friendly messages.
+#include <vector>
+
 #include "bindings/common.hpp"
 #include "factorization/als.hpp"
 #include "factorization/bpr.hpp"
@@ -146,14 +148,15 @@ void bind_factorization(py::module_& m) {
           "Blocks per side of the stratified BPR schedule for a matrix of this size.");
 
     m.def(
-        "bpr_epoch",
-        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users,
-           Array<float> items, Array<float> item_bias, float learning_rate,
-           float regularization, bool verify_negatives, uint64_t seed, int64_t epoch,
-           Array<int32_t> buckets, const OptArray<uint64_t>& seen_filter, int num_threads, int isa) {
+        "bpr_epochs",
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users, Array<float> items,
+           Array<float> item_bias, float learning_rate, float regularization, bool verify_negatives,
+           uint64_t seed, int64_t first_epoch, int64_t n_epochs, Array<int32_t> buckets,
+           const OptArray<uint64_t>& seen_filter, int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             require(d > 0, "items: expected at least one column");
+            require(first_epoch >= 0 && n_epochs >= 0, "epochs: expected non-negative numbers");
             CsrView X = csr_view(indptr, indices, std::nullopt, n_items, "X");
             require_in_range(indices, n_items, "X");
             float* U = inout_matrix(users, X.n_rows, d, "users");
@@ -164,18 +167,26 @@ void bind_factorization(py::module_& m) {
                 require(seen_filter->ndim() == 1 && seen_filter->size() == fz::bpr_seen_filter_words(X.nnz()),
                         "seen_filter: expected the array built by bpr_seen_filter for this matrix");
             const fz::BprConfig config = bpr_config(learning_rate, regularization, verify_negatives);
-            fz::BprEpochStats stats;
+            std::vector<fz::BprEpochStats> stats(static_cast<std::size_t>(n_epochs));
             {
                 py::gil_scoped_release release;
-                stats = fz::bpr_epoch(X, U, V, b, static_cast<int>(d), config, seed, epoch, buf,
-                                      seen_filter ? seen_filter->data() : nullptr, num_threads, isa);
+                fz::bpr_epochs(X, U, V, b, static_cast<int>(d), config, seed, first_epoch, n_epochs, buf,
+                               seen_filter ? seen_filter->data() : nullptr, stats.data(), num_threads, isa);
             }
-            return py::make_tuple(stats.loss, stats.samples, stats.skipped);
+            Array<double> loss(n_epochs), seconds(n_epochs);
+            Array<int64_t> skipped(n_epochs);
+            for (int64_t e = 0; e < n_epochs; ++e) {
+                loss.mutable_data()[e] = stats[e].loss;
+                skipped.mutable_data()[e] = stats[e].skipped;
+                seconds.mutable_data()[e] = stats[e].seconds;
+            }
+            return py::make_tuple(loss, skipped, seconds);
         },
         py::arg("indptr"), py::arg("indices"), py::arg("users").noconvert(), py::arg("items").noconvert(),
         py::arg("item_bias").noconvert(), py::arg("learning_rate"), py::arg("regularization"),
-        py::arg("verify_negatives"), py::arg("seed"), py::arg("epoch"), py::arg("buckets").noconvert(),
-        py::arg("seen_filter"), py::arg("num_threads"), py::arg("isa") = 0);
+        py::arg("verify_negatives"), py::arg("seed"), py::arg("first_epoch"), py::arg("n_epochs"),
+        py::arg("buckets").noconvert(), py::arg("seen_filter"), py::arg("num_threads"), py::arg("isa") = 0,
+        "Runs epochs first_epoch .. first_epoch + n_epochs - 1; returns (mean loss, skipped, seconds) per epoch.");
 
     m.def(
         "bpr_seen_filter",
@@ -189,7 +200,7 @@ void bind_factorization(py::module_& m) {
             return words;
         },
         py::arg("indptr"), py::arg("indices"), py::arg("n_items"), py::arg("num_threads"),
-        "Bloom filter of the stored cells, the negative-sampling shortcut of bpr_epoch.");
+        "Bloom filter of the stored cells, the negative-sampling shortcut of bpr_epochs.");
 
     m.def(
         "bpr_replay",

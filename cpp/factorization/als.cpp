@@ -81,11 +81,23 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
     // Gathering pays when the fixed side does not fit in a core's L2 cache;
     // the buffer (2 MiB per thread) then holds rows of up to that size.
     const double other_bytes = 4.0 * static_cast<double>(rows.n_cols) * d;
+    const int64_t group = als_cg_group(d);
     args.gather_capacity = config.solver == AlsSolver::kConjugateGradient && other_bytes > kGatherAbove
-                               ? std::max<int64_t>(1, kGatherBytes / (4 * int64_t{d}))
+                               ? std::max<int64_t>(1, kGatherBytes / (4 * int64_t{d} * group))
                                : 0;
 
     const int64_t n_rows = rows.n_rows;
+    // Rows too long to gather share their table passes in batches instead,
+    // scheduled before the short rows (they are the longest tasks). Batches
+    // are cut from the row order alone, so results do not depend on the threads.
+    std::vector<int64_t> long_rows;
+    if (args.gather_capacity > 0) {
+        args.batched_above = args.gather_capacity;
+        args.tile_rows = std::max<int64_t>(64, kAlsTileBytes / (4 * int64_t{d}));
+        for (int64_t r = 0; r < n_rows; ++r)
+            if (rows.indptr[r + 1] - rows.indptr[r] > args.batched_above) long_rows.push_back(r);
+    }
+    const int64_t n_batches = (static_cast<int64_t>(long_rows.size()) + kAlsBatchRows - 1) / kAlsBatchRows;
     const double passes = config.solver == AlsSolver::kCholesky ? d : 4.0 * (config.cg_steps + 1);
     const double flops = passes * (static_cast<double>(rows.nnz()) * d + static_cast<double>(n_rows) * d * d);
     const int threads = flops < kParallelFlops ? 1 : resolve_threads(num_threads);
@@ -99,9 +111,15 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
         std::vector<float> scratch;
         errors.run([&] { scratch.resize(scratch_floats); });
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        for (int64_t task = 0; task < n_batches + n_blocks; ++task) {
             if (scratch.size() != scratch_floats) continue;
-            const int64_t lo = blk * kBlock;
+            if (task < n_batches) {
+                const int64_t lo = task * kAlsBatchRows;
+                const int64_t count = std::min<int64_t>(kAlsBatchRows, static_cast<int64_t>(long_rows.size()) - lo);
+                kernels.solve_batch(args, long_rows.data() + lo, static_cast<int>(count), scratch.data());
+                continue;
+            }
+            const int64_t lo = (task - n_batches) * kBlock;
             kernels.solve_rows(args, lo, std::min(n_rows, lo + kBlock), scratch.data());
         }
     }

@@ -14,9 +14,16 @@
 // fixed-chunk reduction in double) so the unobserved cells cost nothing per
 // row; each row is then solved independently (conjugate gradient with warm
 // start, or exact Cholesky), so results do not depend on the thread count.
+// When the fixed side outgrows the caches, CG copies a short row's y_k into
+// scratch on its first pass, and rows too long for that are solved in
+// lockstep batches whose sparse passes walk the fixed side tile by tile, so
+// that the rows of a tile are read from DRAM once per batch, not once per row
+// and pass (on power-law data the long rows hold a third or more of nnz).
 // Time per half-step: O(n_other d^2 + nnz d (steps + 1) + n_rows d^2 (steps + 1))
 // for CG, O(n_other d^2 + nnz d^2 + n_rows d^3) for Cholesky; memory
-// O(d^2) per thread plus the factor tables.
+// O(d^2) per thread (plus a 2 MiB gather buffer and 3 d floats per batched
+// row, at most 512 rows, once the fixed side outgrows the caches) plus the
+// factor tables.
 #pragma once
 
 #include <cstdint>

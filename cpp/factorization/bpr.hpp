@@ -15,10 +15,13 @@
 //   negatives from item block c too. Round t runs the strata (b, (b + t) mod S),
 //   which share no user and no item, so they run in parallel without locks;
 //   each stratum has its own counter-based RNG, so results are identical for
-//   any thread count. Strata wait only for the two strata of the previous
-//   round that last touched their blocks (no barrier per round). Over an epoch
-//   every pair of blocks is visited once and the hash changes between epochs,
-//   so negatives are uniform over the catalogue on average.
+//   any thread count. A stratum waits only for the two strata of the previous
+//   round that last touched its blocks. Over an epoch every pair of blocks is
+//   visited once and every item changes block mates between epochs, so
+//   negatives are uniform over the catalogue in expectation.
+// - One parallel region for a run of epochs, whose phases (bucketing, then
+//   SGD) meet at sleeping barriers: spinning waiters would steal time from the
+//   threads they wait for on a machine with fewer free cores than threads.
 // Time per epoch: O(nnz (d + log n_u)) plus an O(nnz + n_items) bucketing
 // pass; memory: 8 bytes per stored cell for the buckets, O(S^2) counters.
 #pragma once
@@ -34,22 +37,25 @@ struct BprEpochStats {
     double loss = 0.0;     // mean -log sigmoid over the samples used
     int64_t samples = 0;   // samples used
     int64_t skipped = 0;   // samples dropped: no unseen negative after kMaxNegativeDraws
+    double seconds = 0.0;  // wall time of the epoch
 };
 
 // Number of blocks per side for a matrix (depends on the data only).
 int bpr_strata(int64_t n_users, int64_t n_items, int64_t nnz);
-
 // Words (uint64) of the SeenFilter for a matrix with nnz stored cells.
 int64_t bpr_seen_filter_words(int64_t nnz);
 
 // Builds the SeenFilter of X into words[0..bpr_seen_filter_words(nnz)).
 void bpr_build_seen_filter(const CsrView& X, uint64_t* words, int num_threads);
 
-// One epoch over X (pattern only; sorted rows). `buckets` holds 2 * nnz int32;
-// `seen_words` (nullable) is the SeenFilter of X.
-BprEpochStats bpr_epoch(const CsrView& X, float* users, float* items, float* item_bias, int d,
-                        const BprConfig& config, uint64_t seed, int64_t epoch, int32_t* buckets,
-                        const uint64_t* seen_words, int num_threads, int isa = 0);
+// Epochs first_epoch .. first_epoch + n_epochs - 1 over X (pattern only;
+// sorted rows), in one parallel region; stats_out receives one entry per
+// epoch. `buckets` holds 2 * nnz int32 of scratch; `seen_words` (nullable) is
+// the SeenFilter of X.
+void bpr_epochs(const CsrView& X, float* users, float* items, float* item_bias, int d,
+                const BprConfig& config, uint64_t seed, int64_t first_epoch, int64_t n_epochs,
+                int32_t* buckets, const uint64_t* seen_words, BprEpochStats* stats_out, int num_threads,
+                int isa = 0);
 
 // Applies the update of each triple (users[t], positives[t], negatives[t]) in
 // order, on one thread; returns the summed loss. The reference of the tests.

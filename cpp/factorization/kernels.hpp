@@ -41,15 +41,34 @@ struct AlsRowArgs {
     // CG copies the rows y_k of a row with at most this many entries into
     // scratch on its first pass and reads them from there afterwards (0: never).
     int64_t gather_capacity = 0;
+    // Rows with more entries than this are left to solve_batch (0: none are).
+    int64_t batched_above = 0;
+    int64_t tile_rows = 1;  // rows of `other` per tile in solve_batch
 };
 
-// Floats of per-thread scratch that solve_rows needs.
+// Long rows that CG solves together (solve_batch): at most this many per
+// call, and the other side is read in tiles of about kAlsTileBytes.
+constexpr int kAlsBatchRows = 512;
+constexpr int64_t kAlsTileBytes = int64_t{2} << 20;
+
+// Rows that CG solves in lockstep, sharing the G products: 4 once G (d x d)
+// no longer fits in L1, so that it streams from L2 once per four rows.
+constexpr int kAlsCgGroupMax = 4;
+constexpr int als_cg_group(int d) { return d >= 96 ? kAlsCgGroupMax : 1; }
+
+// Floats of per-thread scratch that solve_rows and solve_batch need.
 std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity);
 
 struct AlsKernels {
     const char* name;
     // Solves rows [begin, end) in place; scratch holds als_scratch_floats floats.
     void (*solve_rows)(const AlsRowArgs& args, int64_t begin, int64_t end, float* scratch);
+    // CG on the `count` (<= kAlsBatchRows) listed rows, all in lockstep: each
+    // sparse pass walks the other side tile by tile and serves every row's
+    // entries in the tile, so a long row's table rows come from cache, not
+    // DRAM, when the rows share them. Same arithmetic per row as solve_rows
+    // up to the order of the 8-entry blocks of the dot products.
+    void (*solve_batch)(const AlsRowArgs& args, const int64_t* rows, int count, float* scratch);
     // out (d x d, upper triangle incl. diagonal) = sum of the n rows' outer
     // products, rows contiguous (n x d). Lower triangle is left untouched.
     void (*gram_upper)(const float* rows, int64_t n, int d, float* out);
@@ -86,8 +105,9 @@ struct SeenFilter {
     }
 };
 
-// One stratum of an epoch: n draws of a cell from `pairs` (user, item int32
-// pairs) with a negative from `candidates`, SGD on each.
+// One stratum of an epoch: n draws of a cell from `pairs` ((user, item) int32
+// records) with a negative from `candidates`, SGD on each. Built by aggregate
+// initialisation: keep the member order.
 struct BprStratumArgs {
     const CsrView* X = nullptr;  // the training pattern (sorted rows), to verify negatives
     SeenFilter seen;             // optional shortcut for the verification
@@ -111,6 +131,7 @@ struct BprStratumResult {
 
 // Fold-in of rows [begin, end): `epochs` passes of n_r SGD steps on a user
 // vector that starts at zero, items fixed, negatives uniform over all items.
+// Built by aggregate initialisation: keep the member order.
 struct BprFoldInArgs {
     const CsrView* rows = nullptr;
     const float* items = nullptr;

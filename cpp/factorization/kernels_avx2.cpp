@@ -40,7 +40,7 @@ namespace reelrec::factorization::avx2 {
 
 namespace reelrec::factorization {
 const AlsKernels* als_kernels_avx2() {
-    static const AlsKernels kernels{"avx2", &avx2::solve_rows, &avx2::gram_upper};
+    static const AlsKernels kernels{"avx2", &avx2::solve_rows, &avx2::solve_batch, &avx2::gram_upper};
     return &kernels;
 }
 const BprKernels* bpr_kernels_avx2() {

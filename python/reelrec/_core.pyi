@@ -83,7 +83,7 @@ def als_loss(
     num_threads: int,
 ) -> float: ...
 def bpr_strata(n_users: int, n_items: int, nnz: int) -> int: ...
-def bpr_epoch(
+def bpr_epochs(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],
     users: npt.NDArray[np.float32],
@@ -93,12 +93,13 @@ def bpr_epoch(
     regularization: float,
     verify_negatives: bool,
     seed: int,
-    epoch: int,
+    first_epoch: int,
+    n_epochs: int,
     buckets: npt.NDArray[np.int32],
     seen_filter: npt.NDArray[np.uint64] | None,
     num_threads: int,
     isa: int = 0,
-) -> tuple[float, int, int]: ...
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
 def bpr_seen_filter(
     indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], n_items: int, num_threads: int
 ) -> npt.NDArray[np.uint64]: ...

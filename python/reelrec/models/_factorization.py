@@ -12,8 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_indices, check_user_items
+from .base import Recommender
 
 __all__ = [
+    "FactorizationRecommender",
+    "check_bool",
     "check_callback",
     "check_eval_set",
     "eval_ndcg",
@@ -25,6 +28,44 @@ __all__ = [
 EVAL_K = 10
 
 
+class FactorizationRecommender(Recommender):
+    """Base of the factor models trained in sweeps (``ImplicitALS``, ``BPR``): one
+    ``fit`` with per-sweep callbacks and an optional evaluation set."""
+
+    def fit(
+        self,
+        X: Any,
+        callback: Callable[[int, float, float | None], Any] | None = None,
+        eval_set: Any = None,
+    ):
+        """Learn factors from ``X`` (users x items interaction weights).
+
+        Parameters
+        ----------
+        X : Interactions or scipy.sparse matrix
+            Non-negative interaction weights (the model's docstring says how
+            they count). float32 CSR avoids a copy; other dtypes are converted
+            (a copy) and other sparse formats are converted with a ``CopyWarning``.
+        callback : callable, optional
+            Called after every sweep (ALS) or epoch (BPR) as
+            ``callback(iteration, seconds, loss)``, ``iteration`` from 0;
+            returning ``False`` stops training.
+        eval_set : Interactions or scipy.sparse matrix, optional
+            Held-out interactions of the same users and items; NDCG@10 (training
+            items excluded) is recorded in ``history_["ndcg@10"]`` every sweep.
+
+        Returns
+        -------
+        self
+        """
+        return super().fit(X, callback=callback, eval_set=eval_set)
+
+
+def check_bool(value: Any, name: str) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+
+
 def check_callback(callback: Any) -> Callable | None:
     if callback is not None and not callable(callback):
         raise TypeError(
@@ -33,7 +74,9 @@ def check_callback(callback: Any) -> Callable | None:
     return callback
 
 
-def check_eval_set(eval_set: Any, shape: tuple[int, int]) -> tuple[np.ndarray, sp.csr_matrix] | None:
+def check_eval_set(
+    eval_set: Any, shape: tuple[int, int]
+) -> tuple[np.ndarray, sp.csr_matrix] | None:
     """``(users with held-out items, held-out rows)`` or None."""
     if eval_set is None:
         return None
@@ -75,7 +118,9 @@ def check_partial_fit(
     return idx, csr
 
 
-def replace_rows(X: sp.csr_matrix, rows: np.ndarray, new_rows: sp.csr_matrix, n_rows: int) -> sp.csr_matrix:
+def replace_rows(
+    X: sp.csr_matrix, rows: np.ndarray, new_rows: sp.csr_matrix, n_rows: int
+) -> sp.csr_matrix:
     """``X`` grown to ``n_rows`` rows with rows ``rows`` replaced by ``new_rows``; O(nnz)."""
     keep = np.ones(X.shape[0], dtype=bool)
     keep[rows[rows < X.shape[0]]] = False

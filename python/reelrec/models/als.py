@@ -9,7 +9,7 @@ nothing per row. See :class:`ImplicitALS` for the objective.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +24,8 @@ from .._validation import (
     seed_from,
 )
 from ._factorization import (
+    FactorizationRecommender,
+    check_bool,
     check_callback,
     check_eval_set,
     check_partial_fit,
@@ -31,7 +33,7 @@ from ._factorization import (
     grow_ids,
     replace_rows,
 )
-from .base import Recommender, _cosine_topk
+from .base import _cosine_topk
 
 __all__ = ["ImplicitALS"]
 
@@ -40,7 +42,7 @@ _CONFIDENCE = ("linear", "log")
 _REG_SCALING = ("none", "frequency")
 
 
-class ImplicitALS(Recommender):
+class ImplicitALS(FactorizationRecommender):
     """Matrix factorisation for implicit feedback by weighted alternating least squares.
 
     Minimises, over user factors ``x_u`` and item factors ``y_i``::
@@ -151,38 +153,7 @@ class ImplicitALS(Recommender):
         _check_choice(self.solver, _SOLVERS, "solver")
         _check_choice(self.confidence, _CONFIDENCE, "confidence")
         _check_choice(self.reg_scaling, _REG_SCALING, "reg_scaling")
-        if not isinstance(self.calculate_training_loss, (bool, np.bool_)):
-            raise TypeError(
-                f"calculate_training_loss: expected a bool, got {type(self.calculate_training_loss).__name__}"
-            )
-
-    def fit(
-        self,
-        X: Any,
-        callback: Callable[[int, float, float | None], Any] | None = None,
-        eval_set: Any = None,
-    ) -> ImplicitALS:
-        """Learn factors from ``X`` (users x items interaction weights).
-
-        Parameters
-        ----------
-        X : Interactions or scipy.sparse matrix
-            Non-negative interaction weights. float32 CSR avoids a copy; other
-            dtypes are converted (a copy) and other sparse formats are
-            converted with a ``CopyWarning``.
-        callback : callable, optional
-            Called after every sweep as ``callback(iteration, seconds, loss)``
-            (``iteration`` from 0, ``loss`` None unless
-            ``calculate_training_loss``); returning ``False`` stops training.
-        eval_set : Interactions or scipy.sparse matrix, optional
-            Held-out interactions of the same users and items; NDCG@10 (training
-            items excluded) is recorded in ``history_["ndcg@10"]`` every sweep.
-
-        Returns
-        -------
-        self
-        """
-        return super().fit(X, callback=callback, eval_set=eval_set)
+        check_bool(self.calculate_training_loss, "calculate_training_loss")
 
     def _fit(self, X: sp.csr_matrix, callback: Any = None, eval_set: Any = None) -> None:
         callback = check_callback(callback)
@@ -206,17 +177,29 @@ class ImplicitALS(Recommender):
         for iteration in range(int(self.iterations)):
             start = time.perf_counter()
             gram = _core.als_gram(self.user_factors_, w0, threads)
-            self._solve(item_ptr, item_idx, item_conf.data, self.user_factors_, gram, self.item_factors_)
+            self._solve(
+                item_ptr, item_idx, item_conf.data, self.user_factors_, gram, self.item_factors_
+            )
             gram = _core.als_gram(self.item_factors_, w0, threads)
-            self._solve(user_ptr, user_idx, user_conf.data, self.item_factors_, gram, self.user_factors_)
+            self._solve(
+                user_ptr, user_idx, user_conf.data, self.item_factors_, gram, self.user_factors_
+            )
             seconds = time.perf_counter() - start
             self._gram_cache = gram
             loss = None
             if self.calculate_training_loss:
                 loss = _core.als_loss(
-                    user_ptr, user_idx, user_conf.data, self.item_factors_, item_counts, gram,
-                    self.user_factors_, w0, float(self.regularization),
-                    self.reg_scaling == "frequency", threads,
+                    user_ptr,
+                    user_idx,
+                    user_conf.data,
+                    self.item_factors_,
+                    item_counts,
+                    gram,
+                    self.user_factors_,
+                    w0,
+                    float(self.regularization),
+                    self.reg_scaling == "frequency",
+                    threads,
                 )
             self.history_["iteration"].append(iteration)
             self.history_["seconds"].append(seconds)
@@ -233,16 +216,22 @@ class ImplicitALS(Recommender):
             X.eliminate_zeros()
         with np.errstate(over="ignore"):  # reported below, with the culprit named
             alpha = np.float32(self.alpha)
+            # in place: one array of nnz floats at a time, not two
             if self.confidence == "log":
-                data = np.float32(1) + alpha * np.log1p(X.data / np.float32(self.epsilon))
+                data = X.data / np.float32(self.epsilon)
+                np.log1p(data, out=data)
+                data *= alpha
             else:
-                data = np.float32(1) + alpha * X.data
+                data = X.data * alpha
+            data += np.float32(1)
         if data.size and not np.isfinite(data.max()):
             raise ValueError(
                 f"alpha: the confidences 1 + alpha * r overflow float32 (alpha={self.alpha}, "
                 f"largest weight {X.data.max():g})"
             )
-        return sp.csr_matrix((data.astype(np.float32, copy=False), X.indices, X.indptr), shape=X.shape)
+        return sp.csr_matrix(
+            (data.astype(np.float32, copy=False), X.indices, X.indptr), shape=X.shape
+        )
 
     def _solve(
         self,
@@ -255,10 +244,18 @@ class ImplicitALS(Recommender):
         solver: str | None = None,
     ) -> None:
         _core.als_solve(
-            indptr, indices, confidence, other, gram, factors,
-            float(self.unobserved_weight), float(self.regularization),
-            self.reg_scaling == "frequency", _SOLVERS[solver or self.solver],
-            int(self.cg_steps), self._threads,
+            indptr,
+            indices,
+            confidence,
+            other,
+            gram,
+            factors,
+            float(self.unobserved_weight),
+            float(self.regularization),
+            self.reg_scaling == "frequency",
+            _SOLVERS[solver or self.solver],
+            int(self.cg_steps),
+            self._threads,
         )
 
     def _item_gram(self) -> np.ndarray:

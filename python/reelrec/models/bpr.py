@@ -8,21 +8,25 @@ thread count; see :class:`BPR`.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
 from .._validation import check_nonnegative, check_positive, csr_arrays, seed_from
-from ._factorization import check_callback, check_eval_set, eval_ndcg
-from .base import Recommender
+from ._factorization import (
+    FactorizationRecommender,
+    check_bool,
+    check_callback,
+    check_eval_set,
+    eval_ndcg,
+)
 
 __all__ = ["BPR"]
 
 
-class BPR(Recommender):
+class BPR(FactorizationRecommender):
     """Matrix factorisation trained on pairwise rankings of implicit feedback.
 
     Maximises ``sum log sigmoid(x_u . (y_i - y_j) + b_i - b_j)`` minus an L2
@@ -31,13 +35,14 @@ class BPR(Recommender):
     epoch draws ``nnz`` positives uniformly from the stored interactions (with
     replacement) and, for each, a negative uniformly from the catalogue.
 
-    Parallelism without races: each epoch users and items are hashed into
-    ``S`` blocks (``S`` depends on the matrix size only, see
-    ``reelrec._core.bpr_strata``) and the epoch runs in ``S`` rounds of ``S``
-    strata that share no user and no item; a stratum's negatives come from its
-    item block, and the hash changes every epoch so negatives are uniform on
-    average. Each stratum has its own seeded random stream, so results are
-    identical for any ``num_threads`` (unlike Hogwild SGD).
+    Parallelism without races (stratified SGD, Gemulla et al. 2011): every
+    epoch users and items are hashed into ``S`` blocks (``S`` depends on the
+    matrix size only, see ``reelrec._core.bpr_strata``) and the epoch runs in
+    ``S`` rounds of ``S`` strata that share no user and no item; a stratum's
+    negatives come from its item block, and the hash changes every epoch so
+    negatives are uniform over the catalogue in expectation. Each stratum has
+    its own seeded random stream, so results are identical for any
+    ``num_threads`` (unlike Hogwild SGD).
 
     Parameters
     ----------
@@ -106,35 +111,7 @@ class BPR(Recommender):
                 "learning_rate * regularization must be < 1 (otherwise every step flips the "
                 f"factors' sign), got {self.learning_rate} * {self.regularization}"
             )
-        if not isinstance(self.verify_negative_samples, (bool, np.bool_)):
-            raise TypeError(
-                f"verify_negative_samples: expected a bool, got {type(self.verify_negative_samples).__name__}"
-            )
-
-    def fit(
-        self,
-        X: Any,
-        callback: Callable[[int, float, float | None], Any] | None = None,
-        eval_set: Any = None,
-    ) -> BPR:
-        """Learn factors from ``X`` (users x items; any stored value counts as a positive).
-
-        Parameters
-        ----------
-        X : Interactions or scipy.sparse matrix
-            float32 CSR avoids a copy; other dtypes are converted (a copy) and
-            other sparse formats are converted with a ``CopyWarning``.
-        callback : callable, optional
-            ``callback(iteration, seconds, loss)`` after every epoch; returning
-            ``False`` stops training.
-        eval_set : Interactions or scipy.sparse matrix, optional
-            Held-out interactions; NDCG@10 goes to ``history_["ndcg@10"]``.
-
-        Returns
-        -------
-        self
-        """
-        return super().fit(X, callback=callback, eval_set=eval_set)
+        check_bool(self.verify_negative_samples, "verify_negative_samples")
 
     def _fit(self, X: sp.csr_matrix, callback: Any = None, eval_set: Any = None) -> None:
         callback = check_callback(callback)
@@ -153,32 +130,46 @@ class BPR(Recommender):
         self.item_factors_ = _core.init_factors(X.shape[1], d, seed, 1, scale, threads)
         self.item_biases_ = np.zeros(X.shape[1], np.float32)
         indptr, indices = csr_arrays(X)
-        buckets = np.empty(2 * X.nnz, np.int32)
+        buckets = np.empty(2 * X.nnz, np.int32)  # the epoch's cells grouped by stratum
         verify = bool(self.verify_negative_samples)
         seen = _core.bpr_seen_filter(indptr, indices, X.shape[1], threads) if verify else None
         self.history_: dict[str, list] = {"iteration": [], "seconds": [], "loss": [], "skipped": []}
         if eval_data is not None:
             self.history_["ndcg@10"] = []
-        for epoch in range(int(self.iterations)):
-            start = time.perf_counter()
-            loss, _, skipped = _core.bpr_epoch(
-                indptr, indices, self.user_factors_, self.item_factors_, self.item_biases_,
-                float(self.learning_rate), float(self.regularization),
-                verify, seed, epoch, buckets, seen, threads,
-            )
-            seconds = time.perf_counter() - start
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"BPR diverged in epoch {epoch} (non-finite loss); lower learning_rate "
-                    f"(got {self.learning_rate})"
-                )
-            self.history_["iteration"].append(epoch)
-            self.history_["seconds"].append(seconds)
-            self.history_["loss"].append(loss)
-            self.history_["skipped"].append(skipped)
+        args = (
+            indptr,
+            indices,
+            self.user_factors_,
+            self.item_factors_,
+            self.item_biases_,
+            float(self.learning_rate),
+            float(self.regularization),
+            verify,
+            seed,
+        )
+        n_epochs = int(self.iterations)
+        # Without a per-epoch hook the epochs run in one native call (one
+        # parallel region); otherwise one call per epoch.
+        step = n_epochs if callback is None and eval_data is None else 1
+        for first in range(0, n_epochs, step):
+            losses, skipped, seconds = _core.bpr_epochs(*args, first, step, buckets, seen, threads)
+            for offset in range(step):
+                epoch, loss = first + offset, float(losses[offset])
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"BPR diverged in epoch {epoch} (non-finite loss); lower learning_rate "
+                        f"(got {self.learning_rate})"
+                    )
+                self.history_["iteration"].append(epoch)
+                self.history_["seconds"].append(float(seconds[offset]))
+                self.history_["loss"].append(loss)
+                self.history_["skipped"].append(int(skipped[offset]))
             if eval_data is not None:
                 self.history_["ndcg@10"].append(eval_ndcg(self, eval_data))
-            if callback is not None and callback(epoch, seconds, loss) is False:
+            if (
+                callback is not None
+                and callback(first, float(seconds[0]), float(losses[0])) is False
+            ):
                 break
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
@@ -190,10 +181,17 @@ class BPR(Recommender):
             rows.eliminate_zeros()
             indptr, indices = csr_arrays(rows)
         return _core.bpr_fold_in(
-            indptr, indices, self.item_factors_, self.item_biases_,
-            float(self.learning_rate), float(self.regularization),
-            bool(self.verify_negative_samples), int(self.seed_), users.astype(np.int64),
-            int(self.iterations), self._threads,
+            indptr,
+            indices,
+            self.item_factors_,
+            self.item_biases_,
+            float(self.learning_rate),
+            float(self.regularization),
+            bool(self.verify_negative_samples),
+            int(self.seed_),
+            users.astype(np.int64),
+            int(self.iterations),
+            self._threads,
         )
 
     def _item_vectors(self) -> tuple[np.ndarray, np.ndarray | None]:
