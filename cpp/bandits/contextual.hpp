@@ -83,7 +83,8 @@ constexpr int64_t kFloatWidthMinFeatures = 16;
 template <class WidthFn>
 void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* X, int64_t n, int64_t d,
                        const double* mean, double scale, double work_per_arm, const Availability& avail,
-                       WidthFn&& width, int64_t* out_arms, double* out_p, const WidthScreen* screen = nullptr) {
+                       WidthFn&& width, int64_t* out_arms, double* out_p, const WidthScreen* screen = nullptr,
+                       const double* lane_matrices = nullptr) {
     using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     constexpr double kInf = std::numeric_limits<double>::infinity();
     const int64_t S = core.arms.n_slots();
@@ -119,6 +120,20 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             qf.resize(static_cast<std::size_t>(block));
             xnorm2.resize(static_cast<std::size_t>(block));
         }
+        // Small d: each block is transposed once into vector-lane groups and
+        // scored against every arm from there (bit-identical to quadform_rows).
+        const bool lanes = quadform_lanes_apply(d) && (screen ? f32_widths : lane_matrices != nullptr);
+        const int64_t lane_w = quadform_lane_width() * (f32_widths ? 2 : 1);
+        std::vector<double> xt;
+        std::vector<float> xtf;
+        if (lanes) {
+            const std::size_t len = static_cast<std::size_t>(((block + lane_w - 1) / lane_w) * lane_w * d);
+            if (f32_widths) {
+                xtf.resize(len);
+            } else {
+                xt.resize(len);
+            }
+        }
         SlateScratch scratch;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_blocks; ++b) {
@@ -130,8 +145,13 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 Eigen::Map<const RowMat> Mu(mean, S, d);
                 M.topRows(nb).noalias() = Xb * Mu.transpose();
                 if (!screen) {
+                    if (lanes) quadform_transpose(xb, nb, d, d, xt.data());
                     for (int64_t a : live) {
-                        width(xb, nb, a, q.data());
+                        if (lanes) {
+                            quadform_rows_t(xt.data(), nb, d, lane_matrices + a * d * d, q.data());
+                        } else {
+                            width(xb, nb, a, q.data());
+                        }
                         for (int64_t r = 0; r < nb; ++r) {
                             const double wv = std::sqrt(std::max(q[r], 0.0)) * scale;
                             W(r, a) = wv;
@@ -154,8 +174,14 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     xnorm2[r] = s2;
                 }
                 if (f32_widths) {
+                    if (lanes) quadform_transpose(xf.data(), nb, d, d, xtf.data());
                     for (int64_t a : live) {
-                        quadform_rows(xf.data(), nb, d, d, screen->matrices.data() + a * d * d, qf.data());
+                        const float* Sa = screen->matrices.data() + a * d * d;
+                        if (lanes) {
+                            quadform_rows_t(xtf.data(), nb, d, Sa, qf.data());
+                        } else {
+                            quadform_rows(xf.data(), nb, d, d, Sa, qf.data());
+                        }
                         for (int64_t r = 0; r < nb; ++r) {
                             W(r, a) = std::sqrt(std::max(static_cast<double>(qf[r]), 0.0)) * scale;
                         }
