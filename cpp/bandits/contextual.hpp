@@ -95,6 +95,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     SlateSelector sel(cfg, core, core.next_request);
     sel.make_pool(nullptr, nullptr, cfg.num_threads);
     const bool greedy = cfg.rule == Rule::Greedy;
+    const bool fast = avail.flags == nullptr && sel.fast_path();
     const bool f32_widths = screen && cfg.rule == Rule::Normal;
     if (!greedy && !f32_widths) screen = nullptr;
     const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
@@ -135,6 +136,18 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             }
         }
         SlateScratch scratch;
+        // One-pass selection for the common configuration (bit-identical to
+        // choose(), which serves whatever it leaves).
+        auto choose_rows = [&](int64_t r0, int64_t nb) {
+            for (int64_t r = 0; r < nb; ++r) {
+                const double* mr = M.data() + r * S;
+                const double* wr = W.data() + r * S;
+                int64_t* oa = out_arms + (r0 + r) * cfg.k;
+                double* op = out_p + (r0 + r) * cfg.k;
+                if (fast && sel.choose_fast(r0 + r, mr, wr, live, oa, op)) continue;
+                sel.choose(r0 + r, mr, wr, avail.row(r0 + r, S), oa, op, scratch);
+            }
+        };
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_blocks; ++b) {
             errors.run([&] {
@@ -152,16 +165,14 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         } else {
                             width(xb, nb, a, q.data());
                         }
+                        // Contiguous square roots vectorise; the strided scatter follows.
+                        scaled_sqrt(q.data(), q.data(), nb, scale);
                         for (int64_t r = 0; r < nb; ++r) {
-                            const double wv = std::sqrt(std::max(q[r], 0.0)) * scale;
-                            W(r, a) = wv;
-                            if (greedy) M(r, a) += wv;
+                            W(r, a) = q[r];
+                            if (greedy) M(r, a) += q[r];
                         }
                     }
-                    for (int64_t r = 0; r < nb; ++r) {
-                        sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
-                                   out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
-                    }
+                    choose_rows(r0, nb);
                     return;
                 }
                 for (int64_t r = 0; r < nb; ++r) {
@@ -182,14 +193,10 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         } else {
                             quadform_rows(xf.data(), nb, d, d, Sa, qf.data());
                         }
-                        for (int64_t r = 0; r < nb; ++r) {
-                            W(r, a) = std::sqrt(std::max(static_cast<double>(qf[r]), 0.0)) * scale;
-                        }
+                        scaled_sqrt(qf.data(), q.data(), nb, scale);
+                        for (int64_t r = 0; r < nb; ++r) W(r, a) = q[r];
                     }
-                    for (int64_t r = 0; r < nb; ++r) {
-                        sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
-                                   out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
-                    }
+                    choose_rows(r0, nb);
                     return;
                 }
                 // W holds lower and H upper bounds of the scores.

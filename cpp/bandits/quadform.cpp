@@ -1,6 +1,7 @@
 #include "bandits/quadform.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -453,6 +454,16 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 }
 
 const char* quadform_isa() { return dispatch().name; }
+
+// sqrt is correctly rounded whether vectorised or not; dropping errno only
+// lets the compiler use the vector instruction.
+__attribute__((optimize("no-math-errno"))) void scaled_sqrt(const double* q, double* out, int64_t n, double scale) {
+    for (int64_t r = 0; r < n; ++r) out[r] = std::sqrt(std::max(q[r], 0.0)) * scale;
+}
+
+__attribute__((optimize("no-math-errno"))) void scaled_sqrt(const float* q, double* out, int64_t n, double scale) {
+    for (int64_t r = 0; r < n; ++r) out[r] = std::sqrt(std::max(static_cast<double>(q[r]), 0.0)) * scale;
+}
 
 bool quadform_lanes_apply(int64_t d) { return d >= 1 && d <= kLaneMaxD; }
 

@@ -59,6 +59,10 @@ void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, f
 void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q);
 void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q);
 
+// out[r] = sqrt(max(q[r], 0)) * scale: the widths, vectorised (no errno).
+void scaled_sqrt(const double* q, double* out, int64_t n, double scale);
+void scaled_sqrt(const float* q, double* out, int64_t n, double scale);
+
 // Name of the instruction set the dispatcher picked ("avx512", "avx2", "generic").
 const char* quadform_isa();
 
