@@ -6,6 +6,10 @@
 #include <type_traits>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace reelrec::bandits {
 
 namespace {
@@ -455,15 +459,29 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 
 const char* quadform_isa() { return dispatch().name; }
 
-// sqrt is correctly rounded whether vectorised or not; dropping errno only
-// lets the compiler use the vector instruction.
-__attribute__((optimize("no-math-errno"))) void scaled_sqrt(const double* q, double* out, int64_t n, double scale) {
-    for (int64_t r = 0; r < n; ++r) out[r] = std::sqrt(std::max(q[r], 0.0)) * scale;
+// sqrt is correctly rounded in every form; the SSE2 instruction (x86-64
+// baseline) sidesteps the errno check that keeps std::sqrt scalar. The clamp
+// is std::max(q, 0) exactly (a NaN or -0 passes through unchanged).
+template <class T>
+inline void scaled_sqrt_body(const T* q, double* out, int64_t n, double scale) {
+    int64_t r = 0;
+#if defined(__SSE2__)
+    const __m128d s = _mm_set1_pd(scale);
+    for (; r + 2 <= n; r += 2) {
+        const double a = static_cast<double>(q[r]), b = static_cast<double>(q[r + 1]);
+        const __m128d v = _mm_set_pd(b < 0.0 ? 0.0 : b, a < 0.0 ? 0.0 : a);
+        _mm_storeu_pd(out + r, _mm_mul_pd(_mm_sqrt_pd(v), s));
+    }
+#endif
+    for (; r < n; ++r) {
+        const double a = static_cast<double>(q[r]);
+        out[r] = std::sqrt(a < 0.0 ? 0.0 : a) * scale;
+    }
 }
 
-__attribute__((optimize("no-math-errno"))) void scaled_sqrt(const float* q, double* out, int64_t n, double scale) {
-    for (int64_t r = 0; r < n; ++r) out[r] = std::sqrt(std::max(static_cast<double>(q[r]), 0.0)) * scale;
-}
+void scaled_sqrt(const double* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
+
+void scaled_sqrt(const float* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
 
 bool quadform_lanes_apply(int64_t d) { return d >= 1 && d <= kLaneMaxD; }
 
