@@ -129,11 +129,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         std::vector<float> xtf;
         if (lanes) {
             const std::size_t len = static_cast<std::size_t>(((block + lane_w - 1) / lane_w) * lane_w * d);
-            if (f32_widths) {
-                xtf.resize(len);
-            } else {
-                xt.resize(len);
-            }
+            xt.resize(len);
+            if (f32_widths) xtf.resize(len);
         }
         SlateScratch scratch;
         // One-pass selection for the common configuration (bit-identical to
@@ -155,10 +152,19 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 const int64_t nb = std::min(block, n - r0);
                 const double* xb = X + r0 * d;
                 Eigen::Map<const RowMat> Xb(xb, nb, d);
-                Eigen::Map<const RowMat> Mu(mean, S, d);
-                M.topRows(nb).noalias() = Xb * Mu.transpose();
+                if (lanes) {
+                    // Means from the transposed block (a block of 256 rows
+                    // against a few arms is too small for the GEMM to pay).
+                    quadform_transpose(xb, nb, d, d, xt.data());
+                    for (int64_t a : live) {
+                        dot_rows_t(xt.data(), nb, d, mean + a * d, q.data());
+                        for (int64_t r = 0; r < nb; ++r) M(r, a) = q[r];
+                    }
+                } else {
+                    Eigen::Map<const RowMat> Mu(mean, S, d);
+                    M.topRows(nb).noalias() = Xb * Mu.transpose();
+                }
                 if (!screen) {
-                    if (lanes) quadform_transpose(xb, nb, d, d, xt.data());
                     for (int64_t a : live) {
                         if (lanes) {
                             quadform_rows_t(xt.data(), nb, d, lane_matrices + a * d * d, q.data());

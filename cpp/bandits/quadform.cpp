@@ -195,6 +195,28 @@ REELREC_INLINE void lanes_groups(const T* xt, int64_t n, const T* S, T* q) {
     }
 }
 
+// out[r] = mu . x_r from the transposed groups: one FMA chain per lane in
+// ascending feature order.
+template <class T, int W>
+REELREC_INLINE void lanes_dot_body(const T* xt, int64_t n, int64_t d, const T* mu, T* out) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    const int64_t ng = (n + W - 1) / W;
+    for (int64_t g = 0; g < ng; ++g) {
+        const T* x = xt + g * d * W;
+        Vec acc = Vec{};
+        for (int64_t i = 0; i < d; ++i) {
+            Vec xi;
+            __builtin_memcpy(&xi, x + i * W, sizeof(Vec));
+            acc += xi * (mu[i] - Vec{});
+        }
+        if ((g + 1) * W <= n) {
+            __builtin_memcpy(out + g * W, &acc, sizeof(Vec));
+        } else {
+            for (int64_t r = g * W; r < n; ++r) out[r] = acc[r - g * W];
+        }
+    }
+}
+
 template <class T, int W, std::size_t... Ds>
 REELREC_INLINE void lanes_switch(const T* xt, int64_t n, int64_t d, const T* S, T* q, std::index_sequence<Ds...>) {
     (void)((d == static_cast<int64_t>(Ds + 1) ? (lanes_groups<T, W, static_cast<int>(Ds + 1)>(xt, n, S, q), true)
@@ -328,12 +350,20 @@ void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
 template <class T>
 using LaneKernel = void (*)(const T*, int64_t, int64_t, const T*, T*);
 void lanes_generic(const double* xt, int64_t n, int64_t d, const double* S, double* q) { lanes_body<double, 2>(xt, n, d, S, q); }
+void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, double* out) { lanes_dot_body<double, 2>(xt, n, d, mu, out); }
 void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) { lanes_body<float, 4>(xt, n, d, S, q); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
 __attribute__((target("avx2,fma"))) void lanes_avx2(const double* xt, int64_t n, int64_t d, const double* S, double* q) {
     lanes_body<double, 4>(xt, n, d, S, q);
+}
+__attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, int64_t d, const double* mu, double* out) {
+    lanes_dot_body<double, 4>(xt, n, d, mu, out);
+}
+__attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d, const double* mu,
+                                                            double* out) {
+    lanes_dot_body<double, 8>(xt, n, d, mu, out);
 }
 __attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
     lanes_body<float, 8>(xt, n, d, S, q);
@@ -392,6 +422,7 @@ struct Dispatch {
     void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
     LaneKernel<double> lanes = lanes_generic;
     LaneKernel<float> lanes_f = lanes_generic_f;
+    void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
     int lane_w = 2;
     const char* name = "generic";
     bool has_avx2 = false, has_avx512 = false;
@@ -408,6 +439,7 @@ struct Dispatch {
             rank1 = rank1_avx512;
             lanes = lanes_avx512;
             lanes_f = lanes_avx512_f;
+            dot = dot_avx512;
             lane_w = 8;
             name = "avx512";
         } else if (has_avx2) {
@@ -418,6 +450,7 @@ struct Dispatch {
             rank1 = rank1_avx2;
             lanes = lanes_avx2;
             lanes_f = lanes_avx2_f;
+            dot = dot_avx2;
             lane_w = 4;
             name = "avx2";
         }
@@ -506,6 +539,10 @@ void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, f
 
 void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q) {
     dispatch().lanes(xt, n_rows, d, S, q);
+}
+
+void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out) {
+    dispatch().dot(xt, n_rows, d, mu, out);
 }
 
 void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q) {

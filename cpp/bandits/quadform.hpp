@@ -58,6 +58,8 @@ void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, 
 void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt);
 void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q);
 void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q);
+// out[r] = mu . x_r from the same double groups (the means of a block, without a GEMM).
+void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out);
 
 // out[r] = sqrt(max(q[r], 0)) * scale: the widths, vectorised (no errno).
 void scaled_sqrt(const double* q, double* out, int64_t n, double scale);
