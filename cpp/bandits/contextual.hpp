@@ -29,6 +29,17 @@
 // describe the policy that actually ran. Each row's width depends only on
 // that row, so decisions still do not depend on batching or threads.
 //
+// Small d (quadform_lanes_apply, d <= 24) without screening: each block is
+// transposed once into groups of vector lanes (contexts across lanes), and
+// the means and widths of every arm are read from there; quadform_rows uses
+// the same lane kernel for these d, so the widths are the same bit for bit.
+//
+// One-pass selection (SlateSelector::choose_fast): with k = 1, no mask and
+// no guaranteed exploration, a UCB rule without epsilon takes the argmax
+// directly (propensity 1; ties go to the slate builder) and a Normal
+// Thompson rule draws and counts its Monte Carlo wins in one fused scan.
+// Same arithmetic and random streams as the slate builder (tested).
+//
 // Memory: O(threads * block * n_slots) scratch, block <= 256 rows.
 #pragma once
 
