@@ -112,8 +112,9 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
     const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
+    // (the one-pass Monte Carlo scan runs 8 draws per instruction)
     const double per_request = static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
-                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc));
+                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
     const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
     const double err = quadform_f32_error_factor(d);
     ExceptionCollector errors;
