@@ -63,7 +63,7 @@ def test_samplers_follow_their_laws(dist, a, b, ref):
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
-@pytest.mark.parametrize("d", [1, 3, 8, 17, 40])
+@pytest.mark.parametrize("d", [1, 3, 8, 17, 20, 24, 25, 40])
 def test_quadform_kernels_match_numpy(isa, d):
     rng = np.random.default_rng(d)
     X = rng.standard_normal((23, d))

@@ -29,6 +29,17 @@
 // describe the policy that actually ran. Each row's width depends only on
 // that row, so decisions still do not depend on batching or threads.
 //
+// Small d (quadform_lanes_apply, d <= 24) without screening: each block is
+// transposed once into groups of vector lanes (contexts across lanes), and
+// the means and widths of every arm are read from there; quadform_rows uses
+// the same lane kernel for these d, so the widths are the same bit for bit.
+//
+// One-pass selection (SlateSelector::choose_fast): with k = 1, no mask and
+// no guaranteed exploration, a UCB rule without epsilon takes the argmax
+// directly (propensity 1; ties go to the slate builder) and a Normal
+// Thompson rule draws and counts its Monte Carlo wins in one fused scan.
+// Same arithmetic and random streams as the slate builder (tested).
+//
 // Memory: O(threads * block * n_slots) scratch, block <= 256 rows.
 #pragma once
 
@@ -83,7 +94,8 @@ constexpr int64_t kFloatWidthMinFeatures = 16;
 template <class WidthFn>
 void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* X, int64_t n, int64_t d,
                        const double* mean, double scale, double work_per_arm, const Availability& avail,
-                       WidthFn&& width, int64_t* out_arms, double* out_p, const WidthScreen* screen = nullptr) {
+                       WidthFn&& width, int64_t* out_arms, double* out_p, const WidthScreen* screen = nullptr,
+                       const double* lane_matrices = nullptr) {
     using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     constexpr double kInf = std::numeric_limits<double>::infinity();
     const int64_t S = core.arms.n_slots();
@@ -94,13 +106,15 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     SlateSelector sel(cfg, core, core.next_request);
     sel.make_pool(nullptr, nullptr, cfg.num_threads);
     const bool greedy = cfg.rule == Rule::Greedy;
+    const bool fast = avail.flags == nullptr && sel.fast_path();
     const bool f32_widths = screen && cfg.rule == Rule::Normal;
     if (!greedy && !f32_widths) screen = nullptr;
     const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
     const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
+    // (the one-pass Monte Carlo scan runs 8 draws per instruction)
     const double per_request = static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
-                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc));
+                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
     const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
     const double err = quadform_f32_error_factor(d);
     ExceptionCollector errors;
@@ -119,7 +133,30 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             qf.resize(static_cast<std::size_t>(block));
             xnorm2.resize(static_cast<std::size_t>(block));
         }
+        // Small d: each block is transposed once into vector-lane groups and
+        // scored against every arm from there (bit-identical to quadform_rows).
+        const bool lanes = quadform_lanes_apply(d) && (screen ? f32_widths : lane_matrices != nullptr);
+        const int64_t lane_w = quadform_lane_width() * (f32_widths ? 2 : 1);
+        std::vector<double> xt;
+        std::vector<float> xtf;
+        if (lanes) {
+            const std::size_t len = static_cast<std::size_t>(((block + lane_w - 1) / lane_w) * lane_w * d);
+            xt.resize(len);
+            if (f32_widths) xtf.resize(len);
+        }
         SlateScratch scratch;
+        // One-pass selection for the common configuration (bit-identical to
+        // choose(), which serves whatever it leaves).
+        auto choose_rows = [&](int64_t r0, int64_t nb) {
+            for (int64_t r = 0; r < nb; ++r) {
+                const double* mr = M.data() + r * S;
+                const double* wr = W.data() + r * S;
+                int64_t* oa = out_arms + (r0 + r) * cfg.k;
+                double* op = out_p + (r0 + r) * cfg.k;
+                if (fast && sel.choose_fast(r0 + r, mr, wr, live, oa, op)) continue;
+                sel.choose(r0 + r, mr, wr, avail.row(r0 + r, S), oa, op, scratch);
+            }
+        };
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_blocks; ++b) {
             errors.run([&] {
@@ -127,21 +164,33 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 const int64_t nb = std::min(block, n - r0);
                 const double* xb = X + r0 * d;
                 Eigen::Map<const RowMat> Xb(xb, nb, d);
-                Eigen::Map<const RowMat> Mu(mean, S, d);
-                M.topRows(nb).noalias() = Xb * Mu.transpose();
+                if (lanes) {
+                    // Means from the transposed block (a block of 256 rows
+                    // against a few arms is too small for the GEMM to pay).
+                    quadform_transpose(xb, nb, d, d, xt.data());
+                    for (int64_t a : live) {
+                        dot_rows_t(xt.data(), nb, d, mean + a * d, q.data());
+                        for (int64_t r = 0; r < nb; ++r) M(r, a) = q[r];
+                    }
+                } else {
+                    Eigen::Map<const RowMat> Mu(mean, S, d);
+                    M.topRows(nb).noalias() = Xb * Mu.transpose();
+                }
                 if (!screen) {
                     for (int64_t a : live) {
-                        width(xb, nb, a, q.data());
+                        if (lanes) {
+                            quadform_rows_t(xt.data(), nb, d, lane_matrices + a * d * d, q.data());
+                        } else {
+                            width(xb, nb, a, q.data());
+                        }
+                        // Contiguous square roots vectorise; the strided scatter follows.
+                        scaled_sqrt(q.data(), q.data(), nb, scale);
                         for (int64_t r = 0; r < nb; ++r) {
-                            const double wv = std::sqrt(std::max(q[r], 0.0)) * scale;
-                            W(r, a) = wv;
-                            if (greedy) M(r, a) += wv;
+                            W(r, a) = q[r];
+                            if (greedy) M(r, a) += q[r];
                         }
                     }
-                    for (int64_t r = 0; r < nb; ++r) {
-                        sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
-                                   out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
-                    }
+                    choose_rows(r0, nb);
                     return;
                 }
                 for (int64_t r = 0; r < nb; ++r) {
@@ -154,16 +203,18 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     xnorm2[r] = s2;
                 }
                 if (f32_widths) {
+                    if (lanes) quadform_transpose(xf.data(), nb, d, d, xtf.data());
                     for (int64_t a : live) {
-                        quadform_rows(xf.data(), nb, d, d, screen->matrices.data() + a * d * d, qf.data());
-                        for (int64_t r = 0; r < nb; ++r) {
-                            W(r, a) = std::sqrt(std::max(static_cast<double>(qf[r]), 0.0)) * scale;
+                        const float* Sa = screen->matrices.data() + a * d * d;
+                        if (lanes) {
+                            quadform_rows_t(xtf.data(), nb, d, Sa, qf.data());
+                        } else {
+                            quadform_rows(xf.data(), nb, d, d, Sa, qf.data());
                         }
+                        scaled_sqrt(qf.data(), q.data(), nb, scale);
+                        for (int64_t r = 0; r < nb; ++r) W(r, a) = q[r];
                     }
-                    for (int64_t r = 0; r < nb; ++r) {
-                        sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
-                                   out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
-                    }
+                    choose_rows(r0, nb);
                     return;
                 }
                 // W holds lower and H upper bounds of the scores.

@@ -330,7 +330,7 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
                           [&](const double* xb, int64_t nb, int64_t a, double* q) {
                               quadform_rows(xb, nb, d, d, cov + a * d * d, q);
                           },
-                          out_arms, out_p, screened ? &screen_ : nullptr);
+                          out_arms, out_p, screened ? &screen_ : nullptr, cov);
     } else {
         std::vector<double> var(cov_.size());
         for (std::size_t i = 0; i < var.size(); ++i) var[i] = 1.0 / cov_[i];

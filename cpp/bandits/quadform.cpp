@@ -1,8 +1,14 @@
 #include "bandits/quadform.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <type_traits>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace reelrec::bandits {
 
@@ -131,6 +137,115 @@ REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* 
     for (; r < n; ++r) narrow_tiles<T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
 }
 
+// Small d (<= kLaneMaxD): contexts across the vector lanes instead of the
+// matrix columns. With d = 20 a column tile wastes lanes and every tile pays
+// a horizontal sum; here W contexts are transposed into a d x W block and
+// each matrix element is one broadcast FMA for all W of them:
+//   y_j = sum_{i<j} S_ij x_i  (independent accumulators, d of them in registers),
+//   q   = sum_j x_j (S_jj x_j + 2 y_j).
+// d (d + 1) / 2 + d FMAs per W contexts and no reductions. Each lane runs the
+// same operations in the same order, and padding lanes are zeros, so a row's
+// result does not depend on the rows batched with it.
+constexpr int64_t kLaneMaxD = 24;
+
+template <class T, int W, int D>
+REELREC_INLINE void lanes_group(const T* xt, const T* S, T* q) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    Vec x[D], y[D];
+#pragma GCC unroll 32
+    for (int i = 0; i < D; ++i) {
+        __builtin_memcpy(&x[i], xt + i * W, sizeof(Vec));
+        y[i] = Vec{};
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < D; ++i) {
+#pragma GCC unroll 32
+        for (int j = i + 1; j < D; ++j) y[j] += x[i] * (S[i * D + j] - Vec{});
+    }
+    Vec acc = Vec{};
+#pragma GCC unroll 32
+    for (int j = 0; j < D; ++j) acc += x[j] * (x[j] * (S[j * D + j] - Vec{}) + (y[j] + y[j]));
+    __builtin_memcpy(q, &acc, sizeof(Vec));
+}
+
+// Group-major transpose: group g holds rows [g W, g W + W) as xt[g][i][lane],
+// zero-padded to whole groups.
+template <class T, int W>
+REELREC_INLINE void lanes_transpose(const T* X, int64_t n, int64_t ld, int64_t d, T* xt) {
+    const int64_t ng = (n + W - 1) / W;
+    for (int64_t r = 0; r < ng * W; ++r) {
+        T* dst = xt + (r / W) * d * W + r % W;
+        if (r < n) {
+            const T* x = X + r * ld;
+            for (int64_t i = 0; i < d; ++i) dst[i * W] = x[i];
+        } else {
+            for (int64_t i = 0; i < d; ++i) dst[i * W] = T(0);
+        }
+    }
+}
+
+template <class T, int W, int D>
+REELREC_INLINE void lanes_groups(const T* xt, int64_t n, const T* S, T* q) {
+    alignas(64) T qt[W];
+    const int64_t full = n / W;
+    for (int64_t g = 0; g < full; ++g) lanes_group<T, W, D>(xt + g * D * W, S, q + g * W);
+    if (full * W < n) {
+        lanes_group<T, W, D>(xt + full * D * W, S, qt);
+        for (int64_t r = full * W; r < n; ++r) q[r] = qt[r - full * W];
+    }
+}
+
+// out[r] = mu . x_r from the transposed groups: one FMA chain per lane in
+// ascending feature order.
+template <class T, int W>
+REELREC_INLINE void lanes_dot_body(const T* xt, int64_t n, int64_t d, const T* mu, T* out) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    const int64_t ng = (n + W - 1) / W;
+    for (int64_t g = 0; g < ng; ++g) {
+        const T* x = xt + g * d * W;
+        Vec acc = Vec{};
+        for (int64_t i = 0; i < d; ++i) {
+            Vec xi;
+            __builtin_memcpy(&xi, x + i * W, sizeof(Vec));
+            acc += xi * (mu[i] - Vec{});
+        }
+        if ((g + 1) * W <= n) {
+            __builtin_memcpy(out + g * W, &acc, sizeof(Vec));
+        } else {
+            for (int64_t r = g * W; r < n; ++r) out[r] = acc[r - g * W];
+        }
+    }
+}
+
+template <class T, int W, std::size_t... Ds>
+REELREC_INLINE void lanes_switch(const T* xt, int64_t n, int64_t d, const T* S, T* q, std::index_sequence<Ds...>) {
+    (void)((d == static_cast<int64_t>(Ds + 1) ? (lanes_groups<T, W, static_cast<int>(Ds + 1)>(xt, n, S, q), true)
+                                              : false) ||
+           ...);
+}
+
+template <class T, int W>
+REELREC_INLINE void lanes_body(const T* xt, int64_t n, int64_t d, const T* S, T* q) {
+    lanes_switch<T, W>(xt, n, d, S, q, std::make_index_sequence<kLaneMaxD>{});
+}
+
+// The lane kernel for d <= kLaneMaxD (transposing chunks of rows first), else
+// the column tiles.
+template <class T, int W, int WL, int R, int V>
+REELREC_INLINE void quadform_body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
+    if (d > kLaneMaxD) {
+        body<T, W, R, V>(X, n, ld, d, S, q);
+        return;
+    }
+    constexpr int64_t kChunk = 8 * WL;
+    alignas(64) T xt[kChunk * kLaneMaxD];
+    for (int64_t r0 = 0; r0 < n; r0 += kChunk) {
+        const int64_t nr = std::min<int64_t>(kChunk, n - r0);
+        lanes_transpose<T, WL>(X + r0 * ld, nr, ld, d, xt);
+        lanes_body<T, WL>(xt, nr, d, S, q + r0);
+    }
+}
+
 // Gram matrix tile: G[i0 + r][j0 .. j0 + V * W) += sum_t X[t][i0 + r] * X[t][j0 ..].
 template <class T, int W, int R, int V>
 REELREC_INLINE void gram_tile(const T* X, int64_t n, int64_t ld, int64_t d, int64_t i0, int64_t j0, T* G) {
@@ -223,20 +338,47 @@ using Kernel = void (*)(const T*, int64_t, int64_t, int64_t, const T*, T*);
 // Register tiles: R rows x (V * W) columns of accumulators, sized to the
 // register file of each instruction set (16 registers for SSE2/AVX2, 32 for AVX-512).
 void kernel_generic(const double* X, int64_t n, int64_t ld, int64_t d, const double* S, double* q) {
-    body<double, 2, 4, 2>(X, n, ld, d, S, q);
+    quadform_body<double, 2, 2, 4, 2>(X, n, ld, d, S, q);
 }
 void gram_generic(const double* X, int64_t n, int64_t ld, int64_t d, double* G) {
     gram_body<double, 2, 4, 2>(X, n, ld, d, G);
 }
 void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const float* S, float* q) {
-    body<float, 4, 4, 2>(X, n, ld, d, S, q);
+    quadform_body<float, 4, 4, 4, 2>(X, n, ld, d, S, q);
 }
+
+template <class T>
+using LaneKernel = void (*)(const T*, int64_t, int64_t, const T*, T*);
+void lanes_generic(const double* xt, int64_t n, int64_t d, const double* S, double* q) { lanes_body<double, 2>(xt, n, d, S, q); }
+void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, double* out) { lanes_dot_body<double, 2>(xt, n, d, mu, out); }
+void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) { lanes_body<float, 4>(xt, n, d, S, q); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
+__attribute__((target("avx2,fma"))) void lanes_avx2(const double* xt, int64_t n, int64_t d, const double* S, double* q) {
+    lanes_body<double, 4>(xt, n, d, S, q);
+}
+__attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, int64_t d, const double* mu, double* out) {
+    lanes_dot_body<double, 4>(xt, n, d, mu, out);
+}
+__attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d, const double* mu,
+                                                            double* out) {
+    lanes_dot_body<double, 8>(xt, n, d, mu, out);
+}
+__attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
+    lanes_body<float, 8>(xt, n, d, S, q);
+}
+__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512(const double* xt, int64_t n, int64_t d, const double* S,
+                                                              double* q) {
+    lanes_body<double, 8>(xt, n, d, S, q);
+}
+__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512_f(const float* xt, int64_t n, int64_t d, const float* S,
+                                                                float* q) {
+    lanes_body<float, 16>(xt, n, d, S, q);
+}
 __attribute__((target("avx2,fma"))) void kernel_avx2(const double* X, int64_t n, int64_t ld, int64_t d,
                                                      const double* S, double* q) {
-    body<double, 4, 4, 2>(X, n, ld, d, S, q);
+    quadform_body<double, 4, 4, 4, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx2,fma"))) void matvec_avx2(const double* S, const double* x, int64_t d, double* y) {
     matvec_body(S, x, d, y);
@@ -256,11 +398,11 @@ __attribute__((target("avx2,fma"))) void gram_avx2(const double* X, int64_t n, i
 }
 __attribute__((target("avx2,fma"))) void kernel_avx2_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                        const float* S, float* q) {
-    body<float, 8, 4, 2>(X, n, ld, d, S, q);
+    quadform_body<float, 8, 8, 4, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
                                                                const double* S, double* q) {
-    body<double, 8, 8, 2>(X, n, ld, d, S, q);
+    quadform_body<double, 8, 8, 8, 2>(X, n, ld, d, S, q);
 }
 __attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
                                                              double* G) {
@@ -268,7 +410,7 @@ __attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, in
 }
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                                  const float* S, float* q) {
-    body<float, 16, 8, 2>(X, n, ld, d, S, q);
+    quadform_body<float, 16, 16, 8, 2>(X, n, ld, d, S, q);
 }
 #endif
 
@@ -278,6 +420,10 @@ struct Dispatch {
     void (*gram)(const double*, int64_t, int64_t, int64_t, double*) = gram_generic;
     void (*matvec)(const double*, const double*, int64_t, double*) = matvec_generic;
     void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
+    LaneKernel<double> lanes = lanes_generic;
+    LaneKernel<float> lanes_f = lanes_generic_f;
+    void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
+    int lane_w = 2;
     const char* name = "generic";
     bool has_avx2 = false, has_avx512 = false;
     Dispatch() {
@@ -291,6 +437,10 @@ struct Dispatch {
             gram = gram_avx512;
             matvec = matvec_avx512;
             rank1 = rank1_avx512;
+            lanes = lanes_avx512;
+            lanes_f = lanes_avx512_f;
+            dot = dot_avx512;
+            lane_w = 8;
             name = "avx512";
         } else if (has_avx2) {
             fn = kernel_avx2;
@@ -298,6 +448,10 @@ struct Dispatch {
             gram = gram_avx2;
             matvec = matvec_avx2;
             rank1 = rank1_avx2;
+            lanes = lanes_avx2;
+            lanes_f = lanes_avx2_f;
+            dot = dot_avx2;
+            lane_w = 4;
             name = "avx2";
         }
 #endif
@@ -337,6 +491,63 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 }
 
 const char* quadform_isa() { return dispatch().name; }
+
+// sqrt is correctly rounded in every form; the SSE2 instruction (x86-64
+// baseline) sidesteps the errno check that keeps std::sqrt scalar. The clamp
+// is std::max(q, 0) exactly (a NaN or -0 passes through unchanged).
+template <class T>
+inline void scaled_sqrt_body(const T* q, double* out, int64_t n, double scale) {
+    int64_t r = 0;
+#if defined(__SSE2__)
+    const __m128d s = _mm_set1_pd(scale);
+    for (; r + 2 <= n; r += 2) {
+        const double a = static_cast<double>(q[r]), b = static_cast<double>(q[r + 1]);
+        const __m128d v = _mm_set_pd(b < 0.0 ? 0.0 : b, a < 0.0 ? 0.0 : a);
+        _mm_storeu_pd(out + r, _mm_mul_pd(_mm_sqrt_pd(v), s));
+    }
+#endif
+    for (; r < n; ++r) {
+        const double a = static_cast<double>(q[r]);
+        out[r] = std::sqrt(a < 0.0 ? 0.0 : a) * scale;
+    }
+}
+
+void scaled_sqrt(const double* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
+
+void scaled_sqrt(const float* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
+
+bool quadform_lanes_apply(int64_t d) { return d >= 1 && d <= kLaneMaxD; }
+
+// Float lanes are twice the double lanes in every ISA.
+int64_t quadform_lane_width() { return dispatch().lane_w; }
+
+void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* xt) {
+    switch (dispatch().lane_w) {
+        case 8: lanes_transpose<double, 8>(X, n_rows, ld, d, xt); break;
+        case 4: lanes_transpose<double, 4>(X, n_rows, ld, d, xt); break;
+        default: lanes_transpose<double, 2>(X, n_rows, ld, d, xt); break;
+    }
+}
+
+void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt) {
+    switch (dispatch().lane_w) {
+        case 8: lanes_transpose<float, 16>(X, n_rows, ld, d, xt); break;
+        case 4: lanes_transpose<float, 8>(X, n_rows, ld, d, xt); break;
+        default: lanes_transpose<float, 4>(X, n_rows, ld, d, xt); break;
+    }
+}
+
+void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q) {
+    dispatch().lanes(xt, n_rows, d, S, q);
+}
+
+void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out) {
+    dispatch().dot(xt, n_rows, d, mu, out);
+}
+
+void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q) {
+    dispatch().lanes_f(xt, n_rows, d, S, q);
+}
 
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
     dispatch().gram(X, n_rows, ld, d, G);

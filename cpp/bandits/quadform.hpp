@@ -46,6 +46,25 @@ bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows
 void symmetric_matvec(const double* S, const double* x, int64_t d, double* y);
 void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d);
 
+// Small d: the same quadratic forms from contexts transposed once into groups
+// of lanes (contexts across vector lanes), so that a block of contexts scored
+// against many arms is transposed once. quadform_rows uses the same kernel
+// for these d, so both give bit-identical results.
+bool quadform_lanes_apply(int64_t d);
+// Lanes per group for double; float groups have twice as many.
+int64_t quadform_lane_width();
+// xt needs ceil(n_rows / lanes) * lanes * d elements.
+void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* xt);
+void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt);
+void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q);
+void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q);
+// out[r] = mu . x_r from the same double groups (the means of a block, without a GEMM).
+void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out);
+
+// out[r] = sqrt(max(q[r], 0)) * scale: the widths, vectorised (no errno).
+void scaled_sqrt(const double* q, double* out, int64_t n, double scale);
+void scaled_sqrt(const float* q, double* out, int64_t n, double scale);
+
 // Name of the instruction set the dispatcher picked ("avx512", "avx2", "generic").
 const char* quadform_isa();
 

@@ -50,6 +50,52 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
     }                                                            \
     return wins;
 
+// Wins of candidate `pos` over the pooled draws of all candidates in one
+// pass over the draws (lanes of W draws): the best earlier and later scores
+// stay in registers instead of two arrays rewritten per candidate. The same
+// scores (m + w z, mul then add) and comparisons as REELREC_MC_COUNT_WINS;
+// a max is exact, so the order it is taken in does not matter (a -0 / +0
+// choice cannot change a comparison).
+#define REELREC_MC_FUSED_WINS(W)                                                    \
+    typedef double Vec __attribute__((vector_size(W * sizeof(double))));            \
+    typedef int64_t VecI __attribute__((vector_size(W * sizeof(int64_t))));         \
+    const Vec ninf = Vec{} - __builtin_inf();                                      \
+    VecI lane;                                                                       \
+    for (int l = 0; l < W; ++l) lane[l] = l;                                         \
+    VecI wins = VecI{};                                                              \
+    for (int64_t j = 0; j < n; j += W) {                                             \
+        Vec before = ninf, after = ninf;                                             \
+        for (int64_t c = 0; c < nc; ++c) {                                           \
+            if (c == pos) continue;                                                  \
+            Vec zc;                                                                  \
+            __builtin_memcpy(&zc, z[c] + j, sizeof(Vec));                            \
+            const Vec wz = (w[c] - Vec{}) * zc;                                      \
+            const Vec v = (m[c] - Vec{}) + wz;                                       \
+            if (c < pos) {                                                           \
+                before = before < v ? v : before;                                    \
+            } else {                                                                 \
+                after = after < v ? v : after;                                       \
+            }                                                                        \
+        }                                                                            \
+        Vec zc;                                                                      \
+        __builtin_memcpy(&zc, z[pos] + j, sizeof(Vec));                              \
+        const Vec wz = (w[pos] - Vec{}) * zc;                                        \
+        const Vec v = (m[pos] - Vec{}) + wz;                                         \
+        wins -= (v > before) & (v >= after) & ((lane + j) < n);                      \
+    }                                                                                \
+    int64_t total = 0;                                                               \
+    for (int l = 0; l < W; ++l) total += wins[l];                                    \
+    return total;
+
+// m, w, z: per candidate (in candidate order) its mean, width and pooled draws.
+// z rows are padded with zeros to a multiple of kPoolPad draws; lanes past n never count.
+using FusedWins = int64_t (*)(const double*, const double*, const double* const*, int64_t, int64_t, int64_t);
+__attribute__((optimize("fp-contract=off"))) int64_t fused_wins_generic(const double* m, const double* w,
+                                                                        const double* const* z, int64_t nc,
+                                                                        int64_t pos, int64_t n) {
+    REELREC_MC_FUSED_WINS(2)
+}
+
 void running_max_generic(double* best, const float* z, double m, double w, int64_t n) { REELREC_MC_RUNNING_MAX }
 int64_t count_wins_generic(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
     REELREC_MC_COUNT_WINS
@@ -65,6 +111,14 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))
                                                                               const double* after, int64_t n) {
     REELREC_MC_COUNT_WINS
 }
+__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) int64_t fused_wins_avx512(
+    const double* m, const double* w, const double* const* z, int64_t nc, int64_t pos, int64_t n) {
+    REELREC_MC_FUSED_WINS(8)
+}
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t fused_wins_avx2(
+    const double* m, const double* w, const double* const* z, int64_t nc, int64_t pos, int64_t n) {
+    REELREC_MC_FUSED_WINS(4)
+}
 __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void running_max_avx2(double* best, const float* z, double m, double w,
                                                           int64_t n) {
     REELREC_MC_RUNNING_MAX
@@ -78,15 +132,18 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t count_w
 struct McDispatch {
     void (*running_max)(double*, const float*, double, double, int64_t) = running_max_generic;
     int64_t (*count_wins)(const float*, double, double, const double*, const double*, int64_t) = count_wins_generic;
+    FusedWins fused_wins = fused_wins_generic;
     McDispatch() {
 #ifdef REELREC_MC_DISPATCH
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
             running_max = running_max_avx512;
             count_wins = count_wins_avx512;
+            fused_wins = fused_wins_avx512;
         } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
             running_max = running_max_avx2;
             count_wins = count_wins_avx2;
+            fused_wins = fused_wins_avx2;
         }
 #endif
     }
@@ -145,6 +202,15 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
         });
     }
     errors.rethrow();
+    if (cfg_.rule == Rule::Normal && cfg_.k == 1) {
+        // Exact double copy for the fused one-slot scan (no per-request conversions).
+        const int64_t pad = (n_mc + kPoolPad - 1) / kPoolPad * kPoolPad;
+        pool_d_.assign(static_cast<std::size_t>(pad * S), 0.0);
+        for (int64_t a = 0; a < S; ++a) {
+            for (int64_t j = 0; j < n_mc; ++j) pool_d_[a * pad + j] = static_cast<double>(pool_[a * n_mc + j]);
+        }
+        pool_pad_ = pad;
+    }
 }
 
 int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w,
@@ -169,6 +235,58 @@ int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, 
     const float* za = pool_.data() + arm * n_mc;
     return normal ? mc_count_wins(za, m[arm], w[arm], s.before.data(), s.after.data(), n_mc)
                   : mc_count_wins(za, 0.0, 1.0, s.before.data(), s.after.data(), n_mc);
+}
+
+bool SlateSelector::fast_path() const {
+    if (cfg_.k != 1 || cfg_.new_arm_share > 0.0) return false;
+    return (cfg_.rule == Rule::Greedy && !(cfg_.epsilon > 0.0)) || cfg_.rule == Rule::Normal;
+}
+
+bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
+                                int64_t* out_arm, double* out_p) const {
+    const int64_t nc = static_cast<int64_t>(live.size());
+    if (nc == 0) return false;
+    if (cfg_.rule == Rule::Greedy) {
+        // choose(): best = max of m over the candidates, ties = those equal to
+        // it; one tie needs no draw and has propensity eps / nc + 1 = 1.
+        double best = kNegInf;
+        for (int64_t a : live) best = std::max(best, m[a]);
+        int64_t arm = -1, n_ties = 0;
+        for (int64_t a : live) {
+            if (m[a] == best) {
+                ++n_ties;
+                if (arm < 0) arm = a;
+            }
+        }
+        if (n_ties != 1) return false;
+        *out_arm = arm;
+        *out_p = 1.0;
+        return true;
+    }
+    // Normal rule: the request's draws in candidate order, then the pool wins.
+    RandomStream rng(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+    constexpr int64_t kMaxFused = 64;
+    if (nc > kMaxFused || pool_d_.empty()) return false;
+    double mc[kMaxFused], wc[kMaxFused];
+    const double* zc[kMaxFused];
+    double best = kNegInf;
+    int64_t pos = -1;
+    const int64_t n_mc = cfg_.n_mc;
+    for (int64_t c = 0; c < nc; ++c) {
+        const int64_t a = live[c];
+        const double v = m[a] + w[a] * rng.normal();
+        if (pos < 0 || v > best) {
+            best = v;
+            pos = c;
+        }
+        mc[c] = m[a];
+        wc[c] = w[a];
+        zc[c] = pool_d_.data() + a * pool_pad_;
+    }
+    const int64_t wins = mc_dispatch().fused_wins(mc, wc, zc, nc, pos, n_mc);
+    *out_arm = live[pos];
+    *out_p = static_cast<double>(wins + 1) / static_cast<double>(n_mc + 1);
+    return true;
 }
 
 void SlateSelector::candidates(const uint8_t* avail, std::vector<int64_t>& cand) const {

@@ -106,6 +106,17 @@ public:
     void choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
                 double* out_p, SlateScratch& s) const;
 
+    // The common case in one pass: one slot, every live arm a candidate, no
+    // guaranteed exploration, and a UCB rule without epsilon or a Normal
+    // Thompson rule. fast_path() says whether the configuration allows it;
+    // choose_fast() then fills request r from the candidates `live`
+    // (ascending ids) and returns false, leaving the request to choose(),
+    // for what it does not handle (tied UCB maxima, no candidate). Decisions
+    // and propensities are bit for bit those of choose().
+    bool fast_path() const;
+    bool choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live, int64_t* out_arm,
+                     double* out_p) const;
+
     // Threads worth using for `n_requests` requests of about `ns_per_request`
     // nanoseconds each (parallel only above kParallelNs of work).
     int threads_for(int64_t n_requests, double ns_per_request) const;
@@ -123,6 +134,9 @@ private:
     int64_t first_request_;
     int64_t n_slots_;
     std::vector<float> pool_;          // n_slots x n_mc, arm-major (one draw scan is contiguous)
+    static constexpr int64_t kPoolPad = 8;
+    std::vector<double> pool_d_;       // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_
+    int64_t pool_pad_ = 0;
     struct FirstSlot {
         bool valid = false;
         std::vector<int64_t> cand, fresh;
