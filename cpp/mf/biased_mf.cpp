@@ -231,9 +231,12 @@ void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, i
     }
     PaddedRows P(m.user_factors, X.n_rows, m.d), Q(m.item_factors, X.n_cols, m.d);
     const int64_t stride = P.stride();
-    // One stratum holds B cells of ~nnz / B^2 ratings each; below ~2^14 ratings
-    // per stratum the fork-join costs more than it saves.
-    const int threads = static_cast<int>(std::min<int64_t>(nnz / B < (int64_t{1} << 14) ? 1 : resolve_threads(num_threads), B));
+    // One stratum holds B cells of ~nnz / B^2 ratings each and ends in a
+    // barrier. Below ~2^17 ratings per stratum (a few ms) a second thread
+    // gained nothing measurable on a quiet machine (ML-100K: 1 and 2 threads
+    // both ~0.04 s) and lost up to 15x on a busy one, where every barrier can
+    // wait out a scheduler time slice; results do not depend on the choice.
+    const int threads = static_cast<int>(std::min<int64_t>(nnz / B < (int64_t{1} << 17) ? 1 : resolve_threads(num_threads), B));
     ExceptionCollector errors;
     // Every cell is shuffled once, with its own stream. Each epoch then walks
     // every cell from its own seeded random offset (wrapping around) and the
