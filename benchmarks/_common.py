@@ -18,9 +18,15 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from reelrec._table import format_table
-
 REPO = Path(__file__).resolve().parents[1]
+# Every script imports this module before reelrec: a development build in
+# python/ (tools/dev_build.sh) wins, otherwise the installed package is used --
+# the source tree without its compiled _core would shadow it.
+if any(p.suffix in (".so", ".pyd") for p in (REPO / "python" / "reelrec").glob("_core*")):
+    sys.path.insert(0, str(REPO / "python"))
+
+from reelrec._table import format_table  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_ML100K = REPO.parent / "shared" / "data" / "ml-100k"
 
@@ -60,7 +66,9 @@ def load_ml100k(path: str | os.PathLike = DEFAULT_ML100K) -> tuple[np.ndarray, .
     return raw[:, 0] - 1, raw[:, 1] - 1, raw[:, 2].astype(np.float32), raw[:, 3]
 
 
-def power_law_matrix(n_users: int, n_items: int, nnz: int, seed: int = 0, exponent: float = 1.1) -> sp.csr_matrix:
+def power_law_matrix(
+    n_users: int, n_items: int, nnz: int, seed: int = 0, exponent: float = 1.1
+) -> sp.csr_matrix:
     """Users x items CSR with Zipf-like item popularity and user activity (values 1..5)."""
     rng = np.random.default_rng(seed)
     item_p = 1.0 / np.arange(1, n_items + 1) ** exponent
@@ -70,14 +78,17 @@ def power_law_matrix(n_users: int, n_items: int, nnz: int, seed: int = 0, expone
     users = rng.choice(n_users, size=int(nnz * 1.1), p=user_p)
     items = rng.permutation(n_items)[rng.choice(n_items, size=users.size, p=item_p)]
     X = sp.csr_matrix(
-        (rng.integers(1, 6, users.size).astype(np.float32), (users, items)), shape=(n_users, n_items)
+        (rng.integers(1, 6, users.size).astype(np.float32), (users, items)),
+        shape=(n_users, n_items),
     )
     X.data[:] = np.minimum(X.data, 5)
     X.sum_duplicates()
     return X
 
 
-def split_per_user(X: sp.csr_matrix, test_fraction: float = 0.2, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def split_per_user(
+    X: sp.csr_matrix, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Seeded random per-user holdout of the nonzeros (vectorised)."""
     rng = np.random.default_rng(seed)
     coo = X.tocoo()
@@ -107,7 +118,9 @@ def best_wall_cpu(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float,
     return wall, cpu, result
 
 
-def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+def print_table(
+    title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+) -> None:
     print(f"\n{title}")
     print(format_table(rows, columns))
 

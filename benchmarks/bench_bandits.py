@@ -59,8 +59,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))
 
+import _common  # noqa: E402, F401 -- picks the reelrec under test (development build or installed)
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from reelrec import _core  # noqa: E402

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-
 from _common import best_of, brief_machine_info, write_json  # noqa: E402
+from threadpoolctl import threadpool_limits
 
 from reelrec import _core  # noqa: E402
 from reelrec.search import ExactIndex  # noqa: E402

@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-
 from _common import brief_machine_info, write_json  # noqa: E402
 
 from reelrec import _core  # noqa: E402

@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))
 
 import _common  # noqa: E402
 from _common import best_wall_cpu, brief_machine_info, write_json  # noqa: E402

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))
 
 from _common import best_wall_cpu, brief_machine_info, write_json  # noqa: E402
 
