@@ -43,6 +43,7 @@
 // Memory: O(threads * block * n_slots) scratch, block <= 256 rows.
 #pragma once
 
+#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -75,6 +76,61 @@ struct WidthScreen {
                 f += src[i] * src[i];
             }
             frobenius[a] = std::sqrt(f);
+        }
+        means.clear();
+        factors_tried = false;
+    }
+
+    bool factors_tried = false;
+    // The UCB screen of small d (quadform_factor_rows_t): float factors N
+    // (S = N^T N, upper triangular), float means and the error constants of
+    // ucb_score_bounds per slot. Empty when some live arm's S has no
+    // Cholesky factor (then the double path runs).
+    std::vector<float> factors;     // n_slots x d x d
+    std::vector<float> means;       // n_slots x d
+    std::vector<double> width_abs;  // cw: absolute width error per |x|
+    std::vector<double> mean_err;   // emu: absolute mean error per |x|
+    double width_rel = 0.0;         // crel
+    void build_factors(const double* mu, int64_t n_slots, int64_t d, const std::vector<int64_t>& live) {
+        using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        // gamma_n of Higham for float (u = 2^-24) and double (2^-53), with 5 % to spare.
+        factors_tried = true;
+        auto gamma = [](double n, double u) { return 1.05 * n * u / (1.0 - n * u); };
+        const double u32 = 5.9604644775390625e-08, u64 = 1.1102230246251565e-16;
+        const double dd = static_cast<double>(d);
+        factors.assign(static_cast<std::size_t>(n_slots * d * d), 0.0f);
+        means.assign(static_cast<std::size_t>(n_slots * d), 0.0f);
+        width_abs.assign(static_cast<std::size_t>(n_slots), 0.0);
+        mean_err.assign(static_cast<std::size_t>(n_slots), 0.0);
+        width_rel = gamma(dd + 2.0, u32);
+        for (int64_t a : live) {
+            Eigen::Map<const RowMat> Sa(exact + a * d * d, d, d);
+            Eigen::LLT<RowMat> llt(Sa);
+            if (llt.info() != Eigen::Success || !Sa.allFinite()) {
+                factors.clear();
+                means.clear();
+                return;
+            }
+            const RowMat F = llt.matrixL();  // S = F F^T, N = F^T
+            double mu2 = 0.0;
+            for (int64_t i = 0; i < d; ++i) {
+                means[a * d + i] = static_cast<float>(mu[a * d + i]);
+                mu2 += mu[a * d + i] * mu[a * d + i];
+                for (int64_t j = i; j < d; ++j) factors[(a * d + i) * d + j] = static_cast<float>(F(j, i));
+            }
+            // |N x| in float: inputs rounded, d products summed (gamma_{d+2}
+            // ||N||_F |x|); F F^T differs from S and the double kernel from
+            // x^T S x by at most gamma_{2d+73} (||F||_F^2 + ||S||_F) |x|^2
+            // in double, at most the square root of that in the width.
+            const double f2 = F.squaredNorm();
+            const double mismatch = gamma(2.0 * dd + 73.0, u64) * (f2 + frobenius[a]);
+            width_abs[a] = gamma(dd + 2.0, u32) * std::sqrt(f2) + std::sqrt(mismatch);
+            mean_err[a] = gamma(dd + 4.0, u32) * std::sqrt(mu2);
+            if (!std::isfinite(width_abs[a]) || !std::isfinite(mean_err[a])) {
+                factors.clear();
+                means.clear();
+                return;
+            }
         }
     }
 };
@@ -109,6 +165,12 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     const bool fast = avail.flags == nullptr && sel.fast_path();
     const bool f32_widths = screen && cfg.rule == Rule::Normal;
     if (!greedy && !f32_widths) screen = nullptr;
+    // UCB screen for small d (see the note at the top): float lanes give
+    // bounds of every score; a request whose best lower bound beats every
+    // other arm's upper bound is decided without double precision.
+    const bool ucb_lanes = greedy && fast && screen && !screen->means.empty() && quadform_lanes_apply(d) &&
+                           lane_matrices != nullptr;
+    if (greedy && !ucb_lanes && d < kScreenMinFeatures) screen = nullptr;
     const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
     const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
@@ -145,6 +207,24 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             if (f32_widths) xtf.resize(len);
         }
         SlateScratch scratch;
+        // UCB screen scratch: rows padded to whole groups of float lanes (a
+        // multiple of the 8 rows of a screen step).
+        const int64_t lane_f = std::max<int64_t>(8, 2 * quadform_lane_width());
+        const std::size_t padded = static_cast<std::size_t>((block + lane_f - 1) / lane_f * lane_f);
+        std::vector<double> xn, best_lo, arg, hi_arg, hi_other, mrow, wrow, xt1;
+        std::vector<float> qm;
+        if (ucb_lanes) {
+            xtf.resize(padded * static_cast<std::size_t>(d));
+            xn.resize(padded);
+            qm.resize(2 * padded);
+            best_lo.resize(padded);
+            arg.resize(padded);
+            hi_arg.resize(padded);
+            hi_other.resize(padded);
+            mrow.resize(static_cast<std::size_t>(S));
+            wrow.assign(static_cast<std::size_t>(S), 0.0);
+            xt1.resize(static_cast<std::size_t>(quadform_lane_width() * d));
+        }
         // One-pass selection for the common configuration (bit-identical to
         // choose(), which serves whatever it leaves).
         auto choose_rows = [&](int64_t r0, int64_t nb) {
@@ -164,6 +244,48 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 const int64_t nb = std::min(block, n - r0);
                 const double* xb = X + r0 * d;
                 Eigen::Map<const RowMat> Xb(xb, nb, d);
+                if (ucb_lanes) {
+                    quadform_transpose_norms(xb, nb, d, xtf.data(), xn.data());
+                    std::fill(xn.begin() + nb, xn.end(), 0.0);
+                    std::fill(best_lo.begin(), best_lo.end(), -kInf);
+                    std::fill(arg.begin(), arg.end(), -1.0);
+                    std::fill(hi_arg.begin(), hi_arg.end(), -kInf);
+                    std::fill(hi_other.begin(), hi_other.end(), -kInf);
+                    const float* qf = qm.data();
+                    const float* mf = qm.data() + padded;
+                    for (int64_t a : live) {
+                        quadform_factor_rows_t(xtf.data(), nb, d, screen->factors.data() + a * d * d,
+                                               screen->means.data() + a * d, qm.data(), qm.data() + padded);
+                        ucb_screen_step(qf, mf, xn.data(), nb, screen->width_abs[a], screen->width_rel,
+                                        screen->mean_err[a], scale, a, best_lo.data(), arg.data(), hi_arg.data(),
+                                        hi_other.data());
+                    }
+                    for (int64_t r = 0; r < nb; ++r) {
+                        int64_t* oa = out_arms + (r0 + r);
+                        double* op = out_p + (r0 + r);
+                        if (hi_other[r] < best_lo[r]) {
+                            // Every other arm's exact score is below this arm's.
+                            *oa = static_cast<int64_t>(arg[r]);
+                            *op = 1.0;
+                            continue;
+                        }
+                        // Close call: the exact double scores, by the kernels of the
+                        // unscreened path (a lane's result does not depend on its group).
+                        std::fill(mrow.begin(), mrow.end(), -kInf);
+                        quadform_transpose(xb + r * d, 1, d, d, xt1.data());
+                        for (int64_t a : live) {
+                            double mv, qv;
+                            dot_rows_t(xt1.data(), 1, d, mean + a * d, &mv);
+                            quadform_rows_t(xt1.data(), 1, d, lane_matrices + a * d * d, &qv);
+                            scaled_sqrt(&qv, &qv, 1, scale);
+                            mrow[a] = mv + qv;
+                        }
+                        if (live.empty() || !sel.choose_fast(r0 + r, mrow.data(), wrow.data(), live, oa, op)) {
+                            sel.choose(r0 + r, mrow.data(), wrow.data(), nullptr, oa, op, scratch);
+                        }
+                    }
+                    return;
+                }
                 if (lanes) {
                     // Means from the transposed block (a block of 256 rows
                     // against a few arms is too small for the GEMM to pay).

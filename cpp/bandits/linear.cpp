@@ -316,14 +316,18 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
         // UCB screens batches (exact either way); Thompson takes float widths
         // whatever the batch size, so that a request's draw never depends on
         // the requests batched with it.
-        const bool screened = cfg.rule == Rule::Greedy ? d >= kScreenMinFeatures && n >= kScreenMinRequests
-                                                       : d >= kFloatWidthMinFeatures;
-        if (screened && !screen_valid_) {
+        // Small d: UCB screens in float lanes with float means as well.
+        const bool ucb_lanes = cfg.rule == Rule::Greedy && quadform_lanes_apply(d);
+        const bool screened = cfg.rule == Rule::Greedy
+                                  ? (d >= kScreenMinFeatures || ucb_lanes) && n >= kScreenMinRequests
+                                  : d >= kFloatWidthMinFeatures;
+        if (screened && (!screen_valid_ || (ucb_lanes && !screen_.factors_tried))) {
             std::vector<int64_t> live;
             for (int64_t a = 0; a < core.arms.n_slots(); ++a) {
                 if (core.arms.is_active(a)) live.push_back(a);
             }
-            screen_.build(cov, core.arms.n_slots(), d, live);
+            if (!screen_valid_) screen_.build(cov, core.arms.n_slots(), d, live);
+            if (ucb_lanes) screen_.build_factors(theta_.data(), core.arms.n_slots(), d, live);
             screen_valid_ = true;
         }
         contextual_select(core, cfg, X, n, d, theta_.data(), scale, 0.5 * d * d, avail,

@@ -9,6 +9,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 namespace reelrec::bandits {
 
@@ -168,6 +171,32 @@ REELREC_INLINE void lanes_group(const T* xt, const T* S, T* q) {
     __builtin_memcpy(q, &acc, sizeof(Vec));
 }
 
+// The factored width for the UCB screen: z = N x with N upper triangular
+// (S = N^T N), q = |z|^2, and the mean mu . x alongside (a second FMA chain
+// over the x_j already loaded). Accumulators z_i stay in registers: for each
+// j, z_i += N_ij x_j for i <= j.
+template <class T, int W, int D>
+REELREC_INLINE void lanes_group_factor(const T* xt, const T* N, const T* mu, T* q, T* m) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    Vec z[D];
+    Vec mean = Vec{};
+#pragma GCC unroll 32
+    for (int i = 0; i < D; ++i) z[i] = Vec{};
+#pragma GCC unroll 32
+    for (int j = 0; j < D; ++j) {
+        Vec xj;
+        __builtin_memcpy(&xj, xt + j * W, sizeof(Vec));
+        mean += xj * (mu[j] - Vec{});
+#pragma GCC unroll 32
+        for (int i = 0; i <= j; ++i) z[i] += xj * (N[i * D + j] - Vec{});
+    }
+    Vec acc = Vec{};
+#pragma GCC unroll 32
+    for (int i = 0; i < D; ++i) acc += z[i] * z[i];
+    __builtin_memcpy(q, &acc, sizeof(Vec));
+    __builtin_memcpy(m, &mean, sizeof(Vec));
+}
+
 // Group-major transpose: group g holds rows [g W, g W + W) as xt[g][i][lane],
 // zero-padded to whole groups.
 template <class T, int W>
@@ -193,6 +222,22 @@ REELREC_INLINE void lanes_groups(const T* xt, int64_t n, const T* S, T* q) {
         lanes_group<T, W, D>(xt + full * D * W, S, qt);
         for (int64_t r = full * W; r < n; ++r) q[r] = qt[r - full * W];
     }
+}
+
+// Factored widths and means of n rows (whole groups: q and m need room for them).
+template <class T, int W, int D>
+REELREC_INLINE void lanes_groups_factor(const T* xt, int64_t n, const T* N, const T* mu, T* q, T* m) {
+    const int64_t ng = (n + W - 1) / W;
+    for (int64_t g = 0; g < ng; ++g) lanes_group_factor<T, W, D>(xt + g * D * W, N, mu, q + g * W, m + g * W);
+}
+
+template <class T, int W, std::size_t... Ds>
+REELREC_INLINE void lanes_factor_switch(const T* xt, int64_t n, int64_t d, const T* N, const T* mu, T* q, T* m,
+                                        std::index_sequence<Ds...>) {
+    (void)((d == static_cast<int64_t>(Ds + 1)
+                ? (lanes_groups_factor<T, W, static_cast<int>(Ds + 1)>(xt, n, N, mu, q, m), true)
+                : false) ||
+           ...);
 }
 
 // out[r] = mu . x_r from the transposed groups: one FMA chain per lane in
@@ -347,11 +392,82 @@ void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
     quadform_body<float, 4, 4, 4, 2>(X, n, ld, d, S, q);
 }
 
+// One arm's step of the UCB screen (see quadform.hpp), W rows per vector.
+// SQRT is the ISA's vector square root. Selects, not branches, so it
+// vectorises; a non-finite input gives the bounds (-inf, inf). The first
+// arm, or a strictly better lower bound, takes the lead; the others (and a
+// displaced leader) raise hi_other.
+#define REELREC_SCREEN_BODY(W, SQRT)                                                                    \
+    typedef double Vec __attribute__((vector_size(W * sizeof(double))));                                \
+    typedef int64_t Mask __attribute__((vector_size(W * sizeof(int64_t))));                             \
+    const Vec zero = Vec{}, inf = zero + __builtin_inf();                                               \
+    for (int64_t r = 0; r < n; r += W) {                                                                \
+        Vec qv, mv, x, bl, ag, ha, ho;                                                                  \
+        for (int l = 0; l < W; ++l) {                                                                   \
+            qv[l] = static_cast<double>(q[r + l]);                                                      \
+            mv[l] = static_cast<double>(m[r + l]);                                                      \
+        }                                                                                               \
+        __builtin_memcpy(&x, xn + r, sizeof(Vec));                                                      \
+        __builtin_memcpy(&bl, best_lo + r, sizeof(Vec));                                                \
+        __builtin_memcpy(&ag, arg + r, sizeof(Vec));                                                    \
+        __builtin_memcpy(&ha, hi_arg + r, sizeof(Vec));                                                 \
+        __builtin_memcpy(&ho, hi_other + r, sizeof(Vec));                                               \
+        const Vec dw = cw * x, em = emu * x;                                                            \
+        const Mask ok = (qv - qv == zero) & (mv - mv == zero) & (dw - dw == zero) & (em - em == zero);  \
+        const Vec qc = qv > zero ? qv : zero;                                                           \
+        const Vec w = SQRT(qc);                                                                         \
+        const Vec wl = w * (1.0 - crel) - dw;                                                           \
+        const Vec lo = ok ? (mv - em) + scale * (wl > zero ? wl : zero) : -inf;                         \
+        const Vec hi = ok ? (mv + em) + scale * (w * (1.0 + crel) + dw) : inf;                          \
+        const Mask lead = (ag < zero) | (lo > bl);                                                      \
+        const Vec displaced = lead ? ha : hi;                                                           \
+        const Mask had = ag >= zero;                                                                    \
+        const Vec cand = (lead & ~had) ? -inf : displaced;                                              \
+        ho = ho > cand ? ho : cand;                                                                     \
+        bl = lead ? lo : bl;                                                                            \
+        ha = lead ? hi : ha;                                                                            \
+        ag = lead ? zero + arm : ag;                                                                    \
+        __builtin_memcpy(best_lo + r, &bl, sizeof(Vec));                                                \
+        __builtin_memcpy(arg + r, &ag, sizeof(Vec));                                                    \
+        __builtin_memcpy(hi_arg + r, &ha, sizeof(Vec));                                                 \
+        __builtin_memcpy(hi_other + r, &ho, sizeof(Vec));                                               \
+    }
+
+using ScreenFn = void (*)(const float*, const float*, const double*, int64_t, double, double, double, double, double,
+                          double*, double*, double*, double*);
+void screen_generic(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
+                    double scale, double arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
+#define REELREC_SQRT_2(v) Vec{std::sqrt(v[0]), std::sqrt(v[1])}
+    REELREC_SCREEN_BODY(2, REELREC_SQRT_2)
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) void screen_avx2(const float* q, const float* m, const double* xn, int64_t n,
+                                                     double cw, double crel, double emu, double scale, double arm,
+                                                     double* best_lo, double* arg, double* hi_arg,
+                                                     double* hi_other) {
+#define REELREC_SQRT_4(v) reinterpret_cast<Vec>(_mm256_sqrt_pd(reinterpret_cast<__m256d>(v)))
+    REELREC_SCREEN_BODY(4, REELREC_SQRT_4)
+}
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(const float* q, const float* m,
+                                                                        const double* xn, int64_t n, double cw,
+                                                                        double crel, double emu, double scale,
+                                                                        double arm, double* best_lo, double* arg,
+                                                                        double* hi_arg, double* hi_other) {
+#define REELREC_SQRT_8(v) reinterpret_cast<Vec>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(v)))
+    REELREC_SCREEN_BODY(8, REELREC_SQRT_8)
+}
+#endif
+
 template <class T>
 using LaneKernel = void (*)(const T*, int64_t, int64_t, const T*, T*);
 void lanes_generic(const double* xt, int64_t n, int64_t d, const double* S, double* q) { lanes_body<double, 2>(xt, n, d, S, q); }
 void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, double* out) { lanes_dot_body<double, 2>(xt, n, d, mu, out); }
 void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) { lanes_body<float, 4>(xt, n, d, S, q); }
+using LaneFactorKernel = void (*)(const float*, int64_t, int64_t, const float*, const float*, float*, float*);
+void lanes_factor_generic_f(const float* xt, int64_t n, int64_t d, const float* N, const float* mu, float* q,
+                            float* m) {
+    lanes_factor_switch<float, 4>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
@@ -364,6 +480,15 @@ __attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, i
 __attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d, const double* mu,
                                                             double* out) {
     lanes_dot_body<double, 8>(xt, n, d, mu, out);
+}
+__attribute__((target("avx2,fma"))) void lanes_factor_avx2_f(const float* xt, int64_t n, int64_t d, const float* N,
+                                                             const float* mu, float* q, float* m) {
+    lanes_factor_switch<float, 8>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
+}
+__attribute__((target("avx512f,avx2,fma"))) void lanes_factor_avx512_f(const float* xt, int64_t n, int64_t d,
+                                                                       const float* N, const float* mu, float* q,
+                                                                       float* m) {
+    lanes_factor_switch<float, 16>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
 }
 __attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
     lanes_body<float, 8>(xt, n, d, S, q);
@@ -422,6 +547,8 @@ struct Dispatch {
     void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
     LaneKernel<double> lanes = lanes_generic;
     LaneKernel<float> lanes_f = lanes_generic_f;
+    LaneFactorKernel lanes_factor_f = lanes_factor_generic_f;
+    ScreenFn screen = screen_generic;
     void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
     int lane_w = 2;
     const char* name = "generic";
@@ -439,6 +566,8 @@ struct Dispatch {
             rank1 = rank1_avx512;
             lanes = lanes_avx512;
             lanes_f = lanes_avx512_f;
+            lanes_factor_f = lanes_factor_avx512_f;
+            screen = screen_avx512;
             dot = dot_avx512;
             lane_w = 8;
             name = "avx512";
@@ -450,6 +579,8 @@ struct Dispatch {
             rank1 = rank1_avx2;
             lanes = lanes_avx2;
             lanes_f = lanes_avx2_f;
+            lanes_factor_f = lanes_factor_avx2_f;
+            screen = screen_avx2;
             dot = dot_avx2;
             lane_w = 4;
             name = "avx2";
@@ -529,6 +660,25 @@ void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, 
     }
 }
 
+void quadform_transpose_norms(const double* X, int64_t n_rows, int64_t d, float* xt, double* norms) {
+    const int64_t W = 2 * dispatch().lane_w;
+    const int64_t ng = (n_rows + W - 1) / W;
+    for (int64_t r = 0; r < ng * W; ++r) {
+        float* dst = xt + (r / W) * d * W + r % W;
+        if (r < n_rows) {
+            const double* x = X + r * d;
+            double s2 = 0.0;
+            for (int64_t i = 0; i < d; ++i) {
+                dst[i * W] = static_cast<float>(x[i]);
+                s2 += x[i] * x[i];
+            }
+            norms[r] = std::sqrt(s2);
+        } else {
+            for (int64_t i = 0; i < d; ++i) dst[i * W] = 0.0f;
+        }
+    }
+}
+
 void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt) {
     switch (dispatch().lane_w) {
         case 8: lanes_transpose<float, 16>(X, n_rows, ld, d, xt); break;
@@ -547,6 +697,16 @@ void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, d
 
 void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q) {
     dispatch().lanes_f(xt, n_rows, d, S, q);
+}
+
+void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu, float* q,
+                            float* m) {
+    dispatch().lanes_factor_f(xt, n_rows, d, N, mu, q, m);
+}
+
+void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
+                     double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
+    dispatch().screen(q, m, xn, n, cw, crel, emu, scale, static_cast<double>(arm), best_lo, arg, hi_arg, hi_other);
 }
 
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
