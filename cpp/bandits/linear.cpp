@@ -275,24 +275,29 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        RowMat Xa, A;
+        RowMat Xa, A, G;
         Eigen::VectorXd ra, bb;
+        const int64_t dp = (d + 7) / 8 * 8;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < S; ++a) {
             errors.run([&] {
                 const int64_t na = start[a + 1] - start[a];
                 if (na == 0) return;
-                Xa.resize(na, d);
+                // Rows padded with zero columns to whole vectors: the Gram kernel
+                // then needs no scalar column tail (each entry's sum is the same).
+                Xa.setZero(na, dp);
                 ra.resize(na);
                 for (int64_t t = 0; t < na; ++t) {
                     const int64_t i = order[start[a] + t];
-                    Xa.row(t) = Eigen::Map<const Eigen::RowVectorXd>(X + i * d, d);
+                    std::copy_n(X + i * d, d, Xa.data() + t * dp);
                     ra[t] = rewards[i];
                 }
+                G.setZero(dp, dp);
+                gram_accumulate(Xa.data(), na, dp, dp, G.data());
                 A = RowMat::Identity(d, d) * l2_;
-                gram_accumulate(Xa.data(), na, d, d, A.data());
+                A += G.topLeftCorner(d, d);
                 Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
-                b.noalias() += Xa.transpose() * ra;
+                b.noalias() += Xa.leftCols(d).transpose() * ra;
                 Eigen::LLT<RowMat> llt(A);
                 if (llt.info() != Eigen::Success) throw std::runtime_error("fit: normal equations are not positive definite");
                 Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
