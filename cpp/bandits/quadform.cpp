@@ -190,10 +190,13 @@ REELREC_INLINE void lanes_group_factor(const T* xt, const T* N, const T* mu, T* 
 #pragma GCC unroll 32
         for (int i = 0; i <= j; ++i) z[i] += xj * (N[i * D + j] - Vec{});
     }
-    Vec acc = Vec{};
+    // Four partial sums: one chain of D dependent FMAs would cost more than
+    // the triangle itself.
+    Vec acc[4] = {Vec{}, Vec{}, Vec{}, Vec{}};
 #pragma GCC unroll 32
-    for (int i = 0; i < D; ++i) acc += z[i] * z[i];
-    __builtin_memcpy(q, &acc, sizeof(Vec));
+    for (int i = 0; i < D; ++i) acc[i % 4] += z[i] * z[i];
+    const Vec sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    __builtin_memcpy(q, &sum, sizeof(Vec));
     __builtin_memcpy(m, &mean, sizeof(Vec));
 }
 
@@ -433,6 +436,54 @@ void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
         __builtin_memcpy(hi_other + r, &ho, sizeof(Vec));                                               \
     }
 
+// Rows to float groups with their norms, lanes innermost (contiguous
+// stores, and the norms of a group's rows accumulate in one vector, each in
+// ascending feature order).
+template <int W>
+REELREC_INLINE void transpose_norms_body(const double* X, int64_t n, int64_t d, float* xt, double* norms) {
+    const int64_t ng = (n + W - 1) / W;
+    for (int64_t g = 0; g < ng; ++g) {
+        const int64_t rows = std::min<int64_t>(W, n - g * W);
+        const double* xg = X + g * W * d;
+        float* dst = xt + g * d * W;
+        double s2[W];
+        for (int l = 0; l < W; ++l) s2[l] = 0.0;
+        if (rows == W) {
+            for (int64_t i = 0; i < d; ++i) {
+                for (int l = 0; l < W; ++l) {
+                    const double v = xg[l * d + i];
+                    dst[i * W + l] = static_cast<float>(v);
+                    s2[l] += v * v;
+                }
+            }
+        } else {
+            for (int64_t i = 0; i < d; ++i) {
+                for (int l = 0; l < W; ++l) {
+                    const double v = l < rows ? xg[l * d + i] : 0.0;
+                    dst[i * W + l] = static_cast<float>(v);
+                    s2[l] += v * v;
+                }
+            }
+        }
+        for (int l = 0; l < rows; ++l) norms[g * W + l] = std::sqrt(s2[l]);
+    }
+}
+using TransposeNormsFn = void (*)(const double*, int64_t, int64_t, float*, double*);
+void transpose_norms_generic(const double* X, int64_t n, int64_t d, float* xt, double* norms) {
+    transpose_norms_body<4>(X, n, d, xt, norms);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, int64_t n, int64_t d, float* xt,
+                                                              double* norms) {
+    transpose_norms_body<8>(X, n, d, xt, norms);
+}
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void transpose_norms_avx512(const double* X, int64_t n,
+                                                                                 int64_t d, float* xt,
+                                                                                 double* norms) {
+    transpose_norms_body<16>(X, n, d, xt, norms);
+}
+#endif
+
 using ScreenFn = void (*)(const float*, const float*, const double*, int64_t, double, double, double, double, double,
                           double*, double*, double*, double*);
 void screen_generic(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
@@ -549,6 +600,7 @@ struct Dispatch {
     LaneKernel<float> lanes_f = lanes_generic_f;
     LaneFactorKernel lanes_factor_f = lanes_factor_generic_f;
     ScreenFn screen = screen_generic;
+    TransposeNormsFn transpose_norms = transpose_norms_generic;
     void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
     int lane_w = 2;
     const char* name = "generic";
@@ -568,6 +620,7 @@ struct Dispatch {
             lanes_f = lanes_avx512_f;
             lanes_factor_f = lanes_factor_avx512_f;
             screen = screen_avx512;
+            transpose_norms = transpose_norms_avx512;
             dot = dot_avx512;
             lane_w = 8;
             name = "avx512";
@@ -581,6 +634,7 @@ struct Dispatch {
             lanes_f = lanes_avx2_f;
             lanes_factor_f = lanes_factor_avx2_f;
             screen = screen_avx2;
+            transpose_norms = transpose_norms_avx2;
             dot = dot_avx2;
             lane_w = 4;
             name = "avx2";
@@ -661,22 +715,7 @@ void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, 
 }
 
 void quadform_transpose_norms(const double* X, int64_t n_rows, int64_t d, float* xt, double* norms) {
-    const int64_t W = 2 * dispatch().lane_w;
-    const int64_t ng = (n_rows + W - 1) / W;
-    for (int64_t r = 0; r < ng * W; ++r) {
-        float* dst = xt + (r / W) * d * W + r % W;
-        if (r < n_rows) {
-            const double* x = X + r * d;
-            double s2 = 0.0;
-            for (int64_t i = 0; i < d; ++i) {
-                dst[i * W] = static_cast<float>(x[i]);
-                s2 += x[i] * x[i];
-            }
-            norms[r] = std::sqrt(s2);
-        } else {
-            for (int64_t i = 0; i < d; ++i) dst[i * W] = 0.0f;
-        }
-    }
+    dispatch().transpose_norms(X, n_rows, d, xt, norms);
 }
 
 void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt) {

@@ -56,32 +56,43 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
 // scores (m + w z, mul then add) and comparisons as REELREC_MC_COUNT_WINS;
 // a max is exact, so the order it is taken in does not matter (a -0 / +0
 // choice cannot change a comparison).
+#define REELREC_MC_FUSED_STEP(J, MASK)                                     \
+    {                                                                      \
+        Vec before = ninf, after = ninf;                                   \
+        for (int64_t c = 0; c < pos; ++c) {                                \
+            Vec zc;                                                        \
+            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec));                \
+            const Vec wz = (w[c] - Vec{}) * zc;                            \
+            const Vec v = (m[c] - Vec{}) + wz;                             \
+            before = before < v ? v : before;                              \
+        }                                                                  \
+        for (int64_t c = pos + 1; c < nc; ++c) {                           \
+            Vec zc;                                                        \
+            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec));                \
+            const Vec wz = (w[c] - Vec{}) * zc;                            \
+            const Vec v = (m[c] - Vec{}) + wz;                             \
+            after = after < v ? v : after;                                 \
+        }                                                                  \
+        Vec zc;                                                            \
+        __builtin_memcpy(&zc, z[pos] + (J), sizeof(Vec));                  \
+        const Vec wz = (w[pos] - Vec{}) * zc;                              \
+        const Vec v = (m[pos] - Vec{}) + wz;                               \
+        wins -= (v > before) & (v >= after) MASK;                          \
+    }
+// Earlier and later candidates in two loops (no branch per candidate); the
+// lane mask for draws past n only on the last, partial vector.
 #define REELREC_MC_FUSED_WINS(W)                                                    \
     typedef double Vec __attribute__((vector_size(W * sizeof(double))));            \
     typedef int64_t VecI __attribute__((vector_size(W * sizeof(int64_t))));         \
     const Vec ninf = Vec{} - __builtin_inf();                                      \
-    VecI lane;                                                                       \
-    for (int l = 0; l < W; ++l) lane[l] = l;                                         \
     VecI wins = VecI{};                                                              \
-    for (int64_t j = 0; j < n; j += W) {                                             \
-        Vec before = ninf, after = ninf;                                             \
-        for (int64_t c = 0; c < nc; ++c) {                                           \
-            if (c == pos) continue;                                                  \
-            Vec zc;                                                                  \
-            __builtin_memcpy(&zc, z[c] + j, sizeof(Vec));                            \
-            const Vec wz = (w[c] - Vec{}) * zc;                                      \
-            const Vec v = (m[c] - Vec{}) + wz;                                       \
-            if (c < pos) {                                                           \
-                before = before < v ? v : before;                                    \
-            } else {                                                                 \
-                after = after < v ? v : after;                                       \
-            }                                                                        \
-        }                                                                            \
-        Vec zc;                                                                      \
-        __builtin_memcpy(&zc, z[pos] + j, sizeof(Vec));                              \
-        const Vec wz = (w[pos] - Vec{}) * zc;                                        \
-        const Vec v = (m[pos] - Vec{}) + wz;                                         \
-        wins -= (v > before) & (v >= after) & ((lane + j) < n);                      \
+    const int64_t full = n / W * W;                                                  \
+    for (int64_t j = 0; j < full; j += W) REELREC_MC_FUSED_STEP(j, )                 \
+    if (full < n) {                                                                  \
+        VecI lane;                                                                   \
+        for (int l = 0; l < W; ++l) lane[l] = l;                                     \
+        const VecI valid = (lane + full) < n;                                        \
+        REELREC_MC_FUSED_STEP(full, &valid)                                          \
     }                                                                                \
     int64_t total = 0;                                                               \
     for (int l = 0; l < W; ++l) total += wins[l];                                    \
