@@ -227,13 +227,19 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         }
         // One-pass selection for the common configuration (bit-identical to
         // choose(), which serves whatever it leaves).
+        // Thompson rules draw for every request: their streams are opened 8 at a time.
+        const bool batch_streams = fast && cfg.rule == Rule::Normal;
+        std::vector<uint64_t> states;
+        if (batch_streams) states.resize(static_cast<std::size_t>(4 * ((block + 7) / 8 * 8)));
         auto choose_rows = [&](int64_t r0, int64_t nb) {
+            if (batch_streams) sel.open_streams(r0, nb, states.data());
             for (int64_t r = 0; r < nb; ++r) {
                 const double* mr = M.data() + r * S;
                 const double* wr = W.data() + r * S;
                 int64_t* oa = out_arms + (r0 + r) * cfg.k;
                 double* op = out_p + (r0 + r) * cfg.k;
-                if (fast && sel.choose_fast(r0 + r, mr, wr, live, oa, op)) continue;
+                const uint64_t* st = batch_streams ? states.data() + 4 * r : nullptr;
+                if (fast && sel.choose_fast(r0 + r, mr, wr, live, oa, op, st)) continue;
                 sel.choose(r0 + r, mr, wr, avail.row(r0 + r, S), oa, op, scratch);
             }
         };

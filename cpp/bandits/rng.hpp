@@ -52,6 +52,45 @@ inline void philox4x32_10(const uint32_t in[4], const uint32_t key_in[2], uint32
     out[3] = c3;
 }
 
+// The xoshiro states of the streams (seed, stream0 + i, sub) for i < 8, as
+// RandomStream's constructor derives them (two Philox blocks each), into
+// states[4 i .. 4 i + 4). The 16 blocks run side by side in fixed-width
+// loops that vectorise (32 x 32 -> 64-bit multiplies across lanes); every
+// lane computes exactly the scalar philox4x32_10.
+inline void open_streams8(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
+    constexpr int L = 16;  // lane 2 i + b: stream i, block b
+    uint32_t c0[L], c1[L], c2[L], c3[L];
+    for (int l = 0; l < L; ++l) {
+        const uint64_t stream = stream0 + static_cast<uint64_t>(l / 2);
+        c0[l] = static_cast<uint32_t>(l % 2);
+        c1[l] = sub;
+        c2[l] = static_cast<uint32_t>(stream);
+        c3[l] = static_cast<uint32_t>(stream >> 32);
+    }
+    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    for (int round = 0; round < 10; ++round) {
+        for (int l = 0; l < L; ++l) {
+            const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0[l];
+            const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2[l];
+            c0[l] = static_cast<uint32_t>(p1 >> 32) ^ c1[l] ^ k0;
+            c1[l] = static_cast<uint32_t>(p1);
+            c2[l] = static_cast<uint32_t>(p0 >> 32) ^ c3[l] ^ k1;
+            c3[l] = static_cast<uint32_t>(p0);
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    for (int i = 0; i < 8; ++i) {
+        const int a = 2 * i, b = 2 * i + 1;
+        uint64_t* st = states + 4 * i;
+        st[0] = (static_cast<uint64_t>(c0[a]) << 32) | c1[a];
+        st[1] = (static_cast<uint64_t>(c2[a]) << 32) | c3[a];
+        st[2] = (static_cast<uint64_t>(c0[b]) << 32) | c1[b];
+        st[3] = (static_cast<uint64_t>(c2[b]) << 32) | c3[b];
+        if ((st[0] | st[1] | st[2] | st[3]) == 0) st[0] = 1;  // the one forbidden state
+    }
+}
+
 // Ziggurat tables for the standard normal density f(x) = exp(-x^2 / 2):
 // layer i (1 <= i < 256) is the rectangle [0, x[i]] x [f(x[i]), f(x[i+1])],
 // layer 0 the base strip of width x[0] = v / f(r) that also holds the tail.
@@ -116,6 +155,12 @@ public:
         s_[2] = (static_cast<uint64_t>(b[0]) << 32) | b[1];
         s_[3] = (static_cast<uint64_t>(b[2]) << 32) | b[3];
         if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
+    }
+
+    // A stream from a state open_streams8 derived (the same stream as the
+    // constructor with those arguments).
+    explicit RandomStream(const uint64_t* state) {
+        for (int i = 0; i < 4; ++i) s_[i] = state[i];
     }
 
     uint64_t next_u64() {

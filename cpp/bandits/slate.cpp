@@ -253,8 +253,42 @@ bool SlateSelector::fast_path() const {
     return (cfg_.rule == Rule::Greedy && !(cfg_.epsilon > 0.0)) || cfg_.rule == Rule::Normal;
 }
 
+namespace {
+using OpenFn = void (*)(uint64_t, uint64_t, uint32_t, uint64_t*);
+void open_generic(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void open_avx512(uint64_t seed, uint64_t stream0,
+                                                                                uint32_t sub, uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
+__attribute__((target("avx2,fma"))) void open_avx2(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
+#endif
+OpenFn pick_open() {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq")) {
+        return open_avx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return open_avx2;
+#endif
+    return open_generic;
+}
+}  // namespace
+
+void SlateSelector::open_streams(int64_t r0, int64_t n, uint64_t* states) const {
+    static const OpenFn open = pick_open();
+    for (int64_t i = 0; i < n; i += 8) {
+        open(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r0 + i), 0, states + 4 * i);
+    }
+}
+
 bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
-                                int64_t* out_arm, double* out_p) const {
+                                int64_t* out_arm, double* out_p, const uint64_t* state) const {
     const int64_t nc = static_cast<int64_t>(live.size());
     if (nc == 0) return false;
     if (cfg_.rule == Rule::Greedy) {
@@ -275,7 +309,8 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
         return true;
     }
     // Normal rule: the request's draws in candidate order, then the pool wins.
-    RandomStream rng(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+    RandomStream rng = state ? RandomStream(state)
+                             : RandomStream(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
     constexpr int64_t kMaxFused = 64;
     if (nc > kMaxFused || pool_d_.empty()) return false;
     double mc[kMaxFused], wc[kMaxFused];

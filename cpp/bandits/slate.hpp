@@ -114,8 +114,15 @@ public:
     // for what it does not handle (tied UCB maxima, no candidate). Decisions
     // and propensities are bit for bit those of choose().
     bool fast_path() const;
+    // `state`, when given, is request r's decision stream from open_streams().
     bool choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live, int64_t* out_arm,
-                     double* out_p) const;
+                     double* out_p, const uint64_t* state = nullptr) const;
+
+    // The decision streams of requests [r0, r0 + n) (0-based within the
+    // batch), 4 words each, opened 8 at a time; states needs room for n
+    // rounded up to a multiple of 8 streams. Only the Normal fast path uses
+    // them; other rules open streams lazily.
+    void open_streams(int64_t r0, int64_t n, uint64_t* states) const;
 
     // Threads worth using for `n_requests` requests of about `ns_per_request`
     // nanoseconds each (parallel only above kParallelNs of work).
