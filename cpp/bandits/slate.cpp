@@ -79,15 +79,43 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
         const Vec v = (m[pos] - Vec{}) + wz;                               \
         wins -= (v > before) & (v >= after) MASK;                          \
     }
-// Earlier and later candidates in two loops (no branch per candidate); the
-// lane mask for draws past n only on the last, partial vector.
+// Four vectors of draws per pass over the candidates: independent max
+// chains, and each candidate's pointer, mean and width read once for them.
+#define REELREC_MC_FUSED_STEP4(J)                                          \
+    {                                                                      \
+        Vec before[4], after[4];                                           \
+        for (int u = 0; u < 4; ++u) before[u] = after[u] = ninf;           \
+        for (int64_t c = 0; c < nc; ++c) {                                 \
+            if (c == pos) continue;                                        \
+            const Vec wc = w[c] - Vec{}, mc = m[c] - Vec{};                \
+            const double* zp = z[c] + (J);                                 \
+            Vec* best = c < pos ? before : after;                          \
+            for (int u = 0; u < 4; ++u) {                                  \
+                Vec zc;                                                    \
+                __builtin_memcpy(&zc, zp + u * kLanes, sizeof(Vec));            \
+                const Vec wz = wc * zc;                                    \
+                const Vec v = mc + wz;                                     \
+                best[u] = best[u] < v ? v : best[u];                       \
+            }                                                              \
+        }                                                                  \
+        const Vec wc = w[pos] - Vec{}, mc = m[pos] - Vec{};                \
+        for (int u = 0; u < 4; ++u) {                                      \
+            Vec zc;                                                        \
+            __builtin_memcpy(&zc, z[pos] + (J) + u * kLanes, sizeof(Vec));      \
+            const Vec wz = wc * zc;                                        \
+            const Vec v = mc + wz;                                         \
+            wins -= (v > before[u]) & (v >= after[u]);                     \
+        }                                                                  \
+    }
 #define REELREC_MC_FUSED_WINS(W)                                                    \
     typedef double Vec __attribute__((vector_size(W * sizeof(double))));            \
     typedef int64_t VecI __attribute__((vector_size(W * sizeof(int64_t))));         \
     const Vec ninf = Vec{} - __builtin_inf();                                      \
+    constexpr int64_t kLanes = W;                                                    \
     VecI wins = VecI{};                                                              \
-    const int64_t full = n / W * W;                                                  \
-    for (int64_t j = 0; j < full; j += W) REELREC_MC_FUSED_STEP(j, )                 \
+    const int64_t full4 = n / (4 * W) * (4 * W), full = n / W * W;                   \
+    for (int64_t j = 0; j < full4; j += 4 * W) REELREC_MC_FUSED_STEP4(j)             \
+    for (int64_t j = full4; j < full; j += W) REELREC_MC_FUSED_STEP(j, )             \
     if (full < n) {                                                                  \
         VecI lane;                                                                   \
         for (int l = 0; l < W; ++l) lane[l] = l;                                     \
