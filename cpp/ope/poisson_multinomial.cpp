@@ -17,8 +17,8 @@ namespace {
 
 inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-// One step of the eight streams; out[l] is lane l's 64-bit output. Element e
-// of a block (0..31) takes bits [16 (e % 4), 16 (e % 4) + 16) of out[e / 4].
+// One step of the eight streams; out[l] is lane l's 64-bit output. Word w of
+// a block (0..31) is bits [16 (w % 4), 16 (w % 4) + 16) of out[w / 4].
 inline void step_generic(PoissonLanes& g, uint64_t* out) {
     for (int l = 0; l < 8; ++l) {
         uint64_t& s0 = g.s[0][l];
@@ -36,8 +36,23 @@ inline void step_generic(PoissonLanes& g, uint64_t* out) {
     }
 }
 
+// Which 16-bit word of a block's 512 random bits row e (0..31) of the block
+// uses: the AVX-512 pass turns counts into doubles with in-lane unpacks, which
+// leave row 8q + j (q = 0..3 the vector of doubles, j = 0..7 its lane) on word
+// 8 (j / 2) + 2 q + j % 2. Every kernel uses this map, so the counts agree.
+constexpr int word_of_row(int e) { return 8 * ((e & 7) >> 1) + 2 * (e >> 3) + (e & 1); }
+
+struct RowOfWord {
+    int8_t row[32];
+    constexpr RowOfWord() : row() {
+        for (int e = 0; e < 32; ++e) row[word_of_row(e)] = static_cast<int8_t>(e);
+    }
+};
+constexpr RowOfWord kRowOfWord{};
+
 // One Poisson pass in portable code. Adds c_i * x to acc[j] and returns the
-// total count N.
+// total count N. Words are visited in order, so the rare undecided lanes take
+// their extra bits from rng in the same order as in the vector kernel.
 int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
     const int64_t m = R.m, W = R.W, ld = R.ld;
     int64_t total = 0;
@@ -45,8 +60,10 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
     for (int64_t i0 = 0; i0 < m; i0 += kUniformRowBlock) {
         step_generic(g, r);
         const int64_t len = std::min<int64_t>(kUniformRowBlock, m - i0);
-        for (int64_t e = 0; e < len; ++e) {
-            const uint32_t u16 = static_cast<uint32_t>(r[e >> 2] >> (16 * (e & 3))) & 0xFFFFu;
+        for (int w = 0; w < 32; ++w) {
+            const int64_t e = kRowOfWord.row[w];
+            if (e >= len) continue;
+            const uint32_t u16 = static_cast<uint32_t>(r[w >> 2] >> (16 * (w & 3))) & 0xFFFFu;
             int64_t c = T.count16(u16);
             if (!T.decided(u16, static_cast<int>(c))) c = T.resolve(u16, rng);
             if (c == 0) continue;
@@ -61,8 +78,18 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
 #ifdef REELREC_OPE_X86
 #define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 
+// Top 16 bits of the double c, for c = 0..7 (the low 48 bits are zero).
+alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008, 0x4010, 0x4014, 0x4018, 0x401C};
+
 // The same pass, 32 rows per step. WC > 0: the column count is known at
 // compile time and accumulators stay in registers; WC == 0: any W.
+//
+// Per step: eight xoshiro256++ steps give 32 16-bit uniforms; a three-step
+// binary search gives the counts c (16-bit lanes); one table lookup turns c
+// into the top word of the double c, and two rounds of in-lane unpacks with
+// zero (cheap shuffles, unlike widening conversions) spread the words into
+// four vectors of eight doubles (word_of_row). Counts are summed in 16-bit
+// lanes and flushed before they could overflow.
 template <int WC>
 REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
                                    double* sums) {
@@ -74,8 +101,12 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
     const __m512i thresholds = undecided;
     const __m512i next = _mm512_loadu_si512(T.next);
+    const __m512i count_bits = _mm512_load_si512(kCountBits);
     const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
-    __m512i count_acc = _mm512_setzero_si512();
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i count16 = zero;  // at most 7 per lane and step: flushed every 8192 steps
+    int64_t count_total = 0;
+    int64_t steps_since_flush = 0;
     // WC > 0: accumulators in registers; otherwise 32 doubles per column in memory.
     constexpr int kRegCols = WC > 0 ? WC : 1;
     __m512d acc_reg[kRegCols][4];
@@ -88,8 +119,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     double* fix = W > 8 ? fix_big.data() : fix_small;
     bool any_fix = false;
 
-    // One block of 32 rows; `valid` masks the rows past m in the last block
-    // (all ones elsewhere, which the compiler folds away).
+    // One block of 32 rows; `valid` masks the words of rows past m in the
+    // last block (all ones elsewhere, which the compiler folds away).
     auto block = [&](int64_t i0, __mmask32 valid)
         __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
@@ -108,14 +139,14 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
         c = _mm512_maskz_mov_epi16(valid, c);
         const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        count16 = _mm512_add_epi16(count16, c);
 
-        const __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(c));
-        const __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(c, 1));
-        count_acc = _mm512_add_epi32(count_acc, _mm512_add_epi32(lo, hi));
-        const __m512d d0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(lo));
-        const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(lo, 1));
-        const __m512d d2 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(hi));
-        const __m512d d3 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(hi, 1));
+        const __m512i bits = _mm512_permutexvar_epi16(c, count_bits);
+        const __m512i lo = _mm512_unpacklo_epi16(zero, bits), hi = _mm512_unpackhi_epi16(zero, bits);
+        const __m512d d0 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(zero, lo));
+        const __m512d d1 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(zero, lo));
+        const __m512d d2 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(zero, hi));
+        const __m512d d3 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(zero, hi));
         for (int64_t j = 0; j < W; ++j) {
             const double* x = R.values + j * ld + i0;
             if (WC > 0) {
@@ -136,19 +167,29 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
             alignas(64) uint16_t u[32], cs[32];
             _mm512_store_si512(u, r);
             _mm512_store_si512(cs, c);
-            for (uint32_t bits = redo; bits; bits &= bits - 1) {
-                const int e = __builtin_ctz(bits);
-                const int64_t corr = T.resolve(u[e], rng) - cs[e];
+            for (uint32_t pending = redo; pending; pending &= pending - 1) {
+                const int w = __builtin_ctz(pending);
+                const int64_t corr = T.resolve(u[w], rng) - cs[w];
                 if (corr == 0) continue;
                 fix_total += corr;
                 any_fix = true;
+                const int64_t e = kRowOfWord.row[w];
                 for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
             }
+        }
+        if (__builtin_expect(++steps_since_flush == 8192, 0)) {
+            count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+            count16 = zero;
+            steps_since_flush = 0;
         }
     };
     const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
     for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
-    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    if (full < m) {
+        __mmask32 valid = 0;
+        for (int e = 0; e < m - full; ++e) valid |= __mmask32(1) << word_of_row(e);
+        block(full, valid);
+    }
     _mm512_store_si512(g.s[0], s0);
     _mm512_store_si512(g.s[1], s1);
     _mm512_store_si512(g.s[2], s2);
@@ -160,7 +201,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         const __m512d s = _mm512_add_pd(_mm512_add_pd(a[0], a[1]), _mm512_add_pd(a[2], a[3]));
         sums[j] += _mm512_reduce_add_pd(s) + (any_fix ? fix[j] : 0.0);
     }
-    return static_cast<int64_t>(_mm512_reduce_add_epi32(count_acc)) + fix_total;
+    count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+    return count_total + fix_total;
 }
 
 REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
