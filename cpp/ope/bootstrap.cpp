@@ -547,8 +547,8 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     }
     // Packed rows: heavy tuples first, then the other rounds. For the uniform
     // top-up draws the rounds are ordered the same way: round r < heavy_end[H-1]
-    // belongs to the heavy tuple heavy_of_round[r], a later one to row
-    // r - heavy_end[H-1] of the others.
+    // belongs to the heavy tuple k with heavy_end[k-1] <= r < heavy_end[k], a
+    // later one to row r - heavy_end[H-1] of the others.
     const int64_t H = static_cast<int64_t>(heavy_mass_of.size());
     const int64_t m = grouped ? static_cast<int64_t>(rows.size()) - H : n;
 
@@ -572,10 +572,24 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     if (poissonise)
         for (int64_t k = 0; k < H; ++k) guides.emplace_back(lambda * static_cast<double>(heavy_mass_of[k]));
 
-    const int64_t heavy_rounds = H > 0 ? heavy_end.back() : 0;
-    std::vector<uint32_t> heavy_of_round(static_cast<size_t>(heavy_rounds));  // H < 2^32: H <= n / 8
-    for (int64_t k = 0, r = 0; k < H; ++k)
-        for (; r < heavy_end[k]; ++r) heavy_of_round[r] = static_cast<uint32_t>(k);
+    // The top-up gathers one value per drawn round and column: with heavy
+    // tuples, their values are repeated once per round they stand for (in the
+    // order above), so a draw is one load, not a lookup and a load.
+    std::vector<double> expanded;
+    const double* by_round = columns.data();
+    int64_t by_round_ld = ld;
+    if (H > 0) {
+        expanded.resize(static_cast<size_t>(n * W));
+        for (int64_t j = 0; j < W; ++j) {
+            double* dst = expanded.data() + j * n;
+            const double* col = columns.data() + j * ld;
+            for (int64_t k = 0, r = 0; k < H; ++k)
+                for (; r < heavy_end[k]; ++r) dst[r] = col[k];
+            std::copy(col + H, col + H + m, dst + heavy_end.back());
+        }
+        by_round = expanded.data();
+        by_round_ld = n;
+    }
     const RoundSampler sampler(static_cast<uint64_t>(n));
     const double work_ns = static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
                                                           (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
@@ -585,7 +599,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     {
         std::vector<double> sums(W);
         std::vector<int64_t> heavy_count(H);
-        std::vector<int64_t> topup;  // packed rows of the top-up draws
+        std::vector<int64_t> topup;  // rounds of the top-up draws
         std::vector<double> class_sums(W);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
@@ -612,16 +626,13 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
                     const double c = static_cast<double>(heavy_count[k]);
                     for (int64_t j = 0; j < W; ++j) sums[j] += c * columns[j * ld + k];
                 }
-                // The top-up: n - total uniform rounds, mapped to packed rows first and
-                // then summed with four independent accumulators per column.
+                // The top-up: n - total uniform rounds, drawn first and then summed with
+                // four independent accumulators per column.
                 topup.resize(static_cast<size_t>(n - total));
-                for (auto& row : topup) {
-                    const int64_t r = static_cast<int64_t>(sampler.draw(rng));
-                    row = r >= heavy_rounds ? H + r - heavy_rounds : int64_t(heavy_of_round[r]);
-                }
+                for (auto& round : topup) round = static_cast<int64_t>(sampler.draw(rng));
                 const size_t T = topup.size();
                 for (int64_t j = 0; j < W; ++j) {
-                    const double* col = columns.data() + j * ld;
+                    const double* col = by_round + j * by_round_ld;
                     double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
                     size_t t = 0;
                     for (; t + 4 <= T; t += 4) {

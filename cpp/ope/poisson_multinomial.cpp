@@ -36,23 +36,10 @@ inline void step_generic(PoissonLanes& g, uint64_t* out) {
     }
 }
 
-// Which 16-bit word of a block's 512 random bits row e (0..31) of the block
-// uses: the AVX-512 pass turns counts into doubles with in-lane unpacks, which
-// leave row 8q + j (q = 0..3 the vector of doubles, j = 0..7 its lane) on word
-// 8 (j / 2) + 2 q + j % 2. Every kernel uses this map, so the counts agree.
-constexpr int word_of_row(int e) { return 8 * ((e & 7) >> 1) + 2 * (e >> 3) + (e & 1); }
-
-struct RowOfWord {
-    int8_t row[32];
-    constexpr RowOfWord() : row() {
-        for (int e = 0; e < 32; ++e) row[word_of_row(e)] = static_cast<int8_t>(e);
-    }
-};
-constexpr RowOfWord kRowOfWord{};
-
 // One Poisson pass in portable code. Adds c_i * x to acc[j] and returns the
-// total count N. Words are visited in order, so the rare undecided lanes take
-// their extra bits from rng in the same order as in the vector kernel.
+// total count N. Row e of a block uses word e; rows are visited in order, so
+// the rare undecided lanes take their extra bits from rng in the same order
+// as in the vector kernel.
 int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
     const int64_t m = R.m, W = R.W, ld = R.ld;
     int64_t total = 0;
@@ -60,10 +47,8 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
     for (int64_t i0 = 0; i0 < m; i0 += kUniformRowBlock) {
         step_generic(g, r);
         const int64_t len = std::min<int64_t>(kUniformRowBlock, m - i0);
-        for (int w = 0; w < 32; ++w) {
-            const int64_t e = kRowOfWord.row[w];
-            if (e >= len) continue;
-            const uint32_t u16 = static_cast<uint32_t>(r[w >> 2] >> (16 * (w & 3))) & 0xFFFFu;
+        for (int64_t e = 0; e < len; ++e) {
+            const uint32_t u16 = static_cast<uint32_t>(r[e >> 2] >> (16 * (e & 3))) & 0xFFFFu;
             int64_t c = T.count16(u16);
             if (!T.decided(u16, static_cast<int>(c))) c = T.resolve(u16, rng);
             if (c == 0) continue;
@@ -81,15 +66,26 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
 // Top 16 bits of the double c, for c = 0..7 (the low 48 bits are zero).
 alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008, 0x4010, 0x4014, 0x4018, 0x401C};
 
+// kToTop[q]: word 4 l + 3 (the top of lane l) takes word 8 q + l.
+struct ToTop {
+    alignas(64) uint16_t index[4][32];
+    constexpr ToTop() : index() {
+        for (int q = 0; q < 4; ++q)
+            for (int l = 0; l < 8; ++l) index[q][4 * l + 3] = static_cast<uint16_t>(8 * q + l);
+    }
+};
+alignas(64) constexpr ToTop kToTopTable{};
+constexpr const uint16_t (&kToTop)[4][32] = kToTopTable.index;
+
 // The same pass, 32 rows per step. WC > 0: the column count is known at
 // compile time and accumulators stay in registers; WC == 0: any W.
 //
 // Per step: eight xoshiro256++ steps give 32 16-bit uniforms; a three-step
 // binary search gives the counts c (16-bit lanes); one table lookup turns c
-// into the top word of the double c, and two rounds of in-lane unpacks with
-// zero (cheap shuffles, unlike widening conversions) spread the words into
-// four vectors of eight doubles (word_of_row). Counts are summed in 16-bit
-// lanes and flushed before they could overflow.
+// into the top word of the double c (the other 48 bits of a small integer are
+// zero), and four zero-masking word permutes move words 8q..8q+7 to the top of
+// the eight lanes of vector q -- cheaper than widening conversions. Counts are
+// summed in 16-bit lanes and flushed before they could overflow.
 template <int WC>
 REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
                                    double* sums) {
@@ -102,6 +98,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     const __m512i thresholds = undecided;
     const __m512i next = _mm512_loadu_si512(T.next);
     const __m512i count_bits = _mm512_load_si512(kCountBits);
+    const __m512i to_top0 = _mm512_load_si512(kToTop[0]), to_top1 = _mm512_load_si512(kToTop[1]);
+    const __m512i to_top2 = _mm512_load_si512(kToTop[2]), to_top3 = _mm512_load_si512(kToTop[3]);
     const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
     const __m512i zero = _mm512_setzero_si512();
     __m512i count16 = zero;  // at most 7 per lane and step: flushed every 8192 steps
@@ -119,18 +117,20 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     double* fix = W > 8 ? fix_big.data() : fix_small;
     bool any_fix = false;
 
-    // One block of 32 rows; `valid` masks the words of rows past m in the
-    // last block (all ones elsewhere, which the compiler folds away).
+    // One block of 32 rows; `valid` masks the rows past m in the last block
+    // (all ones elsewhere, which the compiler folds away).
     auto block = [&](int64_t i0, __mmask32 valid)
         __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        // the xoshiro256++ update, its five xors folded into three-way ones
         const __m512i t = _mm512_slli_epi64(s1, 17);
-        s2 = _mm512_xor_si512(s2, s0);
-        s3 = _mm512_xor_si512(s3, s1);
-        s1 = _mm512_xor_si512(s1, s2);
-        s0 = _mm512_xor_si512(s0, s3);
-        s2 = _mm512_xor_si512(s2, t);
-        s3 = _mm512_rol_epi64(s3, 45);
+        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
+        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
+        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
+        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
+        s0 = n0;
+        s1 = n1;
+        s2 = n2;
 
         // c = #{k : u16 > t_k} by binary search over the seven sorted thresholds:
         // t_3 decides c >= 4, then t_{c+1} decides +2, then t_c decides +1.
@@ -142,11 +142,11 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         count16 = _mm512_add_epi16(count16, c);
 
         const __m512i bits = _mm512_permutexvar_epi16(c, count_bits);
-        const __m512i lo = _mm512_unpacklo_epi16(zero, bits), hi = _mm512_unpackhi_epi16(zero, bits);
-        const __m512d d0 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(zero, lo));
-        const __m512d d1 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(zero, lo));
-        const __m512d d2 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(zero, hi));
-        const __m512d d3 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(zero, hi));
+        constexpr __mmask32 kTopWords = 0x88888888u;
+        const __m512d d0 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top0, bits));
+        const __m512d d1 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top1, bits));
+        const __m512d d2 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top2, bits));
+        const __m512d d3 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top3, bits));
         for (int64_t j = 0; j < W; ++j) {
             const double* x = R.values + j * ld + i0;
             if (WC > 0) {
@@ -168,12 +168,11 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
             _mm512_store_si512(u, r);
             _mm512_store_si512(cs, c);
             for (uint32_t pending = redo; pending; pending &= pending - 1) {
-                const int w = __builtin_ctz(pending);
-                const int64_t corr = T.resolve(u[w], rng) - cs[w];
+                const int e = __builtin_ctz(pending);
+                const int64_t corr = T.resolve(u[e], rng) - cs[e];
                 if (corr == 0) continue;
                 fix_total += corr;
                 any_fix = true;
-                const int64_t e = kRowOfWord.row[w];
                 for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
             }
         }
@@ -186,9 +185,7 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
     for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
     if (full < m) {
-        __mmask32 valid = 0;
-        for (int e = 0; e < m - full; ++e) valid |= __mmask32(1) << word_of_row(e);
-        block(full, valid);
+        block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
     }
     _mm512_store_si512(g.s[0], s0);
     _mm512_store_si512(g.s[1], s1);
