@@ -169,6 +169,44 @@ def test_hybrid_sampler_mixes_groups_and_rows():
     assert binomial_fit_ok(c, n, k)
 
 
+def test_hybrid_single_round_count_is_binomial():
+    """The pass's per-round counts, conditioned on n draws: one tagged round among n distinct
+    ones is drawn Binomial(n, 1/n) times (chi-square over 0, 1, 2, ... draws)."""
+    n = 40_001  # not a multiple of the 32-row block
+    reps, used = _core.ope_bootstrap(tagged_rows(n, 1), None, None, None, 20_000, 17, 3, 0)
+    assert used == 3
+    c = np.rint(reps[:, 0] * n).astype(np.int64)
+    obs = np.bincount(np.minimum(c, 5), minlength=6)
+    expected = stats.binom.pmf(np.arange(6), n, 1 / n)
+    expected[5] = stats.binom.sf(4, n, 1 / n)
+    assert stats.chisquare(obs, expected * c.size).pvalue > 1e-3
+
+
+def test_hybrid_many_heavy_tuples_are_binomial():
+    """Nine repeated values (more than the directly compared candidates: the hashed lookup) plus
+    distinct rounds: the draws of one heavy value still follow Binomial(n, mass / n), for any
+    thread count."""
+    n, k = 30_000, 3000
+    x = tagged_rows(n, 0)
+    x[:k] = 1.0  # the counted heavy tuple
+    for j in range(1, 9):  # eight more heavy tuples of negligible value
+        x[k + 2000 * (j - 1) : k + 2000 * j] = j * 2.0**-40
+    one, used = _core.ope_bootstrap(x, None, None, None, 6000, 9, 3, 1)
+    two, _ = _core.ope_bootstrap(x, None, None, None, 6000, 9, 3, 2)
+    assert used == 3
+    np.testing.assert_array_equal(one, two)
+    c = np.rint(one[:, 0] * n).astype(np.int64)
+    assert binomial_fit_ok(c, n, k)
+
+
+def test_hybrid_seeded_draws_are_stable():
+    """Known answer: the hybrid stream for a seed (draws among the first 300 of 1000 rounds)."""
+    reps, used = _core.ope_bootstrap(tagged_rows(1000, 300), None, None, None, 8, 7, 3, 1)
+    assert used == 3
+    expected = [287, 298, 317, 289, 320, 291, 304, 285]  # unchanged since the first hybrid kernel
+    assert np.rint(reps[:, 0] * 1000).astype(int).tolist() == expected
+
+
 def test_hybrid_bootstrap_variance_is_plugin_variance():
     """Bootstrap variance of a mean of n distinct values is var(x) / n (population variance)."""
     rng = np.random.default_rng(4)
@@ -206,6 +244,42 @@ def test_generic_kernel_draws_the_same_counts():
     np.testing.assert_array_equal(
         np.rint(reps[:, 0] * 30001).astype(int), np.array(generic, dtype=int)
     )
+
+
+def test_generic_kernel_draws_the_same_counts_in_every_column():
+    """Two tagged columns and a ratio column, a partial last block: the portable pass and the
+    AVX-512 one draw the same counts for every column."""
+    if _core.ope_multinomial_kernel() == "generic":
+        pytest.skip("this CPU runs the portable kernel only")
+    code = (
+        f"import numpy as np, sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from reelrec import _core;"
+        "n = 20_011; t = np.arange(n) * 2.0**-52;"
+        "x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)]);"
+        "num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)]);"
+        "den = np.column_stack([np.zeros(n), 1.0 + t]); f = np.array([0, 1], np.uint8);"
+        "reps, _ = _core.ope_bootstrap(x, num, den, f, 200, 4, 3, 1);"
+        "print(_core.ope_multinomial_kernel(), *reps.ravel().tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "REELREC_OPE_GENERIC": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    name, *generic = out.stdout.split()
+    assert name == "generic"
+    generic = np.array(generic, dtype=float).reshape(200, 2)
+    n = 20_011
+    t = np.arange(n) * 2.0**-52
+    x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)])
+    num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)])
+    den = np.column_stack([np.zeros(n), 1.0 + t])
+    reps, _ = _core.ope_bootstrap(x, num, den, np.array([0, 1], np.uint8), 200, 4, 3, 1)
+    # the sums agree up to rounding; the tagged draw counts agree exactly
+    np.testing.assert_allclose(reps, generic, rtol=1e-12)
+    np.testing.assert_array_equal(np.rint(reps[:, 0] * n), np.rint(generic[:, 0] * n))
 
 
 def test_ratio_bootstrap_matches_delta_method(setting):
