@@ -246,15 +246,18 @@ def test_generic_kernel_draws_the_same_counts():
     )
 
 
-def test_generic_kernel_draws_the_same_counts_in_every_column():
-    """Two tagged columns and a ratio column, a partial last block: the portable pass and the
-    AVX-512 one draw the same counts for every column."""
-    if _core.ope_multinomial_kernel() == "generic":
-        pytest.skip("this CPU runs the portable kernel only")
+@pytest.mark.parametrize("force,kernel", [("1", "generic"), ("fma", "avx512")])
+def test_other_kernels_draw_the_same_counts_in_every_column(force, kernel):
+    """Two tagged columns, a ratio column and values of very different sizes, a partial last
+    block: the portable pass, the floating-point AVX-512 one and the fixed-point (VNNI) one draw
+    the same counts for every column, and their sums agree to rounding."""
+    if _core.ope_multinomial_kernel() in ("generic", kernel):
+        pytest.skip(f"this CPU runs no faster kernel than {kernel!r}")
     code = (
         f"import numpy as np, sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from reelrec import _core;"
         "n = 20_011; t = np.arange(n) * 2.0**-52;"
         "x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)]);"
+        "x[7, 1] = 1e9; x[8, 1] = -3e-9;"
         "num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)]);"
         "den = np.column_stack([np.zeros(n), 1.0 + t]); f = np.array([0, 1], np.uint8);"
         "reps, _ = _core.ope_bootstrap(x, num, den, f, 200, 4, 3, 1);"
@@ -262,23 +265,28 @@ def test_generic_kernel_draws_the_same_counts_in_every_column():
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "REELREC_OPE_GENERIC": "1"},
+        env={**os.environ, "REELREC_OPE_GENERIC": force},
         capture_output=True,
         text=True,
         check=True,
         cwd=Path(__file__).resolve().parents[1],
     )
     name, *generic = out.stdout.split()
-    assert name == "generic"
+    assert name == kernel
     generic = np.array(generic, dtype=float).reshape(200, 2)
     n = 20_011
     t = np.arange(n) * 2.0**-52
     x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)])
+    x[7, 1] = 1e9
+    x[8, 1] = -3e-9
     num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)])
     den = np.column_stack([np.zeros(n), 1.0 + t])
     reps, _ = _core.ope_bootstrap(x, num, den, np.array([0, 1], np.uint8), 200, 4, 3, 1)
-    # the sums agree up to rounding; the tagged draw counts agree exactly
-    np.testing.assert_allclose(reps, generic, rtol=1e-12)
+    # the sums agree up to rounding (the fixed-point kernel rounds each value to 2^-59 of its
+    # column's largest magnitude); the tagged draw counts agree exactly
+    for j in range(2):
+        atol = 2.0**-57 * np.abs(x[:, j]).max()
+        np.testing.assert_allclose(reps[:, j], generic[:, j], rtol=1e-12, atol=atol)
     np.testing.assert_array_equal(np.rint(reps[:, 0] * n), np.rint(generic[:, 0] * n))
 
 

@@ -398,7 +398,9 @@ struct PassClass {
     int64_t m = 0, ld = 0, width = 0;
     std::vector<double> values;   // width columns of ld rows (zero padded)
     std::vector<int64_t> slot_of; // per packed slot: the class column feeding it, -1 = zero
-    UniformRows rows() const { return UniformRows{values.data(), m, ld, width}; }
+    FixedColumns fixed;           // the values' fixed-point digits, when the pass takes them
+    bool has_fixed = false;
+    UniformRows rows() const { return UniformRows{values.data(), m, ld, width, has_fixed ? &fixed : nullptr}; }
 };
 
 // Round i's slot j is v[j * ld + i].
@@ -414,12 +416,14 @@ std::vector<PassClass> split_by_pattern(const double* v, int64_t ld, int64_t m, 
         // Branch-free per round: the patterns alternate at random (clicks).
         for (int64_t i = 0; i < m && static_cast<int64_t>(keys.size()) <= kMaxPatterns; ++i) {
             uint64_t key = 0;
+            // on the bit patterns (integer compares compile to selects; +-0 are both zero)
+            uint64_t bits[12];
+            for (int64_t j = 0; j < W; ++j) std::memcpy(&bits[j], v + j * ld + i, sizeof bits[j]);
             for (int64_t j = 0; j < W; ++j) {
-                const double x = v[j * ld + i];
-                const bool nonzero = x != 0.0;
-                int64_t first = nonzero ? j : -1;
-                for (int64_t k = j - 1; k >= 0; --k) first = ((v[k * ld + i] == x) & nonzero) ? k : first;
-                key |= static_cast<uint64_t>(first + 1) << (5 * j);
+                const uint64_t nonzero = (bits[j] << 1) != 0;
+                uint64_t first = nonzero ? static_cast<uint64_t>(j) + 1 : 0;  // slot + 1, 0 = zero
+                for (int64_t k = j - 1; k >= 0; --k) first = (bits[k] == bits[j]) & nonzero ? k + 1 : first;
+                key |= first << (5 * j);
             }
             size_t p = keys.size();
             for (size_t q = 0; q < keys.size(); ++q) p = keys[q] == key ? q : p;
@@ -474,7 +478,10 @@ std::vector<PassClass> split_by_pattern(const double* v, int64_t ld, int64_t m, 
         }
     }
     // a class of all-zero rows still draws its counts (they are part of N)
-    for (auto& c : out) c.width = std::max<int64_t>(c.width, 1);
+    for (auto& c : out) {
+        c.width = std::max<int64_t>(c.width, 1);
+        if (poisson_pass_uses_fixed(c.width)) c.has_fixed = make_fixed_columns(c.rows(), c.fixed);
+    }
     return out;
 }
 

@@ -217,6 +217,125 @@ REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, co
             return pass_avx512<0>(R, g, T, rng, sums);
     }
 }
+#define REELREC_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
+
+// The pass with fixed-point values (W = WC <= 4 columns): the same random
+// streams, search and undecided lanes as pass_avx512, but the 16-bit counts
+// multiply the 16-bit digits of the values directly -- one vpdpwssd per
+// digit adds 32 products into 16 32-bit lanes, with no count conversion. A
+// lane gains at most 2 * 7 * 2^14 < 2^18 per step, so the 32-bit sums are
+// flushed to 64 bits every 8192 steps; the digit sums are combined exactly in
+// 128 bits and converted once.
+template <int WC>
+REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
+                                       double* sums) {
+    static_assert(WC >= 1 && WC <= 4, "fixed-point pass: 1 to 4 columns");
+    const int64_t m = R.m, ld = R.ld;
+    const int16_t* digits = R.fixed->digits.data();
+    __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
+    __m512i s2 = _mm512_load_si512(g.s[2]), s3 = _mm512_load_si512(g.s[3]);
+    const __m512i t3 = _mm512_set1_epi16(static_cast<short>(T.t[3]));
+    const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
+    const __m512i thresholds = undecided;
+    const __m512i next = _mm512_loadu_si512(T.next);
+    const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i count16 = zero;
+    int64_t count_total = 0;
+    int64_t steps_since_flush = 0;
+    __m512i acc[WC][4];
+    int64_t acc_total[WC][4] = {};
+    for (auto& a : acc)
+        for (auto& v : a) v = zero;
+    int64_t fix_total = 0;
+    double fix[WC] = {};
+    bool any_fix = false;
+
+    auto flush = [&]() __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
+        count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+        count16 = zero;
+        for (int j = 0; j < WC; ++j)
+            for (int p = 0; p < 4; ++p) {
+                const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc[j][p]));
+                const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc[j][p], 1));
+                acc_total[j][p] += _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi));
+                acc[j][p] = zero;
+            }
+        steps_since_flush = 0;
+    };
+    auto block = [&](int64_t i0, __mmask32 valid)
+        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))) {
+        const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
+        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
+        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
+        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
+        s0 = n0;
+        s1 = n1;
+        s2 = n2;
+
+        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
+        c = _mm512_maskz_mov_epi16(valid, c);
+        const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        count16 = _mm512_add_epi16(count16, c);
+
+        const int16_t* d = digits + (i0 / kUniformRowBlock) * WC * 4 * 32;
+        for (int j = 0; j < WC; ++j)
+            for (int p = 0; p < 4; ++p)
+                acc[j][p] = _mm512_dpwssd_epi32(acc[j][p], c, _mm512_loadu_si512(d + (j * 4 + p) * 32));
+        if (__builtin_expect(redo != 0, 0)) {
+            alignas(64) uint16_t u[32], cs[32];
+            _mm512_store_si512(u, r);
+            _mm512_store_si512(cs, c);
+            for (uint32_t pending = redo; pending; pending &= pending - 1) {
+                const int e = __builtin_ctz(pending);
+                const int64_t corr = T.resolve(u[e], rng) - cs[e];
+                if (corr == 0) continue;
+                fix_total += corr;
+                any_fix = true;
+                for (int j = 0; j < WC; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
+            }
+        }
+        if (__builtin_expect(++steps_since_flush == 8192, 0)) flush();
+    };
+    const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
+    for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
+    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    flush();
+    _mm512_store_si512(g.s[0], s0);
+    _mm512_store_si512(g.s[1], s1);
+    _mm512_store_si512(g.s[2], s2);
+    _mm512_store_si512(g.s[3], s3);
+    for (int j = 0; j < WC; ++j) {
+        __int128 v = 0;
+        for (int p = 3; p >= 0; --p) v = v * 32768 + acc_total[j][p];
+        sums[j] += std::ldexp(static_cast<double>(v), -R.fixed->scale_exp[j]) + (any_fix ? fix[j] : 0.0);
+    }
+    return count_total + fix_total;
+}
+
+REELREC_AVX512_VNNI int64_t pass_vnni_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
+                                          WyRand& rng, double* sums) {
+    if (R.fixed) {
+        switch (R.W) {
+            case 1:
+                return pass_fixed<1>(R, g, T, rng, sums);
+            case 2:
+                return pass_fixed<2>(R, g, T, rng, sums);
+            case 3:
+                return pass_fixed<3>(R, g, T, rng, sums);
+            case 4:
+                return pass_fixed<4>(R, g, T, rng, sums);
+            default:
+                break;
+        }
+    }
+    return pass_avx512_any(R, g, T, rng, sums);
+}
+
 #endif
 
 using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThresholds&, WyRand&, double*);
@@ -224,14 +343,23 @@ using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThres
 struct Dispatch {
     PassFn pass = pass_generic;
     const char* name = "generic";
+    bool fixed = false;  // the pass takes fixed-point digits (UniformRows::fixed)
     Dispatch() {
 #ifdef REELREC_OPE_X86
         __builtin_cpu_init();
-        const char* off = std::getenv("REELREC_OPE_GENERIC");  // tests compare the two kernels
-        if (!(off && off[0] == '1') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        // tests compare the kernels: "1" forces the portable one, "fma" the floating-point AVX-512 one
+        const char* force = std::getenv("REELREC_OPE_GENERIC");
+        const bool generic = force && std::strcmp(force, "1") == 0;
+        const bool no_vnni = force && std::strcmp(force, "fma") == 0;
+        if (!generic && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
             pass = pass_avx512_any;
             name = "avx512";
+            if (!no_vnni && __builtin_cpu_supports("avx512vnni")) {
+                pass = pass_vnni_any;
+                name = "avx512-vnni";
+                fixed = true;
+            }
         }
 #endif
     }
@@ -241,6 +369,23 @@ const Dispatch& dispatch() {
     static const Dispatch d;
     return d;
 }
+
+#ifdef REELREC_OPE_X86
+// One block of 32 values to their four digit rows (see FixedColumns); the
+// scaled value is rounded to the nearest integer.
+__attribute__((target("avx512f,avx512dq"))) void to_digits(const double* x, double f1, double f2, int16_t* d) {
+    const __m512i half = _mm512_set1_epi64(16384), low = _mm512_set1_epi64(32767);
+    for (int e = 0; e < 32; e += 8) {
+        const __m512d y = _mm512_mul_pd(_mm512_mul_pd(_mm512_loadu_pd(x + e), _mm512_set1_pd(f1)), _mm512_set1_pd(f2));
+        __m512i v = _mm512_cvt_roundpd_epi64(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        for (int p = 0; p < 4; ++p) {  // balanced base-2^15 digits, lowest first
+            const __m512i digit = _mm512_sub_epi64(_mm512_and_si512(_mm512_add_epi64(v, half), low), half);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + p * 32 + e), _mm512_cvtepi64_epi16(digit));
+            v = _mm512_srai_epi64(_mm512_sub_epi64(v, digit), 15);
+        }
+    }
+}
+#endif
 
 }  // namespace
 
@@ -283,6 +428,44 @@ int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& threshold
 }
 
 const char* multinomial_kernel_name() { return dispatch().name; }
+
+bool poisson_pass_uses_fixed(int64_t W) { return dispatch().fixed && W >= 1 && W <= 4; }
+
+bool make_fixed_columns(const UniformRows& rows, FixedColumns& out) {
+#ifdef REELREC_OPE_X86
+    if (!dispatch().fixed) return false;
+    const int64_t m = rows.m, ld = rows.ld, W = rows.W;
+    const int64_t blocks = (m + kUniformRowBlock - 1) / kUniformRowBlock;
+    std::vector<int> scale(static_cast<size_t>(W), 0);
+    for (int64_t j = 0; j < W; ++j) {
+        double largest = 0.0;
+        for (int64_t i = 0; i < m; ++i) {
+            const double x = rows.values[j * ld + i];
+            if (!std::isfinite(x)) return false;
+            largest = std::max(largest, std::fabs(x));
+        }
+        int e = 0;
+        if (largest > 0.0) std::frexp(largest, &e);  // largest < 2^e
+        scale[j] = 58 - e;                            // |x| 2^scale < 2^58
+    }
+    out.scale_exp = scale;
+    out.digits.assign(static_cast<size_t>(blocks * W * 4 * 32), 0);
+    for (int64_t j = 0; j < W; ++j) {
+        // x 2^scale by exact power-of-two products (2^scale alone may not be a double)
+        const int big = std::max(scale[j] - 1000, 0);
+        const double f1 = std::ldexp(1.0, big), f2 = std::ldexp(1.0, scale[j] - big);
+        // every row up to the padded length (the padding is finite and gets zero counts)
+        for (int64_t b = 0; b < blocks; ++b)
+            to_digits(rows.values + j * ld + b * kUniformRowBlock, f1, f2,
+                      out.digits.data() + (b * W + j) * 4 * kUniformRowBlock);
+    }
+    return true;
+#else
+    (void)rows;
+    (void)out;
+    return false;
+#endif
+}
 
 PoissonGuide::PoissonGuide(double mean) {
     // Window of +-(12 sd + 12) around the mean: the mass outside is below 1e-30,
