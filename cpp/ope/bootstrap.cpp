@@ -507,17 +507,20 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(40.0 / row_ns)));
 
     // Heavy tuples: candidates are the probe's tuples that look heavy (half the
-    // heavy mass, scaled to a prefix of 4096 rounds); when they cover a tenth of
-    // the probe, one scan of the log compares every round with the candidates
-    // only (a small table that stays in L1) and counts their exact masses.
-    // A heavy tuple the probe misses just streams through the pass.
+    // heavy mass, scaled to a prefix of 4096 rounds, and at least two of its
+    // rounds); when they cover a tenth of the probe, one scan of the log
+    // compares every round with the candidates only (a small table that stays
+    // in L1) and counts their exact masses. A heavy tuple the probe misses
+    // just streams through the pass.
     std::vector<int64_t> rows, heavy_mass_of, heavy_end;
     bool grouped = false;
     const int64_t probe = std::min<int64_t>(n, 4096);
     if (n >= 2 * heavy_mass) {
         DistinctRows distinct;
         distinct_rows(cols, probe, probe, distinct);
-        const double looks_heavy = 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n);
+        // (at least twice: a tuple seen once in the probe is no evidence of weight)
+        const double looks_heavy =
+            std::max(2.0, 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n));
         std::vector<int64_t> candidates;
         int64_t covered = 0;
         for (size_t k = 0; k < distinct.mass.size(); ++k) {
