@@ -361,6 +361,8 @@ def timing_row(
         "peer_cpu_s": peer_cpu,
         "reelrec_1thr_cpu_s": one_cpu,
         "cpu_ratio": peer_cpu / one_cpu,
+        # reelrec's single-thread cost per round and resample (the peer's is peer_cpu_s likewise)
+        "reelrec_ns_per_round_resample": one_cpu / (info["n_rounds"] * n_boot) * 1e9,
         "peer_wall_s": peer_wall,
         "reelrec_all_wall_s": all_wall,
         "wall_ratio": peer_wall / all_wall,

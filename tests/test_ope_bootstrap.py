@@ -163,10 +163,48 @@ def test_hybrid_sampler_mixes_groups_and_rows():
     n, k = 20_000, 3000
     x = tagged_rows(n, k)
     x[k + 2000 :] = 0.0  # 15000 zero rows: one heavy tuple with its own binomial
-    reps, used = _core.ope_bootstrap(x, None, None, None, 6000, 8, 0, 1)
+    reps, used = _core.ope_bootstrap(x, None, None, None, 6000, 8, 3, 1)  # hybrid on any CPU
     assert used == 3
     c = np.rint(reps[:, 0] * n).astype(np.int64)
     assert binomial_fit_ok(c, n, k)
+
+
+def test_hybrid_single_round_count_is_binomial():
+    """The pass's per-round counts, conditioned on n draws: one tagged round among n distinct
+    ones is drawn Binomial(n, 1/n) times (chi-square over 0, 1, 2, ... draws)."""
+    n = 40_001  # not a multiple of the 32-row block
+    reps, used = _core.ope_bootstrap(tagged_rows(n, 1), None, None, None, 20_000, 17, 3, 0)
+    assert used == 3
+    c = np.rint(reps[:, 0] * n).astype(np.int64)
+    obs = np.bincount(np.minimum(c, 5), minlength=6)
+    expected = stats.binom.pmf(np.arange(6), n, 1 / n)
+    expected[5] = stats.binom.sf(4, n, 1 / n)
+    assert stats.chisquare(obs, expected * c.size).pvalue > 1e-3
+
+
+def test_hybrid_many_heavy_tuples_are_binomial():
+    """Nine repeated values (more than the directly compared candidates: the hashed lookup) plus
+    distinct rounds: the draws of one heavy value still follow Binomial(n, mass / n), for any
+    thread count."""
+    n, k = 30_000, 3000
+    x = tagged_rows(n, 0)
+    x[:k] = 1.0  # the counted heavy tuple
+    for j in range(1, 9):  # eight more heavy tuples of negligible value
+        x[k + 2000 * (j - 1) : k + 2000 * j] = j * 2.0**-40
+    one, used = _core.ope_bootstrap(x, None, None, None, 6000, 9, 3, 1)
+    two, _ = _core.ope_bootstrap(x, None, None, None, 6000, 9, 3, 2)
+    assert used == 3
+    np.testing.assert_array_equal(one, two)
+    c = np.rint(one[:, 0] * n).astype(np.int64)
+    assert binomial_fit_ok(c, n, k)
+
+
+def test_hybrid_seeded_draws_are_stable():
+    """Known answer: the hybrid stream for a seed (draws among the first 300 of 1000 rounds)."""
+    reps, used = _core.ope_bootstrap(tagged_rows(1000, 300), None, None, None, 8, 7, 3, 1)
+    assert used == 3
+    expected = [287, 298, 317, 289, 320, 291, 304, 285]  # unchanged since the first hybrid kernel
+    assert np.rint(reps[:, 0] * 1000).astype(int).tolist() == expected
 
 
 def test_hybrid_bootstrap_variance_is_plugin_variance():
@@ -206,6 +244,50 @@ def test_generic_kernel_draws_the_same_counts():
     np.testing.assert_array_equal(
         np.rint(reps[:, 0] * 30001).astype(int), np.array(generic, dtype=int)
     )
+
+
+@pytest.mark.parametrize("force,kernel", [("1", "generic"), ("fma", "avx512")])
+def test_other_kernels_draw_the_same_counts_in_every_column(force, kernel):
+    """Two tagged columns, a ratio column and values of very different sizes, a partial last
+    block: the portable pass, the floating-point AVX-512 one and the fixed-point (VNNI) one draw
+    the same counts for every column, and their sums agree to rounding."""
+    if _core.ope_multinomial_kernel() in ("generic", kernel):
+        pytest.skip(f"this CPU runs no faster kernel than {kernel!r}")
+    code = (
+        f"import numpy as np, sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from reelrec import _core;"
+        "n = 20_011; t = np.arange(n) * 2.0**-52;"
+        "x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)]);"
+        "x[7, 1] = 1e9; x[8, 1] = -3e-9;"
+        "num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)]);"
+        "den = np.column_stack([np.zeros(n), 1.0 + t]); f = np.array([0, 1], np.uint8);"
+        "reps, _ = _core.ope_bootstrap(x, num, den, f, 200, 4, 3, 1);"
+        "print(_core.ope_multinomial_kernel(), *reps.ravel().tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "REELREC_OPE_GENERIC": force},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    name, *generic = out.stdout.split()
+    assert name == kernel
+    generic = np.array(generic, dtype=float).reshape(200, 2)
+    n = 20_011
+    t = np.arange(n) * 2.0**-52
+    x = np.column_stack([t + (np.arange(n) < 5000), t + (np.arange(n) % 3 == 0)])
+    x[7, 1] = 1e9
+    x[8, 1] = -3e-9
+    num = np.column_stack([np.zeros(n), t + (np.arange(n) % 7 == 0)])
+    den = np.column_stack([np.zeros(n), 1.0 + t])
+    reps, _ = _core.ope_bootstrap(x, num, den, np.array([0, 1], np.uint8), 200, 4, 3, 1)
+    # the sums agree up to rounding (the fixed-point kernel rounds each value to 2^-59 of its
+    # column's largest magnitude); the tagged draw counts agree exactly
+    for j in range(2):
+        atol = 2.0**-57 * np.abs(x[:, j]).max()
+        np.testing.assert_allclose(reps[:, j], generic[:, j], rtol=1e-12, atol=atol)
+    np.testing.assert_array_equal(np.rint(reps[:, 0] * n), np.rint(generic[:, 0] * n))
 
 
 def test_ratio_bootstrap_matches_delta_method(setting):

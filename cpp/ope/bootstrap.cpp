@@ -67,14 +67,15 @@ private:
 // SNIPS and SNDR share their denominator), which shortens every resample.
 // Gathering one packed row per draw touches one or two cache lines.
 struct Packed {
-    std::vector<double> values;  // rows x W
+    std::vector<double> values;  // rows x W, or W columns of ld rows (pack's ld > 0)
     int64_t W = 0;
     // Per column: slot of its plain, num and den vector; -1 = the zero vector.
     std::vector<int64_t> plain_at, num_at, den_at;
     std::vector<uint8_t> ratio;  // per column: has a ratio term
 };
 
-Packed pack(const BootstrapColumns& c, const int64_t* rows, int64_t count) {
+// ld > 0: column-major with leading dimension ld >= count (zero padded).
+Packed pack(const BootstrapColumns& c, const int64_t* rows, int64_t count, int64_t ld = 0) {
     const int64_t E = c.n_cols;
     struct Source {
         const double* base;  // element i at base[row(i) * E]
@@ -107,6 +108,14 @@ Packed pack(const BootstrapColumns& c, const int64_t* rows, int64_t count) {
         }
     }
     p.W = std::max<int64_t>(1, static_cast<int64_t>(slots.size()));  // keep one (zero) slot to sum
+    if (ld > 0) {
+        p.values.assign(static_cast<size_t>(ld * p.W), 0.0);
+        for (size_t s = 0; s < slots.size(); ++s) {
+            double* out = p.values.data() + s * ld;
+            for (int64_t k = 0; k < count; ++k) out[k] = slots[s].base[row(k) * E];
+        }
+        return p;
+    }
     p.values.assign(static_cast<size_t>(count * p.W), 0.0);
     for (int64_t k = 0; k < count; ++k) {
         double* out = p.values.data() + k * p.W;
@@ -275,9 +284,7 @@ private:
 
 // Open-addressing hash of the first `rows` rows; gives up (returns false) once
 // more than `limit` distinct tuples are seen, so a probe costs O(limit) memory.
-// group_of (optional, `rows` entries) receives each row's distinct tuple.
-bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, DistinctRows& out,
-                   int64_t* group_of = nullptr) {
+bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, DistinctRows& out) {
     const RowKey key(c);
     uint64_t capacity = 16;
     while (capacity < static_cast<uint64_t>(std::min<int64_t>(limit, rows)) * 2 + 2) capacity <<= 1;
@@ -291,14 +298,12 @@ bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, Disti
             if (s < 0) {
                 if (static_cast<int64_t>(out.first_row.size()) >= limit) return false;
                 slot[h] = static_cast<int64_t>(out.first_row.size());
-                if (group_of) group_of[i] = slot[h];
                 out.first_row.push_back(i);
                 out.mass.push_back(1);
                 break;
             }
             if (key.equal(out.first_row[s], i)) {
                 ++out.mass[s];
-                if (group_of) group_of[i] = s;
                 break;
             }
             h = (h + 1) & (capacity - 1);
@@ -316,6 +321,70 @@ bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, Disti
     return true;
 }
 
+// Which of a few candidate tuples a round equals (-1: none). Up to four
+// candidates are compared directly; more go through an open-addressing table
+// of the candidates alone, so a lookup touches L1 only.
+class CandidateTable {
+public:
+    CandidateTable(const BootstrapColumns& c, const std::vector<int64_t>& rows) : key_(c), c_(c), rows_(rows) {
+        if (rows_.size() == 1 && c.n_cols == 1 && !c.num) {
+            single_ = rows_[0];
+            std::memcpy(&single_bits_, c.plain + single_, sizeof single_bits_);
+        }
+        if (rows_.size() <= 4) return;
+        uint64_t capacity = 16;
+        while (capacity < 2 * rows_.size()) capacity <<= 1;
+        slot_.assign(capacity, -1);
+        for (size_t k = 0; k < rows_.size(); ++k) {
+            uint64_t h = key_.hash(rows_[k]) & (capacity - 1);
+            while (slot_[h] >= 0) h = (h + 1) & (capacity - 1);
+            slot_[h] = static_cast<int32_t>(k);
+        }
+    }
+    int32_t find(int64_t row) const {
+        if (single_ >= 0) {  // one candidate of one plain value: the common click-log case
+            uint64_t bits;
+            std::memcpy(&bits, c_.plain + row, sizeof bits);
+            return bits == single_bits_ ? 0 : -1;
+        }
+        if (slot_.empty()) {  // every candidate compared: no branch on the (random) outcome
+            int32_t found = -1;
+            for (size_t k = rows_.size(); k-- > 0;) found = same(rows_[k], row) ? static_cast<int32_t>(k) : found;
+            return found;
+        }
+        const uint64_t mask = slot_.size() - 1;
+        for (uint64_t h = key_.hash(row) & mask;; h = (h + 1) & mask) {
+            const int32_t k = slot_[h];
+            if (k < 0 || same(rows_[k], row)) return k;
+        }
+    }
+
+private:
+    // Bitwise equality of two rounds' tuples, as RowKey::equal, inlined.
+    bool same(int64_t a, int64_t b) const {
+        const int64_t E = c_.n_cols;
+        auto eq = [E](const double* base, int64_t x, int64_t y) {
+            uint64_t diff = 0;
+            for (int64_t e = 0; e < E; ++e) {
+                uint64_t u, v;
+                std::memcpy(&u, base + x * E + e, sizeof u);
+                std::memcpy(&v, base + y * E + e, sizeof v);
+                diff |= u ^ v;
+            }
+            return diff;
+        };
+        uint64_t diff = eq(c_.plain, a, b);
+        if (c_.num) diff |= eq(c_.num, a, b) | eq(c_.den, a, b);
+        return diff == 0;
+    }
+    RowKey key_;
+    const BootstrapColumns& c_;
+    const std::vector<int64_t>& rows_;
+    std::vector<int32_t> slot_;
+    int64_t single_ = -1;
+    uint64_t single_bits_ = 0;
+};
+
 // Below a few milliseconds of work a thread team costs more than it saves (and
 // far more on an oversubscribed machine).
 int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
@@ -329,31 +398,37 @@ struct PassClass {
     int64_t m = 0, ld = 0, width = 0;
     std::vector<double> values;   // width columns of ld rows (zero padded)
     std::vector<int64_t> slot_of; // per packed slot: the class column feeding it, -1 = zero
-    UniformRows rows() const { return UniformRows{values.data(), m, ld, width}; }
+    FixedColumns fixed;           // the values' fixed-point digits, when the pass takes them
+    bool has_fixed = false;
+    UniformRows rows() const { return UniformRows{values.data(), m, ld, width, has_fixed ? &fixed : nullptr}; }
 };
 
-std::vector<PassClass> split_by_pattern(const double* v, int64_t m, int64_t W) {
+// Round i's slot j is v[j * ld + i].
+std::vector<PassClass> split_by_pattern(const double* v, int64_t ld, int64_t m, int64_t W) {
     std::vector<PassClass> out;
     if (m == 0) return out;
     // pattern[j] = -1 (zero) or the first slot holding the same value, packed
     // 5 bits a slot into one integer key (W <= 12); wider rows use one class.
     constexpr int64_t kMaxPatterns = 8;
-    std::vector<int64_t> code(static_cast<size_t>(m), 0);
+    std::vector<uint8_t> code(static_cast<size_t>(m), 0);
     std::vector<uint64_t> keys;
     if (W <= 12) {
+        // Branch-free per round: the patterns alternate at random (clicks).
         for (int64_t i = 0; i < m && static_cast<int64_t>(keys.size()) <= kMaxPatterns; ++i) {
-            const double* x = v + i * W;
             uint64_t key = 0;
+            // on the bit patterns (integer compares compile to selects; +-0 are both zero)
+            uint64_t bits[12];
+            for (int64_t j = 0; j < W; ++j) std::memcpy(&bits[j], v + j * ld + i, sizeof bits[j]);
             for (int64_t j = 0; j < W; ++j) {
-                int64_t first = x[j] == 0.0 ? -1 : j;
-                for (int64_t k = 0; k < j && first == j; ++k)
-                    if (x[k] == x[j]) first = k;
-                key |= static_cast<uint64_t>(first + 1) << (5 * j);
+                const uint64_t nonzero = (bits[j] << 1) != 0;
+                uint64_t first = nonzero ? static_cast<uint64_t>(j) + 1 : 0;  // slot + 1, 0 = zero
+                for (int64_t k = j - 1; k >= 0; --k) first = (bits[k] == bits[j]) & nonzero ? k + 1 : first;
+                key |= first << (5 * j);
             }
-            size_t p = 0;
-            while (p < keys.size() && keys[p] != key) ++p;
+            size_t p = keys.size();
+            for (size_t q = 0; q < keys.size(); ++q) p = keys[q] == key ? q : p;
             if (p == keys.size()) keys.push_back(key);
-            code[i] = static_cast<int64_t>(p);
+            code[i] = static_cast<uint8_t>(p);
         }
     }
     std::vector<std::vector<int64_t>> patterns;
@@ -378,20 +453,35 @@ std::vector<PassClass> split_by_pattern(const double* v, int64_t m, int64_t W) {
         out.push_back(std::move(c));
     }
     for (int64_t i = 0; i < m; ++i) ++out[code[i]].m;
-    for (auto& c : out) {
+    // Per class, the (packed slot, class column) pairs it stores: the scatter
+    // below then runs without data-dependent branches inside a row.
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> moves(out.size());
+    for (size_t p = 0; p < out.size(); ++p) {
+        PassClass& c = out[p];
+        for (int64_t j = 0; j < W; ++j)
+            if (c.slot_of[j] >= 0 && patterns[p][j] == j) moves[p].emplace_back(j, c.slot_of[j]);
         c.ld = (c.m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
         c.values.assign(static_cast<size_t>(c.ld * std::max<int64_t>(c.width, 1)), 0.0);
         c.m = 0;
     }
-    for (int64_t i = 0; i < m; ++i) {
-        PassClass& c = out[code[i]];
-        const double* x = v + i * W;
-        for (int64_t j = 0; j < W; ++j)
-            if (c.slot_of[j] >= 0 && patterns[code[i]][j] == j) c.values[c.slot_of[j] * c.ld + c.m] = x[j];
-        ++c.m;
+    if (out.size() == 1 && static_cast<int64_t>(moves[0].size()) == W) {  // one class holding every slot
+        PassClass& c = out[0];
+        for (int64_t j = 0; j < W; ++j) {
+            std::copy(v + j * ld, v + j * ld + m, c.values.data() + c.slot_of[j] * c.ld);
+        }
+        c.m = m;
+    } else {
+        for (int64_t i = 0; i < m; ++i) {
+            PassClass& c = out[code[i]];
+            for (const auto& [slot, col] : moves[code[i]]) c.values[col * c.ld + c.m] = v[slot * ld + i];
+            ++c.m;
+        }
     }
     // a class of all-zero rows still draws its counts (they are part of N)
-    for (auto& c : out) c.width = std::max<int64_t>(c.width, 1);
+    for (auto& c : out) {
+        c.width = std::max<int64_t>(c.width, 1);
+        if (poisson_pass_uses_fixed(c.width)) c.has_fixed = make_fixed_columns(c.rows(), c.fixed);
+    }
     return out;
 }
 
@@ -408,67 +498,82 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const int64_t n = cols.n, E = cols.n_cols;
     // A tuple is worth a guide-table draw (~40 ns measured, with its cache misses)
     // once it stands for more rows than the pass handles in that time
-    // (~0.35 + 0.15 W ns per row).
+    // (~0.35 + 0.15 W ns per row for the first pass kernel: kept, as the
+    // threshold decides which rows draw from which stream, so seeded results
+    // stay as they were; today's pass is about twice as fast, and the
+    // threshold only trades a little speed either way).
     const double w = static_cast<double>(max_width);
     const double row_ns = 0.35 + 0.15 * w;
     const int64_t heavy_mass = std::max<int64_t>(8, static_cast<int64_t>(std::ceil(40.0 / row_ns)));
 
-    // Probe a prefix first: hash the whole log only when the probe's tuples that
-    // look heavy (half the heavy mass, scaled to the probe) cover a tenth of it.
-    std::vector<int64_t> group_of;
-    DistinctRows distinct;
-    const int64_t probe = std::min<int64_t>(n, 4096);
+    // Heavy tuples: candidates are the probe's tuples that look heavy (half the
+    // heavy mass, scaled to a prefix of 4096 rounds, and at least two of its
+    // rounds); when they cover a tenth of the probe, one scan of the log
+    // compares every round with the candidates only (a small table that stays
+    // in L1) and counts their exact masses. A heavy tuple the probe misses
+    // just streams through the pass.
+    std::vector<int64_t> rows, heavy_mass_of, heavy_end;
     bool grouped = false;
+    const int64_t probe = std::min<int64_t>(n, 4096);
     if (n >= 2 * heavy_mass) {
+        DistinctRows distinct;
         distinct_rows(cols, probe, probe, distinct);
-        const double looks_heavy = 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n);
+        // (at least twice: a tuple seen once in the probe is no evidence of weight)
+        const double looks_heavy =
+            std::max(2.0, 0.5 * static_cast<double>(heavy_mass) * probe / static_cast<double>(n));
+        std::vector<int64_t> candidates;
         int64_t covered = 0;
-        for (const int64_t mass : distinct.mass) covered += static_cast<double>(mass) >= looks_heavy ? mass : 0;
+        for (size_t k = 0; k < distinct.mass.size(); ++k) {
+            if (static_cast<double>(distinct.mass[k]) < looks_heavy) continue;
+            covered += distinct.mass[k];
+            candidates.push_back(distinct.first_row[k]);
+        }
         if (10 * covered >= probe) {
-            group_of.resize(static_cast<size_t>(n));
-            distinct_rows(cols, n, n, distinct, group_of.data());
+            const CandidateTable table(cols, candidates);
+            std::vector<int32_t> group_of(static_cast<size_t>(n));
+            std::vector<int64_t> mass(candidates.size(), 0);
+            for (int64_t i = 0; i < n; ++i) {
+                const int32_t k = table.find(i);
+                group_of[i] = k;
+                if (k >= 0) ++mass[k];
+            }
+            std::vector<uint8_t> other(candidates.size() + 1, 1);  // by group + 1: streamed by the pass
+            int64_t end = 0;
+            for (size_t k = 0; k < candidates.size(); ++k) {
+                if (mass[k] < heavy_mass) continue;
+                other[k + 1] = 0;
+                rows.push_back(candidates[k]);
+                heavy_mass_of.push_back(mass[k]);
+                heavy_end.push_back(end += mass[k]);
+            }
+            // the other rounds in order, appended without a branch per round
+            const size_t first_other = rows.size();
+            rows.resize(first_other + static_cast<size_t>(n));
+            size_t count = first_other;
+            for (int64_t i = 0; i < n; ++i) {
+                rows[count] = i;
+                count += other[group_of[i] + 1];
+            }
+            rows.resize(count);
             grouped = true;
         }
     }
     // Packed rows: heavy tuples first, then the other rounds. For the uniform
     // top-up draws the rounds are ordered the same way: round r < heavy_end[H-1]
-    // belongs to the heavy tuple heavy_of_round[r], a later one to row
-    // r - heavy_end[H-1] of the others.
-    std::vector<int64_t> rows, heavy_mass_of, heavy_end;
-    if (grouped) {
-        const int64_t K = static_cast<int64_t>(distinct.first_row.size());
-        std::vector<uint8_t> heavy(static_cast<size_t>(K), 0);
-        int64_t end = 0;
-        for (int64_t k = 0; k < K; ++k) {
-            if (distinct.mass[k] >= heavy_mass) {
-                heavy[k] = 1;
-                rows.push_back(distinct.first_row[k]);
-                heavy_mass_of.push_back(distinct.mass[k]);
-                heavy_end.push_back(end += distinct.mass[k]);
-            }
-        }
-        for (int64_t i = 0; i < n; ++i)
-            if (!heavy[group_of[i]]) rows.push_back(i);
-        std::vector<int64_t>().swap(group_of);
-    } else {
-        rows.resize(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i) rows[i] = i;
-    }
+    // belongs to the heavy tuple k with heavy_end[k-1] <= r < heavy_end[k], a
+    // later one to row r - heavy_end[H-1] of the others.
     const int64_t H = static_cast<int64_t>(heavy_mass_of.size());
-    const int64_t m = static_cast<int64_t>(rows.size()) - H;
+    const int64_t m = grouped ? static_cast<int64_t>(rows.size()) - H : n;
 
-    Packed packed = pack(cols, rows.data(), static_cast<int64_t>(rows.size()));
+    // All packed rows column by column (heavy tuples, then the other rounds,
+    // padded with zeros to whole blocks): the top-up gathers from the whole
+    // columns, the pass classes copy the other rounds from their tails.
+    const int64_t ld = H + (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
+    Packed packed = pack(cols, grouped ? rows.data() : nullptr, H + m, ld);
     const int64_t W = packed.W;
     std::vector<int64_t>().swap(rows);
-    // All packed rows column by column (heavy tuples, then the other rounds,
-    // padded with zeros to whole blocks): the pass streams a column's tail, the
-    // top-up gathers from the whole column.
-    const int64_t ld = H + (m + kUniformRowBlock - 1) / kUniformRowBlock * kUniformRowBlock;
-    std::vector<double> columns(static_cast<size_t>(ld * W), 0.0);
-    for (int64_t i = 0; i < H + m; ++i)
-        for (int64_t j = 0; j < W; ++j) columns[j * ld + i] = packed.values[i * W + j];
-    const std::vector<PassClass> classes = split_by_pattern(packed.values.data() + H * W, m, W);
-    std::vector<double>().swap(packed.values);  // finish() needs only the slot maps
+    const std::vector<double>& columns = packed.values;
+    const std::vector<PassClass> classes = split_by_pattern(columns.data() + H, ld, m, W);
 
     // Tiny logs: lambda would be about zero; every draw is then a top-up draw.
     const double nd = static_cast<double>(n);
@@ -480,10 +585,24 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     if (poissonise)
         for (int64_t k = 0; k < H; ++k) guides.emplace_back(lambda * static_cast<double>(heavy_mass_of[k]));
 
-    const int64_t heavy_rounds = H > 0 ? heavy_end.back() : 0;
-    std::vector<uint32_t> heavy_of_round(static_cast<size_t>(heavy_rounds));  // H < 2^32: H <= n / 8
-    for (int64_t k = 0, r = 0; k < H; ++k)
-        for (; r < heavy_end[k]; ++r) heavy_of_round[r] = static_cast<uint32_t>(k);
+    // The top-up gathers one value per drawn round and column: with heavy
+    // tuples, their values are repeated once per round they stand for (in the
+    // order above), so a draw is one load, not a lookup and a load.
+    std::vector<double> expanded;
+    const double* by_round = columns.data();
+    int64_t by_round_ld = ld;
+    if (H > 0) {
+        expanded.resize(static_cast<size_t>(n * W));
+        for (int64_t j = 0; j < W; ++j) {
+            double* dst = expanded.data() + j * n;
+            const double* col = columns.data() + j * ld;
+            for (int64_t k = 0, r = 0; k < H; ++k)
+                for (; r < heavy_end[k]; ++r) dst[r] = col[k];
+            std::copy(col + H, col + H + m, dst + heavy_end.back());
+        }
+        by_round = expanded.data();
+        by_round_ld = n;
+    }
     const RoundSampler sampler(static_cast<uint64_t>(n));
     const double work_ns = static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
                                                           (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
@@ -493,7 +612,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     {
         std::vector<double> sums(W);
         std::vector<int64_t> heavy_count(H);
-        std::vector<int64_t> topup;  // packed rows of the top-up draws
+        std::vector<int64_t> topup;  // rounds of the top-up draws
         std::vector<double> class_sums(W);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_boot; ++b) {
@@ -520,16 +639,13 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
                     const double c = static_cast<double>(heavy_count[k]);
                     for (int64_t j = 0; j < W; ++j) sums[j] += c * columns[j * ld + k];
                 }
-                // The top-up: n - total uniform rounds, mapped to packed rows first and
-                // then summed with four independent accumulators per column.
+                // The top-up: n - total uniform rounds, drawn first and then summed with
+                // four independent accumulators per column.
                 topup.resize(static_cast<size_t>(n - total));
-                for (auto& row : topup) {
-                    const int64_t r = static_cast<int64_t>(sampler.draw(rng));
-                    row = r >= heavy_rounds ? H + r - heavy_rounds : int64_t(heavy_of_round[r]);
-                }
+                for (auto& round : topup) round = static_cast<int64_t>(sampler.draw(rng));
                 const size_t T = topup.size();
                 for (int64_t j = 0; j < W; ++j) {
-                    const double* col = columns.data() + j * ld;
+                    const double* col = by_round + j * by_round_ld;
                     double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
                     size_t t = 0;
                     for (; t + 4 <= T; t += 4) {

@@ -17,8 +17,8 @@ namespace {
 
 inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-// One step of the eight streams; out[l] is lane l's 64-bit output. Element e
-// of a block (0..31) takes bits [16 (e % 4), 16 (e % 4) + 16) of out[e / 4].
+// One step of the eight streams; out[l] is lane l's 64-bit output. Word w of
+// a block (0..31) is bits [16 (w % 4), 16 (w % 4) + 16) of out[w / 4].
 inline void step_generic(PoissonLanes& g, uint64_t* out) {
     for (int l = 0; l < 8; ++l) {
         uint64_t& s0 = g.s[0][l];
@@ -37,7 +37,9 @@ inline void step_generic(PoissonLanes& g, uint64_t* out) {
 }
 
 // One Poisson pass in portable code. Adds c_i * x to acc[j] and returns the
-// total count N.
+// total count N. Row e of a block uses word e; rows are visited in order, so
+// the rare undecided lanes take their extra bits from rng in the same order
+// as in the vector kernel.
 int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
     const int64_t m = R.m, W = R.W, ld = R.ld;
     int64_t total = 0;
@@ -61,8 +63,29 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
 #ifdef REELREC_OPE_X86
 #define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 
+// Top 16 bits of the double c, for c = 0..7 (the low 48 bits are zero).
+alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008, 0x4010, 0x4014, 0x4018, 0x401C};
+
+// kToTop[q]: word 4 l + 3 (the top of lane l) takes word 8 q + l.
+struct ToTop {
+    alignas(64) uint16_t index[4][32];
+    constexpr ToTop() : index() {
+        for (int q = 0; q < 4; ++q)
+            for (int l = 0; l < 8; ++l) index[q][4 * l + 3] = static_cast<uint16_t>(8 * q + l);
+    }
+};
+alignas(64) constexpr ToTop kToTopTable{};
+constexpr const uint16_t (&kToTop)[4][32] = kToTopTable.index;
+
 // The same pass, 32 rows per step. WC > 0: the column count is known at
 // compile time and accumulators stay in registers; WC == 0: any W.
+//
+// Per step: eight xoshiro256++ steps give 32 16-bit uniforms; a three-step
+// binary search gives the counts c (16-bit lanes); one table lookup turns c
+// into the top word of the double c (the other 48 bits of a small integer are
+// zero), and four zero-masking word permutes move words 8q..8q+7 to the top of
+// the eight lanes of vector q -- cheaper than widening conversions. Counts are
+// summed in 16-bit lanes and flushed before they could overflow.
 template <int WC>
 REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
                                    double* sums) {
@@ -74,8 +97,14 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
     const __m512i thresholds = undecided;
     const __m512i next = _mm512_loadu_si512(T.next);
+    const __m512i count_bits = _mm512_load_si512(kCountBits);
+    const __m512i to_top0 = _mm512_load_si512(kToTop[0]), to_top1 = _mm512_load_si512(kToTop[1]);
+    const __m512i to_top2 = _mm512_load_si512(kToTop[2]), to_top3 = _mm512_load_si512(kToTop[3]);
     const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
-    __m512i count_acc = _mm512_setzero_si512();
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i count16 = zero;  // at most 7 per lane and step: flushed every 8192 steps
+    int64_t count_total = 0;
+    int64_t steps_since_flush = 0;
     // WC > 0: accumulators in registers; otherwise 32 doubles per column in memory.
     constexpr int kRegCols = WC > 0 ? WC : 1;
     __m512d acc_reg[kRegCols][4];
@@ -93,13 +122,15 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     auto block = [&](int64_t i0, __mmask32 valid)
         __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        // the xoshiro256++ update, its five xors folded into three-way ones
         const __m512i t = _mm512_slli_epi64(s1, 17);
-        s2 = _mm512_xor_si512(s2, s0);
-        s3 = _mm512_xor_si512(s3, s1);
-        s1 = _mm512_xor_si512(s1, s2);
-        s0 = _mm512_xor_si512(s0, s3);
-        s2 = _mm512_xor_si512(s2, t);
-        s3 = _mm512_rol_epi64(s3, 45);
+        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
+        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
+        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
+        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
+        s0 = n0;
+        s1 = n1;
+        s2 = n2;
 
         // c = #{k : u16 > t_k} by binary search over the seven sorted thresholds:
         // t_3 decides c >= 4, then t_{c+1} decides +2, then t_c decides +1.
@@ -108,14 +139,14 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
         c = _mm512_maskz_mov_epi16(valid, c);
         const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        count16 = _mm512_add_epi16(count16, c);
 
-        const __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(c));
-        const __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(c, 1));
-        count_acc = _mm512_add_epi32(count_acc, _mm512_add_epi32(lo, hi));
-        const __m512d d0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(lo));
-        const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(lo, 1));
-        const __m512d d2 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(hi));
-        const __m512d d3 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(hi, 1));
+        const __m512i bits = _mm512_permutexvar_epi16(c, count_bits);
+        constexpr __mmask32 kTopWords = 0x88888888u;
+        const __m512d d0 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top0, bits));
+        const __m512d d1 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top1, bits));
+        const __m512d d2 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top2, bits));
+        const __m512d d3 = _mm512_castsi512_pd(_mm512_maskz_permutexvar_epi16(kTopWords, to_top3, bits));
         for (int64_t j = 0; j < W; ++j) {
             const double* x = R.values + j * ld + i0;
             if (WC > 0) {
@@ -136,8 +167,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
             alignas(64) uint16_t u[32], cs[32];
             _mm512_store_si512(u, r);
             _mm512_store_si512(cs, c);
-            for (uint32_t bits = redo; bits; bits &= bits - 1) {
-                const int e = __builtin_ctz(bits);
+            for (uint32_t pending = redo; pending; pending &= pending - 1) {
+                const int e = __builtin_ctz(pending);
                 const int64_t corr = T.resolve(u[e], rng) - cs[e];
                 if (corr == 0) continue;
                 fix_total += corr;
@@ -145,10 +176,17 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                 for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
             }
         }
+        if (__builtin_expect(++steps_since_flush == 8192, 0)) {
+            count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+            count16 = zero;
+            steps_since_flush = 0;
+        }
     };
     const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
     for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
-    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    if (full < m) {
+        block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    }
     _mm512_store_si512(g.s[0], s0);
     _mm512_store_si512(g.s[1], s1);
     _mm512_store_si512(g.s[2], s2);
@@ -160,7 +198,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         const __m512d s = _mm512_add_pd(_mm512_add_pd(a[0], a[1]), _mm512_add_pd(a[2], a[3]));
         sums[j] += _mm512_reduce_add_pd(s) + (any_fix ? fix[j] : 0.0);
     }
-    return static_cast<int64_t>(_mm512_reduce_add_epi32(count_acc)) + fix_total;
+    count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+    return count_total + fix_total;
 }
 
 REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
@@ -178,6 +217,125 @@ REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, co
             return pass_avx512<0>(R, g, T, rng, sums);
     }
 }
+#define REELREC_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
+
+// The pass with fixed-point values (W = WC <= 4 columns): the same random
+// streams, search and undecided lanes as pass_avx512, but the 16-bit counts
+// multiply the 16-bit digits of the values directly -- one vpdpwssd per
+// digit adds 32 products into 16 32-bit lanes, with no count conversion. A
+// lane gains at most 2 * 7 * 2^14 < 2^18 per step, so the 32-bit sums are
+// flushed to 64 bits every 8192 steps; the digit sums are combined exactly in
+// 128 bits and converted once.
+template <int WC>
+REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
+                                       double* sums) {
+    static_assert(WC >= 1 && WC <= 4, "fixed-point pass: 1 to 4 columns");
+    const int64_t m = R.m, ld = R.ld;
+    const int16_t* digits = R.fixed->digits.data();
+    __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
+    __m512i s2 = _mm512_load_si512(g.s[2]), s3 = _mm512_load_si512(g.s[3]);
+    const __m512i t3 = _mm512_set1_epi16(static_cast<short>(T.t[3]));
+    const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
+    const __m512i thresholds = undecided;
+    const __m512i next = _mm512_loadu_si512(T.next);
+    const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i count16 = zero;
+    int64_t count_total = 0;
+    int64_t steps_since_flush = 0;
+    __m512i acc[WC][4];
+    int64_t acc_total[WC][4] = {};
+    for (auto& a : acc)
+        for (auto& v : a) v = zero;
+    int64_t fix_total = 0;
+    double fix[WC] = {};
+    bool any_fix = false;
+
+    auto flush = [&]() __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
+        count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
+        count16 = zero;
+        for (int j = 0; j < WC; ++j)
+            for (int p = 0; p < 4; ++p) {
+                const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc[j][p]));
+                const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc[j][p], 1));
+                acc_total[j][p] += _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi));
+                acc[j][p] = zero;
+            }
+        steps_since_flush = 0;
+    };
+    auto block = [&](int64_t i0, __mmask32 valid)
+        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))) {
+        const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
+        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
+        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
+        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
+        s0 = n0;
+        s1 = n1;
+        s2 = n2;
+
+        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
+        c = _mm512_maskz_mov_epi16(valid, c);
+        const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        count16 = _mm512_add_epi16(count16, c);
+
+        const int16_t* d = digits + (i0 / kUniformRowBlock) * WC * 4 * 32;
+        for (int j = 0; j < WC; ++j)
+            for (int p = 0; p < 4; ++p)
+                acc[j][p] = _mm512_dpwssd_epi32(acc[j][p], c, _mm512_loadu_si512(d + (j * 4 + p) * 32));
+        if (__builtin_expect(redo != 0, 0)) {
+            alignas(64) uint16_t u[32], cs[32];
+            _mm512_store_si512(u, r);
+            _mm512_store_si512(cs, c);
+            for (uint32_t pending = redo; pending; pending &= pending - 1) {
+                const int e = __builtin_ctz(pending);
+                const int64_t corr = T.resolve(u[e], rng) - cs[e];
+                if (corr == 0) continue;
+                fix_total += corr;
+                any_fix = true;
+                for (int j = 0; j < WC; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
+            }
+        }
+        if (__builtin_expect(++steps_since_flush == 8192, 0)) flush();
+    };
+    const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
+    for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
+    if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
+    flush();
+    _mm512_store_si512(g.s[0], s0);
+    _mm512_store_si512(g.s[1], s1);
+    _mm512_store_si512(g.s[2], s2);
+    _mm512_store_si512(g.s[3], s3);
+    for (int j = 0; j < WC; ++j) {
+        __int128 v = 0;
+        for (int p = 3; p >= 0; --p) v = v * 32768 + acc_total[j][p];
+        sums[j] += std::ldexp(static_cast<double>(v), -R.fixed->scale_exp[j]) + (any_fix ? fix[j] : 0.0);
+    }
+    return count_total + fix_total;
+}
+
+REELREC_AVX512_VNNI int64_t pass_vnni_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
+                                          WyRand& rng, double* sums) {
+    if (R.fixed) {
+        switch (R.W) {
+            case 1:
+                return pass_fixed<1>(R, g, T, rng, sums);
+            case 2:
+                return pass_fixed<2>(R, g, T, rng, sums);
+            case 3:
+                return pass_fixed<3>(R, g, T, rng, sums);
+            case 4:
+                return pass_fixed<4>(R, g, T, rng, sums);
+            default:
+                break;
+        }
+    }
+    return pass_avx512_any(R, g, T, rng, sums);
+}
+
 #endif
 
 using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThresholds&, WyRand&, double*);
@@ -185,14 +343,23 @@ using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThres
 struct Dispatch {
     PassFn pass = pass_generic;
     const char* name = "generic";
+    bool fixed = false;  // the pass takes fixed-point digits (UniformRows::fixed)
     Dispatch() {
 #ifdef REELREC_OPE_X86
         __builtin_cpu_init();
-        const char* off = std::getenv("REELREC_OPE_GENERIC");  // tests compare the two kernels
-        if (!(off && off[0] == '1') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        // tests compare the kernels: "1" forces the portable one, "fma" the floating-point AVX-512 one
+        const char* force = std::getenv("REELREC_OPE_GENERIC");
+        const bool generic = force && std::strcmp(force, "1") == 0;
+        const bool no_vnni = force && std::strcmp(force, "fma") == 0;
+        if (!generic && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
             pass = pass_avx512_any;
             name = "avx512";
+            if (!no_vnni && __builtin_cpu_supports("avx512vnni")) {
+                pass = pass_vnni_any;
+                name = "avx512-vnni";
+                fixed = true;
+            }
         }
 #endif
     }
@@ -202,6 +369,23 @@ const Dispatch& dispatch() {
     static const Dispatch d;
     return d;
 }
+
+#ifdef REELREC_OPE_X86
+// One block of 32 values to their four digit rows (see FixedColumns); the
+// scaled value is rounded to the nearest integer.
+__attribute__((target("avx512f,avx512dq"))) void to_digits(const double* x, double f1, double f2, int16_t* d) {
+    const __m512i half = _mm512_set1_epi64(16384), low = _mm512_set1_epi64(32767);
+    for (int e = 0; e < 32; e += 8) {
+        const __m512d y = _mm512_mul_pd(_mm512_mul_pd(_mm512_loadu_pd(x + e), _mm512_set1_pd(f1)), _mm512_set1_pd(f2));
+        __m512i v = _mm512_cvt_roundpd_epi64(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        for (int p = 0; p < 4; ++p) {  // balanced base-2^15 digits, lowest first
+            const __m512i digit = _mm512_sub_epi64(_mm512_and_si512(_mm512_add_epi64(v, half), low), half);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + p * 32 + e), _mm512_cvtepi64_epi16(digit));
+            v = _mm512_srai_epi64(_mm512_sub_epi64(v, digit), 15);
+        }
+    }
+}
+#endif
 
 }  // namespace
 
@@ -244,6 +428,44 @@ int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& threshold
 }
 
 const char* multinomial_kernel_name() { return dispatch().name; }
+
+bool poisson_pass_uses_fixed(int64_t W) { return dispatch().fixed && W >= 1 && W <= 4; }
+
+bool make_fixed_columns(const UniformRows& rows, FixedColumns& out) {
+#ifdef REELREC_OPE_X86
+    if (!dispatch().fixed) return false;
+    const int64_t m = rows.m, ld = rows.ld, W = rows.W;
+    const int64_t blocks = (m + kUniformRowBlock - 1) / kUniformRowBlock;
+    std::vector<int> scale(static_cast<size_t>(W), 0);
+    for (int64_t j = 0; j < W; ++j) {
+        double largest = 0.0;
+        for (int64_t i = 0; i < m; ++i) {
+            const double x = rows.values[j * ld + i];
+            if (!std::isfinite(x)) return false;
+            largest = std::max(largest, std::fabs(x));
+        }
+        int e = 0;
+        if (largest > 0.0) std::frexp(largest, &e);  // largest < 2^e
+        scale[j] = 58 - e;                            // |x| 2^scale < 2^58
+    }
+    out.scale_exp = scale;
+    out.digits.assign(static_cast<size_t>(blocks * W * 4 * 32), 0);
+    for (int64_t j = 0; j < W; ++j) {
+        // x 2^scale by exact power-of-two products (2^scale alone may not be a double)
+        const int big = std::max(scale[j] - 1000, 0);
+        const double f1 = std::ldexp(1.0, big), f2 = std::ldexp(1.0, scale[j] - big);
+        // every row up to the padded length (the padding is finite and gets zero counts)
+        for (int64_t b = 0; b < blocks; ++b)
+            to_digits(rows.values + j * ld + b * kUniformRowBlock, f1, f2,
+                      out.digits.data() + (b * W + j) * 4 * kUniformRowBlock);
+    }
+    return true;
+#else
+    (void)rows;
+    (void)out;
+    return false;
+#endif
+}
 
 PoissonGuide::PoissonGuide(double mean) {
     // Window of +-(12 sd + 12) around the mean: the mass outside is below 1e-30,
