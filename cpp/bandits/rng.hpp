@@ -118,6 +118,18 @@ public:
         if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
     }
 
+    // The raw xoshiro256++ state: kernels that run one stream per SIMD lane
+    // (cpp/bandits/thompson_batch.cpp) load it into lanes and hand a lane back
+    // to this class for the rare slow paths, so both give the same numbers.
+    void save_state(uint64_t out[4]) const {
+        for (int i = 0; i < 4; ++i) out[i] = s_[i];
+    }
+    static RandomStream from_state(const uint64_t in[4]) {
+        RandomStream r;
+        for (int i = 0; i < 4; ++i) r.s_[i] = in[i];
+        return r;
+    }
+
     uint64_t next_u64() {
         const uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
         const uint64_t t = s_[1] << 17;
@@ -220,6 +232,7 @@ public:
     double beta(double a, double b) { return 1.0 / (1.0 + std::exp(-beta_logit(a, b))); }
 
 private:
+    RandomStream() = default;
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     uint64_t s_[4];
 };
