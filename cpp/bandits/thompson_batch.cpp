@@ -72,6 +72,18 @@ void draws_scalar(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* pos,
 constexpr uint64_t kExpOne = 0x4330000000000000ull;  // bits of 2^52
 constexpr double kTwoPow52 = 4503599627370496.0;
 
+// double(k) for k < 2^53 without a 64-bit conversion instruction:
+// k = 2 (k >> 1) + (k & 1), each part through the 2^52 exponent trick.
+template <class U, class D>
+TS_INLINE D to_double53_split(U k) {
+    U hi = (k >> 1) | kExpOne, lo = (k & 1) | kExpOne;
+    D h, l;
+    std::memcpy(&h, &hi, sizeof(D));
+    std::memcpy(&l, &lo, sizeof(D));
+    h -= kTwoPow52;
+    return (h + h) + (l - kTwoPow52);
+}
+
 // One kernel per instruction set: the lane code (thompson_lanes.inc) compiled
 // under each ISA's target, with a table gather and a comparison into a lane
 // bit mask spelled per ISA. fp-contract=off: a fused multiply-add would round
@@ -87,6 +99,7 @@ TS_INLINE D gather(const double* t, U i) { return D{t[i[0]], t[i[1]]}; }
 TS_INLINE unsigned less(D a, D b) {
     return static_cast<unsigned>(a[0] < b[0]) | static_cast<unsigned>(a[1] < b[1]) << 1;
 }
+TS_INLINE D to_double53(U k) { return to_double53_split<U, D>(k); }
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes2
 #pragma GCC pop_options
@@ -105,6 +118,7 @@ TS_INLINE D gather(const double* t, U i) { return _mm256_i64gather_pd(t, reinter
 TS_INLINE unsigned less(D a, D b) {
     return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)));
 }
+TS_INLINE D to_double53(U k) { return to_double53_split<U, D>(k); }
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes4
 #pragma GCC pop_options
@@ -119,6 +133,7 @@ typedef int64_t I __attribute__((vector_size(64)));
 typedef double D __attribute__((vector_size(64)));
 TS_INLINE D gather(const double* t, U i) { return _mm512_i64gather_pd(reinterpret_cast<__m512i>(i), t, 8); }
 TS_INLINE unsigned less(D a, D b) { return static_cast<unsigned>(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ)); }
+TS_INLINE D to_double53(U k) { return _mm512_cvtepu64_pd(reinterpret_cast<__m512i>(k)); }
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes8
 #pragma GCC pop_options
