@@ -100,6 +100,7 @@ TS_INLINE unsigned less(D a, D b) {
     return static_cast<unsigned>(a[0] < b[0]) | static_cast<unsigned>(a[1] < b[1]) << 1;
 }
 TS_INLINE D to_double53(U k) { return to_double53_split<U, D>(k); }
+TS_INLINE U mul32(U a, U b) { return (a & 0xFFFFFFFFull) * (b & 0xFFFFFFFFull); }
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes2
 #pragma GCC pop_options
@@ -119,6 +120,9 @@ TS_INLINE unsigned less(D a, D b) {
     return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)));
 }
 TS_INLINE D to_double53(U k) { return to_double53_split<U, D>(k); }
+TS_INLINE U mul32(U a, U b) {
+    return reinterpret_cast<U>(_mm256_mul_epu32(reinterpret_cast<__m256i>(a), reinterpret_cast<__m256i>(b)));
+}
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes4
 #pragma GCC pop_options
@@ -134,6 +138,9 @@ typedef double D __attribute__((vector_size(64)));
 TS_INLINE D gather(const double* t, U i) { return _mm512_i64gather_pd(reinterpret_cast<__m512i>(i), t, 8); }
 TS_INLINE unsigned less(D a, D b) { return static_cast<unsigned>(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ)); }
 TS_INLINE D to_double53(U k) { return _mm512_cvtepu64_pd(reinterpret_cast<__m512i>(k)); }
+TS_INLINE U mul32(U a, U b) {
+    return reinterpret_cast<U>(_mm512_mul_epu32(reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b)));
+}
 #include "bandits/thompson_lanes.inc"
 }  // namespace lanes8
 #pragma GCC pop_options
