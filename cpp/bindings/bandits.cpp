@@ -212,7 +212,9 @@ void bind_bandits(py::module_& m) {
                 job.m = m_in.data();
                 job.w = w_in.data();
             }
-            if (!thompson_isa_available(isa)) return py::object(py::none());
+            const bool known = isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
+            require(known, "isa: expected scalar, generic, avx2 or avx512, got " + isa);
+            if (!isa.empty() && !thompson_isa_available(isa)) return py::object(py::none());
             Array<int64_t> pos(n);
             Array<double> values({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(nc)});
             {
