@@ -162,6 +162,54 @@ def test_one_slot_path_equals_the_general_path(name):
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
+@pytest.mark.parametrize("share", [0.2, 0.6, 1.0])
+def test_per_request_rows_equal_the_slate_builder(name, share):
+    """k = 1 with one availability row per request takes the lane path and
+    the ranked propensity walk; slot 0 of a k = 2 slate (the general builder,
+    which scans every candidate) must agree bit for bit."""
+    policy = _fitted(name, n_arms=40, n=2000)
+    state = policy._native_state()
+    rows = np.random.default_rng(7).random((901, 40)) < share
+    rows[5] = False  # a request with no candidate
+    one = policy.select(available=rows)
+    policy._state.set_state(state)
+    two = policy.select(available=rows, k=2)
+    np.testing.assert_array_equal(one[0][:, 0], two[0][:, 0])
+    np.testing.assert_array_equal(one[1][:, 0], two[1][:, 0])
+    assert one[0][5, 0] == -1 and np.isnan(one[1][5, 0])
+    chosen = one[0][:, 0]
+    ok = chosen >= 0
+    assert rows[np.flatnonzero(ok), chosen[ok]].all()
+
+
+def test_guaranteed_exploration_keeps_the_general_path():
+    """With new_arm_share > 0 and arms below new_arm_pulls a slot may be an
+    exploration pick: the general path serves it (k = 1 equals slot 0 of
+    k = 2). Once no arm qualifies, share > 0 changes nothing."""
+    rng = np.random.default_rng(3)
+    arms = np.concatenate([np.arange(9), rng.integers(0, 9, 300)])
+    rewards = (rng.random(arms.size) < 0.3).astype(float)
+
+    def make(share, pulls):
+        return rb.ThompsonSampling(
+            9, n_mc=40, new_arm_share=share, new_arm_pulls=pulls, random_state=4
+        ).fit(arms, rewards)
+
+    explore = make(0.3, 100)
+    state = explore._native_state()
+    one = explore.select(n_requests=500)
+    explore._state.set_state(state)
+    two = explore.select(n_requests=500, k=2)
+    np.testing.assert_array_equal(one[0][:, 0], two[0][:, 0])
+    np.testing.assert_array_equal(one[1][:, 0], two[1][:, 0])
+    # every arm has a pull: no exploration pick is possible
+    settled = make(0.3, 1).select(n_requests=500)
+    plain = make(0.0, 1).select(n_requests=500)
+    np.testing.assert_array_equal(settled[0], plain[0])
+    np.testing.assert_array_equal(settled[1], plain[1])
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
 def test_results_identical_for_any_thread_count(name):
     # 20k requests x 60 arms is enough work for the kernel to use threads
     outs = []

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -47,6 +48,10 @@ void draws_scalar(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* pos,
         double best = 0.0;
         int64_t arg = -1;
         for (int64_t c = 0; c < nc; ++c) {
+            if (job.avail && !job.avail[i * job.avail_stride + job.cols[c]]) {
+                if (values) values[i * nc + c] = -std::numeric_limits<double>::infinity();
+                continue;
+            }
             double v;
             if (job.model == ThompsonModel::Normal) {
                 v = job.m[c] + job.w[c] * rng.normal();

@@ -44,11 +44,19 @@ struct ThompsonBatch {
     const GammaShape* shapes = nullptr;  // Beta: (alpha, beta) constants per candidate, 2 * n_cand
     const double* m = nullptr;           // Normal: mean and width per candidate
     const double* w = nullptr;
+    // Optional per-request availability: request r (0-based in the batch)
+    // may draw candidate c when avail[r * avail_stride + cols[c]] != 0;
+    // unavailable candidates draw nothing (score -inf), a request with none
+    // gets position -1.
+    const uint8_t* avail = nullptr;
+    int64_t avail_stride = 0;
+    const int64_t* cols = nullptr;
 };
 
 // Requests [r0, r0 + n) of the batch: pos[i] = the candidate position with
 // the largest draw (the first maximum in candidate order), values (optional,
-// n x n_cand row-major) = the draws themselves. `isa` picks the kernel:
+// n x n_cand row-major) = the draws themselves. `avail` rows are those of
+// requests r0..r0+n-1 (the caller offsets the pointer). `isa` picks the kernel:
 // "scalar" (RandomStream one request at a time, the reference), "generic"
 // (2 lanes, any x86-64 / portable vector code), "avx2" (4), "avx512" (8);
 // nullptr or "" picks the widest this CPU runs. Throws std::invalid_argument
