@@ -180,7 +180,7 @@ public:
     }
 
     // A Gamma(shape, 1) variate for shape >= 1 (Marsaglia & Tsang; the squeeze
-    // accepts ~98% of tries without a logarithm).
+    // accepts ~92% of tries without a logarithm).
     double gamma_variate(double shape) { return gamma_core(GammaShape(shape)); }
 
     // Gamma variate with precomputed constants (the unboosted core for g.d).
