@@ -28,7 +28,7 @@ namespace {
 // Cost: n_requests * n_cand draws (a Beta draw is two gamma variates);
 // n_mc * n_cand pool draws per call; per-request rows add a sort of each
 // draw's top kRanked arms and n_mc short walks per request. Memory:
-// n_mc * n_cand pool scores.
+// n_mc * n_cand pool floats (plus n_mc * min(n_cand, kRanked) positions).
 void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_threads, const double* m,
                        const double* w, const std::vector<int64_t>& cand, const uint8_t* rows, int64_t n_requests,
                        int64_t* out_arms, double* out_p) {
@@ -52,22 +52,23 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
     }
     const int64_t first = core.next_request;
 
-    // The Monte Carlo pool (SlateSelector::make_pool's streams and values) as
-    // the scores its scan compares, candidate-major.
-    std::vector<double> score(static_cast<std::size_t>(nc * n_mc));
+    // The Monte Carlo pool (SlateSelector::make_pool's streams and values),
+    // candidate-major floats; score() is what the selector's scan compares.
+    std::vector<float> pool(static_cast<std::size_t>(nc * n_mc));
+    auto score = [&](int64_t c, int64_t j) {
+        const double z = static_cast<double>(pool[c * n_mc + j]);
+        return normal ? m[cand[c]] + w[cand[c]] * z : z;
+    };
     const uint64_t pool_stream = kPoolStream | static_cast<uint64_t>(first);
     const int pool_threads = (normal ? 15.0 : 60.0) * n_mc * nc < kParallelNs ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(pool_threads) schedule(static)
     for (int64_t c = 0; c < nc; ++c) {
         errors.run([&] {
-            const int64_t a = cand[c];
-            RandomStream rng(core.seed, pool_stream, static_cast<uint32_t>(a));
-            double* sc = score.data() + c * n_mc;
+            RandomStream rng(core.seed, pool_stream, static_cast<uint32_t>(cand[c]));
+            float* z = pool.data() + c * n_mc;
             for (int64_t j = 0; j < n_mc; ++j) {
-                const float z =
-                    static_cast<float>(normal ? rng.normal() : rng.beta_logit(shapes[2 * c], shapes[2 * c + 1]));
-                sc[j] = normal ? m[a] + w[a] * static_cast<double>(z) : static_cast<double>(z);
+                z[j] = static_cast<float>(normal ? rng.normal() : rng.beta_logit(shapes[2 * c], shapes[2 * c + 1]));
             }
         });
     }
@@ -84,10 +85,10 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
         std::vector<double> best(static_cast<std::size_t>(n_mc), 0.0);
         std::vector<int64_t> arg(static_cast<std::size_t>(n_mc), -1);
         for (int64_t c = 0; c < nc; ++c) {
-            const double* sc = score.data() + c * n_mc;
             for (int64_t j = 0; j < n_mc; ++j) {
-                if (arg[j] < 0 || sc[j] > best[j]) {
-                    best[j] = sc[j];
+                const double v = score(c, j);
+                if (arg[j] < 0 || v > best[j]) {
+                    best[j] = v;
                     arg[j] = c;
                 }
             }
@@ -97,16 +98,23 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
         for (double& p : prop) p = (p + 1.0) / static_cast<double>(n_mc + 1);
     } else {
         ranked.resize(static_cast<std::size_t>(n_mc * n_ranked));
-        std::vector<int32_t> order(static_cast<std::size_t>(nc));
-        for (int64_t j = 0; j < n_mc; ++j) {
-            for (int64_t c = 0; c < nc; ++c) order[c] = static_cast<int32_t>(c);
-            auto better = [&](int32_t x, int32_t y) {
-                const double sx = score[x * n_mc + j], sy = score[y * n_mc + j];
-                return sx > sy || (sx == sy && x < y);
-            };
-            std::partial_sort(order.begin(), order.begin() + n_ranked, order.end(), better);
-            std::copy(order.begin(), order.begin() + n_ranked, ranked.begin() + j * n_ranked);
+#pragma omp parallel num_threads(pool_threads)
+        {
+            std::vector<int32_t> order(static_cast<std::size_t>(nc));
+#pragma omp for schedule(static)
+            for (int64_t j = 0; j < n_mc; ++j) {
+                errors.run([&] {
+                    for (int64_t c = 0; c < nc; ++c) order[c] = static_cast<int32_t>(c);
+                    auto better = [&](int32_t x, int32_t y) {
+                        const double sx = score(x, j), sy = score(y, j);
+                        return sx > sy || (sx == sy && x < y);
+                    };
+                    std::partial_sort(order.begin(), order.begin() + n_ranked, order.end(), better);
+                    std::copy(order.begin(), order.begin() + n_ranked, ranked.begin() + j * n_ranked);
+                });
+            }
         }
+        errors.rethrow();
     }
 
     // The decisions.
@@ -171,7 +179,7 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
                         double best = 0.0;
                         for (int64_t cc = 0; cc < nc; ++cc) {
                             if (!row[cand[cc]]) continue;
-                            const double v = score[cc * n_mc + j];
+                            const double v = score(cc, j);
                             if (top < 0 || v > best) {
                                 best = v;
                                 top = cc;
