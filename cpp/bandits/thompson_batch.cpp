@@ -89,6 +89,11 @@ TS_INLINE D to_double53_split(U k) {
     return (h + h) + (l - kTwoPow52);
 }
 
+// Clang ignores GCC's optimize pragma; this keeps its multiplies and adds apart.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 // One kernel per instruction set: the lane code (thompson_lanes.inc) compiled
 // under each ISA's target, with a table gather and a comparison into a lane
 // bit mask spelled per ISA. fp-contract=off: a fused multiply-add would round
