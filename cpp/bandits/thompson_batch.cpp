@@ -1,3 +1,6 @@
+// Kernels of bandits/thompson_batch.hpp (see the note there: Marsaglia &
+// Tsang gamma and ziggurat normals, one request per SIMD lane, bit for bit the
+// scalar RandomStream; O(n_requests * n_candidates) draws, O(W) memory).
 #include "bandits/thompson_batch.hpp"
 
 #include <cmath>
@@ -20,9 +23,6 @@ namespace {
 // The slow paths, compiled for the baseline ISA like RandomStream's other
 // users: a lane hands its state over and takes the advanced state back.
 __attribute__((noinline)) double gamma_slow(uint64_t s[4], const GammaShape& g) {
-#ifdef REELREC_TS_COUNT
-    ++g_slow;
-#endif
     RandomStream rng = RandomStream::from_state(s);
     const double v = rng.gamma_core(g);
     rng.save_state(s);
@@ -30,9 +30,6 @@ __attribute__((noinline)) double gamma_slow(uint64_t s[4], const GammaShape& g) 
 }
 
 __attribute__((noinline)) double normal_slow(uint64_t s[4]) {
-#ifdef REELREC_TS_COUNT
-    ++g_nslow;
-#endif
     RandomStream rng = RandomStream::from_state(s);
     const double v = rng.normal();
     rng.save_state(s);
