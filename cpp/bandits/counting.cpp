@@ -235,6 +235,10 @@ void CountingBandit::remove_arm(int64_t arm) { core.arms.remove(arm); }
 
 void CountingBandit::update(const int64_t* arms, const double* rewards, int64_t n) {
     core.arms.check_arms(arms, n, "actions");
+    apply(arms, rewards, n);
+}
+
+void CountingBandit::apply(const int64_t* arms, const double* rewards, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         sum_[arms[i]] += rewards[i];
         core.arms.add_pull(arms[i]);
@@ -245,7 +249,7 @@ void CountingBandit::update(const int64_t* arms, const double* rewards, int64_t 
 void CountingBandit::fit(const int64_t* arms, const double* rewards, int64_t n, uint64_t seed) {
     core.arms.check_arms(arms, n, "decisions");
     reset(seed);
-    update(arms, rewards, n);
+    apply(arms, rewards, n);  // checked above: one pass over the ids, not two
 }
 
 void CountingBandit::values(const CountHyper& hp, std::vector<double>& m, std::vector<double>& w) const {

@@ -77,6 +77,9 @@ public:
     double default_prior_b() const { return default_b_; }
 
 private:
+    // update() without the id check.
+    void apply(const int64_t* arms, const double* rewards, int64_t n);
+
     CountKind kind_;
     double default_a_, default_b_;
     std::vector<double> prior_a_, prior_b_, sum_;
