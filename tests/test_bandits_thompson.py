@@ -162,11 +162,13 @@ def test_one_slot_path_equals_the_general_path(name):
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
-@pytest.mark.parametrize("share", [0.2, 0.6, 1.0])
+@pytest.mark.parametrize("share", [0.03, 0.1, 0.2, 0.6, 1.0])
 def test_per_request_rows_equal_the_slate_builder(name, share):
     """k = 1 with one availability row per request takes the lane path and
-    the ranked propensity walk; slot 0 of a k = 2 slate (the general builder,
-    which scans every candidate) must agree bit for bit."""
+    the ranked propensity walks (share 0.2+) or scans of the available arms
+    (share 0.1: n_avail^2 <= n_arms), or the general path (share 0.03: under
+    1 in 16); slot 0 of a k = 2 slate (the general builder, which scans every
+    candidate) must agree bit for bit."""
     policy = _fitted(name, n_arms=40, n=2000)
     state = policy._native_state()
     rows = np.random.default_rng(7).random((901, 40)) < share

@@ -21,7 +21,8 @@ namespace {
 // shared candidates the wins per arm are shared too (one scan per call); with
 // per-request rows each pooled draw keeps its arms ranked by score, and a
 // request walks each ranking to its first available arm (about 1 / (share of
-// arms available) steps per draw instead of a scan of every candidate).
+// arms available) steps per draw instead of a scan of every candidate); rows
+// with few available arms (n_avail^2 <= n_cand) scan just those.
 // Arms and propensities are bit for bit those of SlateSelector (the same
 // streams, pool and comparisons), which serves every other configuration.
 //
@@ -152,6 +153,7 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
         errors.run([&] {
             const int64_t r0 = b * kBlock;
             const int64_t len = std::min(kBlock, n_requests - r0);
+            std::vector<int32_t> avail_pos;
             ThompsonBatch part = job;
             if (rows) part.avail = rows + r0 * S;
             thompson_draws(part, r0, len, out_arms + r0, nullptr);
@@ -167,18 +169,27 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
                     continue;
                 }
                 const uint8_t* row = rows + r * S;
+                avail_pos.clear();
+                for (int64_t cc = 0; cc < nc; ++cc) {
+                    if (row[cand[cc]]) avail_pos.push_back(static_cast<int32_t>(cc));
+                }
+                const int64_t n_avail = static_cast<int64_t>(avail_pos.size());
+                // Walks take about nc / n_avail steps per draw, a scan of the
+                // available arms n_avail: sparse rows scan.
+                const bool walk = n_avail * n_avail > nc;
                 int64_t wins = 0;
                 for (int64_t j = 0; j < n_mc; ++j) {
                     int64_t top = -1;
-                    const int32_t* rank = ranked.data() + j * n_ranked;
-                    for (int64_t t = 0; t < n_ranked && top < 0; ++t) {
-                        if (row[cand[rank[t]]]) top = rank[t];
+                    if (walk) {
+                        const int32_t* rank = ranked.data() + j * n_ranked;
+                        for (int64_t t = 0; t < n_ranked && top < 0; ++t) {
+                            if (row[cand[rank[t]]]) top = rank[t];
+                        }
                     }
                     if (top < 0) {
-                        // Past the ranked head: the scan's first maximum.
+                        // The scan's first maximum over the available arms.
                         double best = 0.0;
-                        for (int64_t cc = 0; cc < nc; ++cc) {
-                            if (!row[cand[cc]]) continue;
+                        for (const int32_t cc : avail_pos) {
                             const double v = score(cc, j);
                             if (top < 0 || v > best) {
                                 best = v;
@@ -329,7 +340,19 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
             cand.push_back(a);
             fresh = fresh || (cfg.new_arm_share > 0.0 && pulls[a] < cfg.new_arm_pulls);
         }
-        if (!cand.empty() && !fresh) {
+        // Lanes pay for every live arm of every request: sparse per-request
+        // rows (under 1 in 16 arms available) are cheaper as the general
+        // path's candidate lists.
+        bool dense = true;
+        if (avail.per_request && n_requests > 0 && !cand.empty()) {
+            int64_t n_on = 0;
+            for (int64_t r = 0; r < n_requests; ++r) {
+                const uint8_t* row = avail.flags + r * S;
+                for (int64_t a : cand) n_on += row[a] != 0;
+            }
+            dense = 16 * n_on >= n_requests * static_cast<int64_t>(cand.size());
+        }
+        if (!cand.empty() && !fresh && dense) {
             thompson_one_slot(core, cfg.rule, cfg.n_mc, cfg.num_threads, m.data(), w.data(), cand,
                               avail.per_request ? avail.flags : nullptr, n_requests, out_arms, out_p);
             core.next_request += n_requests;
