@@ -24,8 +24,9 @@
 // k = 1 (and no guaranteed exploration in play) draws W requests at a time in
 // SIMD lanes (thompson_batch.hpp) and counts its Monte Carlo wins once per call
 // (one candidate set) or by short walks of ranked pooled draws (per-request
-// masks, ~n_mc / (share of arms available) steps per request); slates scan
-// every candidate's pooled draws, O(k * n_arms * n_mc) per request.
+// masks, ~n_mc / (share of arms available) steps per request); slates and
+// very sparse masks scan every candidate's pooled draws, O(k * n_arms * n_mc)
+// per request.
 #pragma once
 
 #include <cstdint>

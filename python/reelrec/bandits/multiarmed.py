@@ -273,8 +273,11 @@ class ThompsonSampling(_CountingPolicy):
     candidate arm once per ``select`` call. With one candidate set for every
     request (no ``available`` or a 1-d one) and ``k = 1`` the wins are
     counted once per call; with a mask per request each request walks the
-    pooled draws' rankings (about ``n_mc`` / share of available arms steps);
-    slates (``k > 1``) scan every candidate's pooled draws per slot.
+    pooled draws' rankings (about ``n_mc`` / share of available arms steps;
+    rows with few available arms scan just those); slates (``k > 1``) and
+    masks with under 1 in 16 arms available take the general slate builder,
+    which scans every candidate's pooled draws per slot. Every path gives
+    the same arms and propensities.
     """
 
     def __init__(
