@@ -20,7 +20,13 @@
 //  * epsilon_t = epsilon / (1 + decay * T).
 //
 // Complexity: update O(1) per reward; select O(n_requests * k * n_arms), plus
-// O(n_mc * n_arms) draws per call for Thompson propensities.
+// O(n_mc * n_arms) draws per call for Thompson propensities. Thompson with
+// k = 1 (and no guaranteed exploration in play) draws W requests at a time in
+// SIMD lanes (thompson_batch.hpp) and counts its Monte Carlo wins once per call
+// (one candidate set) or by short walks of ranked pooled draws (per-request
+// masks, ~n_mc / (share of arms available) steps per request); slates and
+// very sparse masks scan every candidate's pooled draws, O(k * n_arms * n_mc)
+// per request.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +78,9 @@ public:
     double default_prior_b() const { return default_b_; }
 
 private:
+    // update() without the id check.
+    void apply(const int64_t* arms, const double* rewards, int64_t n);
+
     CountKind kind_;
     double default_a_, default_b_;
     std::vector<double> prior_a_, prior_b_, sum_;

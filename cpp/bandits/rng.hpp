@@ -157,10 +157,15 @@ public:
         if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
     }
 
-    // A stream from a state open_streams8 derived (the same stream as the
-    // constructor with those arguments).
+    // A stream from a raw xoshiro256++ state: one open_streams8 derived (the
+    // same stream as the constructor with those arguments), or one a SIMD lane
+    // kernel (cpp/bandits/thompson_batch.cpp) hands back for its rare slow
+    // paths, so both give the same numbers.
     explicit RandomStream(const uint64_t* state) {
         for (int i = 0; i < 4; ++i) s_[i] = state[i];
+    }
+    void save_state(uint64_t out[4]) const {
+        for (int i = 0; i < 4; ++i) out[i] = s_[i];
     }
 
     uint64_t next_u64() {
@@ -213,7 +218,7 @@ public:
     }
 
     // A Gamma(shape, 1) variate for shape >= 1 (Marsaglia & Tsang; the squeeze
-    // accepts ~98% of tries without a logarithm).
+    // accepts ~92% of tries without a logarithm).
     double gamma_variate(double shape) { return gamma_core(GammaShape(shape)); }
 
     // Gamma variate with precomputed constants (the unboosted core for g.d).
@@ -265,6 +270,7 @@ public:
     double beta(double a, double b) { return 1.0 / (1.0 + std::exp(-beta_logit(a, b))); }
 
 private:
+    RandomStream() = default;
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     uint64_t s_[4];
 };

@@ -11,6 +11,7 @@
 #include "bandits/linear.hpp"
 #include "bandits/quadform.hpp"
 #include "bandits/rng.hpp"
+#include "bandits/thompson_batch.hpp"
 #include "bindings/common.hpp"
 
 namespace reelrec::bind {
@@ -182,6 +183,49 @@ void bind_bandits(py::module_& m) {
             return out;
         },
         py::arg("dist"), py::arg("n"), py::arg("seed"), py::arg("a") = 1.0, py::arg("b") = 1.0);
+    m.def(
+        "bandits_thompson_draws",
+        [](const std::string& model, uint64_t seed, uint64_t first_request, int64_t r0, int64_t n,
+           const Array<double>& m_in, const Array<double>& w_in, const std::string& isa) {
+            require(model == "normal" || model == "beta", "model: expected normal or beta");
+            require(n >= 0 && r0 >= 0, "n, r0: expected >= 0");
+            require(m_in.ndim() == 1 && w_in.ndim() == 1 && m_in.size() == w_in.size() && m_in.size() > 0,
+                    "m, w: expected two 1-d arrays of one non-zero length");
+            const int64_t nc = static_cast<int64_t>(m_in.size());
+            ThompsonBatch job;
+            job.seed = seed;
+            job.first_request = first_request;
+            job.n_cand = nc;
+            std::vector<GammaShape> shapes;
+            bool ratio = true;
+            if (model == "beta") {
+                for (int64_t c = 0; c < nc; ++c) {
+                    require(m_in.data()[c] > 0 && w_in.data()[c] > 0, "m, w: Beta shapes must be > 0");
+                    shapes.emplace_back(m_in.data()[c]);
+                    shapes.emplace_back(w_in.data()[c]);
+                    ratio = ratio && !shapes[2 * c].boosted && !shapes[2 * c + 1].boosted;
+                }
+                job.model = ratio ? ThompsonModel::BetaRatio : ThompsonModel::BetaLogit;
+                job.shapes = shapes.data();
+            } else {
+                job.model = ThompsonModel::Normal;
+                job.m = m_in.data();
+                job.w = w_in.data();
+            }
+            const bool known = isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
+            require(known, "isa: expected scalar, generic, avx2 or avx512, got " + isa);
+            if (!isa.empty() && !thompson_isa_available(isa)) return py::object(py::none());
+            Array<int64_t> pos(n);
+            Array<double> values({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(nc)});
+            {
+                py::gil_scoped_release release;
+                thompson_draws(job, r0, n, pos.mutable_data(), values.mutable_data(), isa.c_str());
+            }
+            return py::object(py::make_tuple(pos, values));
+        },
+        py::arg("model"), py::arg("seed"), py::arg("first_request"), py::arg("r0"), py::arg("n"), py::arg("m"),
+        py::arg("w"), py::arg("isa"));
+    m.def("bandits_thompson_isa", [] { return std::string(thompson_batch_isa()); });
     m.def("bandits_quadform_isa", [] { return std::string(quadform_isa()); });
     m.def(
         "bandits_quadform",
