@@ -435,3 +435,20 @@ def test_lints_float_widths_do_not_depend_on_batching():
     np.testing.assert_array_equal(np.vstack(parts), out[1][0])
     calib = rb.LinTS(4, 20, n_mc=3000, random_state=8).fit(arms % 4, r, X)
     assert_calibrated(*calib.select(np.tile(Xq[:1], (4000, 1))), 4, mc_draws=3000)
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_streams_opened_in_blocks_match_single_requests(index):
+    # epsilon-greedy and softmax open their decision streams 8 at a time;
+    # request i's draws must not depend on where its batch starts.
+    policy, _ = _policies()[index]
+    policy.set_params(random_state=3, num_threads=1)
+    _train(policy, False)
+    state = policy._native_state()
+    whole = policy.select(None, n_requests=2000)
+    policy._state.set_state(state)
+    parts = [policy.select(None, n_requests=1) for _ in range(13)]
+    parts.append(policy.select(None, n_requests=1987))
+    np.testing.assert_array_equal(np.vstack([p[0] for p in parts]), whole[0])
+    np.testing.assert_array_equal(np.vstack([p[1] for p in parts]), whole[1])
+    assert len(np.unique(whole[0])) > 5  # the draws explore

@@ -370,14 +370,25 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
     const double slot0 = avail.per_request ? S * (4.0 + (thompson ? cfg.n_mc : 0.0)) : 0.0;
     const double work = 50.0 + (thompson ? 30.0 * S : 0.0) + slot0 + later;
     const int threads = sel.threads_for(n_requests, work);
+    // Rules that draw for every request open their streams 8 at a time (the
+    // same states as opening them one by one); UCB rules draw only on ties.
+    const bool batch_streams = !(cfg.rule == Rule::Greedy && !(cfg.epsilon > 0.0));
+    constexpr int64_t kBlock = 64;
+    const int64_t n_blocks = (n_requests + kBlock - 1) / kBlock;
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
         SlateScratch scratch;
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t r = 0; r < n_requests; ++r) {
+        uint64_t states[4 * kBlock];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_blocks; ++b) {
             errors.run([&] {
-                sel.choose(r, m.data(), w.data(), avail.row(r, S), out_arms + r * cfg.k, out_p + r * cfg.k, scratch);
+                const int64_t r0 = b * kBlock, nb = std::min(kBlock, n_requests - r0);
+                if (batch_streams) sel.open_streams(r0, nb, states);
+                for (int64_t r = r0; r < r0 + nb; ++r) {
+                    sel.choose(r, m.data(), w.data(), avail.row(r, S), out_arms + r * cfg.k, out_p + r * cfg.k,
+                               scratch, batch_streams ? states + 4 * (r - r0) : nullptr);
+                }
             });
         }
     }

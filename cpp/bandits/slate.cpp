@@ -430,13 +430,19 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
 }
 
 void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
-                           double* out_p, SlateScratch& s) const {
+                           double* out_p, SlateScratch& s, const uint64_t* state) const {
     // The request's stream is opened at its first draw: deterministic rules
     // (a unique UCB maximum, epsilon = 0) never pay for it, and its values do
     // not depend on when it is opened.
     std::optional<RandomStream> stream;
     auto rng = [&]() -> RandomStream& {
-        if (!stream) stream.emplace(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+        if (!stream) {
+            if (state) {
+                stream.emplace(state);
+            } else {
+                stream.emplace(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+            }
+        }
         return *stream;
     };
     const int64_t* pulls = arms_.pulls();

@@ -103,8 +103,9 @@ public:
     void cache_first_slot(const double* m, const double* w, const uint8_t* avail);
 
     // Fills k arms and propensities for request r (0-based within the batch).
+    // `state`, when given, is request r's decision stream from open_streams().
     void choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
-                double* out_p, SlateScratch& s) const;
+                double* out_p, SlateScratch& s, const uint64_t* state = nullptr) const;
 
     // The common case in one pass: one slot, every live arm a candidate, no
     // guaranteed exploration, and a UCB rule without epsilon or a Normal
@@ -120,8 +121,9 @@ public:
 
     // The decision streams of requests [r0, r0 + n) (0-based within the
     // batch), 4 words each, opened 8 at a time; states needs room for n
-    // rounded up to a multiple of 8 streams. Only the Normal fast path uses
-    // them; other rules open streams lazily.
+    // rounded up to a multiple of 8 streams. Rules that draw for every
+    // request use them; the others (UCB, epsilon = 0) open streams lazily,
+    // only to break ties.
     void open_streams(int64_t r0, int64_t n, uint64_t* states) const;
 
     // Threads worth using for `n_requests` requests of about `ns_per_request`
