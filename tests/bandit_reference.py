@@ -50,7 +50,9 @@ class LogisticArms:
     def __init__(self, n_arms, d, l2=1.0, full=True):
         self.full = full
         self.m = np.zeros((n_arms, d))
-        self.precision = np.stack([l2 * np.eye(d) for _ in range(n_arms)]) if full else np.full((n_arms, d), l2)
+        self.precision = (
+            np.stack([l2 * np.eye(d) for _ in range(n_arms)]) if full else np.full((n_arms, d), l2)
+        )
 
     def update(self, arms, rewards, X):
         for a, r, x in zip(arms, rewards, X):
@@ -59,7 +61,13 @@ class LogisticArms:
             s = x @ Sx
             z0 = x @ self.m[a]
             # mode of 1/2 (w-m)^T Q (w-m) - log lik lies on m + eta Sigma x
-            eta = brentq(lambda e, r=r, z0=z0, s=s: e - r + sigmoid(z0 + e * s), r - 1.0, r, xtol=1e-15, rtol=1e-15)
+            eta = brentq(
+                lambda e, r=r, z0=z0, s=s: e - r + sigmoid(z0 + e * s),
+                r - 1.0,
+                r,
+                xtol=1e-15,
+                rtol=1e-15,
+            )
             new_m = self.m[a] + eta * Sx
             p = sigmoid(x @ new_m)
             if self.full:
@@ -111,7 +119,9 @@ class HybridArms:
     @property
     def theta(self):
         beta = self.beta
-        return np.stack([np.linalg.solve(self.A[a], self.b[a] - self.B[a] @ beta) for a in range(len(self.A))])
+        return np.stack(
+            [np.linalg.solve(self.A[a], self.b[a] - self.B[a] @ beta) for a in range(len(self.A))]
+        )
 
     def ucb(self, X, alpha):
         A0inv = np.linalg.inv(self.A0)
@@ -121,8 +131,12 @@ class HybridArms:
             Ainv = np.linalg.inv(self.A[a])
             for n, x in enumerate(X):
                 z = self.z(a, x)
-                s = (z @ A0inv @ z - 2 * z @ A0inv @ self.B[a].T @ Ainv @ x + x @ Ainv @ x
-                     + x @ Ainv @ self.B[a] @ A0inv @ self.B[a].T @ Ainv @ x)
+                s = (
+                    z @ A0inv @ z
+                    - 2 * z @ A0inv @ self.B[a].T @ Ainv @ x
+                    + x @ Ainv @ x
+                    + x @ Ainv @ self.B[a] @ A0inv @ self.B[a].T @ Ainv @ x
+                )
                 out[n, a] = z @ beta + x @ theta[a] + alpha * np.sqrt(s)
         return out
 

@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("REELREC_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-def random_user_items(n_users=40, n_items=60, density=0.15, seed=0, empty_users=(3,), empty_items=(5,)):
+def random_user_items(
+    n_users=40, n_items=60, density=0.15, seed=0, empty_users=(3,), empty_items=(5,)
+):
     """Small users x items float32 CSR with some empty rows and columns."""
     rng = np.random.default_rng(seed)
     dense = (rng.random((n_users, n_items)) < density) * rng.integers(1, 5, (n_users, n_items))

@@ -92,8 +92,15 @@ def topk_rule(row: np.ndarray, k: int, candidates: np.ndarray | None = None) -> 
     return idx[order][:k]
 
 
-def assert_topk_rows(ids: np.ndarray, scores: np.ndarray, reference: np.ndarray, k: int,
-                     candidates: np.ndarray | None = None, rtol: float = 2e-4, atol: float = 1e-5) -> None:
+def assert_topk_rows(
+    ids: np.ndarray,
+    scores: np.ndarray,
+    reference: np.ndarray,
+    k: int,
+    candidates: np.ndarray | None = None,
+    rtol: float = 2e-4,
+    atol: float = 1e-5,
+) -> None:
     """Rows of (ids, scores) equal the reference top-k up to ties.
 
     Each returned item carries the reference's value for that item, and the
@@ -106,8 +113,12 @@ def assert_topk_rows(ids: np.ndarray, scores: np.ndarray, reference: np.ndarray,
         got = ids[r][ids[r] >= 0]
         got_scores = scores[r][: got.size]
         assert got.size == best.size, f"row {r}: {got.size} results, reference has {best.size}"
-        np.testing.assert_allclose(got_scores, reference[r, got], rtol=rtol, atol=atol, err_msg=f"row {r}")
-        np.testing.assert_allclose(got_scores, reference[r, best], rtol=rtol, atol=atol, err_msg=f"row {r}")
+        np.testing.assert_allclose(
+            got_scores, reference[r, got], rtol=rtol, atol=atol, err_msg=f"row {r}"
+        )
+        np.testing.assert_allclose(
+            got_scores, reference[r, best], rtol=rtol, atol=atol, err_msg=f"row {r}"
+        )
 
 
 def csr_rows_as_topk(S: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:

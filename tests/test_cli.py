@@ -22,7 +22,13 @@ def test_demo_runs_every_model_and_prints_table(capsys, tmp_path):
 
 
 def test_demo_personalised_models_beat_random():
-    result = run_demo(n_users=600, n_videos=300, models=["Random", "Popularity", "EASE"], quiet=True, cold_start=False)
+    result = run_demo(
+        n_users=600,
+        n_videos=300,
+        models=["Random", "Popularity", "EASE"],
+        quiet=True,
+        cold_start=False,
+    )
     rows = {r["model"]: r for r in result["models"]}
     assert rows["EASE"]["ndcg@10"] > rows["Popularity"]["ndcg@10"] > rows["Random"]["ndcg@10"]
     assert result["cold_start"] == []
@@ -31,7 +37,10 @@ def test_demo_personalised_models_beat_random():
 def test_cold_start_hybrid_finds_new_uploads():
     from reelrec.datasets import synthetic_video_platform
 
-    rows = {r["model"]: r for r in cold_start_rows(synthetic_video_platform(1500, 800, seed=1), k=10, threads=0)}
+    rows = {
+        r["model"]: r
+        for r in cold_start_rows(synthetic_video_platform(1500, 800, seed=1), k=10, threads=0)
+    }
     assert rows["Hybrid"]["cold_recall@10"] > 5 * max(rows["ItemKNN"]["cold_recall@10"], 1e-3)
 
 
@@ -42,5 +51,7 @@ def test_demo_rejects_unknown_model(capsys):
 
 
 def test_python_dash_m_info():
-    result = subprocess.run([sys.executable, "-m", "reelrec", "info"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "reelrec", "info"], capture_output=True, text=True, check=True
+    )
     assert result.stdout.startswith("reelrec ")

@@ -63,7 +63,9 @@ def test_content_similarity_and_scores_match_numpy():
     F = block_features(X.shape[1], block=7, seed=1)
     model = ContentKNN(k=5).fit(X, item_features=F)
     D = F.toarray().astype(np.float64)
-    unit = D / np.where(np.linalg.norm(D, axis=1, keepdims=True) > 0, np.linalg.norm(D, axis=1, keepdims=True), 1)
+    unit = D / np.where(
+        np.linalg.norm(D, axis=1, keepdims=True) > 0, np.linalg.norm(D, axis=1, keepdims=True), 1
+    )
     cos = unit @ unit.T
     np.fill_diagonal(cos, 0)
     ids, scores = csr_rows_as_topk(model.similarity_, 5)
@@ -88,7 +90,9 @@ def test_cold_items_are_recommended():
 
 
 def test_features_from_interactions_metadata():
-    X = random_user_items(n_items=6, n_users=10, density=0.5, seed=1, empty_items=(), empty_users=())
+    X = random_user_items(
+        n_items=6, n_users=10, density=0.5, seed=1, empty_items=(), empty_users=()
+    )
     inter = Interactions(X)
     inter.item_metadata = {
         "title": ["Space Wars", "Space Wars II", "Cooking Show", "Baking Show", "Space Docs", None],
@@ -113,7 +117,9 @@ def test_features_from_interactions_metadata():
 
 
 def test_content_save_load_with_feature_names(tmp_path):
-    X = random_user_items(n_items=6, n_users=10, density=0.5, seed=1, empty_items=(), empty_users=())
+    X = random_user_items(
+        n_items=6, n_users=10, density=0.5, seed=1, empty_items=(), empty_users=()
+    )
     inter = Interactions(X)
     inter.item_metadata = {"title": ["a b", "b c", "c d", "d e", "e f", "f g"]}
     model = ContentKNN(k=2, ngram_range=[1, 1]).fit(inter)
@@ -122,7 +128,9 @@ def test_content_save_load_with_feature_names(tmp_path):
     loaded = Recommender.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(loaded.feature_names_, model.feature_names_)
     assert loaded.get_params() == model.get_params()
-    np.testing.assert_array_equal(loaded.recommend(np.arange(10), k=3)[0], model.recommend(np.arange(10), k=3)[0])
+    np.testing.assert_array_equal(
+        loaded.recommend(np.arange(10), k=3)[0], model.recommend(np.arange(10), k=3)[0]
+    )
 
 
 def test_content_bad_input():
@@ -159,7 +167,9 @@ def _minmax(ids, scores):
 def test_hybrid_equals_weighted_minmax_when_candidates_cover_catalogue():
     X = random_user_items(seed=3, empty_items=())
     a, b = ItemKNN(k=15).fit(X), RP3Beta(k=15).fit(X)
-    hybrid = Hybrid([("a", ItemKNN(k=15), 2.0), ("b", RP3Beta(k=15), 1.0)], candidate_multiplier=100).fit(X)
+    hybrid = Hybrid(
+        [("a", ItemKNN(k=15), 2.0), ("b", RP3Beta(k=15), 1.0)], candidate_multiplier=100
+    ).fit(X)
     n_items = X.shape[1]
     for u in range(5):
         ref = np.full(n_items, -np.inf)
@@ -168,7 +178,9 @@ def test_hybrid_equals_weighted_minmax_when_candidates_cover_catalogue():
         for i in na:
             ref[i] = (2.0 * na[i] + 1.0 * nb.get(i, 0.0)) / 3.0
         ids, scores = hybrid.recommend(u, k=10)
-        assert_topk_rows(ids[None], scores[None], ref[None], 10, candidates=np.isfinite(ref)[None], atol=1e-6)
+        assert_topk_rows(
+            ids[None], scores[None], ref[None], 10, candidates=np.isfinite(ref)[None], atol=1e-6
+        )
 
 
 def test_hybrid_cold_start_fallback_uses_content_only():
@@ -183,7 +195,9 @@ def test_hybrid_cold_start_fallback_uses_content_only():
     lo, hi = c_scores[c_ids >= 0].min(), c_scores[c_ids >= 0].max()
     expected_cold = (c_scores[c_ids.tolist().index(5)] - lo) / (hi - lo)
     np.testing.assert_allclose(scores[ids.tolist().index(5)], expected_cold, rtol=1e-5)
-    without = Hybrid(models, candidate_multiplier=100, cold_start_fallback=False).fit(X, item_features=F)
+    without = Hybrid(models, candidate_multiplier=100, cold_start_fallback=False).fit(
+        X, item_features=F
+    )
     ids2, scores2 = without.recommend(X.shape[0], k=X.shape[1], user_items=history)
     assert scores2[ids2.tolist().index(5)] < scores[ids.tolist().index(5)]
 
@@ -205,7 +219,9 @@ def test_nested_hybrid_save_load(tmp_path):
     outer.save(tmp_path / "h.npz")
     loaded = Recommender.load(tmp_path / "h.npz")
     assert loaded.get_params() == outer.get_params()
-    np.testing.assert_array_equal(loaded.recommend(np.arange(10), k=5)[0], outer.recommend(np.arange(10), k=5)[0])
+    np.testing.assert_array_equal(
+        loaded.recommend(np.arange(10), k=5)[0], outer.recommend(np.arange(10), k=5)[0]
+    )
     assert isinstance(loaded.models_[0][1], Hybrid)
 
 

@@ -35,7 +35,10 @@ def reference_aggregate(users, items, weights, timestamps, how):
 def as_dict(data: Interactions):
     rows, cols, w, ts = data.entries()
     return {
-        (data.user_ids[r].item(), data.item_ids[c].item()): (float(w[k]), None if ts is None else float(ts[k]))
+        (data.user_ids[r].item(), data.item_ids[c].item()): (
+            float(w[k]),
+            None if ts is None else float(ts[k]),
+        )
         for k, (r, c) in enumerate(zip(rows, cols))
     }
 
@@ -100,7 +103,9 @@ def test_factorize_paths():
 
 
 def test_from_arrays_timestamps_keep_latest_and_datetimes():
-    ts = np.array(["2024-01-01T00:00:00", "2024-01-02T00:00:00", "2024-01-01T00:00:10"], dtype="datetime64[s]")
+    ts = np.array(
+        ["2024-01-01T00:00:00", "2024-01-02T00:00:00", "2024-01-01T00:00:10"], dtype="datetime64[s]"
+    )
     data = Interactions.from_arrays([1, 1, 2], [5, 5, 5], timestamps=ts)
     np.testing.assert_array_equal(data.matrix.toarray(), [[2], [1]])
     assert data.timestamps.dtype == np.float64
@@ -127,11 +132,19 @@ def test_from_frame_columns_events_and_datetimes():
             "vid": [10, 10, 11, 10],
             "w": [1.0, 2.0, 3.0, 4.0],
             "kind": ["view", "like", "view", "like"],
-            "when": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-02", "2024-01-04"], utc=True),
+            "when": pd.to_datetime(
+                ["2024-01-01", "2024-01-03", "2024-01-02", "2024-01-04"], utc=True
+            ),
         }
     )
     data = Interactions.from_frame(
-        df, "uid", "vid", weight_col="w", timestamp_col="when", event_col="kind", event_weights={"view": 1, "like": 3}
+        df,
+        "uid",
+        "vid",
+        weight_col="w",
+        timestamp_col="when",
+        event_col="kind",
+        event_weights={"view": 1, "like": 3},
     )
     assert data.user_ids.tolist() == ["u1", "u2"] and data.item_ids.tolist() == [10, 11]
     # u1/10: view 1*1 + like 4*3 = 13; u2/10: like 2*3 = 6; u1/11: 3
@@ -156,7 +169,10 @@ def test_from_frame_columns_events_and_datetimes():
 )
 def test_from_frame_missing_ids_of_any_pandas_dtype(column):
     df = pd.DataFrame({"user": column, "item": [1, 2, 3]})
-    with pytest.raises(ValueError, match=r"df\['user'\]: ids must not be missing \(None/NaN\); found 1 at positions \[1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"df\['user'\]: ids must not be missing \(None/NaN\); found 1 at positions \[1\]",
+    ):
         Interactions.from_frame(df)
 
 
@@ -170,9 +186,16 @@ def test_from_frame_accepts_mapping_and_categorical():
 def test_to_frame_round_trip():
     rng = np.random.default_rng(0)
     df = pd.DataFrame(
-        {"user": rng.integers(0, 20, 300), "item": rng.integers(0, 15, 300), "weight": rng.random(300), "timestamp": rng.random(300)}
+        {
+            "user": rng.integers(0, 20, 300),
+            "item": rng.integers(0, 15, 300),
+            "weight": rng.random(300),
+            "timestamp": rng.random(300),
+        }
     )
-    data = Interactions.from_frame(df, weight_col="weight", timestamp_col="timestamp", aggregate="max")
+    data = Interactions.from_frame(
+        df, weight_col="weight", timestamp_col="timestamp", aggregate="max"
+    )
     again = Interactions.from_frame(data.to_frame(), weight_col="weight", timestamp_col="timestamp")
     np.testing.assert_array_equal(again.matrix.toarray(), data.matrix.toarray())
     np.testing.assert_array_equal(again.timestamps, data.timestamps)
@@ -189,7 +212,9 @@ def test_constructor_keeps_canonical_matrix_and_legacy_signature():
 
 
 def test_constructor_canonicalises_duplicates_with_aligned_timestamps():
-    coo = sp.coo_matrix((np.array([1.0, 2.0, 5.0]), (np.array([0, 0, 1]), np.array([1, 1, 0]))), shape=(2, 2))
+    coo = sp.coo_matrix(
+        (np.array([1.0, 2.0, 5.0]), (np.array([0, 0, 1]), np.array([1, 1, 0]))), shape=(2, 2)
+    )
     data = Interactions(coo, timestamps=[10, 30, 20])
     np.testing.assert_array_equal(data.matrix.toarray(), [[0, 3], [5, 0]])
     np.testing.assert_array_equal(data.timestamps, [30.0, 20.0])
@@ -224,7 +249,9 @@ def test_from_arrays_bad_input():
         Interactions.from_arrays([1, 2], [1])
     with pytest.raises(ValueError, match="weights: expected 2 values"):
         Interactions.from_arrays([1, 2], [1, 2], [1.0])
-    with pytest.raises(ValueError, match="weights: weights must be finite; 1 NaN/inf values, first at row 1"):
+    with pytest.raises(
+        ValueError, match="weights: weights must be finite; 1 NaN/inf values, first at row 1"
+    ):
         Interactions.from_arrays([1, 2], [1, 2], [1.0, np.nan])
     with pytest.raises(TypeError, match="weights: expected numeric weights"):
         Interactions.from_arrays([1, 2], [1, 2], ["a", "b"])
@@ -236,7 +263,9 @@ def test_from_arrays_bad_input():
         Interactions.from_arrays([], [])
     with pytest.raises(ValueError, match="aggregate: expected one of"):
         Interactions.from_arrays([1], [1], aggregate="mean")
-    with pytest.raises(ValueError, match=r"users: ids must not be missing \(None/NaN\); found 1 at positions \[1\]"):
+    with pytest.raises(
+        ValueError, match=r"users: ids must not be missing \(None/NaN\); found 1 at positions \[1\]"
+    ):
         Interactions.from_arrays(np.array(["a", None], dtype=object), [1, 2])
     with pytest.raises(ValueError, match="items: ids must not be missing"):
         Interactions.from_arrays([1, 2], [1.0, np.nan])
@@ -255,7 +284,9 @@ def test_id_maps_vectorised_and_unknown_ids():
     assert data.user_index("c") == 2 and isinstance(data.user_index("c"), int)
     np.testing.assert_array_equal(data.item_index(np.array([20, 30])), [1, 2])
     np.testing.assert_array_equal(data.user_ids[data.user_index(["a", "b"])], ["a", "b"])
-    with pytest.raises(KeyError, match=r"item_index: unknown item ids: 99, 'x'; 2 of 3 not in the index"):
+    with pytest.raises(
+        KeyError, match=r"item_index: unknown item ids: 99, 'x'; 2 of 3 not in the index"
+    ):
         data.item_index([99, 10, "x"])
     with pytest.raises(KeyError, match="unknown user ids: 'zz'"):
         data.user_index("zz")
@@ -280,7 +311,9 @@ def test_id_maps_unsorted_object_and_contiguous_ids():
 # ------------------------------------------------------------------- metadata
 def test_metadata_from_frame_dict_and_rows_aligned():
     data = Interactions.from_arrays(["u1", "u2"], ["m2", "m1"])
-    data.add_item_metadata(pd.DataFrame({"title": ["One", "Two", "Extra"]}, index=["m1", "m2", "m9"]))
+    data.add_item_metadata(
+        pd.DataFrame({"title": ["One", "Two", "Extra"]}, index=["m1", "m2", "m9"])
+    )
     assert data.item_metadata["title"].tolist() == ["One", "Two"]
     data.add_item_metadata({"id": ["m2"], "year": [1999]}, on="id")  # m1 missing -> NaN
     assert np.isnan(data.item_metadata["year"][0]) and data.item_metadata["year"][1] == 1999
@@ -357,7 +390,9 @@ def test_with_weights_and_copy():
 
 
 def test_models_fit_on_built_interactions():
-    df = pd.DataFrame({"user": ["a", "a", "b", "c"], "item": ["x", "y", "x", "x"], "t": [1.0, 2.0, 3.0, 4.0]})
+    df = pd.DataFrame(
+        {"user": ["a", "a", "b", "c"], "item": ["x", "y", "x", "x"], "t": [1.0, 2.0, 3.0, 4.0]}
+    )
     data = Interactions.from_frame(df, timestamp_col="t")
     model = Popularity(half_life=10.0).fit(data)
     ids, _ = model.recommend(data.user_index("b"), k=1, exclude_seen=False)
@@ -370,8 +405,13 @@ def test_tuple_ids_and_list_valued_metadata():
     data = Interactions.from_arrays([("a", 1), ("b", 2), ("a", 1)], [1, 2, 2])
     assert data.user_index(("b", 2)) == 1
     np.testing.assert_array_equal(data.user_index([("b", 2), ("a", 1)]), [1, 0])
-    data.add_user_metadata({("a", 1): {"tags": ["x", "y"], "n": 3}, ("b", 2): {"tags": ["z"], "n": 4}})
-    assert data.user_metadata["tags"][0] == ["x", "y"] and data.user_metadata["n"].tolist() == [3, 4]
+    data.add_user_metadata(
+        {("a", 1): {"tags": ["x", "y"], "n": 3}, ("b", 2): {"tags": ["z"], "n": 4}}
+    )
+    assert data.user_metadata["tags"][0] == ["x", "y"] and data.user_metadata["n"].tolist() == [
+        3,
+        4,
+    ]
 
 
 def test_row_sorted_input_with_duplicates_keeps_input_order():

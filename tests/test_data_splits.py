@@ -24,7 +24,11 @@ def data():
     items = rng.zipf(1.6, n) % 400  # long tail: some items are rare, so cold items exist
     ts = rng.integers(0, 500, n).astype(float)  # ties on purpose
     return Interactions.from_arrays(
-        [f"u{u}" for u in users], items, rng.random(n) + 0.1, ts, user_ids=[f"u{u}" for u in range(160)]
+        [f"u{u}" for u in users],
+        items,
+        rng.random(n) + 0.1,
+        ts,
+        user_ids=[f"u{u}" for u in range(160)],
     )
 
 
@@ -55,7 +59,9 @@ def reference_cold(split: Split, data: Interactions):
     history = split.fold_in if split.fold_in is not None else split.train
     test_users = np.flatnonzero(split.test.user_counts())
     cold_users = [u for u in test_users if history.user_counts()[u] == 0]
-    cold_items = [i for i in np.flatnonzero(split.test.item_counts()) if split.train.item_counts()[i] == 0]
+    cold_items = [
+        i for i in np.flatnonzero(split.test.item_counts()) if split.train.item_counts()[i] == 0
+    ]
     return cold_users, cold_items
 
 
@@ -89,7 +95,9 @@ def test_leave_last_n_out_time_order(data):
     split = leave_last_n_out(data, n=2, random_state=0)
     check_partition(split, data)
     counts = data.user_counts()
-    np.testing.assert_array_equal(split.test.user_counts(), np.minimum(2, np.maximum(counts - 1, 0)))
+    np.testing.assert_array_equal(
+        split.test.user_counts(), np.minimum(2, np.maximum(counts - 1, 0))
+    )
     train_rows, _, _, train_ts = split.train.entries()
     test_rows, _, _, test_ts = split.test.entries()
     for user in np.flatnonzero(split.test.user_counts()):
@@ -118,7 +126,9 @@ def test_temporal_split_cut(data):
     assert (split.test.timestamps >= cut).all() and (split.train.timestamps < cut).all()
     at = temporal_split(data, at=250)
     assert (at.test.timestamps >= 250).all() and (at.train.timestamps < 250).all()
-    dated = Interactions.from_arrays([1, 2], [1, 2], timestamps=np.array(["2024-01-01", "2024-02-01"], "datetime64[D]"))
+    dated = Interactions.from_arrays(
+        [1, 2], [1, 2], timestamps=np.array(["2024-01-01", "2024-02-01"], "datetime64[D]")
+    )
     by_date = temporal_split(dated, at=np.datetime64("2024-01-15"))
     assert by_date.test.nnz == 1 and by_date.train.nnz == 1
 
@@ -131,9 +141,15 @@ def test_user_split_strong_generalisation(data):
     assert held.size == int(np.floor(0.2 * np.count_nonzero(counts >= 2) + 0.5))
     assert (split.train.user_counts()[held] == 0).all()
     others = np.setdiff1d(np.arange(data.n_users), held)
-    assert (split.fold_in.user_counts()[others] == 0).all() and (split.test.user_counts()[others] == 0).all()
-    assert (split.test.user_counts()[held] >= 1).all() and (split.fold_in.user_counts()[held] >= 1).all()
-    np.testing.assert_array_equal(split.fold_in.user_counts()[held] + split.test.user_counts()[held], counts[held])
+    assert (split.fold_in.user_counts()[others] == 0).all() and (
+        split.test.user_counts()[others] == 0
+    ).all()
+    assert (split.test.user_counts()[held] >= 1).all() and (
+        split.fold_in.user_counts()[held] >= 1
+    ).all()
+    np.testing.assert_array_equal(
+        split.fold_in.user_counts()[held] + split.test.user_counts()[held], counts[held]
+    )
     assert split.n_cold_users == 0
     exact = user_split(data, test_users=10, random_state=1, by_time=True)
     assert exact.test_users.size == 10
@@ -207,7 +223,9 @@ def test_bad_split_input(data):
         user_split(data, test_users=1000)
     with pytest.raises(ValueError, match=r"test_users: expected a value in \(0, 1\)"):
         user_split(data, test_users=1.5)
-    with pytest.raises(ValueError, match="by_time: splitting held-out users by time needs timestamps"):
+    with pytest.raises(
+        ValueError, match="by_time: splitting held-out users by time needs timestamps"
+    ):
         user_split(untimed, by_time=True)
     with pytest.raises(ValueError, match="no user has at least 2 interactions"):
         user_split(untimed)

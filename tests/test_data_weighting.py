@@ -13,7 +13,12 @@ def reference_confidence(completion, liked, shared, skipped, w: VideoEventWeight
     """The module docstring's formula, written out per event."""
     out = []
     for c, lk, sh, sk in zip(completion, liked, shared, skipped):
-        score = w.watch * min(c, w.max_completion) ** w.completion_power + w.like * lk + w.share * sh - w.skip * sk
+        score = (
+            w.watch * min(c, w.max_completion) ** w.completion_power
+            + w.like * lk
+            + w.share * sh
+            - w.skip * sk
+        )
         out.append(max(w.floor, score))
     return np.array(out)
 
@@ -36,9 +41,19 @@ def test_matches_reference_for_custom_weights():
     n = 500
     completion = rng.random(n) * 3
     liked, shared, skipped = rng.random(n) < 0.3, rng.random(n) < 0.1, rng.random(n) < 0.2
-    w = VideoEventWeights(watch=2.0, completion_power=0.5, max_completion=1.5, like=0.7, share=3.0, skip=1.0, floor=0.05)
+    w = VideoEventWeights(
+        watch=2.0,
+        completion_power=0.5,
+        max_completion=1.5,
+        like=0.7,
+        share=3.0,
+        skip=1.0,
+        floor=0.05,
+    )
     got = w.confidence(completion=completion, liked=liked, shared=shared, skipped=skipped)
-    np.testing.assert_allclose(got, reference_confidence(completion, liked, shared, skipped, w), rtol=1e-6)
+    np.testing.assert_allclose(
+        got, reference_confidence(completion, liked, shared, skipped, w), rtol=1e-6
+    )
     assert got.min() >= 0.05
 
 
@@ -98,7 +113,10 @@ def test_from_events_sums_event_confidences_per_pair():
     np.testing.assert_allclose(data.matrix.toarray().ravel(), [2.5, 0.01], rtol=1e-6)
     np.testing.assert_array_equal(data.timestamps, [5.0, 2.0])
     no_flags = Interactions.from_events(
-        events.drop(columns=["liked", "shared", "skipped"]), liked_col=None, shared_col=None, skipped_col=None
+        events.drop(columns=["liked", "shared", "skipped"]),
+        liked_col=None,
+        shared_col=None,
+        skipped_col=None,
     )
     np.testing.assert_allclose(no_flags.matrix.toarray().ravel(), [1.5, 0.1], rtol=1e-6)
     with pytest.raises(KeyError, match="events: no column 'liked'"):

@@ -25,7 +25,14 @@ def test_synthetic_shapes_and_metadata(platform):
     assert data.shape == (2000, 1000)
     np.testing.assert_array_equal(data.user_ids, np.arange(2000))
     assert data.timestamps is not None and data.timestamps.size == data.nnz
-    assert set(data.item_metadata) == {"title", "tags", "topic", "topic_name", "duration", "upload_day"}
+    assert set(data.item_metadata) == {
+        "title",
+        "tags",
+        "topic",
+        "topic_name",
+        "duration",
+        "upload_day",
+    }
     assert set(data.user_metadata) == {"device"}
     assert set(data.user_metadata["device"]) <= set(platform.devices)
     assert all(isinstance(t, str) and t for t in data.item_metadata["title"])
@@ -36,7 +43,17 @@ def test_synthetic_shapes_and_metadata(platform):
     assert platform.video_topics.shape == (1000,)
     events = platform.events_frame()
     assert len(events) == platform.events["user"].size > 0
-    assert {"user", "item", "timestamp", "watch_time", "duration", "liked", "shared", "skipped", "device"} <= set(events)
+    assert {
+        "user",
+        "item",
+        "timestamp",
+        "watch_time",
+        "duration",
+        "liked",
+        "shared",
+        "skipped",
+        "device",
+    } <= set(events)
     assert set(events["device"].astype(str)) <= set(platform.devices)
     assert "n_events=" in repr(platform)
 
@@ -139,7 +156,9 @@ def test_synthetic_bad_parameters(platform):
 
 
 def test_synthetic_small_and_many_topics():
-    tiny = synthetic_video_platform(n_users=3, n_videos=2, n_topics=30, sessions_per_user=0.0, seed=5)
+    tiny = synthetic_video_platform(
+        n_users=3, n_videos=2, n_topics=30, sessions_per_user=0.0, seed=5
+    )
     assert tiny.interactions.shape == (3, 2) and tiny.interactions.nnz == 0
     assert tiny.topic_names[-1] == "topic29"
 
@@ -156,16 +175,23 @@ def test_movielens_100k(ml100k_path):
     assert data.item_metadata["genres"][toy] == "Animation|Children's|Comedy"
     assert data.item_metadata["year"][toy] == 1995
     first = data.user_index(1)
-    assert data.user_metadata["age"][first] == 24 and data.user_metadata["occupation"][first] == "technician"
+    assert (
+        data.user_metadata["age"][first] == 24
+        and data.user_metadata["occupation"][first] == "technician"
+    )
     # the parent folder works too
     assert load_movielens("100k", path=Path(ml100k_path).parent).nnz == 100_000
 
 
 def write_1m(folder: Path) -> None:
     folder.mkdir(parents=True)
-    (folder / "ratings.dat").write_text("1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n")
+    (folder / "ratings.dat").write_text(
+        "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n"
+    )
     (folder / "movies.dat").write_bytes(
-        "10::Caf\xe9 Society (1995)::Comedy|Drama\n20::Heat (1995)::Action\n30::Unrated (1999)::Drama\n".encode("latin-1")
+        "10::Caf\xe9 Society (1995)::Comedy|Drama\n20::Heat (1995)::Action\n30::Unrated (1999)::Drama\n".encode(
+            "latin-1"
+        )
     )
     (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
 
@@ -206,11 +232,16 @@ def test_movielens_missing_files_message(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"expected ratings\.csv in .*empty.*download=True"):
         load_movielens("25m", path=tmp_path / "empty")
     monkeypatch.setenv("REELREC_DATA", str(tmp_path / "cache"))
-    with pytest.raises(FileNotFoundError, match=r"cache.*ml-1m.*https://files.grouplens.org/datasets/movielens/ml-1m.zip"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"cache.*ml-1m.*https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+    ):
         load_movielens("1m")
     write_1m(tmp_path / "cache" / "ml-1m")
     assert load_movielens("1m").nnz == 3  # found in $REELREC_DATA
-    with pytest.raises(ValueError, match=r"variant: expected one of \['100k', '1m', '20m', '25m', 'latest-small'\]"):
+    with pytest.raises(
+        ValueError, match=r"variant: expected one of \['100k', '1m', '20m', '25m', 'latest-small'\]"
+    ):
         load_movielens("10m")
     with pytest.raises(TypeError, match="download: expected a bool"):
         load_movielens("1m", download="yes")
@@ -228,26 +259,38 @@ def test_download_verifies_and_unpacks_offline(tmp_path, monkeypatch):
     served = tmp_path / "served" / "ml-1m.zip"
     served.parent.mkdir()
     sha = make_zip(served, {"ml-1m/ratings.dat": "1::10::5::978300760\n"})
-    monkeypatch.setitem(_fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", served.as_uri(), sha256=sha))
+    monkeypatch.setitem(
+        _fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", served.as_uri(), sha256=sha)
+    )
     cache = tmp_path / "cache"
     data = load_movielens("1m", download=True, cache_dir=cache)
-    assert data.nnz == 1 and (cache / "ml-1m" / "ratings.dat").is_file() and (cache / "ml-1m.zip").is_file()
+    assert (
+        data.nnz == 1
+        and (cache / "ml-1m" / "ratings.dat").is_file()
+        and (cache / "ml-1m.zip").is_file()
+    )
 
     bad_cache = tmp_path / "bad"
-    monkeypatch.setitem(_fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", served.as_uri(), sha256="0" * 64))
+    monkeypatch.setitem(
+        _fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", served.as_uri(), sha256="0" * 64)
+    )
     with pytest.raises(OSError, match="SHA-256 mismatch"):
         load_movielens("1m", download=True, cache_dir=bad_cache)
     assert not any(bad_cache.iterdir())  # the corrupt download was removed
 
     evil = tmp_path / "served" / "evil.zip"
     evil_sha = make_zip(evil, {"../escape.txt": "x", "ml-1m/ratings.dat": "1::1::1::1\n"})
-    monkeypatch.setitem(_fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", evil.as_uri(), sha256=evil_sha))
+    monkeypatch.setitem(
+        _fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", evil.as_uri(), sha256=evil_sha)
+    )
     with pytest.raises(OSError, match="refusing to extract unsafe member"):
         load_movielens("1m", download=True, cache_dir=tmp_path / "evil-cache")
     assert not (tmp_path / "escape.txt").exists()
 
     monkeypatch.setitem(
-        _fetch.ARCHIVES, "ml-1m", _fetch.Archive("ml-1m", (tmp_path / "nowhere.zip").as_uri(), sha256=sha)
+        _fetch.ARCHIVES,
+        "ml-1m",
+        _fetch.Archive("ml-1m", (tmp_path / "nowhere.zip").as_uri(), sha256=sha),
     )
     with pytest.raises(OSError, match="could not download"):
         load_movielens("1m", download=True, cache_dir=tmp_path / "offline")
@@ -275,7 +318,9 @@ def test_ml100k_member_checksums_match_shared_copy(ml100k_path):
 def test_lastfm_format(tmp_path):
     folder = tmp_path / "hetrec2011-lastfm-2k"
     folder.mkdir()
-    (folder / "user_artists.dat").write_text("userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n3\t51\t228\n")
+    (folder / "user_artists.dat").write_text(
+        "userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n3\t51\t228\n"
+    )
     (folder / "artists.dat").write_text(
         "id\tname\turl\tpictureURL\n51\tDuran Duran\thttp://www.last.fm/music/Duran+Duran\tp\n"
         "52\tMorcheeba\thttp://www.last.fm/music/Morcheeba\tp\n53\tAir\thttp://www.last.fm/music/Air\tp\n"

@@ -41,7 +41,9 @@ def test_gram_matches_numpy():
     X.data = X.data * 0.37  # non-integer values
     got = _core.ease_gram(*csr_args(X), X.shape[1], 2.5, 1)
     dense = X.toarray().astype(np.float64)
-    np.testing.assert_allclose(got, dense.T @ dense + 2.5 * np.eye(X.shape[1]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        got, dense.T @ dense + 2.5 * np.eye(X.shape[1]), rtol=1e-12, atol=1e-12
+    )
     np.testing.assert_array_equal(got, got.T)  # accumulated in the same order both ways
 
 

@@ -49,7 +49,9 @@ SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "default")
+@pytest.mark.parametrize(
+    "settings", SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "default"
+)
 @pytest.mark.parametrize("corpus", ["unicode", "synthetic"])
 def test_equals_scikit_learn(settings, corpus):
     text = pytest.importorskip("sklearn.feature_extraction.text")
@@ -68,7 +70,9 @@ def test_equals_scikit_learn(settings, corpus):
         np.testing.assert_allclose(ours.idf_, ref.idf_, rtol=1e-12)
     np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=1e-5, atol=1e-7)
     new_docs = docs[::-1] + ["unseen words only", "The MATRIX"]
-    np.testing.assert_allclose(ours.transform(new_docs).toarray(), ref.transform(new_docs).toarray(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        ours.transform(new_docs).toarray(), ref.transform(new_docs).toarray(), rtol=1e-5, atol=1e-7
+    )
     np.testing.assert_array_equal(ours.get_feature_names_out(), ref.get_feature_names_out())
 
 
@@ -153,7 +157,15 @@ def test_multi_hot_strings_and_lists():
     M, vocab = encode_categorical(["a|b", "b| c |b", [], ("a", "d"), None, "", 7], multi=True)
     np.testing.assert_array_equal(vocab, ["7", "a", "b", "c", "d"])
     expected = np.array(
-        [[0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 0], [0, 1, 0, 0, 1], [0] * 5, [0] * 5, [1, 0, 0, 0, 0]]
+        [
+            [0, 1, 1, 0, 0],
+            [0, 0, 1, 1, 0],
+            [0, 0, 0, 0, 0],
+            [0, 1, 0, 0, 1],
+            [0] * 5,
+            [0] * 5,
+            [1, 0, 0, 0, 0],
+        ]
     )
     np.testing.assert_array_equal(M.toarray(), expected)
     M2, _ = encode_categorical(["a;b"], multi=True, sep=";")

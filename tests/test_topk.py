@@ -43,7 +43,10 @@ def test_topk_dot_matches_reference(n_items, k):
     bias = rng.standard_normal(n_items).astype(np.float32)
     allow = (rng.random(n_items) < 0.8).astype(np.uint8)
     deny = (rng.random(n_items) < 0.1).astype(np.uint8)
-    seen = [rng.choice(n_items, size=rng.integers(0, min(n_items, 20)), replace=False) for _ in range(130)]
+    seen = [
+        rng.choice(n_items, size=rng.integers(0, min(n_items, 20)), replace=False)
+        for _ in range(130)
+    ]
     indptr, indices = seen_csr(seen)
     ids, scores = _core.topk_dot(Q, V, bias, k, allow, deny, indptr, indices, 2)
     ref_ids, ref_scores = reference_topk(Q @ V.T + bias, k, allow, deny, seen)
@@ -83,7 +86,18 @@ def test_kernel_rejects_bad_shapes():
     with pytest.raises(ValueError, match="dimension"):
         _core.topk_dot(Q, np.zeros((4, 2), np.float32), None, 1, None, None, None, None, 0)
     with pytest.raises(ValueError, match="allow"):
-        _core.topk_dot(Q, np.zeros((4, 3), np.float32), None, 1, np.ones(3, np.uint8), None, None, None, 0)
+        _core.topk_dot(
+            Q, np.zeros((4, 3), np.float32), None, 1, np.ones(3, np.uint8), None, None, None, 0
+        )
     with pytest.raises(ValueError, match="seen"):
-        _core.topk_dot(Q, np.zeros((4, 3), np.float32), None, 1, None, None,
-                       np.array([0, 1], np.int64), np.array([0], np.int32), 0)
+        _core.topk_dot(
+            Q,
+            np.zeros((4, 3), np.float32),
+            None,
+            1,
+            None,
+            None,
+            np.array([0, 1], np.int64),
+            np.array([0], np.int32),
+            0,
+        )

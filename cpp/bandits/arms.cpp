@@ -75,8 +75,7 @@ void ArmTable::check_arm(int64_t arm, const char* what) const {
                                 " is out of range for " + std::to_string(n_slots()) + " arm slots");
     }
     if (!active_[arm]) {
-        throw std::invalid_argument(std::string(what) + ": arm " + std::to_string(arm) +
-                                    " has been removed");
+        throw std::invalid_argument(std::string(what) + ": arm " + std::to_string(arm) + " has been removed");
     }
 }
 
@@ -88,7 +87,8 @@ void ArmTable::export_state(StateDict& out) const {
     std::vector<int64_t> active(active_.begin(), active_.end());
     out.i64["arms.active"] = active;
     out.i64["arms.pulls"] = pulls_;
-    out.i64["arms.free"] = std::vector<int64_t>(free_.begin() + static_cast<std::ptrdiff_t>(free_head_), free_.end());
+    out.i64["arms.free"] =
+        std::vector<int64_t>(free_.begin() + static_cast<std::ptrdiff_t>(free_head_), free_.end());
 }
 
 void ArmTable::import_state(const StateDict& in) {

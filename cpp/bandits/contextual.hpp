@@ -74,7 +74,7 @@ namespace reelrec::bandits {
 
 // Single-precision copies of the arms' width matrices for screening.
 struct WidthScreen {
-    std::vector<float> matrices;  // n_slots x d x d (live slots filled)
+    std::vector<float> matrices;    // n_slots x d x d (live slots filled)
     std::vector<double> frobenius;  // ||S_a||_F per slot
     const double* exact = nullptr;  // the double matrices, n_slots x d x d
 
@@ -186,12 +186,14 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     const bool ucb_lanes = greedy && fast && screen && !screen->means.empty() && quadform_lanes_apply(d) &&
                            lane_matrices != nullptr;
     if (greedy && !ucb_lanes && d < kScreenMinFeatures) screen = nullptr;
-    const int64_t block = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
+    const int64_t block =
+        std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
     const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
     // (the one-pass Monte Carlo scan runs 8 draws per instruction)
-    const double per_request = static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
-                               static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
+    const double per_request =
+        static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
+        static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
     const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
     const double err = quadform_f32_error_factor(d);
     ExceptionCollector errors;
@@ -278,8 +280,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         quadform_factor_rows_t(xtf.data(), nb, d, screen->factors.data() + a * d * d,
                                                screen->means.data() + a * d, qm.data(), qm.data() + padded);
                         ucb_screen_step(qf, mf, xn.data(), nb, screen->width_abs[a], screen->width_rel,
-                                        screen->mean_err[a], scale, a, best_lo.data(), arg.data(), hi_arg.data(),
-                                        hi_other.data());
+                                        screen->mean_err[a], scale, a, best_lo.data(), arg.data(),
+                                        hi_arg.data(), hi_other.data());
                     }
                     for (int64_t r = 0; r < nb; ++r) {
                         int64_t* oa = out_arms + (r0 + r);
@@ -301,7 +303,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                             scaled_sqrt(&qv, &qv, 1, scale);
                             mrow[a] = mv + qv;
                         }
-                        if (live.empty() || !sel.choose_fast(r0 + r, mrow.data(), wrow.data(), live, oa, op)) {
+                        if (live.empty() ||
+                            !sel.choose_fast(r0 + r, mrow.data(), wrow.data(), live, oa, op)) {
                             sel.choose(r0 + r, mrow.data(), wrow.data(), nullptr, oa, op, scratch);
                         }
                     }

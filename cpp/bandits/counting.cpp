@@ -31,8 +31,8 @@ namespace {
 // draw's top kRanked arms and n_mc short walks per request. Memory:
 // n_mc * n_cand pool floats (plus n_mc * min(n_cand, kRanked) positions).
 void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_threads, const double* m,
-                       const double* w, const std::vector<int64_t>& cand, const uint8_t* rows, int64_t n_requests,
-                       int64_t* out_arms, double* out_p) {
+                       const double* w, const std::vector<int64_t>& cand, const uint8_t* rows,
+                       int64_t n_requests, int64_t* out_arms, double* out_p) {
     const int64_t nc = static_cast<int64_t>(cand.size());
     const int64_t S = core.arms.n_slots();
     const bool normal = rule == Rule::Normal;
@@ -61,7 +61,8 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
         return normal ? m[cand[c]] + w[cand[c]] * z : z;
     };
     const uint64_t pool_stream = kPoolStream | static_cast<uint64_t>(first);
-    const int pool_threads = (normal ? 15.0 : 60.0) * n_mc * nc < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int pool_threads =
+        (normal ? 15.0 : 60.0) * n_mc * nc < kParallelNs ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(pool_threads) schedule(static)
     for (int64_t c = 0; c < nc; ++c) {
@@ -69,7 +70,8 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
             RandomStream rng(core.seed, pool_stream, static_cast<uint32_t>(cand[c]));
             float* z = pool.data() + c * n_mc;
             for (int64_t j = 0; j < n_mc; ++j) {
-                z[j] = static_cast<float>(normal ? rng.normal() : rng.beta_logit(shapes[2 * c], shapes[2 * c + 1]));
+                z[j] = static_cast<float>(normal ? rng.normal()
+                                                 : rng.beta_logit(shapes[2 * c], shapes[2 * c + 1]));
             }
         });
     }
@@ -144,8 +146,9 @@ void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_
     // per-request rows, the propensity walks.
     const double per_draw = normal ? 3.0 : ratio ? 8.0 : 40.0;
     const double work = 30.0 + per_draw * static_cast<double>(nc) + (rows ? 3.0 * n_mc : 0.0);
-    const int threads =
-        n_requests < 2 || static_cast<double>(n_requests) * work < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int threads = n_requests < 2 || static_cast<double>(n_requests) * work < kParallelNs
+                            ? 1
+                            : resolve_threads(num_threads);
     constexpr int64_t kBlock = 256;
     const int64_t n_blocks = (n_requests + kBlock - 1) / kBlock;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
@@ -301,8 +304,8 @@ void CountingBandit::values(const CountHyper& hp, std::vector<double>& m, std::v
     }
 }
 
-void CountingBandit::select(int64_t n_requests, const Availability& avail, SelectConfig cfg, const CountHyper& hp,
-                            int64_t* out_arms, double* out_p) {
+void CountingBandit::select(int64_t n_requests, const Availability& avail, SelectConfig cfg,
+                            const CountHyper& hp, int64_t* out_arms, double* out_p) {
     switch (kind_) {
         case CountKind::EpsilonGreedy:
             cfg.rule = Rule::Greedy;
@@ -386,8 +389,8 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
                 const int64_t r0 = b * kBlock, nb = std::min(kBlock, n_requests - r0);
                 if (batch_streams) sel.open_streams(r0, nb, states);
                 for (int64_t r = r0; r < r0 + nb; ++r) {
-                    sel.choose(r, m.data(), w.data(), avail.row(r, S), out_arms + r * cfg.k, out_p + r * cfg.k,
-                               scratch, batch_streams ? states + 4 * (r - r0) : nullptr);
+                    sel.choose(r, m.data(), w.data(), avail.row(r, S), out_arms + r * cfg.k,
+                               out_p + r * cfg.k, scratch, batch_streams ? states + 4 * (r - r0) : nullptr);
                 }
             });
         }

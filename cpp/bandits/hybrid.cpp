@@ -18,7 +18,8 @@ using CMap = Eigen::Map<const RowMat>;
 using VMap = Eigen::Map<const Eigen::VectorXd>;
 }  // namespace
 
-HybridBandit::HybridBandit(int64_t n_arms, int64_t n_context, int64_t n_arm_features, double l2, uint64_t seed)
+HybridBandit::HybridBandit(int64_t n_arms, int64_t n_context, int64_t n_arm_features, double l2,
+                           uint64_t seed)
     : d_(n_context), m_(n_arm_features), k_(n_context * n_arm_features), l2_(l2) {
     if (n_context < 1) throw std::invalid_argument("n_shared_features: expected >= 1");
     if (n_arm_features < 1) throw std::invalid_argument("n_arm_features: expected >= 1");
@@ -151,7 +152,8 @@ void HybridBandit::update(const int64_t* arms, const double* rewards, const doub
     core.n_updates += n;
 }
 
-void HybridBandit::fit(const int64_t* arms, const double* rewards, const double* X, int64_t n, uint64_t seed) {
+void HybridBandit::fit(const int64_t* arms, const double* rewards, const double* X, int64_t n,
+                       uint64_t seed) {
     core.arms.check_arms(arms, n, "decisions");
     reset(seed);
     update(arms, rewards, X, n);
@@ -172,8 +174,9 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
     VMap beta(beta_.data(), k);
     const double per_arm = static_cast<double>(d) * k + static_cast<double>(d) * d +
                            (use_direct ? 0.0 : static_cast<double>(k) * k * d);
-    const int threads =
-        per_arm * static_cast<double>(live.size()) / kFmaPerNs < kParallelNs ? 1 : resolve_threads(cfg.num_threads);
+    const int threads = per_arm * static_cast<double>(live.size()) / kFmaPerNs < kParallelNs
+                            ? 1
+                            : resolve_threads(cfg.num_threads);
     const int64_t n_live = static_cast<int64_t>(live.size());
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -213,50 +216,52 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
         WidthScreen screen;
         const bool screened = n >= kScreenMinRequests && d >= kScreenMinFeatures;
         if (screened) screen.build(qp, S, d, live);
-        contextual_select(core, cfg, X, n, d, mean.data(), alpha, 0.5 * d * d, avail,
-                          [&](const double* xb, int64_t nb, int64_t a, double* q) {
-                              quadform_rows(xb, nb, d, d, qp + a * d * d, q);
-                          },
-                          out_arms, out_p, screened ? &screen : nullptr);
+        contextual_select(
+            core, cfg, X, n, d, mean.data(), alpha, 0.5 * d * d, avail,
+            [&](const double* xb, int64_t nb, int64_t a, double* q) {
+                quadform_rows(xb, nb, d, d, qp + a * d * d, q);
+            },
+            out_arms, out_p, screened ? &screen : nullptr);
         return;
     }
-    contextual_select(core, cfg, X, n, d, mean.data(), alpha, static_cast<double>(k) * k + 2.0 * d * k + d * d, avail,
-                      [&](const double* xb, int64_t nb, int64_t a, double* q) {
-                          thread_local std::vector<double> buf;
-                          buf.resize(static_cast<std::size_t>(d + k));
-                          double* y = buf.data();
-                          double* h = y + d;
-                          const double* P = P_.data() + a * d * d;
-                          const double* B = B_.data() + a * d * k;
-                          const double* f = feat_.data() + a * m;
-                          for (int64_t r = 0; r < nb; ++r) {
-                              const double* x = xb + r * d;
-                              double xpx = 0.0;
-                              for (int64_t i = 0; i < d; ++i) {
-                                  double s = 0.0;
-                                  for (int64_t j = 0; j < d; ++j) s += P[i * d + j] * x[j];
-                                  y[i] = s;
-                                  xpx += x[i] * s;
-                              }
-                              for (int64_t i = 0; i < m; ++i) {
-                                  for (int64_t j = 0; j < d; ++j) h[i * d + j] = f[i] * x[j];
-                              }
-                              for (int64_t l = 0; l < d; ++l) {
-                                  const double yl = y[l];
-                                  const double* row = B + l * k;
-                                  for (int64_t c = 0; c < k; ++c) h[c] -= row[c] * yl;
-                              }
-                              double hch = 0.0;
-                              for (int64_t i = 0; i < k; ++i) {
-                                  const double* row = C_.data() + i * k;
-                                  double s = 0.0;
-                                  for (int64_t j = 0; j < k; ++j) s += row[j] * h[j];
-                                  hch += h[i] * s;
-                              }
-                              q[r] = hch + xpx;
-                          }
-                      },
-                      out_arms, out_p);
+    contextual_select(
+        core, cfg, X, n, d, mean.data(), alpha, static_cast<double>(k) * k + 2.0 * d * k + d * d, avail,
+        [&](const double* xb, int64_t nb, int64_t a, double* q) {
+            thread_local std::vector<double> buf;
+            buf.resize(static_cast<std::size_t>(d + k));
+            double* y = buf.data();
+            double* h = y + d;
+            const double* P = P_.data() + a * d * d;
+            const double* B = B_.data() + a * d * k;
+            const double* f = feat_.data() + a * m;
+            for (int64_t r = 0; r < nb; ++r) {
+                const double* x = xb + r * d;
+                double xpx = 0.0;
+                for (int64_t i = 0; i < d; ++i) {
+                    double s = 0.0;
+                    for (int64_t j = 0; j < d; ++j) s += P[i * d + j] * x[j];
+                    y[i] = s;
+                    xpx += x[i] * s;
+                }
+                for (int64_t i = 0; i < m; ++i) {
+                    for (int64_t j = 0; j < d; ++j) h[i * d + j] = f[i] * x[j];
+                }
+                for (int64_t l = 0; l < d; ++l) {
+                    const double yl = y[l];
+                    const double* row = B + l * k;
+                    for (int64_t c = 0; c < k; ++c) h[c] -= row[c] * yl;
+                }
+                double hch = 0.0;
+                for (int64_t i = 0; i < k; ++i) {
+                    const double* row = C_.data() + i * k;
+                    double s = 0.0;
+                    for (int64_t j = 0; j < k; ++j) s += row[j] * h[j];
+                    hch += h[i] * s;
+                }
+                q[r] = hch + xpx;
+            }
+        },
+        out_arms, out_p);
 }
 
 StateDict HybridBandit::export_state() const {

@@ -129,7 +129,9 @@ void LinearBandit::knn_prior(const double* features, int64_t k, double* out) con
     }
     const std::size_t keep = std::min<std::size_t>(sims.size(), static_cast<std::size_t>(k));
     std::partial_sort(sims.begin(), sims.begin() + static_cast<std::ptrdiff_t>(keep), sims.end(),
-                      [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+                      [](const auto& x, const auto& y) {
+                          return x.first > y.first || (x.first == y.first && x.second < y.second);
+                      });
     double total = 0.0;
     for (std::size_t i = 0; i < keep; ++i) {
         const double wgt = std::max(sims[i].first, 0.0);
@@ -195,7 +197,8 @@ void LinearBandit::remove_arm(int64_t arm) {
     core.arms.remove(arm);
 }
 
-void LinearBandit::set_features(const int64_t* arms, int64_t n, const double* features, int64_t n_arm_features) {
+void LinearBandit::set_features(const int64_t* arms, int64_t n, const double* features,
+                                int64_t n_arm_features) {
     core.arms.check_arms(arms, n, "arm_ids");
     fix_feature_length(n_arm_features);
     for (int64_t i = 0; i < n; ++i) {
@@ -243,7 +246,8 @@ void LinearBandit::observe(int64_t a, const double* x, double r) {
     if (full() && rank1 != 0.0) symmetric_rank1_sub(c, u, rank1, d);
 }
 
-void LinearBandit::update(const int64_t* arms, const double* rewards, const double* X, int64_t n, int num_threads) {
+void LinearBandit::update(const int64_t* arms, const double* rewards, const double* X, int64_t n,
+                          int num_threads) {
     screen_valid_ = false;
     core.arms.check_arms(arms, n, "actions");
     std::vector<int64_t> start, order;
@@ -307,7 +311,8 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                 Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
                 b.noalias() += Xa.leftCols(d).transpose() * ra;
                 Eigen::LLT<RowMat> llt(A);
-                if (llt.info() != Eigen::Success) throw std::runtime_error("fit: normal equations are not positive definite");
+                if (llt.info() != Eigen::Success)
+                    throw std::runtime_error("fit: normal equations are not positive definite");
                 Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
                 P = llt.solve(RowMat::Identity(d, d));
                 // Exact symmetry: the width kernel reads one triangle only.
@@ -321,8 +326,8 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     core.n_updates = n;
 }
 
-void LinearBandit::select(const double* X, int64_t n, const Availability& avail, const SelectConfig& cfg, double scale,
-                          int64_t* out_arms, double* out_p) {
+void LinearBandit::select(const double* X, int64_t n, const Availability& avail, const SelectConfig& cfg,
+                          double scale, int64_t* out_arms, double* out_p) {
     const int64_t d = d_;
     if (full()) {
         const double* cov = cov_.data();
@@ -343,25 +348,27 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
             if (ucb_lanes) screen_.build_factors(theta_.data(), core.arms.n_slots(), d, live);
             screen_valid_ = true;
         }
-        contextual_select(core, cfg, X, n, d, theta_.data(), scale, 0.5 * d * d, avail,
-                          [&](const double* xb, int64_t nb, int64_t a, double* q) {
-                              quadform_rows(xb, nb, d, d, cov + a * d * d, q);
-                          },
-                          out_arms, out_p, screened ? &screen_ : nullptr, cov);
+        contextual_select(
+            core, cfg, X, n, d, theta_.data(), scale, 0.5 * d * d, avail,
+            [&](const double* xb, int64_t nb, int64_t a, double* q) {
+                quadform_rows(xb, nb, d, d, cov + a * d * d, q);
+            },
+            out_arms, out_p, screened ? &screen_ : nullptr, cov);
     } else {
         std::vector<double> var(cov_.size());
         for (std::size_t i = 0; i < var.size(); ++i) var[i] = 1.0 / cov_[i];
-        contextual_select(core, cfg, X, n, d, theta_.data(), scale, 2.0 * d, avail,
-                          [&](const double* xb, int64_t nb, int64_t a, double* q) {
-                              const double* v = var.data() + a * d;
-                              for (int64_t r = 0; r < nb; ++r) {
-                                  const double* x = xb + r * d;
-                                  double s = 0.0;
-                                  for (int64_t i = 0; i < d; ++i) s += x[i] * x[i] * v[i];
-                                  q[r] = s;
-                              }
-                          },
-                          out_arms, out_p);
+        contextual_select(
+            core, cfg, X, n, d, theta_.data(), scale, 2.0 * d, avail,
+            [&](const double* xb, int64_t nb, int64_t a, double* q) {
+                const double* v = var.data() + a * d;
+                for (int64_t r = 0; r < nb; ++r) {
+                    const double* x = xb + r * d;
+                    double s = 0.0;
+                    for (int64_t i = 0; i < d; ++i) s += x[i] * x[i] * v[i];
+                    q[r] = s;
+                }
+            },
+            out_arms, out_p);
     }
 }
 

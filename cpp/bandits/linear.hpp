@@ -48,7 +48,8 @@ public:
     void reset(uint64_t seed);
     // prior_mean (d) and features (n_arm_features) may be null. With features
     // and n_neighbors > 0 and no prior_mean, the prior comes from similar arms.
-    int64_t add_arm(const double* prior_mean, const double* features, int64_t n_arm_features, int64_t n_neighbors);
+    int64_t add_arm(const double* prior_mean, const double* features, int64_t n_arm_features,
+                    int64_t n_neighbors);
     void remove_arm(int64_t arm);
     void set_features(const int64_t* arms, int64_t n, const double* features, int64_t n_arm_features);
     // Sequential in log order (arms are independent, so arms run in parallel).

@@ -41,8 +41,8 @@ REELREC_INLINE T lane_sum(const Vec& v) {
 // acc[r][v] += x_r[k] * S[k][j0 + v * W ..] for k in [k0, k1): rows of S
 // read once for all R contexts.
 template <class T, int W, int R, int V, class Vec>
-REELREC_INLINE void tile_steps(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, int64_t k0, int64_t k1,
-                               Vec (&acc)[R][V]) {
+REELREC_INLINE void tile_steps(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, int64_t k0,
+                               int64_t k1, Vec (&acc)[R][V]) {
     typedef T VecU __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T))));
     for (int64_t k = k0; k < k1; ++k) {
         const T* s = S + k * d + j0;
@@ -235,8 +235,8 @@ REELREC_INLINE void lanes_groups_factor(const T* xt, int64_t n, const T* N, cons
 }
 
 template <class T, int W, std::size_t... Ds>
-REELREC_INLINE void lanes_factor_switch(const T* xt, int64_t n, int64_t d, const T* N, const T* mu, T* q, T* m,
-                                        std::index_sequence<Ds...>) {
+REELREC_INLINE void lanes_factor_switch(const T* xt, int64_t n, int64_t d, const T* N, const T* mu, T* q,
+                                        T* m, std::index_sequence<Ds...>) {
     (void)((d == static_cast<int64_t>(Ds + 1)
                 ? (lanes_groups_factor<T, W, static_cast<int>(Ds + 1)>(xt, n, N, mu, q, m), true)
                 : false) ||
@@ -266,9 +266,11 @@ REELREC_INLINE void lanes_dot_body(const T* xt, int64_t n, int64_t d, const T* m
 }
 
 template <class T, int W, std::size_t... Ds>
-REELREC_INLINE void lanes_switch(const T* xt, int64_t n, int64_t d, const T* S, T* q, std::index_sequence<Ds...>) {
-    (void)((d == static_cast<int64_t>(Ds + 1) ? (lanes_groups<T, W, static_cast<int>(Ds + 1)>(xt, n, S, q), true)
-                                              : false) ||
+REELREC_INLINE void lanes_switch(const T* xt, int64_t n, int64_t d, const T* S, T* q,
+                                 std::index_sequence<Ds...>) {
+    (void)((d == static_cast<int64_t>(Ds + 1)
+                ? (lanes_groups<T, W, static_cast<int>(Ds + 1)>(xt, n, S, q), true)
+                : false) ||
            ...);
 }
 
@@ -379,7 +381,6 @@ REELREC_INLINE void rank1_body(double* S, const double* u, double coef, int64_t 
 void matvec_generic(const double* S, const double* x, int64_t d, double* y) { matvec_body(S, x, d, y); }
 void rank1_generic(double* S, const double* u, double coef, int64_t d) { rank1_body(S, u, coef, d); }
 
-
 template <class T>
 using Kernel = void (*)(const T*, int64_t, int64_t, int64_t, const T*, T*);
 
@@ -400,40 +401,40 @@ void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
 // vectorises; a non-finite input gives the bounds (-inf, inf). The first
 // arm, or a strictly better lower bound, takes the lead; the others (and a
 // displaced leader) raise hi_other.
-#define REELREC_SCREEN_BODY(W, SQRT)                                                                    \
-    typedef double Vec __attribute__((vector_size(W * sizeof(double))));                                \
-    typedef int64_t Mask __attribute__((vector_size(W * sizeof(int64_t))));                             \
-    const Vec zero = Vec{}, inf = zero + __builtin_inf();                                               \
-    for (int64_t r = 0; r < n; r += W) {                                                                \
-        Vec qv, mv, x, bl, ag, ha, ho;                                                                  \
-        for (int l = 0; l < W; ++l) {                                                                   \
-            qv[l] = static_cast<double>(q[r + l]);                                                      \
-            mv[l] = static_cast<double>(m[r + l]);                                                      \
-        }                                                                                               \
-        __builtin_memcpy(&x, xn + r, sizeof(Vec));                                                      \
-        __builtin_memcpy(&bl, best_lo + r, sizeof(Vec));                                                \
-        __builtin_memcpy(&ag, arg + r, sizeof(Vec));                                                    \
-        __builtin_memcpy(&ha, hi_arg + r, sizeof(Vec));                                                 \
-        __builtin_memcpy(&ho, hi_other + r, sizeof(Vec));                                               \
-        const Vec dw = cw * x, em = emu * x;                                                            \
-        const Mask ok = (qv - qv == zero) & (mv - mv == zero) & (dw - dw == zero) & (em - em == zero);  \
-        const Vec qc = qv > zero ? qv : zero;                                                           \
-        const Vec w = SQRT(qc);                                                                         \
-        const Vec wl = w * (1.0 - crel) - dw;                                                           \
-        const Vec lo = ok ? (mv - em) + scale * (wl > zero ? wl : zero) : -inf;                         \
-        const Vec hi = ok ? (mv + em) + scale * (w * (1.0 + crel) + dw) : inf;                          \
-        const Mask lead = (ag < zero) | (lo > bl);                                                      \
-        const Vec displaced = lead ? ha : hi;                                                           \
-        const Mask had = ag >= zero;                                                                    \
-        const Vec cand = (lead & ~had) ? -inf : displaced;                                              \
-        ho = ho > cand ? ho : cand;                                                                     \
-        bl = lead ? lo : bl;                                                                            \
-        ha = lead ? hi : ha;                                                                            \
-        ag = lead ? zero + arm : ag;                                                                    \
-        __builtin_memcpy(best_lo + r, &bl, sizeof(Vec));                                                \
-        __builtin_memcpy(arg + r, &ag, sizeof(Vec));                                                    \
-        __builtin_memcpy(hi_arg + r, &ha, sizeof(Vec));                                                 \
-        __builtin_memcpy(hi_other + r, &ho, sizeof(Vec));                                               \
+#define REELREC_SCREEN_BODY(W, SQRT)                                                                   \
+    typedef double Vec __attribute__((vector_size(W * sizeof(double))));                               \
+    typedef int64_t Mask __attribute__((vector_size(W * sizeof(int64_t))));                            \
+    const Vec zero = Vec{}, inf = zero + __builtin_inf();                                              \
+    for (int64_t r = 0; r < n; r += W) {                                                               \
+        Vec qv, mv, x, bl, ag, ha, ho;                                                                 \
+        for (int l = 0; l < W; ++l) {                                                                  \
+            qv[l] = static_cast<double>(q[r + l]);                                                     \
+            mv[l] = static_cast<double>(m[r + l]);                                                     \
+        }                                                                                              \
+        __builtin_memcpy(&x, xn + r, sizeof(Vec));                                                     \
+        __builtin_memcpy(&bl, best_lo + r, sizeof(Vec));                                               \
+        __builtin_memcpy(&ag, arg + r, sizeof(Vec));                                                   \
+        __builtin_memcpy(&ha, hi_arg + r, sizeof(Vec));                                                \
+        __builtin_memcpy(&ho, hi_other + r, sizeof(Vec));                                              \
+        const Vec dw = cw * x, em = emu * x;                                                           \
+        const Mask ok = (qv - qv == zero) & (mv - mv == zero) & (dw - dw == zero) & (em - em == zero); \
+        const Vec qc = qv > zero ? qv : zero;                                                          \
+        const Vec w = SQRT(qc);                                                                        \
+        const Vec wl = w * (1.0 - crel) - dw;                                                          \
+        const Vec lo = ok ? (mv - em) + scale * (wl > zero ? wl : zero) : -inf;                        \
+        const Vec hi = ok ? (mv + em) + scale * (w * (1.0 + crel) + dw) : inf;                         \
+        const Mask lead = (ag < zero) | (lo > bl);                                                     \
+        const Vec displaced = lead ? ha : hi;                                                          \
+        const Mask had = ag >= zero;                                                                   \
+        const Vec cand = (lead & ~had) ? -inf : displaced;                                             \
+        ho = ho > cand ? ho : cand;                                                                    \
+        bl = lead ? lo : bl;                                                                           \
+        ha = lead ? hi : ha;                                                                           \
+        ag = lead ? zero + arm : ag;                                                                   \
+        __builtin_memcpy(best_lo + r, &bl, sizeof(Vec));                                               \
+        __builtin_memcpy(arg + r, &ag, sizeof(Vec));                                                   \
+        __builtin_memcpy(hi_arg + r, &ha, sizeof(Vec));                                                \
+        __builtin_memcpy(hi_other + r, &ho, sizeof(Vec));                                              \
     }
 
 // Rows to float groups with their norms, lanes innermost (contiguous
@@ -473,8 +474,8 @@ void transpose_norms_generic(const double* X, int64_t n, int64_t d, float* xt, d
     transpose_norms_body<4>(X, n, d, xt, norms);
 }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, int64_t n, int64_t d, float* xt,
-                                                              double* norms) {
+__attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, int64_t n, int64_t d,
+                                                              float* xt, double* norms) {
     transpose_norms_body<8>(X, n, d, xt, norms);
 }
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void transpose_norms_avx512(const double* X, int64_t n,
@@ -484,26 +485,25 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void transpose_norms_avx512
 }
 #endif
 
-using ScreenFn = void (*)(const float*, const float*, const double*, int64_t, double, double, double, double, double,
-                          double*, double*, double*, double*);
-void screen_generic(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
-                    double scale, double arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
+using ScreenFn = void (*)(const float*, const float*, const double*, int64_t, double, double, double, double,
+                          double, double*, double*, double*, double*);
+void screen_generic(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
+                    double emu, double scale, double arm, double* best_lo, double* arg, double* hi_arg,
+                    double* hi_other) {
 #define REELREC_SQRT_2(v) Vec{std::sqrt(v[0]), std::sqrt(v[1])}
     REELREC_SCREEN_BODY(2, REELREC_SQRT_2)
 }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) void screen_avx2(const float* q, const float* m, const double* xn, int64_t n,
-                                                     double cw, double crel, double emu, double scale, double arm,
-                                                     double* best_lo, double* arg, double* hi_arg,
-                                                     double* hi_other) {
+__attribute__((target("avx2,fma"))) void screen_avx2(const float* q, const float* m, const double* xn,
+                                                     int64_t n, double cw, double crel, double emu,
+                                                     double scale, double arm, double* best_lo, double* arg,
+                                                     double* hi_arg, double* hi_other) {
 #define REELREC_SQRT_4(v) reinterpret_cast<Vec>(_mm256_sqrt_pd(reinterpret_cast<__m256d>(v)))
     REELREC_SCREEN_BODY(4, REELREC_SQRT_4)
 }
-__attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(const float* q, const float* m,
-                                                                        const double* xn, int64_t n, double cw,
-                                                                        double crel, double emu, double scale,
-                                                                        double arm, double* best_lo, double* arg,
-                                                                        double* hi_arg, double* hi_other) {
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(
+    const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
+    double scale, double arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
 #define REELREC_SQRT_8(v) reinterpret_cast<Vec>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(v)))
     REELREC_SCREEN_BODY(8, REELREC_SQRT_8)
 }
@@ -511,9 +511,15 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(const fl
 
 template <class T>
 using LaneKernel = void (*)(const T*, int64_t, int64_t, const T*, T*);
-void lanes_generic(const double* xt, int64_t n, int64_t d, const double* S, double* q) { lanes_body<double, 2>(xt, n, d, S, q); }
-void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, double* out) { lanes_dot_body<double, 2>(xt, n, d, mu, out); }
-void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) { lanes_body<float, 4>(xt, n, d, S, q); }
+void lanes_generic(const double* xt, int64_t n, int64_t d, const double* S, double* q) {
+    lanes_body<double, 2>(xt, n, d, S, q);
+}
+void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, double* out) {
+    lanes_dot_body<double, 2>(xt, n, d, mu, out);
+}
+void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
+    lanes_body<float, 4>(xt, n, d, S, q);
+}
 using LaneFactorKernel = void (*)(const float*, int64_t, int64_t, const float*, const float*, float*, float*);
 void lanes_factor_generic_f(const float* xt, int64_t n, int64_t d, const float* N, const float* mu, float* q,
                             float* m) {
@@ -522,34 +528,38 @@ void lanes_factor_generic_f(const float* xt, int64_t n, int64_t d, const float* 
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
-__attribute__((target("avx2,fma"))) void lanes_avx2(const double* xt, int64_t n, int64_t d, const double* S, double* q) {
+__attribute__((target("avx2,fma"))) void lanes_avx2(const double* xt, int64_t n, int64_t d, const double* S,
+                                                    double* q) {
     lanes_body<double, 4>(xt, n, d, S, q);
 }
-__attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, int64_t d, const double* mu, double* out) {
+__attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, int64_t d, const double* mu,
+                                                  double* out) {
     lanes_dot_body<double, 4>(xt, n, d, mu, out);
 }
-__attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d, const double* mu,
-                                                            double* out) {
+__attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d,
+                                                            const double* mu, double* out) {
     lanes_dot_body<double, 8>(xt, n, d, mu, out);
 }
-__attribute__((target("avx2,fma"))) void lanes_factor_avx2_f(const float* xt, int64_t n, int64_t d, const float* N,
-                                                             const float* mu, float* q, float* m) {
+__attribute__((target("avx2,fma"))) void lanes_factor_avx2_f(const float* xt, int64_t n, int64_t d,
+                                                             const float* N, const float* mu, float* q,
+                                                             float* m) {
     lanes_factor_switch<float, 8>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
 }
 __attribute__((target("avx512f,avx2,fma"))) void lanes_factor_avx512_f(const float* xt, int64_t n, int64_t d,
-                                                                       const float* N, const float* mu, float* q,
-                                                                       float* m) {
+                                                                       const float* N, const float* mu,
+                                                                       float* q, float* m) {
     lanes_factor_switch<float, 16>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
 }
-__attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
+__attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S,
+                                                      float* q) {
     lanes_body<float, 8>(xt, n, d, S, q);
 }
-__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512(const double* xt, int64_t n, int64_t d, const double* S,
-                                                              double* q) {
+__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512(const double* xt, int64_t n, int64_t d,
+                                                              const double* S, double* q) {
     lanes_body<double, 8>(xt, n, d, S, q);
 }
-__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512_f(const float* xt, int64_t n, int64_t d, const float* S,
-                                                                float* q) {
+__attribute__((target("avx512f,avx2,fma"))) void lanes_avx512_f(const float* xt, int64_t n, int64_t d,
+                                                                const float* S, float* q) {
     lanes_body<float, 16>(xt, n, d, S, q);
 }
 __attribute__((target("avx2,fma"))) void kernel_avx2(const double* X, int64_t n, int64_t ld, int64_t d,
@@ -566,26 +576,28 @@ __attribute__((target("avx512f,avx2,fma"))) void matvec_avx512(const double* S, 
                                                                double* y) {
     matvec_body(S, x, d, y);
 }
-__attribute__((target("avx512f,avx2,fma"))) void rank1_avx512(double* S, const double* u, double coef, int64_t d) {
+__attribute__((target("avx512f,avx2,fma"))) void rank1_avx512(double* S, const double* u, double coef,
+                                                              int64_t d) {
     rank1_body(S, u, coef, d);
 }
-__attribute__((target("avx2,fma"))) void gram_avx2(const double* X, int64_t n, int64_t ld, int64_t d, double* G) {
+__attribute__((target("avx2,fma"))) void gram_avx2(const double* X, int64_t n, int64_t ld, int64_t d,
+                                                   double* G) {
     gram_body<double, 4, 4, 2>(X, n, ld, d, G);
 }
 __attribute__((target("avx2,fma"))) void kernel_avx2_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                        const float* S, float* q) {
     quadform_body<float, 8, 8, 4, 2>(X, n, ld, d, S, q);
 }
-__attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
-                                                               const double* S, double* q) {
+__attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld,
+                                                               int64_t d, const double* S, double* q) {
     quadform_body<double, 8, 8, 8, 2>(X, n, ld, d, S, q);
 }
-__attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, int64_t n, int64_t ld, int64_t d,
-                                                             double* G) {
+__attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, int64_t n, int64_t ld,
+                                                             int64_t d, double* G) {
     gram_body<double, 8, 8, 2>(X, n, ld, d, G);
 }
-__attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X, int64_t n, int64_t ld, int64_t d,
-                                                                 const float* S, float* q) {
+__attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X, int64_t n, int64_t ld,
+                                                                 int64_t d, const float* S, float* q) {
     quadform_body<float, 16, 16, 8, 2>(X, n, ld, d, S, q);
 }
 #endif
@@ -697,7 +709,9 @@ inline void scaled_sqrt_body(const T* q, double* out, int64_t n, double scale) {
     }
 }
 
-void scaled_sqrt(const double* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
+void scaled_sqrt(const double* q, double* out, int64_t n, double scale) {
+    scaled_sqrt_body(q, out, n, scale);
+}
 
 void scaled_sqrt(const float* q, double* out, int64_t n, double scale) { scaled_sqrt_body(q, out, n, scale); }
 
@@ -708,9 +722,15 @@ int64_t quadform_lane_width() { return dispatch().lane_w; }
 
 void quadform_transpose(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* xt) {
     switch (dispatch().lane_w) {
-        case 8: lanes_transpose<double, 8>(X, n_rows, ld, d, xt); break;
-        case 4: lanes_transpose<double, 4>(X, n_rows, ld, d, xt); break;
-        default: lanes_transpose<double, 2>(X, n_rows, ld, d, xt); break;
+        case 8:
+            lanes_transpose<double, 8>(X, n_rows, ld, d, xt);
+            break;
+        case 4:
+            lanes_transpose<double, 4>(X, n_rows, ld, d, xt);
+            break;
+        default:
+            lanes_transpose<double, 2>(X, n_rows, ld, d, xt);
+            break;
     }
 }
 
@@ -720,9 +740,15 @@ void quadform_transpose_norms(const double* X, int64_t n_rows, int64_t d, float*
 
 void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, float* xt) {
     switch (dispatch().lane_w) {
-        case 8: lanes_transpose<float, 16>(X, n_rows, ld, d, xt); break;
-        case 4: lanes_transpose<float, 8>(X, n_rows, ld, d, xt); break;
-        default: lanes_transpose<float, 4>(X, n_rows, ld, d, xt); break;
+        case 8:
+            lanes_transpose<float, 16>(X, n_rows, ld, d, xt);
+            break;
+        case 4:
+            lanes_transpose<float, 8>(X, n_rows, ld, d, xt);
+            break;
+        default:
+            lanes_transpose<float, 4>(X, n_rows, ld, d, xt);
+            break;
     }
 }
 
@@ -738,25 +764,32 @@ void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S,
     dispatch().lanes_f(xt, n_rows, d, S, q);
 }
 
-void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu, float* q,
-                            float* m) {
+void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
+                            float* q, float* m) {
     dispatch().lanes_factor_f(xt, n_rows, d, N, mu, q, m);
 }
 
-void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
-                     double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
-    dispatch().screen(q, m, xn, n, cw, crel, emu, scale, static_cast<double>(arm), best_lo, arg, hi_arg, hi_other);
+void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
+                     double emu, double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg,
+                     double* hi_other) {
+    dispatch().screen(q, m, xn, n, cw, crel, emu, scale, static_cast<double>(arm), best_lo, arg, hi_arg,
+                      hi_other);
 }
 
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
     dispatch().gram(X, n_rows, ld, d, G);
 }
 
-void symmetric_matvec(const double* S, const double* x, int64_t d, double* y) { dispatch().matvec(S, x, d, y); }
+void symmetric_matvec(const double* S, const double* x, int64_t d, double* y) {
+    dispatch().matvec(S, x, d, y);
+}
 
-void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d) { dispatch().rank1(S, u, coef, d); }
+void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d) {
+    dispatch().rank1(S, u, coef, d);
+}
 
-bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {
+bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d,
+                         double* G) {
     if (isa == "generic") {
         gram_generic(X, n_rows, ld, d, G);
         return true;
@@ -775,7 +808,8 @@ bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows
 }
 
 template <class T>
-bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S, T* q) {
+bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S,
+                       T* q) {
     Kernel<T> fn = nullptr;
     bool ok;
 #ifdef REELREC_X86_DISPATCH
@@ -795,9 +829,9 @@ bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64
     return ok;
 }
 
-template bool quadform_rows_isa<double>(const std::string&, const double*, int64_t, int64_t, int64_t, const double*,
-                                        double*);
-template bool quadform_rows_isa<float>(const std::string&, const float*, int64_t, int64_t, int64_t, const float*,
-                                       float*);
+template bool quadform_rows_isa<double>(const std::string&, const double*, int64_t, int64_t, int64_t,
+                                        const double*, double*);
+template bool quadform_rows_isa<float>(const std::string&, const float*, int64_t, int64_t, int64_t,
+                                       const float*, float*);
 
 }  // namespace reelrec::bandits

@@ -39,7 +39,8 @@ inline double quadform_f32_error_factor(int64_t d) {
 // and comes out symmetric. The ridge fit's per-arm Gram matrix: d^2 / 2
 // multiply-adds per row, the same register tiling as the quadratic forms.
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
-bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
+bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d,
+                         double* G);
 
 // y = S x and S -= coef * u u^T for d x d row-major S: the two O(d^2) steps of
 // a Sherman-Morrison update, vectorised like the kernels above.
@@ -71,8 +72,8 @@ void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S,
 // posterior that is wide where no data ever comes), so its float error
 // bound is useless there; z = N x has an absolute error below gamma_{d+2}
 // ||N||_F |x| (||N||_F^2 = trace S), a small fraction of the width |z|.
-void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu, float* q,
-                            float* m);
+void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
+                            float* q, float* m);
 // One arm's step of the UCB screen over n rows (n rounded up to whole
 // groups of 8; all arrays need that room). From the float q, m above, with w
 // = sqrt(max(q, 0)), dw = cw * xn[r] and em = emu * xn[r] (xn = |x|), the
@@ -84,8 +85,9 @@ void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const fl
 // it (arg: the first such arm; -1 before any), that arm's upper bound
 // (hi_arg) and the largest upper bound of all other arms (hi_other): when
 // hi_other < best_lo, arm arg's score beats every other arm's.
-void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
-                     double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg, double* hi_other);
+void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
+                     double emu, double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg,
+                     double* hi_other);
 // out[r] = mu . x_r from the same double groups (the means of a block, without a GEMM).
 void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out);
 
@@ -99,6 +101,7 @@ const char* quadform_isa();
 // The same with a named kernel ("generic", "avx2", "avx512"), for tests of every
 // code path; returns false when this CPU cannot run it.
 template <class T>
-bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S, T* q);
+bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S,
+                       T* q);
 
 }  // namespace reelrec::bandits

@@ -15,7 +15,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-
 inline void erase_value(std::vector<int64_t>& v, int64_t value) {
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (v[i] == value) {
@@ -32,22 +31,22 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
 // picked at run time like the quadratic forms (cpp/bandits/quadform.cpp).
 // mul and add stay separate (fp-contract=off) so every ISA computes the
 // scores of the scalar definition bit for bit.
-#define REELREC_MC_RUNNING_MAX                                            \
-    for (int64_t j = 0; j < n; ++j) {                                     \
-        const double wz = w * static_cast<double>(z[j]);                  \
-        const double v = m + wz;                     \
-        best[j] = best[j] < v ? v : best[j];                              \
+#define REELREC_MC_RUNNING_MAX                           \
+    for (int64_t j = 0; j < n; ++j) {                    \
+        const double wz = w * static_cast<double>(z[j]); \
+        const double v = m + wz;                         \
+        best[j] = best[j] < v ? v : best[j];             \
     }
 // Arm a wins draw j when its score beats every earlier candidate strictly
 // and every later one or ties it (the first maximum in candidate order wins).
 // Without earlier candidates `before` holds -inf, which a finite score beats.
-#define REELREC_MC_COUNT_WINS                                    \
-    int64_t wins = 0;                                            \
-    for (int64_t j = 0; j < n; ++j) {                            \
-        const double wz = w * static_cast<double>(z[j]);         \
-        const double v = m + wz;                                 \
+#define REELREC_MC_COUNT_WINS                                                      \
+    int64_t wins = 0;                                                              \
+    for (int64_t j = 0; j < n; ++j) {                                              \
+        const double wz = w * static_cast<double>(z[j]);                           \
+        const double v = m + wz;                                                   \
         wins += static_cast<int>(v > before[j]) & static_cast<int>(v >= after[j]); \
-    }                                                            \
+    }                                                                              \
     return wins;
 
 // Wins of candidate `pos` over the pooled draws of all candidates in one
@@ -56,28 +55,28 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
 // scores (m + w z, mul then add) and comparisons as REELREC_MC_COUNT_WINS;
 // a max is exact, so the order it is taken in does not matter (a -0 / +0
 // choice cannot change a comparison).
-#define REELREC_MC_FUSED_STEP(J, MASK)                                     \
-    {                                                                      \
-        Vec before = ninf, after = ninf;                                   \
-        for (int64_t c = 0; c < pos; ++c) {                                \
-            Vec zc;                                                        \
-            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec));                \
-            const Vec wz = (w[c] - Vec{}) * zc;                            \
-            const Vec v = (m[c] - Vec{}) + wz;                             \
-            before = before < v ? v : before;                              \
-        }                                                                  \
-        for (int64_t c = pos + 1; c < nc; ++c) {                           \
-            Vec zc;                                                        \
-            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec));                \
-            const Vec wz = (w[c] - Vec{}) * zc;                            \
-            const Vec v = (m[c] - Vec{}) + wz;                             \
-            after = after < v ? v : after;                                 \
-        }                                                                  \
-        Vec zc;                                                            \
-        __builtin_memcpy(&zc, z[pos] + (J), sizeof(Vec));                  \
-        const Vec wz = (w[pos] - Vec{}) * zc;                              \
-        const Vec v = (m[pos] - Vec{}) + wz;                               \
-        wins -= (v > before) & (v >= after) MASK;                          \
+#define REELREC_MC_FUSED_STEP(J, MASK)                      \
+    {                                                       \
+        Vec before = ninf, after = ninf;                    \
+        for (int64_t c = 0; c < pos; ++c) {                 \
+            Vec zc;                                         \
+            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec)); \
+            const Vec wz = (w[c] - Vec{}) * zc;             \
+            const Vec v = (m[c] - Vec{}) + wz;              \
+            before = before < v ? v : before;               \
+        }                                                   \
+        for (int64_t c = pos + 1; c < nc; ++c) {            \
+            Vec zc;                                         \
+            __builtin_memcpy(&zc, z[c] + (J), sizeof(Vec)); \
+            const Vec wz = (w[c] - Vec{}) * zc;             \
+            const Vec v = (m[c] - Vec{}) + wz;              \
+            after = after < v ? v : after;                  \
+        }                                                   \
+        Vec zc;                                             \
+        __builtin_memcpy(&zc, z[pos] + (J), sizeof(Vec));   \
+        const Vec wz = (w[pos] - Vec{}) * zc;               \
+        const Vec v = (m[pos] - Vec{}) + wz;                \
+        wins -= (v > before) & (v >= after) MASK;           \
     }
 // Four vectors of draws per pass over the candidates: independent max
 // chains, and each candidate's pointer, mean and width read once for them.
@@ -92,7 +91,7 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
             Vec* best = c < pos ? before : after;                          \
             for (int u = 0; u < 4; ++u) {                                  \
                 Vec zc;                                                    \
-                __builtin_memcpy(&zc, zp + u * kLanes, sizeof(Vec));            \
+                __builtin_memcpy(&zc, zp + u * kLanes, sizeof(Vec));       \
                 const Vec wz = wc * zc;                                    \
                 const Vec v = mc + wz;                                     \
                 best[u] = best[u] < v ? v : best[u];                       \
@@ -101,29 +100,29 @@ inline void erase_value(std::vector<int64_t>& v, int64_t value) {
         const Vec wc = w[pos] - Vec{}, mc = m[pos] - Vec{};                \
         for (int u = 0; u < 4; ++u) {                                      \
             Vec zc;                                                        \
-            __builtin_memcpy(&zc, z[pos] + (J) + u * kLanes, sizeof(Vec));      \
+            __builtin_memcpy(&zc, z[pos] + (J) + u * kLanes, sizeof(Vec)); \
             const Vec wz = wc * zc;                                        \
             const Vec v = mc + wz;                                         \
             wins -= (v > before[u]) & (v >= after[u]);                     \
         }                                                                  \
     }
-#define REELREC_MC_FUSED_WINS(W)                                                    \
-    typedef double Vec __attribute__((vector_size(W * sizeof(double))));            \
-    typedef int64_t VecI __attribute__((vector_size(W * sizeof(int64_t))));         \
-    const Vec ninf = Vec{} - __builtin_inf();                                      \
-    constexpr int64_t kLanes = W;                                                    \
-    VecI wins = VecI{};                                                              \
-    const int64_t full4 = n / (4 * W) * (4 * W), full = n / W * W;                   \
-    for (int64_t j = 0; j < full4; j += 4 * W) REELREC_MC_FUSED_STEP4(j)             \
-    for (int64_t j = full4; j < full; j += W) REELREC_MC_FUSED_STEP(j, )             \
-    if (full < n) {                                                                  \
-        VecI lane;                                                                   \
-        for (int l = 0; l < W; ++l) lane[l] = l;                                     \
-        const VecI valid = (lane + full) < n;                                        \
-        REELREC_MC_FUSED_STEP(full, &valid)                                          \
-    }                                                                                \
-    int64_t total = 0;                                                               \
-    for (int l = 0; l < W; ++l) total += wins[l];                                    \
+#define REELREC_MC_FUSED_WINS(W)                                            \
+    typedef double Vec __attribute__((vector_size(W * sizeof(double))));    \
+    typedef int64_t VecI __attribute__((vector_size(W * sizeof(int64_t)))); \
+    const Vec ninf = Vec{} - __builtin_inf();                               \
+    constexpr int64_t kLanes = W;                                           \
+    VecI wins = VecI{};                                                     \
+    const int64_t full4 = n / (4 * W) * (4 * W), full = n / W * W;          \
+    for (int64_t j = 0; j < full4; j += 4 * W) REELREC_MC_FUSED_STEP4(j)    \
+    for (int64_t j = full4; j < full; j += W) REELREC_MC_FUSED_STEP(j, )    \
+    if (full < n) {                                                         \
+        VecI lane;                                                          \
+        for (int l = 0; l < W; ++l) lane[l] = l;                            \
+        const VecI valid = (lane + full) < n;                               \
+        REELREC_MC_FUSED_STEP(full, &valid)                                 \
+    }                                                                       \
+    int64_t total = 0;                                                      \
+    for (int l = 0; l < W; ++l) total += wins[l];                           \
     return total;
 
 // m, w, z: per candidate (in candidate order) its mean, width and pooled draws.
@@ -135,19 +134,19 @@ __attribute__((optimize("fp-contract=off"))) int64_t fused_wins_generic(const do
     REELREC_MC_FUSED_WINS(2)
 }
 
-void running_max_generic(double* best, const float* z, double m, double w, int64_t n) { REELREC_MC_RUNNING_MAX }
-int64_t count_wins_generic(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
-    REELREC_MC_COUNT_WINS
-}
+void running_max_generic(double* best, const float* z, double m, double w,
+                         int64_t n){REELREC_MC_RUNNING_MAX} int64_t
+    count_wins_generic(const float* z, double m, double w, const double* before, const double* after,
+                       int64_t n){REELREC_MC_COUNT_WINS}
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_MC_DISPATCH 1
-__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) void running_max_avx512(double* best, const float* z, double m,
-                                                                             double w, int64_t n) {
+__attribute__((target("avx512f,avx512vl,avx2,fma"),
+               optimize("fp-contract=off"))) void running_max_avx512(double* best, const float* z, double m,
+                                                                     double w, int64_t n) {
     REELREC_MC_RUNNING_MAX
 }
-__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) int64_t count_wins_avx512(const float* z, double m, double w,
-                                                                              const double* before,
-                                                                              const double* after, int64_t n) {
+__attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) int64_t
+count_wins_avx512(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
     REELREC_MC_COUNT_WINS
 }
 __attribute__((target("avx512f,avx512vl,avx2,fma"), optimize("fp-contract=off"))) int64_t fused_wins_avx512(
@@ -158,19 +157,22 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t fused_w
     const double* m, const double* w, const double* const* z, int64_t nc, int64_t pos, int64_t n) {
     REELREC_MC_FUSED_WINS(4)
 }
-__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void running_max_avx2(double* best, const float* z, double m, double w,
-                                                          int64_t n) {
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void running_max_avx2(double* best,
+                                                                                       const float* z,
+                                                                                       double m, double w,
+                                                                                       int64_t n) {
     REELREC_MC_RUNNING_MAX
 }
-__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t count_wins_avx2(const float* z, double m, double w,
-                                                            const double* before, const double* after, int64_t n) {
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) int64_t
+count_wins_avx2(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
     REELREC_MC_COUNT_WINS
 }
 #endif
 
 struct McDispatch {
     void (*running_max)(double*, const float*, double, double, int64_t) = running_max_generic;
-    int64_t (*count_wins)(const float*, double, double, const double*, const double*, int64_t) = count_wins_generic;
+    int64_t (*count_wins)(const float*, double, double, const double*, const double*,
+                          int64_t) = count_wins_generic;
     FusedWins fused_wins = fused_wins_generic;
     McDispatch() {
 #ifdef REELREC_MC_DISPATCH
@@ -196,14 +198,19 @@ const McDispatch& mc_dispatch() {
 inline void mc_running_max(double* best, const float* z, double m, double w, int64_t n) {
     mc_dispatch().running_max(best, z, m, w, n);
 }
-inline int64_t mc_count_wins(const float* z, double m, double w, const double* before, const double* after, int64_t n) {
+inline int64_t mc_count_wins(const float* z, double m, double w, const double* before, const double* after,
+                             int64_t n) {
     return mc_dispatch().count_wins(z, m, w, before, after, n);
 }
 
 }  // namespace
 
 SlateSelector::SlateSelector(const SelectConfig& cfg, const PolicyCore& core, int64_t first_request)
-    : cfg_(cfg), arms_(core.arms), seed_(core.seed), first_request_(first_request), n_slots_(core.arms.n_slots()) {}
+    : cfg_(cfg),
+      arms_(core.arms),
+      seed_(core.seed),
+      first_request_(first_request),
+      n_slots_(core.arms.n_slots()) {}
 
 int SlateSelector::threads_for(int64_t n_requests, double ns_per_request) const {
     if (n_requests < 2 || static_cast<double>(n_requests) * ns_per_request < kParallelNs) return 1;
@@ -215,7 +222,8 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
     const int64_t n_mc = cfg_.n_mc, S = n_slots_;
     pool_.assign(static_cast<std::size_t>(n_mc * S), 0.0f);
     const uint8_t* active = arms_.active();
-    const int threads = (cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int threads =
+        (cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S < kParallelNs ? 1 : resolve_threads(num_threads);
     const uint64_t stream = kPoolStream | static_cast<uint64_t>(first_request_);
     if (cfg_.rule == Rule::Beta) {
         shapes_.assign(static_cast<std::size_t>(2 * S), GammaShape());
@@ -234,8 +242,9 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
             if (!active[a]) return;
             RandomStream rng(seed_, stream, static_cast<uint32_t>(a));
             for (int64_t j = 0; j < n_mc; ++j) {
-                const double v =
-                    cfg_.rule == Rule::Normal ? rng.normal() : rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
+                const double v = cfg_.rule == Rule::Normal
+                                     ? rng.normal()
+                                     : rng.beta_logit(shapes_[2 * a], shapes_[2 * a + 1]);
                 pool_[a * n_mc + j] = static_cast<float>(v);
             }
         });
@@ -246,14 +255,15 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
         const int64_t pad = (n_mc + kPoolPad - 1) / kPoolPad * kPoolPad;
         pool_d_.assign(static_cast<std::size_t>(pad * S), 0.0);
         for (int64_t a = 0; a < S; ++a) {
-            for (int64_t j = 0; j < n_mc; ++j) pool_d_[a * pad + j] = static_cast<double>(pool_[a * n_mc + j]);
+            for (int64_t j = 0; j < n_mc; ++j)
+                pool_d_[a * pad + j] = static_cast<double>(pool_[a * n_mc + j]);
         }
         pool_pad_ = pad;
     }
 }
 
-int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m, const double* w,
-                                 SlateScratch& s) const {
+int64_t SlateSelector::pool_wins(int64_t arm, const std::vector<int64_t>& cand, const double* m,
+                                 const double* w, SlateScratch& s) const {
     const int64_t n_mc = cfg_.n_mc;
     const bool normal = cfg_.rule == Rule::Normal;
     s.before.assign(static_cast<std::size_t>(n_mc), kNegInf);
@@ -287,11 +297,13 @@ void open_generic(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* state
     open_streams8(seed, stream0, sub, states);
 }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void open_avx512(uint64_t seed, uint64_t stream0,
-                                                                                uint32_t sub, uint64_t* states) {
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void open_avx512(uint64_t seed,
+                                                                               uint64_t stream0, uint32_t sub,
+                                                                               uint64_t* states) {
     open_streams8(seed, stream0, sub, states);
 }
-__attribute__((target("avx2,fma"))) void open_avx2(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
+__attribute__((target("avx2,fma"))) void open_avx2(uint64_t seed, uint64_t stream0, uint32_t sub,
+                                                   uint64_t* states) {
     open_streams8(seed, stream0, sub, states);
 }
 #endif
@@ -337,8 +349,9 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
         return true;
     }
     // Normal rule: the request's draws in candidate order, then the pool wins.
-    RandomStream rng = state ? RandomStream(state)
-                             : RandomStream(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
+    RandomStream rng = state
+                           ? RandomStream(state)
+                           : RandomStream(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
     constexpr int64_t kMaxFused = 64;
     if (nc > kMaxFused || pool_d_.empty()) return false;
     double mc[kMaxFused], wc[kMaxFused];
@@ -429,8 +442,8 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
     for (int64_t j = 0; j < n_mc; ++j) ++first_wins_[arg[j]];
 }
 
-void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail, int64_t* out_arm,
-                           double* out_p, SlateScratch& s, const uint64_t* state) const {
+void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail,
+                           int64_t* out_arm, double* out_p, SlateScratch& s, const uint64_t* state) const {
     // The request's stream is opened at its first draw: deterministic rules
     // (a unique UCB maximum, epsilon = 0) never pay for it, and its values do
     // not depend on when it is opened.
@@ -472,7 +485,8 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         const int64_t nc = static_cast<int64_t>(cand.size());
         if (!shared) fresh_arms(cand, s.fresh);
         const std::vector<int64_t>& fresh = shared ? first_.fresh : s.fresh;
-        if (!shared && (cfg_.rule == Rule::Greedy || cfg_.rule == Rule::Softmax)) summarise(cand, m, s.summary);
+        if (!shared && (cfg_.rule == Rule::Greedy || cfg_.rule == Rule::Softmax))
+            summarise(cand, m, s.summary);
         const SlotSummary& sum = shared ? first_.summary : s.summary;
 
         // Guaranteed exploration among arms that have not been observed enough.
@@ -540,7 +554,8 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         }
         double p = p_base;
         if (!fresh.empty()) {
-            const double p_fresh = pulls[chosen] < cfg_.new_arm_pulls ? 1.0 / static_cast<double>(fresh.size()) : 0.0;
+            const double p_fresh =
+                pulls[chosen] < cfg_.new_arm_pulls ? 1.0 / static_cast<double>(fresh.size()) : 0.0;
             p = share * p_fresh + (1.0 - share) * p_base;
         }
         out_arm[j] = chosen;

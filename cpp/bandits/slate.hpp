@@ -54,9 +54,9 @@ enum class Rule : int { Greedy = 0, Softmax = 1, Normal = 2, Beta = 3 };
 
 struct SelectConfig {
     Rule rule = Rule::Greedy;
-    double epsilon = 0.0;       // Greedy: probability of a uniform pick
-    double temperature = 1.0;   // Softmax
-    int64_t n_mc = 0;           // Normal/Beta: Monte Carlo draws for propensities
+    double epsilon = 0.0;      // Greedy: probability of a uniform pick
+    double temperature = 1.0;  // Softmax
+    int64_t n_mc = 0;          // Normal/Beta: Monte Carlo draws for propensities
     double new_arm_share = 0.0;
     int64_t new_arm_pulls = 0;
     int64_t k = 1;
@@ -77,9 +77,9 @@ struct Availability {
 // What a slot's rule needs from its candidate list: the best value and its
 // ties (Greedy, ascending ids) or the cumulative weights (Softmax).
 struct SlotSummary {
-    double best = 0.0;            // Greedy: max value; Softmax: max logit
-    std::vector<int64_t> ties;    // Greedy
-    std::vector<double> cum;      // Softmax: running sums of exp((m - best) / T)
+    double best = 0.0;          // Greedy: max value; Softmax: max logit
+    std::vector<int64_t> ties;  // Greedy
+    std::vector<double> cum;    // Softmax: running sums of exp((m - best) / T)
 };
 
 struct SlateScratch {
@@ -116,8 +116,8 @@ public:
     // and propensities are bit for bit those of choose().
     bool fast_path() const;
     // `state`, when given, is request r's decision stream from open_streams().
-    bool choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live, int64_t* out_arm,
-                     double* out_p, const uint64_t* state = nullptr) const;
+    bool choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
+                     int64_t* out_arm, double* out_p, const uint64_t* state = nullptr) const;
 
     // The decision streams of requests [r0, r0 + n) (0-based within the
     // batch), 4 words each, opened 8 at a time; states needs room for n
@@ -142,9 +142,9 @@ private:
     uint64_t seed_;
     int64_t first_request_;
     int64_t n_slots_;
-    std::vector<float> pool_;          // n_slots x n_mc, arm-major (one draw scan is contiguous)
+    std::vector<float> pool_;  // n_slots x n_mc, arm-major (one draw scan is contiguous)
     static constexpr int64_t kPoolPad = 8;
-    std::vector<double> pool_d_;       // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_
+    std::vector<double> pool_d_;  // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_
     int64_t pool_pad_ = 0;
     struct FirstSlot {
         bool valid = false;

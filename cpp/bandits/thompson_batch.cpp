@@ -198,7 +198,8 @@ bool thompson_isa_available(const std::string& isa) {
 
 const char* thompson_batch_isa() { return dispatch().name; }
 
-void thompson_draws(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* pos, double* values, const char* isa) {
+void thompson_draws(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* pos, double* values,
+                    const char* isa) {
     if (n <= 0) return;
     if (!isa || !*isa) {
         dispatch().fn(job, r0, n, pos, values);

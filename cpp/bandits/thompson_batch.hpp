@@ -39,7 +39,7 @@ enum class ThompsonModel : int {
 struct ThompsonBatch {
     ThompsonModel model = ThompsonModel::BetaRatio;
     uint64_t seed = 0;
-    uint64_t first_request = 0;         // request r draws from kDecisionStream | (first_request + r)
+    uint64_t first_request = 0;  // request r draws from kDecisionStream | (first_request + r)
     int64_t n_cand = 0;
     const GammaShape* shapes = nullptr;  // Beta: (alpha, beta) constants per candidate, 2 * n_cand
     const double* m = nullptr;           // Normal: mean and width per candidate

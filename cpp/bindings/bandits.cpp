@@ -212,7 +212,8 @@ void bind_bandits(py::module_& m) {
                 job.m = m_in.data();
                 job.w = w_in.data();
             }
-            const bool known = isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
+            const bool known =
+                isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
             require(known, "isa: expected scalar, generic, avx2 or avx512, got " + isa);
             if (!isa.empty() && !thompson_isa_available(isa)) return py::object(py::none());
             Array<int64_t> pos(n);
@@ -223,8 +224,8 @@ void bind_bandits(py::module_& m) {
             }
             return py::object(py::make_tuple(pos, values));
         },
-        py::arg("model"), py::arg("seed"), py::arg("first_request"), py::arg("r0"), py::arg("n"), py::arg("m"),
-        py::arg("w"), py::arg("isa"));
+        py::arg("model"), py::arg("seed"), py::arg("first_request"), py::arg("r0"), py::arg("n"),
+        py::arg("m"), py::arg("w"), py::arg("isa"));
     m.def("bandits_thompson_isa", [] { return std::string(thompson_batch_isa()); });
     m.def("bandits_quadform_isa", [] { return std::string(quadform_isa()); });
     m.def(
@@ -267,8 +268,13 @@ void bind_bandits(py::module_& m) {
     counting
         .def(py::init<int, int64_t, double, double, uint64_t>(), py::arg("kind"), py::arg("n_arms"),
              py::arg("prior_a"), py::arg("prior_b"), py::arg("seed"))
-        .def("reset", [](CountingBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
-             py::arg("seed"))
+        .def(
+            "reset",
+            [](CountingBandit& p, uint64_t seed) {
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.reset(seed);
+            },
+            py::arg("seed"))
         .def(
             "add_arm",
             [](CountingBandit& p, double a, double b) {
@@ -303,7 +309,8 @@ void bind_bandits(py::module_& m) {
                 hp.noise_std = noise_std;
                 std::vector<double> mv, wv;
                 p.values(hp, mv, wv);
-                Array<double> mo(static_cast<py::ssize_t>(mv.size())), wo(static_cast<py::ssize_t>(wv.size()));
+                Array<double> mo(static_cast<py::ssize_t>(mv.size())),
+                    wo(static_cast<py::ssize_t>(wv.size()));
                 std::copy(mv.begin(), mv.end(), mo.mutable_data());
                 std::copy(wv.begin(), wv.end(), wo.mutable_data());
                 return py::make_tuple(mo, wo);
@@ -327,9 +334,10 @@ void bind_bandits(py::module_& m) {
                 }
                 return outputs(arms, prob);
             },
-            py::arg("n_requests"), py::arg("k"), py::arg("available"), py::arg("per_request"), py::arg("epsilon"),
-            py::arg("decay"), py::arg("alpha"), py::arg("temperature"), py::arg("noise_std"), py::arg("n_mc"),
-            py::arg("new_arm_share"), py::arg("new_arm_pulls"), py::arg("num_threads"));
+            py::arg("n_requests"), py::arg("k"), py::arg("available"), py::arg("per_request"),
+            py::arg("epsilon"), py::arg("decay"), py::arg("alpha"), py::arg("temperature"),
+            py::arg("noise_std"), py::arg("n_mc"), py::arg("new_arm_share"), py::arg("new_arm_pulls"),
+            py::arg("num_threads"));
     common_methods<CountingBandit>(counting);
 
     // ------------------------------------------------------------ linear
@@ -337,13 +345,19 @@ void bind_bandits(py::module_& m) {
     linear
         .def(py::init<int, int64_t, int64_t, double, uint64_t>(), py::arg("kind"), py::arg("n_arms"),
              py::arg("n_features"), py::arg("l2"), py::arg("seed"))
-        .def("reset", [](LinearBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
-             py::arg("seed"))
+        .def(
+            "reset",
+            [](LinearBandit& p, uint64_t seed) {
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.reset(seed);
+            },
+            py::arg("seed"))
         .def_property_readonly("n_features", &LinearBandit::n_features)
         .def_property_readonly("n_arm_features", &LinearBandit::n_arm_features)
         .def(
             "add_arm",
-            [](LinearBandit& p, const OptArray<double>& prior, const OptArray<double>& features, int64_t n_neighbors) {
+            [](LinearBandit& p, const OptArray<double>& prior, const OptArray<double>& features,
+               int64_t n_neighbors) {
                 if (prior) require(prior->size() == p.n_features(), "prior: expected one value per feature");
                 std::lock_guard<std::mutex> lock(p.guard);
                 return p.add_arm(prior ? prior->data() : nullptr, features ? features->data() : nullptr,
@@ -361,10 +375,11 @@ void bind_bandits(py::module_& m) {
             py::arg("arms"), py::arg("features"))
         .def(
             "update",
-            [](LinearBandit& p, const Array<int64_t>& arms, const Array<double>& rewards, const Array<double>& X,
-               int num_threads) {
+            [](LinearBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
+               const Array<double>& X, int num_threads) {
                 require_ndim(X, 2, "contexts");
-                require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_features(),
+                require(arms.size() == rewards.size() && X.shape(0) == arms.size() &&
+                            X.shape(1) == p.n_features(),
                         "actions, rewards and contexts do not match");
                 py::gil_scoped_release release;
                 std::lock_guard<std::mutex> lock(p.guard);
@@ -373,10 +388,11 @@ void bind_bandits(py::module_& m) {
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("num_threads"))
         .def(
             "fit",
-            [](LinearBandit& p, const Array<int64_t>& arms, const Array<double>& rewards, const Array<double>& X,
-               uint64_t seed, int num_threads) {
+            [](LinearBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
+               const Array<double>& X, uint64_t seed, int num_threads) {
                 require_ndim(X, 2, "contexts");
-                require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_features(),
+                require(arms.size() == rewards.size() && X.shape(0) == arms.size() &&
+                            X.shape(1) == p.n_features(),
                         "decisions, rewards and contexts do not match");
                 py::gil_scoped_release release;
                 std::lock_guard<std::mutex> lock(p.guard);
@@ -414,8 +430,13 @@ void bind_bandits(py::module_& m) {
     hybrid
         .def(py::init<int64_t, int64_t, int64_t, double, uint64_t>(), py::arg("n_arms"), py::arg("n_context"),
              py::arg("n_arm_features"), py::arg("l2"), py::arg("seed"))
-        .def("reset", [](HybridBandit& p, uint64_t seed) { std::lock_guard<std::mutex> lock(p.guard); p.reset(seed); },
-             py::arg("seed"))
+        .def(
+            "reset",
+            [](HybridBandit& p, uint64_t seed) {
+                std::lock_guard<std::mutex> lock(p.guard);
+                p.reset(seed);
+            },
+            py::arg("seed"))
         .def(
             "add_arm",
             [](HybridBandit& p, const OptArray<double>& prior, const OptArray<double>& features, int64_t d,
@@ -438,8 +459,8 @@ void bind_bandits(py::module_& m) {
             py::arg("arms"), py::arg("features"), py::arg("n_arm_features"))
         .def(
             "update",
-            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards, const Array<double>& X,
-               int64_t d) {
+            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
+               const Array<double>& X, int64_t d) {
                 require_ndim(X, 2, "contexts");
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
                         "actions, rewards and contexts do not match");
@@ -450,8 +471,8 @@ void bind_bandits(py::module_& m) {
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"))
         .def(
             "fit",
-            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards, const Array<double>& X,
-               int64_t d, uint64_t seed) {
+            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
+               const Array<double>& X, int64_t d, uint64_t seed) {
                 require_ndim(X, 2, "contexts");
                 require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
                         "decisions, rewards and contexts do not match");
@@ -462,8 +483,9 @@ void bind_bandits(py::module_& m) {
             py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"), py::arg("seed"))
         .def(
             "select",
-            [](HybridBandit& p, const Array<double>& X, int64_t d, int64_t k, const OptArray<uint8_t>& available,
-               bool per_request, double alpha, int direct, double share, int64_t new_pulls, int num_threads) {
+            [](HybridBandit& p, const Array<double>& X, int64_t d, int64_t k,
+               const OptArray<uint8_t>& available, bool per_request, double alpha, int direct, double share,
+               int64_t new_pulls, int num_threads) {
                 require_ndim(X, 2, "contexts");
                 require(X.shape(1) == d, "contexts: wrong number of features");
                 const int64_t n = X.shape(0);
@@ -479,9 +501,9 @@ void bind_bandits(py::module_& m) {
                 }
                 return outputs(arms, prob);
             },
-            py::arg("contexts"), py::arg("n_context"), py::arg("k"), py::arg("available"), py::arg("per_request"),
-            py::arg("alpha"), py::arg("direct"), py::arg("new_arm_share"), py::arg("new_arm_pulls"),
-            py::arg("num_threads"));
+            py::arg("contexts"), py::arg("n_context"), py::arg("k"), py::arg("available"),
+            py::arg("per_request"), py::arg("alpha"), py::arg("direct"), py::arg("new_arm_share"),
+            py::arg("new_arm_pulls"), py::arg("num_threads"));
     common_methods<HybridBandit>(hybrid);
 }
 

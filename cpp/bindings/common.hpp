@@ -33,8 +33,8 @@ inline void require(bool ok, const std::string& message) {
 
 template <class T>
 void require_ndim(const Array<T>& a, int ndim, const char* name) {
-    require(a.ndim() == ndim, std::string(name) + ": expected a " + std::to_string(ndim) +
-                                  "-d array, got " + std::to_string(a.ndim()) + "-d");
+    require(a.ndim() == ndim, std::string(name) + ": expected a " + std::to_string(ndim) + "-d array, got " +
+                                  std::to_string(a.ndim()) + "-d");
 }
 
 // CSR view over (indptr int64, indices int32, data float32 or None).
@@ -50,7 +50,8 @@ inline CsrView csr_view(const Array<int64_t>& indptr, const Array<int32_t>& indi
     v.n_cols = n_cols;
     require(v.indptr[0] == 0 && v.indptr[v.n_rows] == indices.size(),
             std::string(name) + ": indptr does not match indices");
-    require(!data || data->size() == indices.size(), std::string(name) + ": data and indices differ in length");
+    require(!data || data->size() == indices.size(),
+            std::string(name) + ": data and indices differ in length");
     return v;
 }
 

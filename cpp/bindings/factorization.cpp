@@ -13,8 +13,8 @@ namespace fz = reelrec::factorization;
 
 namespace {
 
-fz::AlsConfig als_config(float unobserved_weight, float regularization, bool frequency_scaling,
-                         int solver, int cg_steps) {
+fz::AlsConfig als_config(float unobserved_weight, float regularization, bool frequency_scaling, int solver,
+                         int cg_steps) {
     require(solver == 0 || solver == 1, "solver: expected 0 (cg) or 1 (cholesky)");
     require(cg_steps >= 1, "cg_steps: expected a positive integer");
     fz::AlsConfig c;
@@ -60,8 +60,7 @@ float* inout_matrix(Array<float>& a, int64_t rows, int64_t d, const char* name) 
 
 void bind_factorization(py::module_& m) {
     m.def(
-        "factorization_isa",
-        [](int isa) { return std::string(fz::als_select_kernels(isa).name); },
+        "factorization_isa", [](int isa) { return std::string(fz::als_select_kernels(isa).name); },
         py::arg("isa") = 0,
         "Name of the ALS/BPR kernels that `isa` (0 auto, 1 generic, 2 avx2) selects on this machine.");
 
@@ -88,8 +87,8 @@ void bind_factorization(py::module_& m) {
             Array<float> out({d, d});
             {
                 py::gil_scoped_release release;
-                fz::als_gram(factors.data(), n, static_cast<int>(d), weight, out.mutable_data(),
-                             num_threads, isa);
+                fz::als_gram(factors.data(), n, static_cast<int>(d), weight, out.mutable_data(), num_threads,
+                             isa);
             }
             return out;
         },
@@ -98,9 +97,8 @@ void bind_factorization(py::module_& m) {
     m.def(
         "als_solve",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& confidence,
-           const Array<float>& other, const Array<float>& gram, Array<float> factors,
-           float unobserved_weight, float regularization, bool frequency_scaling, int solver,
-           int cg_steps, int num_threads, int isa) {
+           const Array<float>& other, const Array<float>& gram, Array<float> factors, float unobserved_weight,
+           float regularization, bool frequency_scaling, int solver, int cg_steps, int num_threads, int isa) {
             require_ndim(other, 2, "other");
             const int64_t d = other.shape(1), n_other = other.shape(0);
             require(d > 0, "other: expected at least one column");
@@ -112,8 +110,8 @@ void bind_factorization(py::module_& m) {
             require_in_range(indices, n_other, "rows");
             {
                 py::gil_scoped_release release;
-                fz::als_solve(rows, other.data(), gram.data(), out, static_cast<int>(d), config,
-                              num_threads, isa);
+                fz::als_solve(rows, other.data(), gram.data(), out, static_cast<int>(d), config, num_threads,
+                              isa);
             }
         },
         py::arg("indptr"), py::arg("indices"), py::arg("confidence"), py::arg("other"), py::arg("gram"),
@@ -125,8 +123,8 @@ void bind_factorization(py::module_& m) {
         "als_loss",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& confidence,
            const Array<float>& items, const Array<int64_t>& item_counts, const Array<float>& gram,
-           const Array<float>& users, float unobserved_weight, float regularization,
-           bool frequency_scaling, int num_threads) {
+           const Array<float>& users, float unobserved_weight, float regularization, bool frequency_scaling,
+           int num_threads) {
             require_ndim(items, 2, "items");
             require_ndim(users, 2, "users");
             const int64_t d = items.shape(1), n_items = items.shape(0);
@@ -135,7 +133,8 @@ void bind_factorization(py::module_& m) {
             require(item_counts.size() == n_items, "item_counts: one count per item");
             require(gram.ndim() == 2 && gram.shape(0) == d && gram.shape(1) == d, "gram: expected d x d");
             require_in_range(indices, n_items, "user_items");
-            const fz::AlsConfig config = als_config(unobserved_weight, regularization, frequency_scaling, 0, 1);
+            const fz::AlsConfig config =
+                als_config(unobserved_weight, regularization, frequency_scaling, 0, 1);
             py::gil_scoped_release release;
             return fz::als_loss(rows, items.data(), item_counts.data(), gram.data(), users.data(),
                                 static_cast<int>(d), config, num_threads);
@@ -149,10 +148,10 @@ void bind_factorization(py::module_& m) {
 
     m.def(
         "bpr_epochs",
-        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users, Array<float> items,
-           Array<float> item_bias, float learning_rate, float regularization, bool verify_negatives,
-           uint64_t seed, int64_t first_epoch, int64_t n_epochs, Array<int32_t> buckets,
-           const OptArray<uint64_t>& seen_filter, int num_threads, int isa) {
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, Array<float> users,
+           Array<float> items, Array<float> item_bias, float learning_rate, float regularization,
+           bool verify_negatives, uint64_t seed, int64_t first_epoch, int64_t n_epochs,
+           Array<int32_t> buckets, const OptArray<uint64_t>& seen_filter, int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             require(d > 0, "items: expected at least one column");
@@ -186,7 +185,8 @@ void bind_factorization(py::module_& m) {
         py::arg("item_bias").noconvert(), py::arg("learning_rate"), py::arg("regularization"),
         py::arg("verify_negatives"), py::arg("seed"), py::arg("first_epoch"), py::arg("n_epochs"),
         py::arg("buckets").noconvert(), py::arg("seen_filter"), py::arg("num_threads"), py::arg("isa") = 0,
-        "Runs epochs first_epoch .. first_epoch + n_epochs - 1; returns (mean loss, skipped, seconds) per epoch.");
+        "Runs epochs first_epoch .. first_epoch + n_epochs - 1; returns (mean loss, skipped, seconds) per "
+        "epoch.");
 
     m.def(
         "bpr_seen_filter",
@@ -204,9 +204,9 @@ void bind_factorization(py::module_& m) {
 
     m.def(
         "bpr_replay",
-        [](Array<float> users, Array<float> items, Array<float> item_bias,
-           const Array<int32_t>& u, const Array<int32_t>& pos, const Array<int32_t>& neg,
-           float learning_rate, float regularization, int isa) {
+        [](Array<float> users, Array<float> items, Array<float> item_bias, const Array<int32_t>& u,
+           const Array<int32_t>& pos, const Array<int32_t>& neg, float learning_rate, float regularization,
+           int isa) {
             require_ndim(items, 2, "items");
             require_ndim(users, 2, "users");
             const int64_t n_items = items.shape(0), d = items.shape(1);
@@ -228,9 +228,8 @@ void bind_factorization(py::module_& m) {
     m.def(
         "bpr_fold_in",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& items,
-           const Array<float>& item_bias, float learning_rate, float regularization,
-           bool verify_negatives, uint64_t seed, const Array<int64_t>& keys, int epochs,
-           int num_threads, int isa) {
+           const Array<float>& item_bias, float learning_rate, float regularization, bool verify_negatives,
+           uint64_t seed, const Array<int64_t>& keys, int epochs, int num_threads, int isa) {
             require_ndim(items, 2, "items");
             const int64_t n_items = items.shape(0), d = items.shape(1);
             CsrView rows = csr_view(indptr, indices, std::nullopt, n_items, "rows");

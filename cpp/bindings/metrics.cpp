@@ -23,21 +23,29 @@ void bind_metrics(py::module_& m) {
             for (const std::string& name : metrics) {
                 Array<double> values(n_users);
                 double* ptr = values.mutable_data();
-                if (name == "precision") out.precision = ptr;
-                else if (name == "recall") out.recall = ptr;
-                else if (name == "f1") out.f1 = ptr;
-                else if (name == "map") out.average_precision = ptr;
-                else if (name == "ndcg") out.ndcg = ptr;
-                else if (name == "mrr") out.reciprocal_rank = ptr;
-                else if (name == "hit_rate") out.hit = ptr;
-                else if (name == "auc") out.auc = ptr;
-                else throw py::value_error("metrics: unknown ranking metric '" + name + "'");
+                if (name == "precision")
+                    out.precision = ptr;
+                else if (name == "recall")
+                    out.recall = ptr;
+                else if (name == "f1")
+                    out.f1 = ptr;
+                else if (name == "map")
+                    out.average_precision = ptr;
+                else if (name == "ndcg")
+                    out.ndcg = ptr;
+                else if (name == "mrr")
+                    out.reciprocal_rank = ptr;
+                else if (name == "hit_rate")
+                    out.hit = ptr;
+                else if (name == "auc")
+                    out.auc = ptr;
+                else
+                    throw py::value_error("metrics: unknown ranking metric '" + name + "'");
                 result[py::str(name)] = values;
             }
             {
                 py::gil_scoped_release release;
-                ranking_metrics(recommended.data(), n_users, recommended.shape(1), k, rel, out,
-                                num_threads);
+                ranking_metrics(recommended.data(), n_users, recommended.shape(1), k, rel, out, num_threads);
             }
             return result;
         },

@@ -44,7 +44,8 @@ void require_indices_below(const int32_t* idx, int64_t n, int64_t bound, const c
 CsrView ratings_view(const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
                      int64_t n_cols, const char* name) {
     CsrView X = csr_view(indptr, indices, data, n_cols, name);
-    require(static_cast<int64_t>(indices.size()) == X.nnz(), std::string(name) + ": indices length differs from indptr[-1]");
+    require(static_cast<int64_t>(indices.size()) == X.nnz(),
+            std::string(name) + ": indices length differs from indptr[-1]");
     require_indices_below(X.indices, X.nnz(), n_cols, name);
     return X;
 }
@@ -246,9 +247,9 @@ void bind_mf(py::module_& m) {
 
     m.def(
         "mf_randomized_svd",
-        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data, int64_t n_cols,
-           int64_t rank, int64_t oversampling, int power_iterations, uint64_t seed, bool compute_u,
-           int num_threads) {
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
+           int64_t n_cols, int64_t rank, int64_t oversampling, int power_iterations, uint64_t seed,
+           bool compute_u, int num_threads) {
             const CsrView X = ratings_view(indptr, indices, data, n_cols, "X");
             require(rank >= 1 && rank <= std::min(X.n_rows, n_cols),
                     "rank: expected 1 <= rank <= min(n_rows, n_cols), got " + std::to_string(rank));
@@ -262,7 +263,8 @@ void bind_mf(py::module_& m) {
             double* v_ptr = V.mutable_data();
             {
                 py::gil_scoped_release release;
-                mf::randomized_svd(X, rank, oversampling, power_iterations, seed, u_ptr, s_ptr, v_ptr, num_threads);
+                mf::randomized_svd(X, rank, oversampling, power_iterations, seed, u_ptr, s_ptr, v_ptr,
+                                   num_threads);
             }
             return py::make_tuple(U ? py::object(*U) : py::object(py::none()), s, V);
         },

@@ -26,8 +26,9 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "reelrec native kernels (private; use the reelrec package)";
     m.attr("__version__") = REELREC_VERSION;
     m.def("openmp_enabled", &reelrec::openmp_enabled, "Whether the module was built with OpenMP.");
-    m.def("max_threads", [] { return reelrec::resolve_threads(0); },
-          "Threads a kernel uses for num_threads=0 (honours OMP_NUM_THREADS).");
+    m.def(
+        "max_threads", [] { return reelrec::resolve_threads(0); },
+        "Threads a kernel uses for num_threads=0 (honours OMP_NUM_THREADS).");
     reelrec::bind::bind_topk(m);
     reelrec::bind::bind_metrics(m);
     reelrec::bind::bind_factorization(m);

@@ -33,10 +33,12 @@ const T* opt_data(const OptArray<T>& a, int64_t n, const char* name) {
 void bind_ope(py::module_& m) {
     m.def(
         "ope_round_terms",
-        [](int kind, const Array<double>& target, const OptArray<double>& rewards, const OptArray<int64_t>& actions,
-           const OptArray<double>& propensities, const OptArray<int64_t>& positions, const OptArray<double>& qhat,
-           double param, const OptArray<double>& qpi, int num_threads) {
-            require(kind >= 0 && kind <= static_cast<int>(ope::EstimatorKind::DROS), "unknown estimator kind");
+        [](int kind, const Array<double>& target, const OptArray<double>& rewards,
+           const OptArray<int64_t>& actions, const OptArray<double>& propensities,
+           const OptArray<int64_t>& positions, const OptArray<double>& qhat, double param,
+           const OptArray<double>& qpi, int num_threads) {
+            require(kind >= 0 && kind <= static_cast<int>(ope::EstimatorKind::DROS),
+                    "unknown estimator kind");
             const auto k = static_cast<ope::EstimatorKind>(kind);
             const int64_t n = target.ndim() >= 1 ? target.shape(0) : 0;
             ope::RoundInputs in;
@@ -90,15 +92,18 @@ void bind_ope(py::module_& m) {
             require(n > 0 && E > 0, "bootstrap: expected at least one round and one column");
             require(n_boot > 0, "n_boot must be positive");
             require(method >= 0 && method <= 3, "unknown bootstrap method");
-            require(static_cast<bool>(num) == static_cast<bool>(den) && static_cast<bool>(num) == static_cast<bool>(has_ratio),
+            require(static_cast<bool>(num) == static_cast<bool>(den) &&
+                        static_cast<bool>(num) == static_cast<bool>(has_ratio),
                     "num, den and has_ratio go together");
             ope::BootstrapColumns cols;
             cols.plain = plain.data();
             cols.n = n;
             cols.n_cols = E;
             if (num) {
-                require(num->ndim() == 2 && num->shape(0) == n && num->shape(1) == E, "num: expected the shape of plain");
-                require(den->ndim() == 2 && den->shape(0) == n && den->shape(1) == E, "den: expected the shape of plain");
+                require(num->ndim() == 2 && num->shape(0) == n && num->shape(1) == E,
+                        "num: expected the shape of plain");
+                require(den->ndim() == 2 && den->shape(0) == n && den->shape(1) == E,
+                        "den: expected the shape of plain");
                 require(has_ratio->ndim() == 1 && has_ratio->shape(0) == E, "has_ratio: one flag per column");
                 cols.num = num->data();
                 cols.den = den->data();
@@ -108,22 +113,24 @@ void bind_ope(py::module_& m) {
             ope::BootstrapMethod used;
             {
                 py::gil_scoped_release release;
-                used = ope::bootstrap_replicates(cols, n_boot, seed, static_cast<ope::BootstrapMethod>(method),
-                                                 num_threads, out.mutable_data());
+                used =
+                    ope::bootstrap_replicates(cols, n_boot, seed, static_cast<ope::BootstrapMethod>(method),
+                                              num_threads, out.mutable_data());
             }
             return py::make_tuple(out, static_cast<int>(used));
         },
-        py::arg("plain"), py::arg("num"), py::arg("den"), py::arg("has_ratio"), py::arg("n_boot"), py::arg("seed"),
-        py::arg("method"), py::arg("num_threads"));
+        py::arg("plain"), py::arg("num"), py::arg("den"), py::arg("has_ratio"), py::arg("n_boot"),
+        py::arg("seed"), py::arg("method"), py::arg("num_threads"));
 
-    m.def("ope_multinomial_kernel", [] { return std::string(ope::multinomial_kernel_name()); },
-          "The bootstrap's Poisson-pass kernel in use: \"avx512\" or \"generic\".");
+    m.def(
+        "ope_multinomial_kernel", [] { return std::string(ope::multinomial_kernel_name()); },
+        "The bootstrap's Poisson-pass kernel in use: \"avx512\" or \"generic\".");
 
     m.def(
         "ope_fit_reward_model",
         [](const Array<double>& contexts, const Array<double>& rewards, const Array<int64_t>& actions,
-           const OptArray<int64_t>& positions, int64_t n_actions, int64_t n_positions, const Array<int64_t>& rows,
-           int kind, double l2, int max_iter, double tol, int num_threads) {
+           const OptArray<int64_t>& positions, int64_t n_actions, int64_t n_positions,
+           const Array<int64_t>& rows, int kind, double l2, int max_iter, double tol, int num_threads) {
             require_ndim(contexts, 2, "contexts");
             require_ndim(rows, 1, "rows");
             require(kind == 0 || kind == 1, "unknown reward model kind");
@@ -153,29 +160,31 @@ void bind_ope(py::module_& m) {
             }
             return py::make_tuple(coef, iterations);
         },
-        py::arg("contexts"), py::arg("rewards"), py::arg("actions"), py::arg("positions"), py::arg("n_actions"),
-        py::arg("n_positions"), py::arg("rows"), py::arg("kind"), py::arg("l2"), py::arg("max_iter"), py::arg("tol"),
-        py::arg("num_threads"));
+        py::arg("contexts"), py::arg("rewards"), py::arg("actions"), py::arg("positions"),
+        py::arg("n_actions"), py::arg("n_positions"), py::arg("rows"), py::arg("kind"), py::arg("l2"),
+        py::arg("max_iter"), py::arg("tol"), py::arg("num_threads"));
 
     m.def(
         "ope_predict_reward_model",
-        [](const Array<double>& contexts, const Array<int64_t>& rows, const Array<double>& coef, int64_t n_actions,
-           int64_t n_positions, int kind, int num_threads) {
+        [](const Array<double>& contexts, const Array<int64_t>& rows, const Array<double>& coef,
+           int64_t n_actions, int64_t n_positions, int kind, int num_threads) {
             require_ndim(contexts, 2, "contexts");
             require_ndim(rows, 1, "rows");
             require_ndim(coef, 2, "coef");
             require(kind == 0 || kind == 1, "unknown reward model kind");
             const int64_t n = contexts.shape(0), d = contexts.shape(1), m = rows.shape(0);
             require(n_actions > 0 && n_positions > 0, "n_actions and n_positions must be positive");
-            require(coef.shape(0) == n_actions + 1 && coef.shape(1) == ope::reward_feature_dim(d, n_positions),
-                    "coef: shape does not match the contexts, actions and positions");
+            require(
+                coef.shape(0) == n_actions + 1 && coef.shape(1) == ope::reward_feature_dim(d, n_positions),
+                "coef: shape does not match the contexts, actions and positions");
             const int64_t* r = rows.data();
             for (int64_t k = 0; k < m; ++k) require(r[k] >= 0 && r[k] < n, "rows: index out of range");
             Array<double> out({m, n_actions, n_positions});
             {
                 py::gil_scoped_release release;
                 ope::predict_reward_model(contexts.data(), d, r, m, coef.data(), n_actions, n_positions,
-                                          static_cast<ope::RewardKind>(kind), num_threads, out.mutable_data());
+                                          static_cast<ope::RewardKind>(kind), num_threads,
+                                          out.mutable_data());
             }
             return out;
         },

@@ -143,12 +143,13 @@ void add_checked(int64_t dim, const Array<float>& vectors, const Array<int64_t>&
 // search(queries, n_q, spec, out_ids, out_scores) into fresh n_q x k arrays.
 template <class Search>
 py::tuple search_checked(int64_t dim, const Array<float>& queries, int64_t k, OptArray<int64_t> allow,
-                         OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
-                         Search&& search) {
+                         OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr,
+                         OptArray<int64_t> exclude_ids, Search&& search) {
     check_matrix(queries, dim, "queries");
     require(k > 0, "k: expected a positive integer");
     const int64_t n_q = queries.shape(0);
-    Filter f = make_filter(std::move(allow), std::move(deny), std::move(exclude_indptr), std::move(exclude_ids), n_q);
+    Filter f = make_filter(std::move(allow), std::move(deny), std::move(exclude_indptr),
+                           std::move(exclude_ids), n_q);
     Array<int64_t> ids({n_q, k});
     Array<float> scores({n_q, k});
     int64_t* ids_ptr = ids.mutable_data();
@@ -214,8 +215,9 @@ void bind_search(py::module_& m) {
         }
     });
 
-    m.def("search_simd_level", [] { return search::simd_name(search::active_simd()); },
-          "Instruction set the search kernels dispatch to on this CPU.");
+    m.def(
+        "search_simd_level", [] { return search::simd_name(search::active_simd()); },
+        "Instruction set the search kernels dispatch to on this CPU.");
 
     m.def(
         "search_eigen_gemm_nt",
@@ -254,10 +256,12 @@ void bind_search(py::module_& m) {
             [](const ExactIndex& self, const Array<float>& queries, int64_t k, OptArray<int64_t> allow,
                OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
                int num_threads) {
-                return search_checked(self.dim(), queries, k, std::move(allow), std::move(deny),
-                                      std::move(exclude_indptr), std::move(exclude_ids),
-                                      [&](const float* q, int64_t n_q, const FilterSpec& spec, int64_t* ids,
-                                          float* scores) { self.search(q, n_q, k, spec, ids, scores, num_threads); });
+                return search_checked(
+                    self.dim(), queries, k, std::move(allow), std::move(deny), std::move(exclude_indptr),
+                    std::move(exclude_ids),
+                    [&](const float* q, int64_t n_q, const FilterSpec& spec, int64_t* ids, float* scores) {
+                        self.search(q, n_q, k, spec, ids, scores, num_threads);
+                    });
             },
             py::arg("queries"), py::arg("k"), py::arg("allow"), py::arg("deny"), py::arg("exclude_indptr"),
             py::arg("exclude_ids"), py::arg("num_threads"))
@@ -290,8 +294,8 @@ void bind_search(py::module_& m) {
     // ------------------------------------------------------------- HnswIndex
     py::class_<HnswIndex> hnsw(m, "HnswIndex");
     def_common(hnsw);
-    hnsw.def(py::init([](int64_t dim, const std::string& metric, int64_t M, int64_t ef_construction, int64_t ef,
-                         int64_t max_elements, uint64_t seed) {
+    hnsw.def(py::init([](int64_t dim, const std::string& metric, int64_t M, int64_t ef_construction,
+                         int64_t ef, int64_t max_elements, uint64_t seed) {
                  HnswParams p;
                  p.dim = dim;
                  p.metric = search::parse_metric(metric);
@@ -305,8 +309,10 @@ void bind_search(py::module_& m) {
              py::arg("dim"), py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("ef"),
              py::arg("max_elements"), py::arg("seed"))
         .def_property_readonly("M", [](const HnswIndex& self) { return self.params().M; })
-        .def_property_readonly("ef_construction", [](const HnswIndex& self) { return self.params().ef_construction; })
-        .def_property_readonly("max_elements", [](const HnswIndex& self) { return self.params().max_elements; })
+        .def_property_readonly("ef_construction",
+                               [](const HnswIndex& self) { return self.params().ef_construction; })
+        .def_property_readonly("max_elements",
+                               [](const HnswIndex& self) { return self.params().max_elements; })
         .def_property_readonly("seed", [](const HnswIndex& self) { return self.params().seed; })
         .def_property("ef", &HnswIndex::ef, &HnswIndex::set_ef)
         .def("n_deleted", &HnswIndex::n_deleted)
@@ -314,15 +320,16 @@ void bind_search(py::module_& m) {
         .def(
             "add",
             [](HnswIndex& self, const Array<float>& vectors, const Array<int64_t>& ids, int num_threads) {
-                add_checked(self.dim(), vectors, ids,
-                            [&](const float* v, int64_t n, const int64_t* i) { self.add(v, n, i, num_threads); });
+                add_checked(self.dim(), vectors, ids, [&](const float* v, int64_t n, const int64_t* i) {
+                    self.add(v, n, i, num_threads);
+                });
             },
             py::arg("vectors"), py::arg("ids"), py::arg("num_threads"))
         .def(
             "search",
-            [](const HnswIndex& self, const Array<float>& queries, int64_t k, int64_t ef, OptArray<int64_t> allow,
-               OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr, OptArray<int64_t> exclude_ids,
-               int num_threads) {
+            [](const HnswIndex& self, const Array<float>& queries, int64_t k, int64_t ef,
+               OptArray<int64_t> allow, OptArray<int64_t> deny, OptArray<int64_t> exclude_indptr,
+               OptArray<int64_t> exclude_ids, int num_threads) {
                 return search_checked(
                     self.dim(), queries, k, std::move(allow), std::move(deny), std::move(exclude_indptr),
                     std::move(exclude_ids),
@@ -334,7 +341,8 @@ void bind_search(py::module_& m) {
             py::arg("exclude_indptr"), py::arg("exclude_ids"), py::arg("num_threads"))
         .def(
             "uses_exact",
-            [](const HnswIndex& self, OptArray<int64_t> allow, OptArray<int64_t> deny, int64_t k, int64_t ef) {
+            [](const HnswIndex& self, OptArray<int64_t> allow, OptArray<int64_t> deny, int64_t k,
+               int64_t ef) {
                 Filter f = make_filter(std::move(allow), std::move(deny), std::nullopt, std::nullopt, 0);
                 py::gil_scoped_release release;
                 return self.uses_exact(f.spec, k, ef);
@@ -362,7 +370,8 @@ void bind_search(py::module_& m) {
             "from_bytes",
             [](const py::bytes& data) {
                 const auto blob = static_cast<std::string>(data);
-                return load_index<HnswIndex>([&] { return std::istringstream(blob); }, int64_t{-1}, int32_t{0});
+                return load_index<HnswIndex>([&] { return std::istringstream(blob); }, int64_t{-1},
+                                             int32_t{0});
             },
             py::arg("data"));
 }

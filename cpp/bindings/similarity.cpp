@@ -131,8 +131,8 @@ void bind_similarity(py::module_& m) {
     m.def(
         "knn_prepare",
         [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& data,
-           int64_t n_cols, bool vectors_are_rows, const std::string& weighting, double bm25_k1,
-           double bm25_b, const std::string& centering, bool binary, int num_threads) {
+           int64_t n_cols, bool vectors_are_rows, const std::string& weighting, double bm25_k1, double bm25_b,
+           const std::string& centering, bool binary, int num_threads) {
             CsrView x = checked_csr(indptr, indices, data, n_cols, "X");
             const sim::PrepareOptions opt = prepare_options(weighting, bm25_k1, bm25_b, centering, binary);
             CsrMatrix other;
@@ -191,22 +191,22 @@ void bind_similarity(py::module_& m) {
             Array<float> sq_norm(rows.n_rows);
             {
                 py::gil_scoped_release release;
-                sim::prepare_rows(rows, stats, opt, values.mutable_data(), sq_norm.mutable_data(), num_threads);
+                sim::prepare_rows(rows, stats, opt, values.mutable_data(), sq_norm.mutable_data(),
+                                  num_threads);
             }
             return py::make_tuple(values, sq_norm);
         },
-        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_features"),
-        py::arg("weighting"), py::arg("bm25_k1"), py::arg("bm25_b"), py::arg("centering"),
-        py::arg("binary"), py::arg("idf"), py::arg("avg_length"), py::arg("feature_mean"),
-        py::arg("n_vectors"), py::arg("num_threads"));
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_features"), py::arg("weighting"),
+        py::arg("bm25_k1"), py::arg("bm25_b"), py::arg("centering"), py::arg("binary"), py::arg("idf"),
+        py::arg("avg_length"), py::arg("feature_mean"), py::arg("n_vectors"), py::arg("num_threads"));
 
     m.def(
         "knn_neighbours",
         [](const Array<int64_t>& q_indptr, const Array<int32_t>& q_indices, const Array<float>& q_data,
            const Array<int64_t>& b_indptr, const Array<int32_t>& b_indices, const Array<float>& b_data,
            int64_t n_base, const std::string& denominator, const OptArray<float>& query_factor,
-           const OptArray<float>& base_factor, float shrinkage, const OptArray<int64_t>& exclude,
-           int64_t k, int num_threads) {
+           const OptArray<float>& base_factor, float shrinkage, const OptArray<int64_t>& exclude, int64_t k,
+           int num_threads) {
             require(k > 0, "k must be positive");
             CsrView base = checked_csr(b_indptr, b_indices, b_data, n_base, "base");
             CsrView q = checked_csr(q_indptr, q_indices, q_data, base.n_rows, "queries");
@@ -226,8 +226,8 @@ void bind_similarity(py::module_& m) {
             Array<float> scores({q.n_rows, k});
             {
                 py::gil_scoped_release release;
-                sim::neighbours_topk(q, base, opt, exclude ? exclude->data() : nullptr, k,
-                                     ids.mutable_data(), scores.mutable_data(), num_threads);
+                sim::neighbours_topk(q, base, opt, exclude ? exclude->data() : nullptr, k, ids.mutable_data(),
+                                     scores.mutable_data(), num_threads);
             }
             return py::make_tuple(ids, scores);
         },
@@ -278,15 +278,15 @@ void bind_similarity(py::module_& m) {
             Array<float> scores({n_q, k});
             {
                 py::gil_scoped_release release;
-                sim::score_topk(H, rows ? rows->data() : nullptr, n_q, S, normalize, k, f,
-                                ids.mutable_data(), scores.mutable_data(), num_threads);
+                sim::score_topk(H, rows ? rows->data() : nullptr, n_q, S, normalize, k, f, ids.mutable_data(),
+                                scores.mutable_data(), num_threads);
             }
             return py::make_tuple(ids, scores);
         },
-        py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("rows"),
-        py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("n_items"),
-        py::arg("normalize"), py::arg("k"), py::arg("allow"), py::arg("deny"), py::arg("seen_indptr"),
-        py::arg("seen_indices"), py::arg("num_threads"));
+        py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("rows"), py::arg("s_indptr"),
+        py::arg("s_indices"), py::arg("s_data"), py::arg("n_items"), py::arg("normalize"), py::arg("k"),
+        py::arg("allow"), py::arg("deny"), py::arg("seen_indptr"), py::arg("seen_indices"),
+        py::arg("num_threads"));
 
     m.def(
         "csr_rows_topk",
@@ -350,9 +350,9 @@ void bind_similarity(py::module_& m) {
             return out;
         },
         py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("r_indptr"),
-        py::arg("r_indices"), py::arg("r_data"), py::arg("targets"), py::arg("others"),
-        py::arg("centred"), py::arg("global_mean"), py::arg("target_bias"), py::arg("other_bias"),
-        py::arg("clip_low"), py::arg("clip_high"), py::arg("num_threads"));
+        py::arg("r_indices"), py::arg("r_data"), py::arg("targets"), py::arg("others"), py::arg("centred"),
+        py::arg("global_mean"), py::arg("target_bias"), py::arg("other_bias"), py::arg("clip_low"),
+        py::arg("clip_high"), py::arg("num_threads"));
 
     // ------------------------------------------------------------ text features
     py::class_<sim::TermTable, std::shared_ptr<sim::TermTable>>(
@@ -367,15 +367,16 @@ void bind_similarity(py::module_& m) {
                  }
                  return out;
              })
-        .def("subset",
-             [](const sim::TermTable& t, const Array<uint8_t>& keep) {
-                 require(keep.size() == t.size(), "keep: expected one flag per term");
-                 return std::make_shared<sim::TermTable>(sim::subset_vocabulary(t, keep.data()));
-             },
-             py::arg("keep"))
-        .def("index",
-             [](const sim::TermTable& t, const std::string& term) { return t.find(term); },
-             py::arg("term"));
+        .def(
+            "subset",
+            [](const sim::TermTable& t, const Array<uint8_t>& keep) {
+                require(keep.size() == t.size(), "keep: expected one flag per term");
+                return std::make_shared<sim::TermTable>(sim::subset_vocabulary(t, keep.data()));
+            },
+            py::arg("keep"))
+        .def(
+            "index", [](const sim::TermTable& t, const std::string& term) { return t.find(term); },
+            py::arg("term"));
 
     m.def(
         "text_count_fit",
@@ -405,15 +406,16 @@ void bind_similarity(py::module_& m) {
 
     m.def(
         "tfidf_values",
-        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& counts, int64_t n_terms,
-           const OptArray<double>& idf, bool sublinear, int norm, int num_threads) {
+        [](const Array<int64_t>& indptr, const Array<int32_t>& indices, const Array<float>& counts,
+           int64_t n_terms, const OptArray<double>& idf, bool sublinear, int norm, int num_threads) {
             CsrView c = checked_csr(indptr, indices, counts, n_terms, "counts");
             if (idf) require(idf->size() == n_terms, "idf: expected one value per term");
             require(norm >= 0 && norm <= 2, "norm: expected 0 (none), 1 (l1) or 2 (l2)");
             Array<float> out(c.nnz());
             {
                 py::gil_scoped_release release;
-                sim::tfidf_values(c, idf ? idf->data() : nullptr, sublinear, norm, out.mutable_data(), num_threads);
+                sim::tfidf_values(c, idf ? idf->data() : nullptr, sublinear, norm, out.mutable_data(),
+                                  num_threads);
             }
             return out;
         },

@@ -9,8 +9,7 @@ void bind_topk(py::module_& m) {
         "topk_dot",
         [](const Array<float>& queries, const Array<float>& items, const OptArray<float>& item_bias,
            int64_t k, const OptArray<uint8_t>& allow, const OptArray<uint8_t>& deny,
-           const OptArray<int64_t>& seen_indptr, const OptArray<int32_t>& seen_indices,
-           int num_threads) {
+           const OptArray<int64_t>& seen_indptr, const OptArray<int32_t>& seen_indices, int num_threads) {
             require_ndim(queries, 2, "queries");
             require_ndim(items, 2, "items");
             require(queries.shape(1) == items.shape(1), "queries and items differ in dimension");

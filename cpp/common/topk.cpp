@@ -30,10 +30,8 @@ void TopKHeap::sift_down(std::size_t i) {
     const std::size_t n = heap_.size();
     for (;;) {
         std::size_t worst = i, l = 2 * i + 1, r = l + 1;
-        if (l < n && better(heap_[worst].score, heap_[worst].item, heap_[l].score, heap_[l].item))
-            worst = l;
-        if (r < n && better(heap_[worst].score, heap_[worst].item, heap_[r].score, heap_[r].item))
-            worst = r;
+        if (l < n && better(heap_[worst].score, heap_[worst].item, heap_[l].score, heap_[l].item)) worst = l;
+        if (r < n && better(heap_[worst].score, heap_[worst].item, heap_[r].score, heap_[r].item)) worst = r;
         if (worst == i) return;
         std::swap(heap_[i], heap_[worst]);
         i = worst;
@@ -58,8 +56,8 @@ namespace {
 
 // Pushes scores[0..len) for items [offset, offset+len), skipping filtered items.
 // seen_pos walks the query's sorted seen list across successive tiles.
-inline void push_tile(TopKHeap& heap, const float* scores, int64_t offset, int64_t len,
-                      const ItemFilter& f, const int32_t*& seen_pos, const int32_t* seen_end) {
+inline void push_tile(TopKHeap& heap, const float* scores, int64_t offset, int64_t len, const ItemFilter& f,
+                      const int32_t*& seen_pos, const int32_t* seen_end) {
     for (int64_t j = 0; j < len; ++j) {
         const float s = scores[j];
         if (!(s >= heap.threshold())) continue;  // cheap reject first; also drops NaN
@@ -83,8 +81,8 @@ inline void seen_range(const ItemFilter& f, int64_t row, const int32_t*& b, cons
 
 }  // namespace
 
-void topk_dense(const float* scores, int64_t n_rows, int64_t n_items, int64_t k,
-                const ItemFilter& filter, int32_t* out_ids, float* out_scores, int num_threads) {
+void topk_dense(const float* scores, int64_t n_rows, int64_t n_items, int64_t k, const ItemFilter& filter,
+                int32_t* out_ids, float* out_scores, int num_threads) {
     const int threads = n_rows * n_items < (1 << 16) ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -145,8 +143,7 @@ void topk_dot(const float* queries, int64_t n_q, const float* items, int64_t n_i
                         tile.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(item_bias + i0, nt);
                     }
                     for (int64_t r = 0; r < nb; ++r) {
-                        push_tile(heaps[r], tile.data() + r * nt, i0, nt, filter, seen_pos[r],
-                                  seen_end[r]);
+                        push_tile(heaps[r], tile.data() + r * nt, i0, nt, filter, seen_pos[r], seen_end[r]);
                     }
                 }
                 for (int64_t r = 0; r < nb; ++r) {

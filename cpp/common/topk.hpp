@@ -41,7 +41,7 @@ public:
     // Lowest score currently kept (-inf while fewer than k are kept).
     float threshold() const {
         return static_cast<int64_t>(heap_.size()) < k_ ? -std::numeric_limits<float>::infinity()
-                                                         : heap_[0].score;
+                                                       : heap_[0].score;
     }
     // Writes the kept items best first, padding with -1 / -inf up to k.
     void write_sorted(int32_t* ids, float* scores);
@@ -68,8 +68,8 @@ struct ItemFilter {
 };
 
 // Top-k of dense score rows: scores is n_rows x n_items row-major and is not modified.
-void topk_dense(const float* scores, int64_t n_rows, int64_t n_items, int64_t k,
-                const ItemFilter& filter, int32_t* out_ids, float* out_scores, int num_threads);
+void topk_dense(const float* scores, int64_t n_rows, int64_t n_items, int64_t k, const ItemFilter& filter,
+                int32_t* out_ids, float* out_scores, int num_threads);
 
 // Top-k of query_vectors (n_q x d) against item_vectors (n_items x d) by inner
 // product, both row-major float32. item_bias (n_items, nullable) is added to

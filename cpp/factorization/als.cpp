@@ -28,7 +28,9 @@ void als_gram(const float* Y, int64_t n, int d, float weight, float* out, int nu
     const int64_t n_chunks = std::max<int64_t>(1, std::min({(n + 4095) / 4096, int64_t{64}, budget_chunks}));
     std::vector<double> partial(static_cast<std::size_t>(n_chunks * dd), 0.0);
     const double flops = static_cast<double>(n) * dd;
-    const int threads = flops < kParallelFlops ? 1 : static_cast<int>(std::min<int64_t>(resolve_threads(num_threads), n_chunks));
+    const int threads = flops < kParallelFlops
+                            ? 1
+                            : static_cast<int>(std::min<int64_t>(resolve_threads(num_threads), n_chunks));
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
@@ -115,7 +117,8 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
             if (scratch.size() != scratch_floats) continue;
             if (task < n_batches) {
                 const int64_t lo = task * kAlsBatchRows;
-                const int64_t count = std::min<int64_t>(kAlsBatchRows, static_cast<int64_t>(long_rows.size()) - lo);
+                const int64_t count =
+                    std::min<int64_t>(kAlsBatchRows, static_cast<int64_t>(long_rows.size()) - lo);
                 kernels.solve_batch(args, long_rows.data() + lo, static_cast<int>(count), scratch.data());
                 continue;
             }
@@ -126,14 +129,15 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
     errors.rethrow();
 }
 
-double als_loss(const CsrView& user_items, const float* items, const int64_t* item_counts,
-                const float* gram, const float* users, int d, const AlsConfig& config,
-                int num_threads) {
+double als_loss(const CsrView& user_items, const float* items, const int64_t* item_counts, const float* gram,
+                const float* users, int d, const AlsConfig& config, int num_threads) {
     const int64_t n_users = user_items.n_rows, n_items = user_items.n_cols;
     const float w0 = config.unobserved_weight;
     const double reg = config.regularization;
     auto lambda = [&](int64_t count, int64_t n_other) {
-        return config.frequency_scaling ? reg * (static_cast<double>(count) + w0 * static_cast<double>(n_other)) : reg;
+        return config.frequency_scaling
+                   ? reg * (static_cast<double>(count) + w0 * static_cast<double>(n_other))
+                   : reg;
     };
     // Fixed blocks summed in order: the value does not depend on the thread count.
     constexpr int64_t kBlock = 1024;
@@ -160,7 +164,8 @@ double als_loss(const CsrView& user_items, const float* items, const int64_t* it
                     double quad = 0.0, norm = 0.0;
                     for (int r = 0; r < d; ++r) {
                         double s = 0.0;
-                        for (int col = 0; col < d; ++col) s += static_cast<double>(gram[r * d + col]) * x[col];
+                        for (int col = 0; col < d; ++col)
+                            s += static_cast<double>(gram[r * d + col]) * x[col];
                         quad += s * x[r];
                         norm += static_cast<double>(x[r]) * x[r];
                     }
@@ -174,7 +179,8 @@ double als_loss(const CsrView& user_items, const float* items, const int64_t* it
                         stored += c * (1.0 - s) * (1.0 - s) - w0 * s * s;
                         weight += c - w0;
                     }
-                    total += quad + stored + lambda(user_items.row_end(u) - user_items.row_begin(u), n_items) * norm;
+                    total += quad + stored +
+                             lambda(user_items.row_end(u) - user_items.row_begin(u), n_items) * norm;
                 }
                 weight_partial[blk] = weight;
             } else {

@@ -55,12 +55,10 @@ void als_solve(const CsrView& rows, const float* other, const float* gram, float
 // The objective above divided by the total weight
 // (sum of confidences + w0 * number of unstored cells). item_counts[i] is the
 // number of stored cells of item i (used by frequency scaling).
-double als_loss(const CsrView& user_items, const float* items, const int64_t* item_counts,
-                const float* gram, const float* users, int d, const AlsConfig& config,
-                int num_threads);
+double als_loss(const CsrView& user_items, const float* items, const int64_t* item_counts, const float* gram,
+                const float* users, int d, const AlsConfig& config, int num_threads);
 
 // Row r of out (n x d) drawn N(0, scale^2) from a stream keyed by (seed, stream, r).
-void init_factors(float* out, int64_t n, int d, uint64_t seed, uint64_t stream, float scale,
-                  int num_threads);
+void init_factors(float* out, int64_t n, int d, uint64_t seed, uint64_t stream, float scale, int num_threads);
 
 }  // namespace reelrec::factorization

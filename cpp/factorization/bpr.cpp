@@ -87,10 +87,13 @@ void spin_then_wait(Pred pred, std::mutex& mutex, std::condition_variable& cv, s
 }
 
 // Wakes the sleepers of spin_then_wait after the state they test changed.
-inline void notify_sleepers(std::mutex& mutex, std::condition_variable& cv, const std::atomic<int>& sleepers) {
+inline void notify_sleepers(std::mutex& mutex, std::condition_variable& cv,
+                            const std::atomic<int>& sleepers) {
     if (sleepers.load() > 0) {
         // Taking the lock orders the caller's store before a sleeper's re-check.
-        { std::lock_guard<std::mutex> lock(mutex); }
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+        }
         cv.notify_all();
     }
 }
@@ -177,7 +180,8 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
             int64_t* slots = counts.data() + f * SS;
             for (int64_t u = lo; u < hi; ++u) {
                 const int64_t base = static_cast<int64_t>(block_of(user_key, u, S)) * S;
-                for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k) visit(slots[base + item_block[X.indices[k]]], u, k);
+                for (int64_t k = X.indptr[u]; k < X.indptr[u + 1]; ++k)
+                    visit(slots[base + item_block[X.indices[k]]], u, k);
             }
         }
     };
@@ -219,7 +223,8 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
                 for (int64_t i = 0; i < n_items; ++i) ++item_start[item_block[i] + 1];
                 for (int c = 0; c < S; ++c) item_start[c + 1] += item_start[c];
                 std::vector<int64_t> fill(item_start.begin(), item_start.end() - 1);
-                for (int64_t i = 0; i < n_items; ++i) item_list[fill[item_block[i]]++] = static_cast<int32_t>(i);
+                for (int64_t i = 0; i < n_items; ++i)
+                    item_list[fill[item_block[i]]++] = static_cast<int32_t>(i);
             }
             for_each_cell(next_count, [](int64_t& slot, int64_t, int64_t) { ++slot; });
             barrier.wait();
@@ -249,16 +254,21 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
                 const int t = static_cast<int>(w / S), b = static_cast<int>(w % S);
                 if (t > 0) {
                     const int64_t user_dep = w - S, item_dep = static_cast<int64_t>(t - 1) * S + (b + 1) % S;
-                    spin_then_wait([&] { return ready(user_dep) && ready(item_dep); }, mutex, finished, sleepers);
+                    spin_then_wait([&] { return ready(user_dep) && ready(item_dep); }, mutex, finished,
+                                   sleepers);
                 }
                 const int c = (b + t) % S;
                 const int64_t s = static_cast<int64_t>(b) * S + c;
                 const int64_t n = bucket_start[s + 1] - bucket_start[s];
                 const int64_t m = item_start[c + 1] - item_start[c];
                 if (n > 0 && m > 0) {
-                    const BprStratumArgs args{&X, seen, users, items, bias, d, cfg,
-                                              buckets + 2 * bucket_start[s], n, item_list.data() + item_start[c], m,
-                                              stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s))};
+                    const BprStratumArgs args{
+                        &X,    seen,
+                        users, items,
+                        bias,  d,
+                        cfg,   buckets + 2 * bucket_start[s],
+                        n,     item_list.data() + item_start[c],
+                        m,     stream_key(seed, 12, static_cast<uint64_t>(epoch), static_cast<uint64_t>(s))};
                     const BprStratumResult r = kernels.run_stratum(args);
                     loss[s] = r.loss;
                     used[s] = r.used;
@@ -278,7 +288,8 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* bias, int d
                     st.skipped += skipped[s];
                 }
                 st.loss = st.samples ? total / static_cast<double>(st.samples) : 0.0;
-                st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+                st.seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
             }
         }
     }
@@ -299,8 +310,8 @@ void bpr_fold_in(const CsrView& rows, const float* items, const float* item_bias
     }
 }
 
-double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u,
-                  const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config, int isa) {
+double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u, const int32_t* pos,
+                  const int32_t* neg, int64_t n, const BprConfig& config, int isa) {
     return bpr_select_kernels(isa).replay(users, items, item_bias, d, u, pos, neg, n, config);
 }
 

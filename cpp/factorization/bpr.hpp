@@ -59,8 +59,8 @@ void bpr_epochs(const CsrView& X, float* users, float* items, float* item_bias, 
 
 // Applies the update of each triple (users[t], positives[t], negatives[t]) in
 // order, on one thread; returns the summed loss. The reference of the tests.
-double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u,
-                  const int32_t* pos, const int32_t* neg, int64_t n, const BprConfig& config, int isa = 0);
+double bpr_replay(float* users, float* items, float* item_bias, int d, const int32_t* u, const int32_t* pos,
+                  const int32_t* neg, int64_t n, const BprConfig& config, int isa = 0);
 
 // Factors of new users from their rows with the items fixed: `epochs` passes
 // of len(row) SGD steps from zero, row r seeded by (seed, keys[r]).

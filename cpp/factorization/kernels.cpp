@@ -34,8 +34,12 @@ const Kernels& select(int isa, const Kernels& generic, const Kernels* wide) {
 
 }  // namespace
 
-const AlsKernels& als_select_kernels(int isa) { return select(isa, als_kernels_generic(), als_kernels_avx2()); }
+const AlsKernels& als_select_kernels(int isa) {
+    return select(isa, als_kernels_generic(), als_kernels_avx2());
+}
 
-const BprKernels& bpr_select_kernels(int isa) { return select(isa, bpr_kernels_generic(), bpr_kernels_avx2()); }
+const BprKernels& bpr_select_kernels(int isa) {
+    return select(isa, bpr_kernels_generic(), bpr_kernels_avx2());
+}
 
 }  // namespace reelrec::factorization

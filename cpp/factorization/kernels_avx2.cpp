@@ -44,7 +44,8 @@ const AlsKernels* als_kernels_avx2() {
     return &kernels;
 }
 const BprKernels* bpr_kernels_avx2() {
-    static const BprKernels kernels{"avx2", &avx2::bpr_run_stratum, &avx2::bpr_fold_in_rows, &avx2::bpr_replay};
+    static const BprKernels kernels{"avx2", &avx2::bpr_run_stratum, &avx2::bpr_fold_in_rows,
+                                    &avx2::bpr_replay};
     return &kernels;
 }
 }  // namespace reelrec::factorization

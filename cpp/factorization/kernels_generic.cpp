@@ -14,7 +14,8 @@ namespace generic {
 }  // namespace generic
 
 const AlsKernels& als_kernels_generic() {
-    static const AlsKernels kernels{"generic", &generic::solve_rows, &generic::solve_batch, &generic::gram_upper};
+    static const AlsKernels kernels{"generic", &generic::solve_rows, &generic::solve_batch,
+                                    &generic::gram_upper};
     return kernels;
 }
 
@@ -31,7 +32,8 @@ std::size_t als_scratch_floats(int d, AlsSolver solver, int64_t gather_capacity)
         return dd + stride + 2 * static_cast<std::size_t>(generic::kCholeskyChunk) * d;
     }
     const std::size_t group = static_cast<std::size_t>(als_cg_group(d));
-    const std::size_t rows = group * (3 * stride + static_cast<std::size_t>(gather_capacity > 0 ? gather_capacity : 0) * d);
+    const std::size_t rows =
+        group * (3 * stride + static_cast<std::size_t>(gather_capacity > 0 ? gather_capacity : 0) * d);
     // solve_batch: r, p, Ap per row and an int64 cursor (two floats) per row
     const std::size_t batch = gather_capacity > 0 ? kAlsBatchRows * (3 * stride + 2) : 0;
     return rows > batch ? rows : batch;

@@ -29,16 +29,15 @@ struct Scratch {
 };
 
 void write_nan(const RankingOutputs& out, int64_t u) {
-    for (double* p : {out.precision, out.recall, out.f1, out.average_precision, out.ndcg,
-                      out.reciprocal_rank, out.hit, out.auc}) {
+    for (double* p : {out.precision, out.recall, out.f1, out.average_precision, out.ndcg, out.reciprocal_rank,
+                      out.hit, out.auc}) {
         if (p) p[u] = kNaN;
     }
 }
 
 // Messages match the Python-side checks of reelrec.metrics.
 [[noreturn]] void bad_id(int64_t user, int64_t rank, int32_t id, int64_t n_items) {
-    const std::string where =
-        " (user row " + std::to_string(user) + ", column " + std::to_string(rank) + ")";
+    const std::string where = " (user row " + std::to_string(user) + ", column " + std::to_string(rank) + ")";
     if (id < -1) {
         throw std::out_of_range("recommended: item ids must be >= 0, or -1 for padding; got " +
                                 std::to_string(id) + where);
@@ -150,8 +149,8 @@ void ranking_metrics(const int32_t* recommended, int64_t n_users, int64_t row_st
 
     // Each thread zeroes an n_items marker once; more threads than
     // work / n_items would spend longer clearing markers than scoring.
-    const double work = static_cast<double>(n_users) * static_cast<double>(k) +
-                        static_cast<double>(relevant.nnz());
+    const double work =
+        static_cast<double>(n_users) * static_cast<double>(k) + static_cast<double>(relevant.nnz());
     const double useful = 1.0 + work / static_cast<double>(std::max<int64_t>(relevant.n_cols, 1));
     int threads = work < 50000.0 ? 1 : resolve_threads(num_threads);
     if (static_cast<double>(threads) > useful) threads = static_cast<int>(useful);
@@ -161,9 +160,8 @@ void ranking_metrics(const int32_t* recommended, int64_t n_users, int64_t row_st
         Scratch scratch(relevant.n_cols);
 #pragma omp for schedule(dynamic, 256)
         for (int64_t u = 0; u < n_users; ++u) {
-            errors.run([&] {
-                score_user(recommended + u * row_stride, u, k, relevant, discount, out, scratch);
-            });
+            errors.run(
+                [&] { score_user(recommended + u * row_stride, u, k, relevant, discount, out, scratch); });
         }
     }
     errors.rethrow();

@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/csr_owned.hpp"
 #include "common/parallel.hpp"
 #include "mf/rng.hpp"
-#include "common/csr_owned.hpp"
 
 namespace reelrec::mf {
 
@@ -57,7 +57,8 @@ typedef float Lanes8 __attribute__((vector_size(32)));
 
 namespace {
 
-inline __attribute__((always_inline)) float sum_lanes(const Lanes8& a0, const Lanes8& a1, const Lanes8& a2, const Lanes8& a3) {
+inline __attribute__((always_inline)) float sum_lanes(const Lanes8& a0, const Lanes8& a1, const Lanes8& a2,
+                                                      const Lanes8& a3) {
     const Lanes8 s = (a0 + a1) + (a2 + a3);
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
@@ -79,14 +80,15 @@ inline __attribute__((always_inline)) float dot_lanes(const Lanes8* __restrict p
     return sum_lanes(a0, a1, a2, a3);
 }
 
-inline __attribute__((always_inline)) float update_biases(float err, float lr, float reg, float& bu, float& bi) {
+inline __attribute__((always_inline)) float update_biases(float err, float lr, float reg, float& bu,
+                                                          float& bi) {
     bu += lr * (err - reg * bu);
     bi += lr * (err - reg * bi);
     return lr * err;
 }
 
-inline __attribute__((always_inline)) void update_rows(Lanes8* __restrict p, Lanes8* __restrict q, float decay,
-                                                       float step, int64_t nv) {
+inline __attribute__((always_inline)) void update_rows(Lanes8* __restrict p, Lanes8* __restrict q,
+                                                       float decay, float step, int64_t nv) {
     for (int64_t w = 0; w < nv; ++w) {
         const Lanes8 pw = p[w], qw = q[w];
         p[w] = decay * pw + step * qw;
@@ -106,8 +108,10 @@ REELREC_MF_CLONES void sgd_pass_padded(const Rating* ratings, int64_t n, float l
         // The rows of the rating after next: they are random rows of tables
         // larger than L2, and the loads of the update below do not wait for them.
         if (t + 2 < n) {
-            const auto* pa = reinterpret_cast<const char*>(user_rows + static_cast<int64_t>(ratings[t + 2].user) * stride);
-            const auto* pb = reinterpret_cast<const char*>(item_rows + static_cast<int64_t>(ratings[t + 2].item) * stride);
+            const auto* pa =
+                reinterpret_cast<const char*>(user_rows + static_cast<int64_t>(ratings[t + 2].user) * stride);
+            const auto* pb =
+                reinterpret_cast<const char*>(item_rows + static_cast<int64_t>(ratings[t + 2].item) * stride);
             for (int64_t l = 0; l < stride * 4; l += 64) {
                 __builtin_prefetch(pa + l, 1);
                 __builtin_prefetch(pb + l, 1);
@@ -125,8 +129,8 @@ REELREC_MF_CLONES void sgd_pass_padded(const Rating* ratings, int64_t n, float l
 // we keep the composed map (a, v) and the implicit sum z = c * sum y_j instead,
 // and apply y_j <- a * y_j + v once at the end of the run. Exact in real
 // arithmetic; differs from the naive order only by float rounding.
-REELREC_MF_CLONES void sgd_pass_svdpp(const Rating* ratings, int64_t n, const CsrView& sets, const SgdParams& params,
-                    BiasedMFModel& m) {
+REELREC_MF_CLONES void sgd_pass_svdpp(const Rating* ratings, int64_t n, const CsrView& sets,
+                                      const SgdParams& params, BiasedMFModel& m) {
     const float lr = params.learning_rate, reg = params.regularization, mu = m.global_mean;
     const float decay = 1.f - lr * reg;
     const int64_t d = m.d;
@@ -192,7 +196,8 @@ public:
         for (int64_t r = 0; r < n; ++r) std::copy(src + r * d, src + (r + 1) * d, rows_ + r * stride_);
     }
     void copy_to(float* dst) const {
-        for (int64_t r = 0; r < n_; ++r) std::copy(rows_ + r * stride_, rows_ + r * stride_ + d_, dst + r * d_);
+        for (int64_t r = 0; r < n_; ++r)
+            std::copy(rows_ + r * stride_, rows_ + r * stride_ + d_, dst + r * d_);
     }
     float* rows() { return rows_; }
     int64_t stride() const { return stride_; }
@@ -203,12 +208,13 @@ private:
     int64_t n_, d_, stride_;
 };
 
-void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, int iterations,
-                  uint64_t seed, int num_threads) {
+void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, int iterations, uint64_t seed,
+                  int num_threads) {
     const int64_t nnz = X.nnz();
     const int64_t B = dsgd_blocks(nnz);
     // Hashing (not index ranges) balances blocks when ids are sorted by popularity.
-    std::vector<int32_t> user_block(static_cast<std::size_t>(X.n_rows), 0), item_block(static_cast<std::size_t>(X.n_cols), 0);
+    std::vector<int32_t> user_block(static_cast<std::size_t>(X.n_rows), 0),
+        item_block(static_cast<std::size_t>(X.n_cols), 0);
     if (B > 1) {
         for (int64_t u = 0; u < X.n_rows; ++u)
             user_block[u] = static_cast<int32_t>(stream_seed(seed, 0x5553, u) % static_cast<uint64_t>(B));
@@ -226,8 +232,8 @@ void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, i
         std::vector<int64_t> next(cell_ptr.begin(), cell_ptr.end() - 1);
         for (int64_t u = 0; u < X.n_rows; ++u)
             for (int64_t k = X.row_begin(u); k < X.row_end(u); ++k)
-                ratings[next[user_block[u] * B + item_block[X.indices[k]]]++] = {
-                    static_cast<int32_t>(u), X.indices[k], X.data[k]};
+                ratings[next[user_block[u] * B + item_block[X.indices[k]]]++] = {static_cast<int32_t>(u),
+                                                                                 X.indices[k], X.data[k]};
     }
     PaddedRows P(m.user_factors, X.n_rows, m.d), Q(m.item_factors, X.n_cols, m.d);
     const int64_t stride = P.stride();
@@ -236,7 +242,8 @@ void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, i
     // gained nothing measurable on a quiet machine (ML-100K: 1 and 2 threads
     // both ~0.04 s) and lost up to 15x on a busy one, where every barrier can
     // wait out a scheduler time slice; results do not depend on the choice.
-    const int threads = static_cast<int>(std::min<int64_t>(nnz / B < (int64_t{1} << 17) ? 1 : resolve_threads(num_threads), B));
+    const int threads = static_cast<int>(
+        std::min<int64_t>(nnz / B < (int64_t{1} << 17) ? 1 : resolve_threads(num_threads), B));
     ExceptionCollector errors;
     // Every cell is shuffled once, with its own stream. Each epoch then walks
     // every cell from its own seeded random offset (wrapping around) and the
@@ -266,8 +273,8 @@ void fit_sgd_dsgd(const CsrView& X, BiasedMFModel& m, const SgdParams& params, i
                     if (len == 0) return;
                     SplitMix64 rng(stream_seed(seed, static_cast<uint64_t>(epoch) + 1, c));
                     const auto start = static_cast<int64_t>(rng.below(static_cast<uint64_t>(len)));
-                    detail::sgd_pass_padded(cell + start, len - start, lr, reg, m.global_mean, P.rows(), Q.rows(),
-                                            stride, m.user_bias, m.item_bias);
+                    detail::sgd_pass_padded(cell + start, len - start, lr, reg, m.global_mean, P.rows(),
+                                            Q.rows(), stride, m.user_bias, m.item_bias);
                     detail::sgd_pass_padded(cell, start, lr, reg, m.global_mean, P.rows(), Q.rows(), stride,
                                             m.user_bias, m.item_bias);
                 });
@@ -290,7 +297,8 @@ void fit_sgd_svdpp(const CsrView& X, BiasedMFModel& m, const SgdParams& params, 
         int64_t pos = 0;
         for (const int32_t u : users) {
             const int64_t start = pos;
-            for (int64_t k = X.row_begin(u); k < X.row_end(u); ++k) ratings[pos++] = {u, X.indices[k], X.data[k]};
+            for (int64_t k = X.row_begin(u); k < X.row_end(u); ++k)
+                ratings[pos++] = {u, X.indices[k], X.data[k]};
             shuffle(ratings.data() + start, pos - start, rng);
         }
         detail::sgd_pass_svdpp(ratings.data(), pos, X, params, m);
@@ -313,7 +321,8 @@ void sgd_pass(const Rating* ratings, int64_t n, const CsrView& implicit_sets, co
     if (model.implicit_factors) {
         detail::sgd_pass_svdpp(ratings, n, implicit_sets, params, model);
     } else {
-        PaddedRows P(model.user_factors, model.n_users, model.d), Q(model.item_factors, model.n_items, model.d);
+        PaddedRows P(model.user_factors, model.n_users, model.d),
+            Q(model.item_factors, model.n_items, model.d);
         detail::sgd_pass_padded(ratings, n, params.learning_rate, params.regularization, model.global_mean,
                                 P.rows(), Q.rows(), P.stride(), model.user_bias, model.item_bias);
         P.copy_to(model.user_factors);
@@ -321,8 +330,8 @@ void sgd_pass(const Rating* ratings, int64_t n, const CsrView& implicit_sets, co
     }
 }
 
-void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, int iterations,
-             uint64_t seed, int num_threads) {
+void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, int iterations, uint64_t seed,
+             int num_threads) {
     if (model.implicit_factors) {
         fit_sgd_svdpp(X, model, params, iterations, seed);
     } else {
@@ -331,10 +340,11 @@ void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, in
 }
 
 void solve_bias_rows(const CsrView& rows, const float* other, const float* other_bias, int64_t d,
-                     float global_mean, const float* offsets, float regularization,
-                     float* out_factors, float* out_bias, int num_threads) {
+                     float global_mean, const float* offsets, float regularization, float* out_factors,
+                     float* out_bias, int num_threads) {
     const int64_t k1 = d + 1;  // factors plus the bias, solved jointly
-    const double work = static_cast<double>(rows.nnz()) * k1 * k1 + static_cast<double>(rows.n_rows) * k1 * k1 * k1;
+    const double work =
+        static_cast<double>(rows.nnz()) * k1 * k1 + static_cast<double>(rows.n_rows) * k1 * k1 * k1;
     const int threads = work < 4e6 ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -369,7 +379,8 @@ void solve_bias_rows(const CsrView& rows, const float* other, const float* other
                 A.diagonal().array() += static_cast<double>(regularization) * static_cast<double>(n_r);
                 rhs.noalias() = M.transpose() * target;
                 llt.compute(A);
-                if (llt.info() != Eigen::Success) throw std::runtime_error("ALS: singular system (regularization too small?)");
+                if (llt.info() != Eigen::Success)
+                    throw std::runtime_error("ALS: singular system (regularization too small?)");
                 x = llt.solve(rhs);
                 for (int64_t f = 0; f < d; ++f) xf[f] = static_cast<float>(x(f));
                 out_bias[r] = static_cast<float>(x(d));
@@ -390,7 +401,8 @@ void fit_als(const CsrView& X, BiasedMFModel& m, float regularization, int itera
     }
 }
 
-void implicit_sums(const CsrView& rows, const float* implicit_factors, int64_t d, float* out, int num_threads) {
+void implicit_sums(const CsrView& rows, const float* implicit_factors, int64_t d, float* out,
+                   int num_threads) {
     const int threads = static_cast<double>(rows.nnz()) * d < 1e6 ? 1 : resolve_threads(num_threads);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
     for (int64_t r = 0; r < rows.n_rows; ++r) {
@@ -409,13 +421,14 @@ void implicit_sums(const CsrView& rows, const float* implicit_factors, int64_t d
 }
 
 void predict_pairs(const float* user_vectors, const float* user_bias, const int64_t* user_rows,
-                   const float* item_factors, const float* item_bias, const int64_t* items,
-                   int64_t n_pairs, int64_t d, float global_mean, float* out, int num_threads) {
+                   const float* item_factors, const float* item_bias, const int64_t* items, int64_t n_pairs,
+                   int64_t d, float global_mean, float* out, int num_threads) {
     const int threads = static_cast<double>(n_pairs) * (d + 1) < 1e6 ? 1 : resolve_threads(num_threads);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t k = 0; k < n_pairs; ++k) {
         const int64_t u = user_rows[k], i = items[k];
-        out[k] = global_mean + user_bias[u] + item_bias[i] + dot(user_vectors + u * d, item_factors + i * d, d);
+        out[k] =
+            global_mean + user_bias[u] + item_bias[i] + dot(user_vectors + u * d, item_factors + i * d, d);
     }
 }
 

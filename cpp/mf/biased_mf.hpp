@@ -73,8 +73,8 @@ void sgd_pass(const Rating* ratings, int64_t n, const CsrView& implicit_sets, co
 
 // `iterations` epochs of SGD over the ratings X (users x items, values = ratings).
 // Reads and updates model in place. SVD++ when model.implicit_factors is set.
-void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, int iterations,
-             uint64_t seed, int num_threads);
+void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, int iterations, uint64_t seed,
+             int num_threads);
 
 // Closed-form ridge solve for every row of `rows` (rows x others, values =
 // ratings) given the other side's factors and biases:
@@ -82,12 +82,11 @@ void fit_sgd(const CsrView& X, BiasedMFModel& model, const SgdParams& params, in
 //        - offsets[r] . other[j] - x . other[j] - b)^2 + reg * n_r * (|x|^2 + b^2)
 // offsets (rows x d) may be null. Rows without entries get zeros.
 void solve_bias_rows(const CsrView& rows, const float* other, const float* other_bias, int64_t d,
-                     float global_mean, const float* offsets, float regularization,
-                     float* out_factors, float* out_bias, int num_threads);
+                     float global_mean, const float* offsets, float regularization, float* out_factors,
+                     float* out_bias, int num_threads);
 
 // `iterations` ALS sweeps (users, then items). Plain biased MF only.
-void fit_als(const CsrView& X, BiasedMFModel& model, float regularization, int iterations,
-             int num_threads);
+void fit_als(const CsrView& X, BiasedMFModel& model, float regularization, int iterations, int num_threads);
 
 // out[r] = |N(r)|^-1/2 * sum_{j in row r} implicit_factors[j] (zeros for empty rows).
 void implicit_sums(const CsrView& rows, const float* implicit_factors, int64_t d, float* out,
@@ -96,7 +95,7 @@ void implicit_sums(const CsrView& rows, const float* implicit_factors, int64_t d
 // out[k] = mu + user_bias[user_rows[k]] + item_bias[items[k]]
 //          + user_vectors[user_rows[k]] . item_factors[items[k]]
 void predict_pairs(const float* user_vectors, const float* user_bias, const int64_t* user_rows,
-                   const float* item_factors, const float* item_bias, const int64_t* items,
-                   int64_t n_pairs, int64_t d, float global_mean, float* out, int num_threads);
+                   const float* item_factors, const float* item_bias, const int64_t* items, int64_t n_pairs,
+                   int64_t d, float global_mean, float* out, int num_threads);
 
 }  // namespace reelrec::mf

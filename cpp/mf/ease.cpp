@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/parallel.hpp"
 #include "common/csr_owned.hpp"
+#include "common/parallel.hpp"
 
 namespace reelrec::mf {
 

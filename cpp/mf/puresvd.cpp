@@ -1,7 +1,7 @@
 #include "mf/puresvd.hpp"
 
-#include <Eigen/Core>
 #include <Eigen/Cholesky>
+#include <Eigen/Core>
 #include <Eigen/Householder>
 #include <Eigen/QR>
 #include <Eigen/SVD>
@@ -28,7 +28,8 @@ namespace detail {
 
 // out (A.n_rows x l) = A * B with B (A.n_cols x l), both row-major. Columns go
 // in tiles of 16 held in registers across the row's nonzeros.
-REELREC_SVD_CLONES void sparse_times_dense(const CsrView& A, const double* B, int64_t l, double* out, int threads) {
+REELREC_SVD_CLONES void sparse_times_dense(const CsrView& A, const double* B, int64_t l, double* out,
+                                           int threads) {
     constexpr int64_t T = 16;
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
     for (int64_t r = 0; r < A.n_rows; ++r) {
@@ -89,7 +90,8 @@ int64_t chunk_count(int64_t m, int64_t l) {
 int64_t chunk_begin(int64_t c, int64_t n_chunks, int64_t m) { return c == n_chunks ? m : c * (m / n_chunks); }
 
 // out (m x k) = Y (m x l) * S (l x k), in row chunks.
-void tall_times_small(const double* Y, int64_t m, int64_t l, const Eigen::MatrixXd& S, double* out, int threads) {
+void tall_times_small(const double* Y, int64_t m, int64_t l, const Eigen::MatrixXd& S, double* out,
+                      int threads) {
     const int64_t k = S.cols();
     const int64_t n_chunks = std::max<int64_t>(1, m / 1024);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -204,7 +206,8 @@ void randomized_svd(const CsrView& X, int64_t rank, int64_t oversampling, int po
                     double* U, double* s, double* V, int num_threads) {
     const int64_t m = X.n_rows, n = X.n_cols;
     const int64_t l = std::min({rank + oversampling, m, n});
-    if (rank < 1 || rank > l) throw std::invalid_argument("randomized_svd: rank must be in [1, min(n_rows, n_cols)]");
+    if (rank < 1 || rank > l)
+        throw std::invalid_argument("randomized_svd: rank must be in [1, min(n_rows, n_cols)]");
     // Flop estimate of the whole fit. Below ~1e9 (a few tens of milliseconds,
     // e.g. ML-100K) the ~30 fork-joins cost more than a second core returns on
     // a busy machine.
@@ -228,7 +231,8 @@ void randomized_svd(const CsrView& X, int64_t rank, int64_t oversampling, int po
     detail::sparse_times_dense(Xt, Y.data(), l, Z.data(), threads);
     RowMatrix R(l, l);
     orthonormalize(Z.data(), n, l, R.data(), threads, false);
-    const Eigen::JacobiSVD<Eigen::MatrixXd> svd(Eigen::MatrixXd(R), Eigen::ComputeFullU | Eigen::ComputeFullV);
+    const Eigen::JacobiSVD<Eigen::MatrixXd> svd(Eigen::MatrixXd(R),
+                                                Eigen::ComputeFullU | Eigen::ComputeFullV);
     Eigen::MatrixXd Ur = svd.matrixU().leftCols(rank), Vr = svd.matrixV().leftCols(rank);
     // Sign convention on V = Qb Ur: computed first, then flipped with U together.
     tall_times_small(Z.data(), n, l, Ur, V, threads);

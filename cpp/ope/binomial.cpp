@@ -93,8 +93,8 @@ int64_t binomial_btrd(WyRand& rng, int64_t n, double p) {
         if (v < t - rho) return k;
         if (v > t + rho) continue;
         const double nm = nd - m + 1.0;
-        const double h = (m + 0.5) * std::log((m + 1.0) / (r * nm)) + stirling_tail(mi) +
-                         stirling_tail(n - mi);
+        const double h =
+            (m + 0.5) * std::log((m + 1.0) / (r * nm)) + stirling_tail(mi) + stirling_tail(n - mi);
         const double nk = nd - kd + 1.0;
         if (v <= h + (nd + 1.0) * std::log(nm / nk) + (kd + 0.5) * std::log(nk * r / (kd + 1.0)) -
                      stirling_tail(k) - stirling_tail(n - k))
@@ -109,8 +109,8 @@ int64_t binomial(WyRand& rng, int64_t n, double p) {
     if (p >= 1.0) return n;
     const bool flip = p > 0.5;
     const double pp = flip ? 1.0 - p : p;
-    const int64_t k = static_cast<double>(n) * pp < 10.0 ? binomial_inversion(rng, n, pp)
-                                                          : binomial_btrd(rng, n, pp);
+    const int64_t k =
+        static_cast<double>(n) * pp < 10.0 ? binomial_inversion(rng, n, pp) : binomial_btrd(rng, n, pp);
     return flip ? n - k : k;
 }
 

@@ -162,7 +162,8 @@ REELREC_OPE_INLINE void draw_indices(int64_t n, WyRand& rng, F&& f) {
         }
         for (; i < n; ++i) f(0, sampler.one(rng));
     } else {
-        for (int64_t i = 0; i < n; ++i) f(0, static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(n))));
+        for (int64_t i = 0; i < n; ++i)
+            f(0, static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(n))));
     }
 }
 
@@ -224,19 +225,20 @@ void resample_dispatch(std::integer_sequence<int, Ws...>, const Packed& p, int64
                        uint32_t* counts, double* sums) {
     const double* v = p.values.data();
     const bool gather = static_cast<double>(n) * p.W * sizeof(double) <= kGatherBytes;
-    const bool done = ((p.W == Ws ? ((gather ? resample_gather<Ws>(v, n, rng, sums)
-                                             : resample_scan<Ws>(v, n, rng, counts, sums)),
-                                     true)
-                                  : false) ||
-                       ...);
+    const bool done =
+        ((p.W == Ws
+              ? ((gather ? resample_gather<Ws>(v, n, rng, sums) : resample_scan<Ws>(v, n, rng, counts, sums)),
+                 true)
+              : false) ||
+         ...);
     if (!done) resample_scan_any(v, p.W, n, rng, counts, sums);
 }
 
 // One resample by drawing n indices; sums[0..W) receives the column sums.
 // counts needs n entries unless the rows are gathered.
 void resample_indices(const Packed& p, int64_t n, WyRand& rng, uint32_t* counts, double* sums) {
-    resample_dispatch(std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>{}, p, n,
-                      rng, counts, sums);
+    resample_dispatch(std::integer_sequence<int, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>{}, p,
+                      n, rng, counts, sums);
 }
 
 bool needs_counts(const Packed& p, int64_t n) {
@@ -326,7 +328,8 @@ bool distinct_rows(const BootstrapColumns& c, int64_t rows, int64_t limit, Disti
 // of the candidates alone, so a lookup touches L1 only.
 class CandidateTable {
 public:
-    CandidateTable(const BootstrapColumns& c, const std::vector<int64_t>& rows) : key_(c), c_(c), rows_(rows) {
+    CandidateTable(const BootstrapColumns& c, const std::vector<int64_t>& rows)
+        : key_(c), c_(c), rows_(rows) {
         if (rows_.size() == 1 && c.n_cols == 1 && !c.num) {
             single_ = rows_[0];
             std::memcpy(&single_bits_, c.plain + single_, sizeof single_bits_);
@@ -349,7 +352,8 @@ public:
         }
         if (slot_.empty()) {  // every candidate compared: no branch on the (random) outcome
             int32_t found = -1;
-            for (size_t k = rows_.size(); k-- > 0;) found = same(rows_[k], row) ? static_cast<int32_t>(k) : found;
+            for (size_t k = rows_.size(); k-- > 0;)
+                found = same(rows_[k], row) ? static_cast<int32_t>(k) : found;
             return found;
         }
         const uint64_t mask = slot_.size() - 1;
@@ -396,11 +400,13 @@ int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : reso
 // gets its own Poisson count, so splitting the rows changes nothing else.
 struct PassClass {
     int64_t m = 0, ld = 0, width = 0;
-    std::vector<double> values;   // width columns of ld rows (zero padded)
-    std::vector<int64_t> slot_of; // per packed slot: the class column feeding it, -1 = zero
-    FixedColumns fixed;           // the values' fixed-point digits, when the pass takes them
+    std::vector<double> values;    // width columns of ld rows (zero padded)
+    std::vector<int64_t> slot_of;  // per packed slot: the class column feeding it, -1 = zero
+    FixedColumns fixed;            // the values' fixed-point digits, when the pass takes them
     bool has_fixed = false;
-    UniformRows rows() const { return UniformRows{values.data(), m, ld, width, has_fixed ? &fixed : nullptr}; }
+    UniformRows rows() const {
+        return UniformRows{values.data(), m, ld, width, has_fixed ? &fixed : nullptr};
+    }
 };
 
 // Round i's slot j is v[j * ld + i].
@@ -493,8 +499,8 @@ std::vector<PassClass> split_by_pattern(const double* v, int64_t ld, int64_t m, 
 // draw from a precomputed guide table; every other round goes through the
 // vectorised pass. lambda does not depend on the resample, so all tables are
 // built once.
-BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot, uint64_t seed,
-                                  int num_threads, double* out) {
+BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_width, int64_t n_boot,
+                                  uint64_t seed, int num_threads, double* out) {
     const int64_t n = cols.n, E = cols.n_cols;
     // A tuple is worth a guide-table draw (~40 ns measured, with its cache misses)
     // once it stands for more rows than the pass handles in that time
@@ -604,8 +610,9 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
         by_round_ld = n;
     }
     const RoundSampler sampler(static_cast<uint64_t>(n));
-    const double work_ns = static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
-                                                          (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
+    const double work_ns =
+        static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
+                                       (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
     const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -619,12 +626,14 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
             errors.run([&] {
                 WyRand rng(seed, static_cast<uint64_t>(b));
                 // the pass's vector streams: (seed, b) through a different SplitMix64 start
-                PoissonLanes lanes(seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^ 0x6A09E667F3BCC909ULL);
+                PoissonLanes lanes(seed ^ (static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ULL) ^
+                                   0x6A09E667F3BCC909ULL);
                 int64_t total = 0;
                 while (poissonise) {
                     std::fill(sums.begin(), sums.end(), 0.0);
                     total = 0;
-                    for (int64_t k = 0; k < H && total <= n; ++k) total += heavy_count[k] = guides[k].draw(rng);
+                    for (int64_t k = 0; k < H && total <= n; ++k)
+                        total += heavy_count[k] = guides[k].draw(rng);
                     if (total > n) continue;  // already too many draws: redraw the resample
                     for (const PassClass& c : classes) {
                         std::fill(class_sums.begin(), class_sums.end(), 0.0);
@@ -700,9 +709,9 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
 
     // Below a few milliseconds a thread team costs more than it saves (and far
     // more on an oversubscribed machine).
-    const double work_ns = static_cast<double>(n_boot) *
-                           (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
-                                                              : static_cast<double>(n) * index_ns);
+    const double work_ns =
+        static_cast<double>(n_boot) * (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
+                                                                         : static_cast<double>(n) * index_ns);
     const int threads = team_size(work_ns, num_threads);
     ExceptionCollector errors;
 

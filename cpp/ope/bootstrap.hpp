@@ -38,10 +38,10 @@ namespace reelrec::ope {
 enum class BootstrapMethod : int { Auto = 0, Indices = 1, Counts = 2, Hybrid = 3 };
 
 struct BootstrapColumns {
-    const double* plain = nullptr;      // n x n_cols row-major
-    const double* num = nullptr;        // n x n_cols or null (no column has a ratio term)
-    const double* den = nullptr;        // n x n_cols or null
-    const uint8_t* has_ratio = nullptr; // n_cols flags; null when num/den are null
+    const double* plain = nullptr;       // n x n_cols row-major
+    const double* num = nullptr;         // n x n_cols or null (no column has a ratio term)
+    const double* den = nullptr;         // n x n_cols or null
+    const uint8_t* has_ratio = nullptr;  // n_cols flags; null when num/den are null
     int64_t n = 0;
     int64_t n_cols = 0;
 };

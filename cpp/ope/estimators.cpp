@@ -36,7 +36,8 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
         throw std::invalid_argument("round_terms: actions and rewards are required");
     if (needs_propensities(kind) && !in.propensities)
         throw std::invalid_argument("round_terms: propensities are required");
-    if (needs_model(kind) && !in.qhat) throw std::invalid_argument("round_terms: estimated rewards are required");
+    if (needs_model(kind) && !in.qhat)
+        throw std::invalid_argument("round_terms: estimated rewards are required");
     if (has_ratio_term(kind) && (!out.num || !out.den))
         throw std::invalid_argument("round_terms: ratio outputs are required");
 
@@ -103,7 +104,8 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
                     break;
                 case EstimatorKind::DROS: {
                     // lambda = inf is plain DR; w = 0 shrinks to 0 for any lambda.
-                    const double shrunk = std::isinf(param) ? w : (w == 0.0 ? 0.0 : param * w / (w * w + param));
+                    const double shrunk =
+                        std::isinf(param) ? w : (w == 0.0 ? 0.0 : param * w / (w * w + param));
                     out.plain[i] = qpi + shrunk * residual;
                     break;
                 }

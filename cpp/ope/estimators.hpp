@@ -34,9 +34,9 @@ struct RoundInputs {
     const int64_t* positions = nullptr;    // n, or null (every round at position 0)
     const double* target = nullptr;        // n x n_actions x target_positions
     int64_t target_positions = 1;
-    const double* qhat = nullptr;          // n x n_actions x qhat_positions, model-based kinds only
+    const double* qhat = nullptr;  // n x n_actions x qhat_positions, model-based kinds only
     int64_t qhat_positions = 1;
-    const double* qpi = nullptr;           // n precomputed qpi_i (the DM terms), or null
+    const double* qpi = nullptr;  // n precomputed qpi_i (the DM terms), or null
 };
 
 struct RoundOutputs {

@@ -40,7 +40,8 @@ inline void step_generic(PoissonLanes& g, uint64_t* out) {
 // total count N. Row e of a block uses word e; rows are visited in order, so
 // the rare undecided lanes take their extra bits from rng in the same order
 // as in the vector kernel.
-int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng, double* acc) {
+int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
+                     double* acc) {
     const int64_t m = R.m, W = R.W, ld = R.ld;
     int64_t total = 0;
     uint64_t r[8];
@@ -64,7 +65,8 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
 #define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 
 // Top 16 bits of the double c, for c = 0..7 (the low 48 bits are zero).
-alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008, 0x4010, 0x4014, 0x4018, 0x401C};
+alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008,
+                                                 0x4010, 0x4014, 0x4018, 0x401C};
 
 // kToTop[q]: word 4 l + 3 (the top of lane l) takes word 8 q + l.
 struct ToTop {
@@ -87,8 +89,8 @@ constexpr const uint16_t (&kToTop)[4][32] = kToTopTable.index;
 // the eight lanes of vector q -- cheaper than widening conversions. Counts are
 // summed in 16-bit lanes and flushed before they could overflow.
 template <int WC>
-REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
-                                   double* sums) {
+REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
+                                   WyRand& rng, double* sums) {
     const int64_t m = R.m, ld = R.ld;
     const int64_t W = WC > 0 ? WC : R.W;
     __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
@@ -119,8 +121,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
 
     // One block of 32 rows; `valid` masks the rows past m in the last block
     // (all ones elsewhere, which the compiler folds away).
-    auto block = [&](int64_t i0, __mmask32 valid)
-        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
+    auto block = [&](int64_t i0, __mmask32 valid) __attribute__((
+                     always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
         // the xoshiro256++ update, its five xors folded into three-way ones
         const __m512i t = _mm512_slli_epi64(s1, 17);
@@ -136,7 +138,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
         // t_3 decides c >= 4, then t_{c+1} decides +2, then t_c decides +1.
         __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c,
+                                  one);
         c = _mm512_maskz_mov_epi16(valid, c);
         const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
         count16 = _mm512_add_epi16(count16, c);
@@ -159,8 +162,10 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                 double* a = acc_mem.data() + 32 * j;
                 _mm512_storeu_pd(a, _mm512_fmadd_pd(d0, _mm512_loadu_pd(x), _mm512_loadu_pd(a)));
                 _mm512_storeu_pd(a + 8, _mm512_fmadd_pd(d1, _mm512_loadu_pd(x + 8), _mm512_loadu_pd(a + 8)));
-                _mm512_storeu_pd(a + 16, _mm512_fmadd_pd(d2, _mm512_loadu_pd(x + 16), _mm512_loadu_pd(a + 16)));
-                _mm512_storeu_pd(a + 24, _mm512_fmadd_pd(d3, _mm512_loadu_pd(x + 24), _mm512_loadu_pd(a + 24)));
+                _mm512_storeu_pd(a + 16,
+                                 _mm512_fmadd_pd(d2, _mm512_loadu_pd(x + 16), _mm512_loadu_pd(a + 16)));
+                _mm512_storeu_pd(a + 24,
+                                 _mm512_fmadd_pd(d3, _mm512_loadu_pd(x + 24), _mm512_loadu_pd(a + 24)));
             }
         }
         if (__builtin_expect(redo != 0, 0)) {
@@ -173,7 +178,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                 if (corr == 0) continue;
                 fix_total += corr;
                 any_fix = true;
-                for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
+                for (int64_t j = 0; j < W; ++j)
+                    fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
             }
         }
         if (__builtin_expect(++steps_since_flush == 8192, 0)) {
@@ -202,8 +208,8 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     return count_total + fix_total;
 }
 
-REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
-                                       double* sums) {
+REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
+                                       WyRand& rng, double* sums) {
     switch (R.W) {
         case 1:
             return pass_avx512<1>(R, g, T, rng, sums);
@@ -227,8 +233,8 @@ REELREC_AVX512 int64_t pass_avx512_any(const UniformRows& R, PoissonLanes& g, co
 // flushed to 64 bits every 8192 steps; the digit sums are combined exactly in
 // 128 bits and converted once.
 template <int WC>
-REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T, WyRand& rng,
-                                       double* sums) {
+REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
+                                       WyRand& rng, double* sums) {
     static_assert(WC >= 1 && WC <= 4, "fixed-point pass: 1 to 4 columns");
     const int64_t m = R.m, ld = R.ld;
     const int16_t* digits = R.fixed->digits.data();
@@ -263,8 +269,8 @@ REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, co
             }
         steps_since_flush = 0;
     };
-    auto block = [&](int64_t i0, __mmask32 valid)
-        __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))) {
+    auto block = [&](int64_t i0, __mmask32 valid) __attribute__((
+                     always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))) {
         const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
         const __m512i t = _mm512_slli_epi64(s1, 17);
         const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
@@ -277,7 +283,8 @@ REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, co
 
         __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
         c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c, one);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c,
+                                  one);
         c = _mm512_maskz_mov_epi16(valid, c);
         const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
         count16 = _mm512_add_epi16(count16, c);
@@ -373,10 +380,12 @@ const Dispatch& dispatch() {
 #ifdef REELREC_OPE_X86
 // One block of 32 values to their four digit rows (see FixedColumns); the
 // scaled value is rounded to the nearest integer.
-__attribute__((target("avx512f,avx512dq"))) void to_digits(const double* x, double f1, double f2, int16_t* d) {
+__attribute__((target("avx512f,avx512dq"))) void to_digits(const double* x, double f1, double f2,
+                                                           int16_t* d) {
     const __m512i half = _mm512_set1_epi64(16384), low = _mm512_set1_epi64(32767);
     for (int e = 0; e < 32; e += 8) {
-        const __m512d y = _mm512_mul_pd(_mm512_mul_pd(_mm512_loadu_pd(x + e), _mm512_set1_pd(f1)), _mm512_set1_pd(f2));
+        const __m512d y =
+            _mm512_mul_pd(_mm512_mul_pd(_mm512_loadu_pd(x + e), _mm512_set1_pd(f1)), _mm512_set1_pd(f2));
         __m512i v = _mm512_cvt_roundpd_epi64(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         for (int p = 0; p < 4; ++p) {  // balanced base-2^15 digits, lowest first
             const __m512i digit = _mm512_sub_epi64(_mm512_and_si512(_mm512_add_epi64(v, half), low), half);
@@ -422,8 +431,8 @@ PoissonLanes::PoissonLanes(uint64_t seed) {
         for (auto& lane : word) lane = splitmix64(st);
 }
 
-int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes, WyRand& rng,
-                     double* sums) {
+int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes,
+                     WyRand& rng, double* sums) {
     return dispatch().pass(rows, lanes, thresholds, rng, sums);
 }
 
@@ -446,7 +455,7 @@ bool make_fixed_columns(const UniformRows& rows, FixedColumns& out) {
         }
         int e = 0;
         if (largest > 0.0) std::frexp(largest, &e);  // largest < 2^e
-        scale[j] = 58 - e;                            // |x| 2^scale < 2^58
+        scale[j] = 58 - e;                           // |x| 2^scale < 2^58
     }
     out.scale_exp = scale;
     out.digits.assign(static_cast<size_t>(blocks * W * 4 * 32), 0);
@@ -482,7 +491,8 @@ PoissonGuide::PoissonGuide(double mean) {
     const double md = static_cast<double>(mode);
     pmf[mode - lo_] = std::exp(md * std::log(mean) - mean - std::lgamma(md + 1.0));
     for (int64_t k = mode + 1; k <= hi; ++k) pmf[k - lo_] = pmf[k - 1 - lo_] * mean / static_cast<double>(k);
-    for (int64_t k = mode - 1; k >= lo_; --k) pmf[k - lo_] = pmf[k + 1 - lo_] * static_cast<double>(k + 1) / mean;
+    for (int64_t k = mode - 1; k >= lo_; --k)
+        pmf[k - lo_] = pmf[k + 1 - lo_] * static_cast<double>(k + 1) / mean;
     double total = 0.0;
     for (auto& p : cdf_) p = (total += p);
     for (auto& F : cdf_) F /= total;

@@ -111,8 +111,8 @@ struct PoissonLanes {
 // sums[j] and returns sum_i c_i. Consumes lanes (one step per 32 rows) and, for
 // the rare undecided lanes, rng -- in the same order in every kernel, so the
 // counts do not depend on the kernel (the sums only up to rounding).
-int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes, WyRand& rng,
-                     double* sums);
+int64_t poisson_pass(const UniformRows& rows, const PoissonThresholds& thresholds, PoissonLanes& lanes,
+                     WyRand& rng, double* sums);
 
 // Name of the pass kernel in use ("avx512-vnni", "avx512" or "generic");
 // REELREC_OPE_GENERIC=1 in the environment forces the portable one and
@@ -128,7 +128,8 @@ public:
     int64_t draw(WyRand& rng) const {
         const double u = rng.uniform();
         const size_t len = cdf_.size();
-        size_t k = static_cast<size_t>(guide_[std::min(len - 1, static_cast<size_t>(u * static_cast<double>(len)))]);
+        size_t k =
+            static_cast<size_t>(guide_[std::min(len - 1, static_cast<size_t>(u * static_cast<double>(len)))]);
         while (u >= cdf_[k]) ++k;
         return lo_ + static_cast<int64_t>(k);
     }

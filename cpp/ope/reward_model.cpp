@@ -22,8 +22,8 @@ constexpr int64_t kBlock = 512;  // rows per feature block: 512 x D doubles stay
 
 // Sufficient statistics of the loss over a set of rounds at one beta.
 struct Stats {
-    Mat hessian;  // sum of s(1-s) phi phi' (logistic) or phi phi' (ridge)
-    Vec gradient; // sum of phi (s - r) (logistic) or phi r (ridge: the right-hand side)
+    Mat hessian;   // sum of s(1-s) phi phi' (logistic) or phi phi' (ridge)
+    Vec gradient;  // sum of phi (s - r) (logistic) or phi r (ridge: the right-hand side)
     double loss = 0.0;
     explicit Stats(int64_t D = 0) : hessian(Mat::Zero(D, D)), gradient(Vec::Zero(D)) {}
     void add(const Stats& o) {
@@ -92,8 +92,8 @@ void accumulate(const RewardData& data, const Features& features, const int64_t*
 
 // Statistics over many rounds: a fixed number of chunks (independent of the
 // thread count) accumulated in parallel and reduced in chunk order.
-Stats accumulate_parallel(const RewardData& data, const Features& features, const int64_t* rows, int64_t count,
-                          RewardKind kind, const Vec& beta, int threads) {
+Stats accumulate_parallel(const RewardData& data, const Features& features, const int64_t* rows,
+                          int64_t count, RewardKind kind, const Vec& beta, int threads) {
     const int64_t D = features.dim();
     const int64_t chunks = std::clamp<int64_t>(count / (8 * kBlock), 1, 64);
     std::vector<Stats> partial(chunks, Stats(D));
@@ -118,14 +118,16 @@ Stats accumulate_parallel(const RewardData& data, const Features& features, cons
 
 Vec solve_spd(const Mat& H, const Vec& g) {
     Eigen::LLT<Mat> llt(H);
-    if (llt.info() != Eigen::Success) throw std::runtime_error("reward model: the normal equations are not positive definite");
+    if (llt.info() != Eigen::Success)
+        throw std::runtime_error("reward model: the normal equations are not positive definite");
     return llt.solve(g);
 }
 
 // Minimises sum loss + l2/2 |beta - prior|^2 over the given rounds.
 // `stats_at` returns the (symmetrised) statistics at a beta.
 template <class StatsAt>
-int fit_one(RewardKind kind, double l2, const Vec& prior, int max_iter, double tol, StatsAt stats_at, Vec& beta) {
+int fit_one(RewardKind kind, double l2, const Vec& prior, int max_iter, double tol, StatsAt stats_at,
+            Vec& beta) {
     const int64_t D = prior.size();
     const Mat ridge = l2 * Mat::Identity(D, D);
     if (kind == RewardKind::Ridge) {
@@ -133,7 +135,9 @@ int fit_one(RewardKind kind, double l2, const Vec& prior, int max_iter, double t
         beta = solve_spd(s.hessian + ridge, s.gradient + l2 * prior);
         return 0;
     }
-    auto objective = [&](const Stats& s, const Vec& b) { return s.loss + 0.5 * l2 * (b - prior).squaredNorm(); };
+    auto objective = [&](const Stats& s, const Vec& b) {
+        return s.loss + 0.5 * l2 * (b - prior).squaredNorm();
+    };
     beta = prior;
     Stats s = stats_at(beta);
     double value = objective(s, beta);
@@ -178,7 +182,8 @@ int fit_reward_model(const RewardData& data, const int64_t* rows, int64_t m, con
         const int64_t i = rows[k];
         if (i < 0 || i >= data.n) throw std::out_of_range("reward model: row index out of range");
         if (data.actions[i] < 0 || data.actions[i] >= A)
-            throw std::out_of_range("reward model: action " + std::to_string(data.actions[i]) + " out of range");
+            throw std::out_of_range("reward model: action " + std::to_string(data.actions[i]) +
+                                    " out of range");
         if (data.positions && (data.positions[i] < 0 || data.positions[i] >= data.n_positions))
             throw std::out_of_range("reward model: position out of range");
     }
@@ -187,9 +192,10 @@ int fit_reward_model(const RewardData& data, const int64_t* rows, int64_t m, con
 
     const Vec zero = Vec::Zero(D);
     Vec pooled;
-    int iterations = fit_one(options.kind, options.l2, zero, options.max_iter, options.tol,
-                             [&](const Vec& b) { return accumulate_parallel(data, features, rows, m, options.kind, b, threads); },
-                             pooled);
+    int iterations = fit_one(
+        options.kind, options.l2, zero, options.max_iter, options.tol,
+        [&](const Vec& b) { return accumulate_parallel(data, features, rows, m, options.kind, b, threads); },
+        pooled);
     Eigen::Map<RowMat> out(coef, A + 1, D);
     out.row(A) = pooled.transpose();
 
@@ -214,14 +220,15 @@ int fit_reward_model(const RewardData& data, const int64_t* rows, int64_t m, con
                 const int64_t count = start[a + 1] - start[a];
                 Vec beta = pooled;
                 if (count > 0) {
-                    const int it = fit_one(options.kind, options.l2, pooled, options.max_iter, options.tol,
-                                           [&](const Vec& b) {
-                                               Stats s(D);
-                                               accumulate(data, features, arows, count, options.kind, b, block, s);
-                                               s.hessian.triangularView<Eigen::StrictlyUpper>() = s.hessian.transpose();
-                                               return s;
-                                           },
-                                           beta);
+                    const int it = fit_one(
+                        options.kind, options.l2, pooled, options.max_iter, options.tol,
+                        [&](const Vec& b) {
+                            Stats s(D);
+                            accumulate(data, features, arows, count, options.kind, b, block, s);
+                            s.hessian.triangularView<Eigen::StrictlyUpper>() = s.hessian.transpose();
+                            return s;
+                        },
+                        beta);
                     max_iterations = std::max(max_iterations, it);
                 }
                 out.row(a) = beta.transpose();
@@ -232,8 +239,9 @@ int fit_reward_model(const RewardData& data, const int64_t* rows, int64_t m, con
     return max_iterations;
 }
 
-void predict_reward_model(const double* contexts, int64_t dim, const int64_t* rows, int64_t m, const double* coef,
-                          int64_t n_actions, int64_t n_positions, RewardKind kind, int num_threads, double* out) {
+void predict_reward_model(const double* contexts, int64_t dim, const int64_t* rows, int64_t m,
+                          const double* coef, int64_t n_actions, int64_t n_positions, RewardKind kind,
+                          int num_threads, double* out) {
     const int64_t A = n_actions, P = n_positions, D = reward_feature_dim(dim, n_positions);
     constexpr int64_t kRows = 64, kActions = 2048;  // 64 x 2048 score tile: 1 MiB
     const int64_t n_blocks = (m + kRows - 1) / kRows;
@@ -248,7 +256,8 @@ void predict_reward_model(const double* contexts, int64_t dim, const int64_t* ro
             errors.run([&] {
                 const int64_t r0 = blk * kRows, nb = std::min(kRows, m - r0);
                 for (int64_t r = 0; r < nb; ++r)
-                    std::copy(contexts + rows[r0 + r] * dim, contexts + (rows[r0 + r] + 1) * dim, x.data() + r * dim);
+                    std::copy(contexts + rows[r0 + r] * dim, contexts + (rows[r0 + r] + 1) * dim,
+                              x.data() + r * dim);
                 for (int64_t a0 = 0; a0 < A; a0 += kActions) {
                     const int64_t na = std::min(kActions, A - a0);
                     if (dim > 0) {

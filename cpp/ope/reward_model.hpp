@@ -26,12 +26,12 @@ namespace reelrec::ope {
 enum class RewardKind : int { Ridge = 0, Logistic = 1 };
 
 struct RewardData {
-    const double* contexts = nullptr;   // n x d row-major
+    const double* contexts = nullptr;  // n x d row-major
     int64_t n = 0;
     int64_t dim = 0;
-    const double* rewards = nullptr;    // n
-    const int64_t* actions = nullptr;   // n
-    const int64_t* positions = nullptr; // n or null
+    const double* rewards = nullptr;     // n
+    const int64_t* actions = nullptr;    // n
+    const int64_t* positions = nullptr;  // n or null
     int64_t n_actions = 0;
     int64_t n_positions = 1;
 };

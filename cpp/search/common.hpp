@@ -134,7 +134,8 @@ SlotFilter resolve_filter(const FilterSpec& spec, const IdMap& ids, std::size_t 
 }
 
 // Sorted slots of query q's exclusions (unknown ids are ignored).
-inline void query_exclusions(const FilterSpec& spec, int64_t q, const IdMap& ids, std::vector<uint32_t>& out) {
+inline void query_exclusions(const FilterSpec& spec, int64_t q, const IdMap& ids,
+                             std::vector<uint32_t>& out) {
     out.clear();
     if (!spec.exclude_indptr) return;
     for (int64_t i = spec.exclude_indptr[q]; i < spec.exclude_indptr[q + 1]; ++i) {
@@ -158,7 +159,8 @@ public:
     }
     // Lowest kept score while full; -inf before (NaN never passes `>=`).
     float threshold() const {
-        return static_cast<int64_t>(heap_.size()) < k_ ? -std::numeric_limits<float>::infinity() : heap_[0].score;
+        return static_cast<int64_t>(heap_.size()) < k_ ? -std::numeric_limits<float>::infinity()
+                                                       : heap_[0].score;
     }
     void push(float score, int64_t id) {
         if (!(score > -std::numeric_limits<float>::infinity())) return;
@@ -177,9 +179,8 @@ public:
     // squared distances that rounding pushed above 0).
     void write_sorted(int64_t* ids, float* scores, int64_t total, float bias = 0.0f,
                       bool clamp_nonpositive = false) {
-        std::sort(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) {
-            return better(a.score, a.id, b.score, b.id);
-        });
+        std::sort(heap_.begin(), heap_.end(),
+                  [](const Entry& a, const Entry& b) { return better(a.score, a.id, b.score, b.id); });
         int64_t j = 0;
         for (; j < static_cast<int64_t>(heap_.size()) && j < total; ++j) {
             ids[j] = heap_[j].id;
@@ -198,7 +199,9 @@ public:
     };
     const std::vector<Entry>& entries() const { return heap_; }
 
-    static bool better(float sa, int64_t ia, float sb, int64_t ib) { return sa > sb || (sa == sb && ia < ib); }
+    static bool better(float sa, int64_t ia, float sb, int64_t ib) {
+        return sa > sb || (sa == sb && ia < ib);
+    }
 
 private:
     static bool worse_first(const Entry& a, const Entry& b) { return better(a.score, a.id, b.score, b.id); }
@@ -227,9 +230,9 @@ inline void check_vectors(const float* vectors, int64_t n, int64_t dim, bool nor
     std::vector<float> row(static_cast<std::size_t>(dim));
     for (int64_t i = 0; i < n; ++i) {
         if (!prepare_vector(vectors + i * dim, dim, dim, normalise, row.data())) {
-            throw std::invalid_argument("vectors: row " + std::to_string(i) +
-                                        (normalise ? " is zero or not finite (cosine needs a non-zero norm)"
-                                                   : " is not finite"));
+            throw std::invalid_argument(
+                "vectors: row " + std::to_string(i) +
+                (normalise ? " is zero or not finite (cosine needs a non-zero norm)" : " is not finite"));
         }
     }
 }

@@ -43,7 +43,8 @@ float l2_portable(const float* a, const float* b, int64_t d) {
 template <DistanceFn F>
 void batch_portable(const float* q, const char* base, std::size_t stride, const uint32_t* slots, int64_t n,
                     int64_t d, float* out) {
-    for (int64_t i = 0; i < n; ++i) out[i] = F(q, reinterpret_cast<const float*>(base + slots[i] * stride), d);
+    for (int64_t i = 0; i < n; ++i)
+        out[i] = F(q, reinterpret_cast<const float*>(base + slots[i] * stride), d);
 }
 
 #ifdef REELREC_X86_DISPATCH
@@ -120,7 +121,8 @@ __attribute__((target("avx512f"))) float l2_avx512(const float* a, const float* 
 // Four vectors per pass: four independent accumulator chains.
 template <bool kL2>
 __attribute__((target("avx512f"))) void batch_avx512(const float* q, const char* base, std::size_t stride,
-                                                      const uint32_t* slots, int64_t n, int64_t d, float* out) {
+                                                     const uint32_t* slots, int64_t n, int64_t d,
+                                                     float* out) {
     auto vec = [&](int64_t i) { return reinterpret_cast<const float*>(base + slots[i] * stride); };
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -163,7 +165,7 @@ __attribute__((target("avx512f"))) void batch_avx512(const float* q, const char*
 
 template <bool kL2>
 __attribute__((target("avx2,fma"))) void batch_avx2(const float* q, const char* base, std::size_t stride,
-                                                     const uint32_t* slots, int64_t n, int64_t d, float* out) {
+                                                    const uint32_t* slots, int64_t n, int64_t d, float* out) {
     auto vec = [&](int64_t i) { return reinterpret_cast<const float*>(base + slots[i] * stride); };
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {

@@ -90,7 +90,8 @@ void ExactIndex::ensure_capacity(int64_t n) {
 
 void ExactIndex::add(const float* vectors, int64_t n, const int64_t* ids) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
-    if (size_ + n >= (int64_t{1} << 31)) throw std::invalid_argument("ids: an index holds at most 2**31 - 1 vectors");
+    if (size_ + n >= (int64_t{1} << 31))
+        throw std::invalid_argument("ids: an index holds at most 2**31 - 1 vectors");
     check_new_ids(slot_of_, ids, n);
     // Validate every vector before changing anything, so a failed add is a no-op.
     const bool normalise = metric_ == Metric::kCosine;
@@ -140,12 +141,13 @@ void ExactIndex::get_vectors(const int64_t* ids, int64_t n, float* out) const {
     }
 }
 
-void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const FilterSpec& spec, int64_t* out_ids,
-                        float* out_scores, int num_threads) const {
+void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const FilterSpec& spec,
+                        int64_t* out_ids, float* out_scores, int num_threads) const {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     const int64_t n = size_, d = dim_;
     const bool l2 = metric_ == Metric::kL2;
-    const SlotFilter filter = resolve_filter(spec, slot_of_, static_cast<std::size_t>(n), n, [](uint32_t) { return true; });
+    const SlotFilter filter =
+        resolve_filter(spec, slot_of_, static_cast<std::size_t>(n), n, [](uint32_t) { return true; });
     const int64_t k_heap = std::min<int64_t>(k, filter.n_allowed);
 
     // Queries: normalised for cosine; for l2, bias = -|q|^2 completes the distance.
@@ -173,9 +175,11 @@ void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const Filt
     // smaller chunks (down to two kernel blocks) give each thread several
     // chunks, so the last one does not leave the other threads idle.
     const int threads = work < kParallelWork ? 1 : resolve_threads(num_threads);
-    const int64_t l1_chunk = std::max<int64_t>(rows, std::min<int64_t>(rows * 16, (16384 / (4 * d)) / rows * rows));
+    const int64_t l1_chunk =
+        std::max<int64_t>(rows, std::min<int64_t>(rows * 16, (16384 / (4 * d)) / rows * rows));
     const int64_t balanced = ((n_q + 4 * threads - 1) / (4 * threads) + rows - 1) / rows * rows;
-    const int64_t chunk = std::max<int64_t>(std::min(l1_chunk, balanced), std::min<int64_t>(l1_chunk, 2 * rows));
+    const int64_t chunk =
+        std::max<int64_t>(std::min(l1_chunk, balanced), std::min<int64_t>(l1_chunk, 2 * rows));
     const int64_t n_chunks = (n_q + chunk - 1) / chunk;
     const int64_t n_panels = (n + kPanelWidth - 1) / kPanelWidth;
     const float* norms = l2 ? sqnorms_.data() : nullptr;
@@ -248,7 +252,8 @@ void ExactIndex::search(const float* queries, int64_t n_q, int64_t k, const Filt
                         scan(q0, nrows, 0, n_panels, heaps.data(), excl.data());
                     }
                     for (int64_t r = 0; r < nrows; ++r) {
-                        heaps[r].write_sorted(out_ids + (q0 + r) * k, out_scores + (q0 + r) * k, k, bias[q0 + r], l2);
+                        heaps[r].write_sorted(out_ids + (q0 + r) * k, out_scores + (q0 + r) * k, k,
+                                              bias[q0 + r], l2);
                     }
                 });
             }
@@ -318,7 +323,8 @@ std::unique_ptr<ExactIndex> ExactIndex::load(std::istream& in, uint64_t size, in
     if (static_cast<int64_t>(index->labels_.size()) != n) r.fail("labels have the wrong length");
     const int64_t panels = (n + kPanelWidth - 1) / kPanelWidth;
     index->panels_ = r.array<float>(static_cast<uint64_t>(panels * dim * kPanelWidth), "vectors");
-    if (static_cast<int64_t>(index->panels_.size()) != panels * dim * kPanelWidth) r.fail("vectors have the wrong length");
+    if (static_cast<int64_t>(index->panels_.size()) != panels * dim * kPanelWidth)
+        r.fail("vectors have the wrong length");
     r.finish();
     index->size_ = n;
     index->next_id_ = next_id;

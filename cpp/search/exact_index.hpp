@@ -61,7 +61,9 @@ public:
     static std::unique_ptr<ExactIndex> load(std::istream& in, uint64_t size, int32_t& num_threads_param);
 
 private:
-    float* column(int64_t slot) { return panels_.data() + (slot / kPanelWidth) * dim_ * kPanelWidth + slot % kPanelWidth; }
+    float* column(int64_t slot) {
+        return panels_.data() + (slot / kPanelWidth) * dim_ * kPanelWidth + slot % kPanelWidth;
+    }
     const float* column(int64_t slot) const {
         return panels_.data() + (slot / kPanelWidth) * dim_ * kPanelWidth + slot % kPanelWidth;
     }
@@ -72,7 +74,7 @@ private:
     SimdLevel simd_;
     int64_t size_ = 0;
     int64_t next_id_ = 0;
-    std::vector<float> panels_;  // ceil(size / 16) panels of dim x 16
+    std::vector<float> panels_;   // ceil(size / 16) panels of dim x 16
     std::vector<float> sqnorms_;  // |x|^2 per slot (l2 only)
     std::vector<int64_t> labels_;
     IdMap slot_of_;

@@ -67,8 +67,9 @@ constexpr auto kPortableRows =
 // AVX2: R rows x two 8-wide accumulators = up to 12 of the 16 ymm registers.
 template <int R>
 __attribute__((target("avx2,fma"))) void panel_avx2_rows(const float* q, int64_t ldq, int64_t d,
-                                                          const float* panel, const float* norms,
-                                                          const float* thresholds, float* out, uint32_t* masks) {
+                                                         const float* panel, const float* norms,
+                                                         const float* thresholds, float* out,
+                                                         uint32_t* masks) {
     __m256 lo[R], hi[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
@@ -102,13 +103,15 @@ __attribute__((target("avx2,fma"))) void panel_avx2_rows(const float* q, int64_t
     }
 }
 
-constexpr auto kAvx2Rows = row_table<6>([](auto r) -> RowKernel { return panel_avx2_rows<decltype(r)::value>; });
+constexpr auto kAvx2Rows =
+    row_table<6>([](auto r) -> RowKernel { return panel_avx2_rows<decltype(r)::value>; });
 
 // AVX-512: one 16-wide accumulator per row; 8 rows hide the FMA latency.
 template <int R>
 __attribute__((target("avx512f"))) void panel_avx512_rows(const float* q, int64_t ldq, int64_t d,
-                                                           const float* panel, const float* norms,
-                                                           const float* thresholds, float* out, uint32_t* masks) {
+                                                          const float* panel, const float* norms,
+                                                          const float* thresholds, float* out,
+                                                          uint32_t* masks) {
     __m512 acc[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
@@ -139,7 +142,8 @@ constexpr auto kAvx512Rows =
 
 PanelKernelInfo panel_kernel(SimdLevel level) {
 #ifdef REELREC_X86_DISPATCH
-    if (level == SimdLevel::kAvx512) return {dispatch_rows<kAvx512Rows>, static_cast<int>(kAvx512Rows.size())};
+    if (level == SimdLevel::kAvx512)
+        return {dispatch_rows<kAvx512Rows>, static_cast<int>(kAvx512Rows.size())};
     if (level == SimdLevel::kAvx2) return {dispatch_rows<kAvx2Rows>, static_cast<int>(kAvx2Rows.size())};
 #endif
     (void)level;

@@ -28,10 +28,14 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // Function objects rather than function pointers, so the heap code inlines them.
 struct FarFirst {
-    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const { return a.dist < b.dist; }
+    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const {
+        return a.dist < b.dist;
+    }
 };
 struct NearFirst {
-    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const { return a.dist > b.dist; }
+    bool operator()(const HnswIndex::Neighbor& a, const HnswIndex::Neighbor& b) const {
+        return a.dist > b.dist;
+    }
 };
 // Candidates of `base` by distance. Equal distances (exact duplicates, above
 // all) are ordered by a hash of (slot, base) rather than by slot: otherwise
@@ -69,7 +73,8 @@ void free_block(char* p) {
 }
 
 void check_params(const HnswParams& p) {
-    if (p.dim < 1 || p.dim > kMaxDim) throw std::invalid_argument("dim: expected 1.." + std::to_string(kMaxDim));
+    if (p.dim < 1 || p.dim > kMaxDim)
+        throw std::invalid_argument("dim: expected 1.." + std::to_string(kMaxDim));
     if (p.M < 2 || p.M > 1024) throw std::invalid_argument("M: expected 2..1024, got " + std::to_string(p.M));
     if (p.ef_construction < 1) throw std::invalid_argument("ef_construction: expected a positive integer");
     if (p.ef < 1) throw std::invalid_argument("ef: expected a positive integer");
@@ -126,8 +131,11 @@ struct HnswIndex::ScratchPool {
 };
 
 HnswIndex::HnswIndex(const HnswParams& params)
-    : params_(params), ef_(params.ef), rng_state_(params.seed),
-      locks_(new std::mutex[kLockStripes]), pool_(new ScratchPool) {
+    : params_(params),
+      ef_(params.ef),
+      rng_state_(params.seed),
+      locks_(new std::mutex[kLockStripes]),
+      pool_(new ScratchPool) {
     check_params(params_);
     m0_ = 2 * params_.M;
     pdim_ = padded_dim(params_.dim);
@@ -185,7 +193,8 @@ std::vector<int64_t> HnswIndex::ids() const {
 void HnswIndex::get_vectors(const int64_t* ids, int64_t n, float* out) const {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     for (int64_t i = 0; i < n; ++i) {
-        std::memcpy(out + i * params_.dim, vec(known_slot(slot_of_, ids[i])), static_cast<std::size_t>(params_.dim) * sizeof(float));
+        std::memcpy(out + i * params_.dim, vec(known_slot(slot_of_, ids[i])),
+                    static_cast<std::size_t>(params_.dim) * sizeof(float));
     }
 }
 
@@ -262,7 +271,8 @@ void HnswIndex::search_layer(const float* q, uint32_t ep, float ep_dist, int lev
             }
         }
         sc.dists.resize(sc.todo.size());
-        batch_dist_(q, data_, stride_, sc.todo.data(), static_cast<int64_t>(sc.todo.size()), pdim_, sc.dists.data());
+        batch_dist_(q, data_, stride_, sc.todo.data(), static_cast<int64_t>(sc.todo.size()), pdim_,
+                    sc.dists.data());
         for (std::size_t i = 0; i < sc.todo.size(); ++i) {
             const uint32_t nb = sc.todo[i];
             const float d = sc.dists[i];
@@ -284,7 +294,8 @@ void HnswIndex::search_layer(const float* q, uint32_t ep, float ep_dist, int lev
 }
 
 template <bool kLocked>
-uint32_t HnswIndex::greedy_descend(const float* q, uint32_t ep, float& ep_dist, int from_level, int to_level) const {
+uint32_t HnswIndex::greedy_descend(const float* q, uint32_t ep, float& ep_dist, int from_level,
+                                   int to_level) const {
     uint32_t cur = ep;
     std::vector<uint32_t> copy;
     std::vector<float> dists;
@@ -492,11 +503,13 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
     const int64_t reused = std::min<int64_t>(n, static_cast<int64_t>(free_slots_.size()));
     const int64_t need = n_slots_ + (n - reused);
     if (params_.max_elements > 0 && need > params_.max_elements) {
-        throw std::invalid_argument("vectors: the index holds at most max_elements=" +
-                                    std::to_string(params_.max_elements) + " vectors; adding " + std::to_string(n) +
-                                    " to " + std::to_string(n_slots_ - n_deleted_) + " would exceed it");
+        throw std::invalid_argument(
+            "vectors: the index holds at most max_elements=" + std::to_string(params_.max_elements) +
+            " vectors; adding " + std::to_string(n) + " to " + std::to_string(n_slots_ - n_deleted_) +
+            " would exceed it");
     }
-    if (need >= (int64_t{1} << 31)) throw std::invalid_argument("vectors: an index holds at most 2**31 - 1 slots");
+    if (need >= (int64_t{1} << 31))
+        throw std::invalid_argument("vectors: an index holds at most 2**31 - 1 slots");
     if (need > capacity_) reserve_slots(std::max<int64_t>({need, 2 * capacity_, 1024}));
 
     std::vector<std::pair<uint32_t, bool>> jobs(static_cast<std::size_t>(n));
@@ -512,7 +525,8 @@ void HnswIndex::add(const float* vectors, int64_t n, const int64_t* ids, int num
             s = static_cast<uint32_t>(n_slots_++);
             const int level = draw_level();
             levels_[s] = level;
-            upper_[s].reset(level > 0 ? new uint32_t[static_cast<std::size_t>(level * (params_.M + 1))]() : nullptr);
+            upper_[s].reset(level > 0 ? new uint32_t[static_cast<std::size_t>(level * (params_.M + 1))]()
+                                      : nullptr);
             std::memset(links(s, 0), 0, static_cast<std::size_t>(1 + m0_) * sizeof(uint32_t));
             deleted_[s] = 0;
         }
@@ -554,8 +568,8 @@ void HnswIndex::remove(const int64_t* ids, int64_t n) {
 bool HnswIndex::uses_exact(const FilterSpec& spec, int64_t k, int64_t ef) const {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     if (!spec.global()) return false;
-    const SlotFilter f = resolve_filter(spec, slot_of_, static_cast<std::size_t>(n_slots_), n_slots_ - n_deleted_,
-                                        [&](uint32_t s) { return !deleted_[s]; });
+    const SlotFilter f = resolve_filter(spec, slot_of_, static_cast<std::size_t>(n_slots_),
+                                        n_slots_ - n_deleted_, [&](uint32_t s) { return !deleted_[s]; });
     return prefers_exact(f.n_allowed, std::max(ef > 0 ? ef : ef_.load(), k));
 }
 
@@ -582,10 +596,13 @@ void HnswIndex::search(const float* queries, int64_t n_q, int64_t k, int64_t ef,
                     throw bad_query(q);
                 }
                 query_exclusions(spec, q, slot_of_, sc->excl);
-                const int64_t n_allowed = std::max<int64_t>(0, filter.n_allowed - static_cast<int64_t>(sc->excl.size()));
+                const int64_t n_allowed =
+                    std::max<int64_t>(0, filter.n_allowed - static_cast<int64_t>(sc->excl.size()));
                 heap.reset(std::min(k, filter.n_allowed));
                 const std::vector<uint32_t>& excl = sc->excl;
-                auto accept = [&](uint32_t x) { return !deleted_[x] && filter.pass(x) && !contains_sorted(excl, x); };
+                auto accept = [&](uint32_t x) {
+                    return !deleted_[x] && filter.pass(x) && !contains_sorted(excl, x);
+                };
                 if (entry_ == kNone || filter.n_allowed == 0) {
                     // nothing to return
                 } else if (filtered && prefers_exact(n_allowed, ef_eff)) {

@@ -84,7 +84,7 @@ public:
     Metric metric() const { return params_.metric; }
     int64_t ef() const { return ef_.load(); }
     void set_ef(int64_t ef);
-    int64_t size() const;      // live vectors
+    int64_t size() const;       // live vectors
     int64_t n_deleted() const;  // deleted slots awaiting reuse
     int64_t next_id() const;
     int32_t max_level() const;

@@ -68,9 +68,8 @@ int threads_for(double work, int num_threads) { return work < 4e6 ? 1 : resolve_
 
 }  // namespace
 
-VectorStats prepare_training(const CsrView& vectors, const CsrView& features,
-                             const PrepareOptions& opt, float* vector_values,
-                             float* feature_values, float* sq_norm, int num_threads) {
+VectorStats prepare_training(const CsrView& vectors, const CsrView& features, const PrepareOptions& opt,
+                             float* vector_values, float* feature_values, float* sq_norm, int num_threads) {
     const int64_t n_vec = vectors.n_rows;
     const int64_t n_feat = features.n_rows;
     const int threads = threads_for(static_cast<double>(vectors.nnz()), num_threads);
@@ -82,7 +81,8 @@ VectorStats prepare_training(const CsrView& vectors, const CsrView& features,
         stats.feature_idf.resize(static_cast<std::size_t>(n_feat));
         const double log_n = std::log(static_cast<double>(n_vec));
         for (int64_t f = 0; f < n_feat; ++f)
-            stats.feature_idf[f] = static_cast<float>(log_n - std::log1p(static_cast<double>(row_length(features, f))));
+            stats.feature_idf[f] =
+                static_cast<float>(log_n - std::log1p(static_cast<double>(row_length(features, f))));
     }
     std::vector<double> length_norm;
     if (opt.weighting == Weighting::kBm25) {
@@ -142,8 +142,8 @@ VectorStats prepare_training(const CsrView& vectors, const CsrView& features,
     return stats;
 }
 
-void prepare_rows(const CsrView& rows, const VectorStats& stats, const PrepareOptions& opt,
-                  float* values, float* sq_norm, int num_threads) {
+void prepare_rows(const CsrView& rows, const VectorStats& stats, const PrepareOptions& opt, float* values,
+                  float* sq_norm, int num_threads) {
     const Weigher weigh{opt.weighting, opt.bm25_k1, opt.bm25_b, stats.feature_idf.data()};
     const int threads = threads_for(static_cast<double>(rows.nnz()), num_threads);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -266,7 +266,8 @@ public:
         if (n > 4 * k) {
             // stride ~ sqrt(n / k) balances the sample's selection (n / stride)
             // against the kept pool's (about stride * k)
-            const auto stride = std::max<int64_t>(2, static_cast<int64_t>(std::sqrt(static_cast<double>(n) / k)));
+            const auto stride =
+                std::max<int64_t>(2, static_cast<int64_t>(std::sqrt(static_cast<double>(n) / k)));
             sample_.resize(static_cast<std::size_t>((n + stride - 1) / stride));
             for (int64_t i = 0, j = 0; i < n; i += stride, ++j) sample_[j] = scores[candidates[i]];
             bound = kth_largest(sample_.data(), static_cast<int64_t>(sample_.size()), k);
@@ -277,7 +278,8 @@ public:
             const int32_t b = candidates[i];
             const float v = scores[b];
             scores[b] = 0.0f;
-            pool_[kept] = {v, original ? original[b] : b};  // written unconditionally: no branch to mispredict
+            pool_[kept] = {v,
+                           original ? original[b] : b};  // written unconditionally: no branch to mispredict
             kept += v >= bound;
         }
         int64_t written = 0;
@@ -338,8 +340,8 @@ private:
 //    underflow), so a slot is untouched exactly while it holds 0, which saves
 //    a load per addition.
 template <bool kUnit, bool kTrack, bool kMarks>
-inline void accumulate(const CsrView& Q, int64_t qb, int64_t qe, const CsrView& B, float* a,
-                       uint8_t* mark, int32_t* touched, int64_t* n_touched) {
+inline void accumulate(const CsrView& Q, int64_t qb, int64_t qe, const CsrView& B, float* a, uint8_t* mark,
+                       int32_t* touched, int64_t* n_touched) {
     constexpr int64_t kAhead = 6;
     const int64_t* bptr = B.indptr;
     const int32_t* bidx = B.indices;
@@ -377,32 +379,39 @@ inline void accumulate(const CsrView& Q, int64_t qb, int64_t qe, const CsrView& 
 inline void accumulate_row(const CsrView& Q, int64_t qb, int64_t qe, const CsrView& B, float* a, bool unit,
                            bool positive, bool track, uint8_t* mark, int32_t* touched, int64_t* n_touched) {
     if (!track) {
-        if (unit) accumulate<true, false, false>(Q, qb, qe, B, a, nullptr, nullptr, nullptr);
-        else accumulate<false, false, false>(Q, qb, qe, B, a, nullptr, nullptr, nullptr);
+        if (unit)
+            accumulate<true, false, false>(Q, qb, qe, B, a, nullptr, nullptr, nullptr);
+        else
+            accumulate<false, false, false>(Q, qb, qe, B, a, nullptr, nullptr, nullptr);
     } else if (positive) {
-        if (unit) accumulate<true, true, false>(Q, qb, qe, B, a, nullptr, touched, n_touched);
-        else accumulate<false, true, false>(Q, qb, qe, B, a, nullptr, touched, n_touched);
+        if (unit)
+            accumulate<true, true, false>(Q, qb, qe, B, a, nullptr, touched, n_touched);
+        else
+            accumulate<false, true, false>(Q, qb, qe, B, a, nullptr, touched, n_touched);
     } else {
-        if (unit) accumulate<true, true, true>(Q, qb, qe, B, a, mark, touched, n_touched);
-        else accumulate<false, true, true>(Q, qb, qe, B, a, mark, touched, n_touched);
+        if (unit)
+            accumulate<true, true, true>(Q, qb, qe, B, a, mark, touched, n_touched);
+        else
+            accumulate<false, true, true>(Q, qb, qe, B, a, mark, touched, n_touched);
     }
 }
 
 // B's columns may be relabelled (see neighbours_topk): original[label] is the
 // caller's id and relabel[id] the label (both null when not relabelled).
 template <Denominator D>
-void neighbours_impl(const CsrView& Q, const CsrView& B, const NeighbourOptions& opt,
-                     const int64_t* exclude, const int32_t* original, const int32_t* relabel,
-                     const int64_t* order, const int64_t* row_work, int64_t k, int32_t* out_ids,
-                     float* out_scores, int threads) {
+void neighbours_impl(const CsrView& Q, const CsrView& B, const NeighbourOptions& opt, const int64_t* exclude,
+                     const int32_t* original, const int32_t* relabel, const int64_t* order,
+                     const int64_t* row_work, int64_t k, int32_t* out_ids, float* out_scores, int threads) {
     const int64_t n_q = Q.n_rows, n_base = B.n_cols;
     bool unit_values = true;
     for (int64_t r = 0; r < B.nnz() && unit_values; ++r) unit_values = B.data[r] == 1.0f;
     // products of values >= 1e-18 stay above the smallest normal float
     constexpr float kTiny = 1e-18f;
     bool positive = true;
-    for (int64_t r = 0; r < B.nnz() && positive; ++r) positive = B.data[r] >= kTiny && std::isfinite(B.data[r]);
-    for (int64_t r = 0; r < Q.nnz() && positive; ++r) positive = Q.data[r] >= kTiny && std::isfinite(Q.data[r]);
+    for (int64_t r = 0; r < B.nnz() && positive; ++r)
+        positive = B.data[r] >= kTiny && std::isfinite(B.data[r]);
+    for (int64_t r = 0; r < Q.nnz() && positive; ++r)
+        positive = Q.data[r] >= kTiny && std::isfinite(Q.data[r]);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
@@ -464,9 +473,9 @@ void neighbours_impl(const CsrView& Q, const CsrView& B, const NeighbourOptions&
 
 }  // namespace
 
-void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
-                     const NeighbourOptions& opt, const int64_t* exclude, int64_t k,
-                     int32_t* out_ids, float* out_scores, int num_threads) {
+void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature, const NeighbourOptions& opt,
+                     const int64_t* exclude, int64_t k, int32_t* out_ids, float* out_scores,
+                     int num_threads) {
     const CsrView& B = base_by_feature;
     const int64_t n_base = B.n_cols;
     // additions per query: picks dense or sparse accumulation per row
@@ -496,7 +505,8 @@ void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
         for (int64_t p = 0; p < B.nnz(); ++p) ++freq[B.indices[p]];
         original.resize(static_cast<std::size_t>(n_base));
         for (int64_t b = 0; b < n_base; ++b) original[b] = static_cast<int32_t>(b);
-        std::stable_sort(original.begin(), original.end(), [&](int32_t x, int32_t y) { return freq[x] > freq[y]; });
+        std::stable_sort(original.begin(), original.end(),
+                         [&](int32_t x, int32_t y) { return freq[x] > freq[y]; });
         relabel.resize(original.size());
         for (int64_t l = 0; l < n_base; ++l) relabel[original[l]] = static_cast<int32_t>(l);
         // rows sorted by label: the scatter then walks the accumulator forwards
@@ -512,7 +522,8 @@ void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
                     row.clear();
                     for (int64_t p = B.indptr[f]; p < B.indptr[f + 1]; ++p)
                         row.emplace_back(relabel[B.indices[p]], B.data[p]);
-                    std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+                    std::sort(row.begin(), row.end(),
+                              [](const auto& x, const auto& y) { return x.first < y.first; });
                     for (int64_t j = 0, p = B.indptr[f]; p < B.indptr[f + 1]; ++p, ++j) {
                         labels[p] = row[j].first;
                         values[p] = row[j].second;
@@ -530,25 +541,24 @@ void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
         }
         order.resize(static_cast<std::size_t>(queries.n_rows));
         for (int64_t q = 0; q < queries.n_rows; ++q) order[q] = q;
-        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
-            return row_work[x] > row_work[y];
-        });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t x, int64_t y) { return row_work[x] > row_work[y]; });
     }
     const int64_t* ord = order.empty() ? nullptr : order.data();
     const int32_t* orig = original.empty() ? nullptr : original.data();
     const int32_t* rel = relabel.empty() ? nullptr : relabel.data();
     switch (opt.denominator) {
         case Denominator::kNone:
-            neighbours_impl<Denominator::kNone>(queries, base, options, exclude, orig, rel, ord, row_work.data(), k, out_ids,
-                                                out_scores, threads);
+            neighbours_impl<Denominator::kNone>(queries, base, options, exclude, orig, rel, ord,
+                                                row_work.data(), k, out_ids, out_scores, threads);
             break;
         case Denominator::kProduct:
-            neighbours_impl<Denominator::kProduct>(queries, base, options, exclude, orig, rel, ord, row_work.data(), k, out_ids,
-                                                   out_scores, threads);
+            neighbours_impl<Denominator::kProduct>(queries, base, options, exclude, orig, rel, ord,
+                                                   row_work.data(), k, out_ids, out_scores, threads);
             break;
         case Denominator::kJaccard:
-            neighbours_impl<Denominator::kJaccard>(queries, base, options, exclude, orig, rel, ord, row_work.data(), k, out_ids,
-                                                   out_scores, threads);
+            neighbours_impl<Denominator::kJaccard>(queries, base, options, exclude, orig, rel, ord,
+                                                   row_work.data(), k, out_ids, out_scores, threads);
             break;
     }
 }
@@ -562,8 +572,8 @@ void topk_row_counts(const int32_t* ids, int64_t n_rows, int64_t k, int64_t* ind
     }
 }
 
-void topk_to_csr(const int32_t* ids, const float* scores, int64_t n_rows, int64_t k,
-                 const int64_t* indptr, int32_t* out_indices, float* out_data, int num_threads) {
+void topk_to_csr(const int32_t* ids, const float* scores, int64_t n_rows, int64_t k, const int64_t* indptr,
+                 int32_t* out_indices, float* out_data, int num_threads) {
     const int threads = threads_for(static_cast<double>(indptr[n_rows]), num_threads);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t r = 0; r < n_rows; ++r) {

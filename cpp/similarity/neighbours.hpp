@@ -62,13 +62,12 @@ struct VectorStats {
 // Prepares training vectors. `vectors` (n_vec x n_feat) and `features` (its
 // transpose) must hold the same raw values. Writes the prepared values for both
 // orientations (same sparsity as the inputs) and each vector's sum of squares.
-VectorStats prepare_training(const CsrView& vectors, const CsrView& features,
-                             const PrepareOptions& opt, float* vector_values,
-                             float* feature_values, float* sq_norm, int num_threads);
+VectorStats prepare_training(const CsrView& vectors, const CsrView& features, const PrepareOptions& opt,
+                             float* vector_values, float* feature_values, float* sq_norm, int num_threads);
 
 // Prepares new vectors (rows over the same features) with training statistics.
-void prepare_rows(const CsrView& rows, const VectorStats& stats, const PrepareOptions& opt,
-                  float* values, float* sq_norm, int num_threads);
+void prepare_rows(const CsrView& rows, const VectorStats& stats, const PrepareOptions& opt, float* values,
+                  float* sq_norm, int num_threads);
 
 struct NeighbourOptions {
     Denominator denominator = Denominator::kProduct;
@@ -82,16 +81,15 @@ struct NeighbourOptions {
 // the base vectors of each feature with prepared values. exclude[q] (nullable,
 // -1 for none) is never returned for query q. Writes n_q x k ids/scores: each
 // row's kept neighbours sorted by id (not by score), then -1 / -inf padding.
-void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature,
-                     const NeighbourOptions& opt, const int64_t* exclude, int64_t k,
-                     int32_t* out_ids, float* out_scores, int num_threads);
+void neighbours_topk(const CsrView& queries, const CsrView& base_by_feature, const NeighbourOptions& opt,
+                     const int64_t* exclude, int64_t k, int32_t* out_ids, float* out_scores, int num_threads);
 
 // Number of valid (id >= 0) entries in each padded top-k row.
 void topk_row_counts(const int32_t* ids, int64_t n_rows, int64_t k, int64_t* indptr);
 
 // Compacts padded neighbour rows (as written by neighbours_topk, sorted by id)
 // into CSR; indptr comes from topk_row_counts.
-void topk_to_csr(const int32_t* ids, const float* scores, int64_t n_rows, int64_t k,
-                 const int64_t* indptr, int32_t* out_indices, float* out_data, int num_threads);
+void topk_to_csr(const int32_t* ids, const float* scores, int64_t n_rows, int64_t k, const int64_t* indptr,
+                 int32_t* out_indices, float* out_data, int num_threads);
 
 }  // namespace reelrec::similarity

@@ -44,9 +44,8 @@ inline float final_score(const QueryScratch& s, int64_t item, bool normalize) {
 
 }  // namespace
 
-void score_topk(const CsrView& H, const int64_t* rows, int64_t n_q, const CsrView& S,
-                bool normalize, int64_t k, const ItemFilter& filter, int32_t* out_ids,
-                float* out_scores, int num_threads) {
+void score_topk(const CsrView& H, const int64_t* rows, int64_t n_q, const CsrView& S, bool normalize,
+                int64_t k, const ItemFilter& filter, int32_t* out_ids, float* out_scores, int num_threads) {
     const int64_t n_items = S.n_cols;
     double work = 0.0;
     for (int64_t q = 0; q < n_q; ++q) {
@@ -102,7 +101,8 @@ void score_topk(const CsrView& H, const int64_t* rows, int64_t n_q, const CsrVie
                 } else {
                     for (int64_t i = 0; i < n_touched; ++i) {
                         const int32_t item = s.touched[i];
-                        if (allowed(filter, s.blocked.data(), item)) heap.push(final_score(s, item, normalize), item);
+                        if (allowed(filter, s.blocked.data(), item))
+                            heap.push(final_score(s, item, normalize), item);
                     }
                     // Untouched items score 0 and rank by index among themselves:
                     // after k of them entered, no later one can.
@@ -128,8 +128,8 @@ void score_topk(const CsrView& H, const int64_t* rows, int64_t n_q, const CsrVie
     errors.rethrow();
 }
 
-void csr_rows_topk(const CsrView& m, const int64_t* rows, int64_t n_q, const int64_t* exclude,
-                   int64_t k, int32_t* out_ids, float* out_scores, int num_threads) {
+void csr_rows_topk(const CsrView& m, const int64_t* rows, int64_t n_q, const int64_t* exclude, int64_t k,
+                   int32_t* out_ids, float* out_scores, int num_threads) {
     double work = 0.0;
     for (int64_t q = 0; q < n_q; ++q) work += static_cast<double>(row_length(m, rows ? rows[q] : q) + 1);
     const int threads = threads_for(work, num_threads);
@@ -155,8 +155,8 @@ void csr_rows_topk(const CsrView& m, const int64_t* rows, int64_t n_q, const int
 }
 
 void predict_ratings(const CsrView& sim, const CsrView& ratings, const int64_t* targets,
-                     const int64_t* others, int64_t n_pairs, const RatingBaseline& base,
-                     float* out, int num_threads) {
+                     const int64_t* others, int64_t n_pairs, const RatingBaseline& base, float* out,
+                     int num_threads) {
     const int threads = threads_for(static_cast<double>(n_pairs) * 64.0, num_threads);
     auto bias = [&](int64_t target, int64_t other) {
         float b = base.global;

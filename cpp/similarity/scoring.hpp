@@ -30,13 +30,13 @@ namespace reelrec::similarity {
 // Query r uses histories row rows[r] (rows nullable: row r). sim is
 // n_src x n_items with histories.n_cols == n_src. Writes n_q x k ids/scores.
 void score_topk(const CsrView& histories, const int64_t* rows, int64_t n_q, const CsrView& sim,
-                bool normalize, int64_t k, const ItemFilter& filter, int32_t* out_ids,
-                float* out_scores, int num_threads);
+                bool normalize, int64_t k, const ItemFilter& filter, int32_t* out_ids, float* out_scores,
+                int num_threads);
 
 // Top-k of the stored entries of rows[r] of m (n_q rows), best first; exclude[r]
 // (nullable) is never returned for query r. Entries that are not finite are skipped.
-void csr_rows_topk(const CsrView& m, const int64_t* rows, int64_t n_q, const int64_t* exclude,
-                   int64_t k, int32_t* out_ids, float* out_scores, int num_threads);
+void csr_rows_topk(const CsrView& m, const int64_t* rows, int64_t n_q, const int64_t* exclude, int64_t k,
+                   int32_t* out_ids, float* out_scores, int num_threads);
 
 struct RatingBaseline {
     bool centred = true;                 // predict deviations from the baseline
@@ -51,7 +51,7 @@ struct RatingBaseline {
 // similarities count. Without usable neighbours the prediction is the baseline
 // (or the global mean when not centred). Results are clipped to [clip_low, clip_high].
 void predict_ratings(const CsrView& sim, const CsrView& ratings, const int64_t* targets,
-                     const int64_t* others, int64_t n_pairs, const RatingBaseline& base,
-                     float* out, int num_threads);
+                     const int64_t* others, int64_t n_pairs, const RatingBaseline& base, float* out,
+                     int num_threads);
 
 }  // namespace reelrec::similarity

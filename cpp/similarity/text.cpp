@@ -150,7 +150,8 @@ inline uint32_t decode_utf8(const unsigned char* s, std::size_t n, std::size_t i
     }
     if ((c >> 3) == 0x1E && i + 3 < n) {
         len = 4;
-        return ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) | (s[i + 3] & 0x3Fu);
+        return ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
+               (s[i + 3] & 0x3Fu);
     }
     len = 1;
     return 0xFFFFFFFFu;
@@ -252,7 +253,8 @@ void count_document(std::string_view doc, Analyzer& analyzer, const TermTable& t
     for (std::size_t i = 0; i < grams.size(); ++i) {
         const int32_t id = lookup(grams[i], hashes[i]);
         if (id < 0) continue;
-        if (static_cast<std::size_t>(id) >= tally.size()) tally.resize(std::max<std::size_t>(2 * tally.size(), id + 1), 0);
+        if (static_cast<std::size_t>(id) >= tally.size())
+            tally.resize(std::max<std::size_t>(2 * tally.size(), id + 1), 0);
         if (tally[id]++ == 0) touched.push_back(id);
     }
     for (const int32_t id : touched) {
@@ -276,8 +278,8 @@ void local_frequencies(ThreadCounts& part, int64_t n_terms) {
 // Assembles docs x n_cols CSR from per-thread entries; remap[t] (nullable)
 // maps thread t's ids to output columns. Rows come out sorted.
 CsrMatrix assemble(int64_t n_docs, int64_t n_cols, const std::vector<int64_t>& row_nnz,
-             const std::vector<ThreadCounts>& parts, const std::vector<std::vector<int32_t>>* remap,
-             int threads) {
+                   const std::vector<ThreadCounts>& parts, const std::vector<std::vector<int32_t>>* remap,
+                   int threads) {
     CsrMatrix m;
     m.n_rows = n_docs;
     m.n_cols = n_cols;
@@ -311,7 +313,8 @@ CsrMatrix assemble(int64_t n_docs, int64_t n_cols, const std::vector<int64_t>& r
                 const int64_t b = m.indptr[d], e = m.indptr[d + 1];
                 row.clear();
                 for (int64_t p = b; p < e; ++p) row.emplace_back(m.indices[p], m.data[p]);
-                std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+                std::sort(row.begin(), row.end(),
+                          [](const auto& x, const auto& y) { return x.first < y.first; });
                 for (int64_t p = b; p < e; ++p) {
                     m.indices[p] = row[p - b].first;
                     m.data[p] = row[p - b].second;
@@ -351,8 +354,9 @@ void count_documents(const std::vector<std::string_view>& docs, const TextOption
             errors.run([&] {
                 parts[t].docs.push_back(d);
                 count_document(
-                    docs[d], analyzer, table, [&](std::string_view term, uint64_t h) { return id_of(table, term, h); },
-                    tally, touched, hashes, parts[t], row_nnz[d]);
+                    docs[d], analyzer, table,
+                    [&](std::string_view term, uint64_t h) { return id_of(table, term, h); }, tally, touched,
+                    hashes, parts[t], row_nnz[d]);
             });
         }
     }
@@ -361,9 +365,9 @@ void count_documents(const std::vector<std::string_view>& docs, const TextOption
 
 }  // namespace
 
-CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
-              TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
-              int num_threads) {
+CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
+                    const VocabularyLimits& limits, TermTable& vocabulary,
+                    std::vector<int64_t>& document_frequency, int64_t& n_terms_seen, int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
     const int threads = text_threads(docs, num_threads);
     const auto n_parts = static_cast<std::size_t>(threads);
@@ -382,7 +386,7 @@ CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions
     std::vector<TermTable> merged(n_parts);
     std::vector<std::vector<int64_t>> part_df(n_parts);
     std::vector<std::vector<double>> part_tf(n_parts);
-    std::vector<std::vector<int32_t>> remap(n_parts);  // local id -> global id (then final id)
+    std::vector<std::vector<int32_t>> remap(n_parts);   // local id -> global id (then final id)
     std::vector<std::vector<uint32_t>> owner(n_parts);  // local id -> partition
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
     for (std::size_t t = 0; t < n_parts; ++t) {
@@ -433,7 +437,8 @@ CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions
     // n-grams are rare, so the sort runs over the survivors only.
     std::vector<int32_t> kept;
     for (int64_t g = 0; g < n_terms_seen; ++g)
-        if (df[g] >= limits.min_df && static_cast<double>(df[g]) <= limits.max_df) kept.push_back(static_cast<int32_t>(g));
+        if (df[g] >= limits.min_df && static_cast<double>(df[g]) <= limits.max_df)
+            kept.push_back(static_cast<int32_t>(g));
     auto by_term = [&](std::vector<int32_t>& ids) {
         std::vector<std::pair<uint64_t, int32_t>> keyed(ids.size());
         for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {prefix_of(ids[i]), ids[i]};
@@ -514,7 +519,7 @@ void tfidf_values(const CsrView& counts, const double* idf, bool sublinear, int 
 }
 
 CsrMatrix count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
-                    const TermTable& vocabulary, int num_threads) {
+                          const TermTable& vocabulary, int num_threads) {
     const int64_t n_docs = static_cast<int64_t>(docs.size());
     const int threads = text_threads(docs, num_threads);
     std::vector<ThreadCounts> parts(static_cast<std::size_t>(threads));

@@ -87,13 +87,13 @@ struct VocabularyLimits {
 // `limits` (ids in sorted term order). Returns docs x vocabulary counts with
 // sorted rows; document_frequency gets each kept term's document count and
 // n_terms_seen the number of distinct terms before pruning.
-CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt, const VocabularyLimits& limits,
-              TermTable& vocabulary, std::vector<int64_t>& document_frequency, int64_t& n_terms_seen,
-              int num_threads);
+CsrMatrix count_fit(const std::vector<std::string_view>& docs, const TextOptions& opt,
+                    const VocabularyLimits& limits, TermTable& vocabulary,
+                    std::vector<int64_t>& document_frequency, int64_t& n_terms_seen, int num_threads);
 
 // Counts n-grams of `docs` that are in `vocabulary`; others are ignored.
 CsrMatrix count_transform(const std::vector<std::string_view>& docs, const TextOptions& opt,
-                    const TermTable& vocabulary, int num_threads);
+                          const TermTable& vocabulary, int num_threads);
 
 // TF-IDF values of a count matrix (same sparsity), row by row in double:
 // tf = count or 1 + ln(count) (sublinear), times idf[term] when idf is given,

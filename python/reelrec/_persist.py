@@ -71,10 +71,14 @@ def read_npz(
     try:
         archive = np.load(os.fspath(path), allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec {file_kind} file ({exc})") from exc
+        raise ValueError(
+            f"path: {os.fspath(path)!r} is not a reelrec {file_kind} file ({exc})"
+        ) from exc
     with archive as data:
         if "__meta__" not in data.files:
-            raise ValueError(f"path: {os.fspath(path)!r} is not a reelrec {file_kind} file (no header)")
+            raise ValueError(
+                f"path: {os.fspath(path)!r} is not a reelrec {file_kind} file (no header)"
+            )
         meta = json.loads(str(data["__meta__"]))
         if meta.get("format") != fmt:
             raise ValueError(f"path: unexpected format {meta.get('format')!r}")

@@ -26,7 +26,9 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None =
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+        return "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))
+        )
 
     header = line(list(columns))
     return "\n".join([header, "-" * len(header)] + [line(row) for row in cells])

@@ -163,7 +163,9 @@ def check_item_mask(items: Any, n_items: int, name: str) -> np.ndarray | None:
 
 def check_num_threads(num_threads: Any, name: str = "num_threads") -> int:
     if isinstance(num_threads, bool) or not isinstance(num_threads, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name}: expected an integer >= 0 (0 = all cores), got {_describe(num_threads)}")
+        raise TypeError(
+            f"{name}: expected an integer >= 0 (0 = all cores), got {_describe(num_threads)}"
+        )
     if num_threads < 0:
         raise ValueError(f"{name}: expected an integer >= 0 (0 = all cores), got {num_threads}")
     return int(num_threads)
@@ -194,7 +196,9 @@ def check_fraction(value: Any, name: str, *, inclusive: bool = False) -> float:
         raise TypeError(f"{name}: expected a number in (0, 1), got {_describe(value)}")
     ok = 0 <= value <= 1 if inclusive else 0 < value < 1
     if not ok:
-        raise ValueError(f"{name}: expected a value in {'[0, 1]' if inclusive else '(0, 1)'}, got {value}")
+        raise ValueError(
+            f"{name}: expected a value in {'[0, 1]' if inclusive else '(0, 1)'}, got {value}"
+        )
     return float(value)
 
 
@@ -202,10 +206,15 @@ def seed_from(random_state: Any, name: str = "random_state") -> int:
     """Derive a 63-bit seed for native RNGs from ``random_state``."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
-    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(
+        random_state, bool
+    ):
         if random_state < 0:
             raise ValueError(f"{name}: expected a non-negative integer seed, got {random_state}")
-        return int(np.random.SeedSequence(int(random_state)).generate_state(1, np.uint64)[0] >> np.uint64(1))
+        return int(
+            np.random.SeedSequence(int(random_state)).generate_state(1, np.uint64)[0]
+            >> np.uint64(1)
+        )
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63 - 1))
     if isinstance(random_state, np.random.RandomState):
@@ -222,7 +231,9 @@ def rng_from(random_state: Any, name: str = "random_state") -> np.random.Generat
     return np.random.default_rng(seed_from(random_state, name))
 
 
-def as_float32_2d(a: Any, name: str, *, n_cols: int | None = None, allow_empty: bool = False) -> np.ndarray:
+def as_float32_2d(
+    a: Any, name: str, *, n_cols: int | None = None, allow_empty: bool = False
+) -> np.ndarray:
     """C-contiguous float32 2-d array with finite values."""
     if sp.issparse(a):
         raise TypeError(f"{name}: expected a dense 2-d array, got {_describe(a)}")

@@ -27,9 +27,18 @@ def demo_models(seed: int, threads: int) -> dict[str, Callable[[], Any]]:
     return {
         "Random": lambda: rr.Random(random_state=seed, num_threads=threads),
         "Popularity": lambda: rr.Popularity(num_threads=threads),
-        "ImplicitALS": lambda: rr.ImplicitALS(factors=32, regularization=10.0, alpha=10.0, iterations=15, random_state=seed, num_threads=threads),
+        "ImplicitALS": lambda: rr.ImplicitALS(
+            factors=32,
+            regularization=10.0,
+            alpha=10.0,
+            iterations=15,
+            random_state=seed,
+            num_threads=threads,
+        ),
         "BPR": lambda: rr.BPR(factors=64, iterations=50, random_state=seed, num_threads=threads),
-        "BiasedMF": lambda: rr.BiasedMF(factors=32, iterations=20, random_state=seed, num_threads=threads),
+        "BiasedMF": lambda: rr.BiasedMF(
+            factors=32, iterations=20, random_state=seed, num_threads=threads
+        ),
         "PureSVD": lambda: rr.PureSVD(factors=32, random_state=seed, num_threads=threads),
         "EASE": lambda: rr.EASE(l2=200.0, num_threads=threads),
         "ItemKNN": lambda: rr.ItemKNN(k=100, num_threads=threads),
@@ -104,7 +113,11 @@ class _Progress:
         self.step += 1
         if not self.quiet:
             elapsed = time.perf_counter() - self.start
-            print(f"[{self.step:>2}/{self.total}] {elapsed:6.1f}s  {message}", file=sys.stderr, flush=True)
+            print(
+                f"[{self.step:>2}/{self.total}] {elapsed:6.1f}s  {message}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run_demo(
@@ -128,12 +141,12 @@ def run_demo(
     if unknown:
         raise ValueError(f"models: unknown model names {unknown}; available: {sorted(available)}")
     progress = _Progress(2 + len(names) + int(cold_start), quiet)
-    progress(f"generating the synthetic video platform ({n_users} users x {n_videos} videos, seed {seed})")
+    progress(
+        f"generating the synthetic video platform ({n_users} users x {n_videos} videos, seed {seed})"
+    )
     platform = synthetic_video_platform(n_users=n_users, n_videos=n_videos, seed=seed)
     split = random_split(platform.interactions, test_fraction=0.2, random_state=seed)
-    progress(
-        f"split per user 80/20: {split.train.nnz} train / {split.test.nnz} test interactions"
-    )
+    progress(f"split per user 80/20: {split.train.nnz} train / {split.test.nnz} test interactions")
     rows = []
     for name in names:
         progress(f"fitting {name}")
@@ -141,7 +154,9 @@ def run_demo(
         t0 = time.perf_counter()
         model.fit(split.train)
         fit_seconds = time.perf_counter() - t0
-        result = evaluate(model, split.train, split.test, k=k, metrics=("ndcg", "recall", "coverage"))
+        result = evaluate(
+            model, split.train, split.test, k=k, metrics=("ndcg", "recall", "coverage")
+        )
         rows.append(
             {
                 "model": name,
@@ -161,14 +176,18 @@ def run_demo(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reelrec", description="reelrec command-line tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit and compare every model on the synthetic video platform")
+    demo = sub.add_parser(
+        "demo", help="fit and compare every model on the synthetic video platform"
+    )
     demo.add_argument("--users", type=int, default=3000, help="number of users (default 3000)")
     demo.add_argument("--videos", type=int, default=1500, help="number of videos (default 1500)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("-k", type=int, default=10, help="list length for the metrics (default 10)")
     demo.add_argument("--threads", type=int, default=0, help="threads per model, 0 = all cores")
     demo.add_argument("--models", type=str, default=None, help="comma-separated subset of models")
-    demo.add_argument("--json", type=str, default=None, help="also write the table to this JSON file")
+    demo.add_argument(
+        "--json", type=str, default=None, help="also write the table to this JSON file"
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.add_argument("--no-cold-start", action="store_true", help="skip the cold-start table")
     sub.add_parser("info", help="version, OpenMP and thread settings")
@@ -177,20 +196,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         from . import __version__, _core
 
-        print(f"reelrec {__version__}; OpenMP: {_core.openmp_enabled()}; threads: {_core.max_threads()}")
+        print(
+            f"reelrec {__version__}; OpenMP: {_core.openmp_enabled()}; threads: {_core.max_threads()}"
+        )
         return 0
 
-    models = None if args.models is None else [m.strip() for m in args.models.split(",") if m.strip()]
+    models = (
+        None if args.models is None else [m.strip() for m in args.models.split(",") if m.strip()]
+    )
     try:
         result = run_demo(
-            args.users, args.videos, args.seed, args.k, args.threads, models, args.quiet, not args.no_cold_start
+            args.users,
+            args.videos,
+            args.seed,
+            args.k,
+            args.threads,
+            models,
+            args.quiet,
+            not args.no_cold_start,
         )
     except ValueError as exc:
         parser.error(str(exc))
     columns = ["model", f"ndcg@{args.k}", f"recall@{args.k}", "coverage", "fit_s"]
     print(format_table(result["models"], columns))
     if result["cold_start"]:
-        print("\nCold start (temporal split; cold_recall = recall on videos uploaded after the cut)")
+        print(
+            "\nCold start (temporal split; cold_recall = recall on videos uploaded after the cut)"
+        )
         print(format_table(result["cold_start"]))
     if args.json:
         with open(args.json, "w") as fh:

@@ -79,12 +79,16 @@ def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     ordered; ids of mixed Python types keep their order of first appearance.
     """
     if values.dtype.kind not in "iufbUSOmM":
-        raise TypeError(f"{name}: ids must be integers, strings or other hashable values, got dtype {values.dtype}")
+        raise TypeError(
+            f"{name}: ids must be integers, strings or other hashable values, got dtype {values.dtype}"
+        )
     missing = _missing_mask(values)
     if missing is not None and missing.any():
         where = np.flatnonzero(missing)
         shown = ", ".join(str(i) for i in where[:5]) + (", ..." if where.size > 5 else "")
-        raise ValueError(f"{name}: ids must not be missing (None/NaN); found {where.size} at positions [{shown}]")
+        raise ValueError(
+            f"{name}: ids must not be missing (None/NaN); found {where.size} at positions [{shown}]"
+        )
     if values.size == 0:
         return np.zeros(0, np.int64), values[:0].copy()
     kind = values.dtype.kind
@@ -126,7 +130,9 @@ def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         pass
     table: dict[Any, int] = {}
     try:
-        codes = np.fromiter((table.setdefault(v, len(table)) for v in values.tolist()), np.int64, values.size)
+        codes = np.fromiter(
+            (table.setdefault(v, len(table)) for v in values.tolist()), np.int64, values.size
+        )
     except TypeError as exc:
         raise TypeError(f"{name}: ids must be hashable ({exc})") from None
     uniques = np.empty(len(table), dtype=object)
@@ -194,7 +200,9 @@ class IdMap:
         q = sequence_array(query)
         scalar = q.ndim == 0
         if q.ndim > 1:
-            raise ValueError(f"{name}: expected a scalar id or a 1-d array of ids, got shape {q.shape}")
+            raise ValueError(
+                f"{name}: expected a scalar id or a 1-d array of ids, got shape {q.shape}"
+            )
         q = np.atleast_1d(q)
         if q.size == 0:
             return np.zeros(0, np.int64), scalar
@@ -230,7 +238,9 @@ class IdMap:
             bad = q[unknown]
             shown = ", ".join(repr(v) for v in bad[:10].tolist())
             more = f" (and {bad.size - 10} more)" if bad.size > 10 else ""
-            raise KeyError(f"{name}: unknown {self.what} ids: {shown}{more}; {bad.size} of {q.size} not in the index")
+            raise KeyError(
+                f"{name}: unknown {self.what} ids: {shown}{more}; {bad.size} of {q.size} not in the index"
+            )
         if scalar:
             return int(idx[0])
         return idx

@@ -43,13 +43,17 @@ def _as_weights(values: Any, name: str, length: int) -> np.ndarray:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"{name}: expected numeric weights, got dtype object with non-numeric values") from None
+            raise TypeError(
+                f"{name}: expected numeric weights, got dtype object with non-numeric values"
+            ) from None
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
         raise TypeError(f"{name}: expected numeric weights, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if arr.size and not np.isfinite(arr).all():
         bad = np.flatnonzero(~np.isfinite(arr))
-        raise ValueError(f"{name}: weights must be finite; {bad.size} NaN/inf values, first at row {int(bad[0])}")
+        raise ValueError(
+            f"{name}: weights must be finite; {bad.size} NaN/inf values, first at row {int(bad[0])}"
+        )
     return arr
 
 
@@ -75,7 +79,9 @@ def _as_timestamps(values: Any, name: str, length: int | None) -> np.ndarray | N
     arr = arr.astype(np.float64, copy=False)
     if arr.size and not np.isfinite(arr).all():
         bad = np.flatnonzero(~np.isfinite(arr))
-        raise ValueError(f"{name}: timestamps must be finite; {bad.size} NaN/inf values, first at row {int(bad[0])}")
+        raise ValueError(
+            f"{name}: timestamps must be finite; {bad.size} NaN/inf values, first at row {int(bad[0])}"
+        )
     return arr
 
 
@@ -84,7 +90,9 @@ def _column(table: Any, col: str, what: str) -> Any:
     try:
         columns = list(table.columns) if hasattr(table, "columns") else list(table.keys())
     except AttributeError:
-        raise TypeError(f"{what}: expected a pandas DataFrame or a mapping of column -> array, got {describe(table)}") from None
+        raise TypeError(
+            f"{what}: expected a pandas DataFrame or a mapping of column -> array, got {describe(table)}"
+        ) from None
     if col not in columns:
         shown = ", ".join(repr(c) for c in columns[:20])
         raise KeyError(f"{what}: no column {col!r}; available columns: {shown}")
@@ -108,7 +116,9 @@ def _universe(ids: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _codes_for(values: np.ndarray, ids: np.ndarray | None, name: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _codes_for(
+    values: np.ndarray, ids: np.ndarray | None, name: str, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Index codes of ``values``: factorised, or looked up in a fixed universe ``ids``."""
     if ids is None:
         return factorize(values, name)
@@ -138,7 +148,8 @@ def _sort_by_row_then_col(
         row_cols = cols
     else:
         one_row = sp.csr_matrix(
-            (np.arange(n, dtype=np.int64), rows, np.array([0, n], dtype=np.int64)), shape=(1, max(n_rows, 1))
+            (np.arange(n, dtype=np.int64), rows, np.array([0, n], dtype=np.int64)),
+            shape=(1, max(n_rows, 1)),
         )
         by_row = one_row.tocsc()
         positions = by_row.data
@@ -252,7 +263,11 @@ def _canonical_csr(
             np.maximum.at(ts, dup_group, timestamps[dup_rows])
     idx_dtype = np.int32 if max(n_items, data.size) < 2**31 else np.int64
     matrix = sp.csr_matrix(
-        (data.astype(np.float32), out_cols.astype(idx_dtype, copy=out_cols is cols), indptr.astype(idx_dtype)),
+        (
+            data.astype(np.float32),
+            out_cols.astype(idx_dtype, copy=out_cols is cols),
+            indptr.astype(idx_dtype),
+        ),
         shape=shape,
     )
     matrix.has_sorted_indices = True
@@ -264,10 +279,14 @@ def _canonical_csr(
 
 def _canonicalise(matrix: Any, timestamps: Any) -> tuple[sp.csr_matrix, np.ndarray | None]:
     if not sp.issparse(matrix):
-        raise TypeError(f"matrix: expected a users x items scipy.sparse matrix, got {describe(matrix)}")
+        raise TypeError(
+            f"matrix: expected a users x items scipy.sparse matrix, got {describe(matrix)}"
+        )
     if matrix.ndim != 2:
         raise ValueError(f"matrix: expected a 2-d users x items matrix, got shape {matrix.shape}")
-    if not (np.issubdtype(matrix.dtype, np.number) or matrix.dtype == np.bool_) or np.iscomplexobj(matrix):
+    if not (np.issubdtype(matrix.dtype, np.number) or matrix.dtype == np.bool_) or np.iscomplexobj(
+        matrix
+    ):
         raise TypeError(f"matrix: expected real numeric values, got dtype {matrix.dtype}")
     if matrix.nnz and not np.isfinite(matrix.data).all():
         raise ValueError("matrix: contains NaN or infinite values")
@@ -282,7 +301,12 @@ def _canonicalise(matrix: Any, timestamps: Any) -> tuple[sp.csr_matrix, np.ndarr
         return matrix.astype(np.float32), ts
     coo = matrix.tocoo()
     return _canonical_csr(
-        coo.row.astype(np.int64), coo.col.astype(np.int64), matrix.shape, coo.data.astype(np.float64), ts, "sum"
+        coo.row.astype(np.int64),
+        coo.col.astype(np.int64),
+        matrix.shape,
+        coo.data.astype(np.float64),
+        ts,
+        "sum",
     )
 
 
@@ -305,7 +329,11 @@ def _metadata_columns(table: Any, on: Any, what: str) -> tuple[np.ndarray, dict[
         )
     if on is not None:
         keys = as_1d(_column(table, on, what), f"{what}[{on!r}]")
-        cols = {str(c): as_1d(v, f"{what}[{c!r}]", length=keys.size) for c, v in table.items() if c != on}
+        cols = {
+            str(c): as_1d(v, f"{what}[{c!r}]", length=keys.size)
+            for c, v in table.items()
+            if c != on
+        }
         return keys, cols
     keys_list = list(table.keys())
     rows = list(table.values())
@@ -404,8 +432,12 @@ class Interactions:
         matrix, ts = _canonicalise(matrix, timestamps)
         n_users, n_items = matrix.shape
         self.matrix = matrix
-        self.user_ids = np.arange(n_users) if user_ids is None else as_1d(user_ids, "user_ids", length=n_users)
-        self.item_ids = np.arange(n_items) if item_ids is None else as_1d(item_ids, "item_ids", length=n_items)
+        self.user_ids = (
+            np.arange(n_users) if user_ids is None else as_1d(user_ids, "user_ids", length=n_users)
+        )
+        self.item_ids = (
+            np.arange(n_items) if item_ids is None else as_1d(item_ids, "item_ids", length=n_items)
+        )
         if user_ids is not None:
             _universe(self.user_ids, "user_ids")
         if item_ids is not None:
@@ -420,7 +452,9 @@ class Interactions:
         if meta is None:
             return {}
         if not isinstance(meta, Mapping):
-            raise TypeError(f"{name}: expected a dict of column -> array aligned with the index, got {describe(meta)}")
+            raise TypeError(
+                f"{name}: expected a dict of column -> array aligned with the index, got {describe(meta)}"
+            )
         return {str(k): as_1d(v, f"{name}[{k!r}]", length=n) for k, v in meta.items()}
 
     @classmethod
@@ -562,7 +596,9 @@ class Interactions:
             Fixed id universes, see :meth:`from_arrays`.
         """
         if not (hasattr(df, "columns") or isinstance(df, Mapping)):
-            raise TypeError(f"df: expected a pandas DataFrame or a mapping of column -> array, got {describe(df)}")
+            raise TypeError(
+                f"df: expected a pandas DataFrame or a mapping of column -> array, got {describe(df)}"
+            )
         n = _table_length(df)
         users = as_1d(_column(df, user_col, "df"), f"df[{user_col!r}]")
         items = as_1d(_column(df, item_col, "df"), f"df[{item_col!r}]", length=n)
@@ -581,12 +617,21 @@ class Interactions:
                 raise ValueError(
                     f"event_weights: no weight for event types {unknown[:10]} found in df[{event_col!r}]"
                 )
-            per_kind = _as_weights([event_weights[k] for k in kinds.tolist()], "event_weights", kinds.size)
+            per_kind = _as_weights(
+                [event_weights[k] for k in kinds.tolist()], "event_weights", kinds.size
+            )
             weights = per_kind[codes] if weights is None else weights * per_kind[codes]
         timestamps = None
         if timestamp_col is not None:
-            timestamps = _as_timestamps(_column(df, timestamp_col, "df"), f"df[{timestamp_col!r}]", n)
-        names = (f"df[{user_col!r}]", f"df[{item_col!r}]", f"df[{weight_col!r}]", f"df[{timestamp_col!r}]")
+            timestamps = _as_timestamps(
+                _column(df, timestamp_col, "df"), f"df[{timestamp_col!r}]", n
+            )
+        names = (
+            f"df[{user_col!r}]",
+            f"df[{item_col!r}]",
+            f"df[{weight_col!r}]",
+            f"df[{timestamp_col!r}]",
+        )
         return cls._build(users, items, weights, timestamps, aggregate, user_ids, item_ids, names)
 
     @classmethod
@@ -631,13 +676,17 @@ class Interactions:
         from .weighting import video_event_confidence
 
         if not (hasattr(events, "columns") or isinstance(events, Mapping)):
-            raise TypeError(f"events: expected a pandas DataFrame or a mapping of column -> array, got {describe(events)}")
+            raise TypeError(
+                f"events: expected a pandas DataFrame or a mapping of column -> array, got {describe(events)}"
+            )
 
         def col(name: str | None) -> Any:
             return None if name is None else _column(events, name, "events")
 
         if completion_col is None and (watch_time_col is None or duration_col is None):
-            raise ValueError("completion_col: give completion_col, or both watch_time_col and duration_col")
+            raise ValueError(
+                "completion_col: give completion_col, or both watch_time_col and duration_col"
+            )
         confidence = video_event_confidence(
             watch_time=None if completion_col is not None else col(watch_time_col),
             duration=None if completion_col is not None else col(duration_col),
@@ -647,9 +696,21 @@ class Interactions:
             skipped=col(skipped_col),
             weights=weights,
         )
-        names = (f"events[{user_col!r}]", f"events[{item_col!r}]", "confidence", f"events[{timestamp_col!r}]")
+        names = (
+            f"events[{user_col!r}]",
+            f"events[{item_col!r}]",
+            "confidence",
+            f"events[{timestamp_col!r}]",
+        )
         return cls._build(
-            col(user_col), col(item_col), confidence, col(timestamp_col), aggregate, user_ids, item_ids, names
+            col(user_col),
+            col(item_col),
+            confidence,
+            col(timestamp_col),
+            aggregate,
+            user_ids,
+            item_ids,
+            names,
         )
 
     @classmethod
@@ -685,7 +746,12 @@ class Interactions:
 
     def __repr__(self) -> str:
         density = self.nnz / max(1, self.n_users * self.n_items)
-        parts = [f"n_users={self.n_users}", f"n_items={self.n_items}", f"nnz={self.nnz}", f"density={density:.3%}"]
+        parts = [
+            f"n_users={self.n_users}",
+            f"n_items={self.n_items}",
+            f"nnz={self.nnz}",
+            f"density={density:.3%}",
+        ]
         if self.timestamps is not None and self.timestamps.size:
             parts.append(f"timestamps=[{self.timestamps.min():g}, {self.timestamps.max():g}]")
         else:
@@ -757,7 +823,9 @@ class Interactions:
             data["timestamp"] = ts
         return pd.DataFrame(data)
 
-    def _meta_frame(self, ids: np.ndarray, meta: dict[str, np.ndarray], id_name: str, what: str) -> Any:
+    def _meta_frame(
+        self, ids: np.ndarray, meta: dict[str, np.ndarray], id_name: str, what: str
+    ) -> Any:
         from .._pandas import require_pandas
 
         pd = require_pandas(f"Interactions.{what}_frame")
@@ -781,7 +849,9 @@ class Interactions:
             return
         codes, uniques = factorize(keys, f"{name} ids")
         if uniques.size != keys.size:
-            raise ValueError(f"{name}: ids must be unique; {keys.size - uniques.size} duplicate ids")
+            raise ValueError(
+                f"{name}: ids must be unique; {keys.size - uniques.size} duplicate ids"
+            )
         positions, _ = self._map(what).lookup(keys, name)
         found = positions >= 0
         n = self.n_users if what == "user" else self.n_items
@@ -816,10 +886,14 @@ class Interactions:
     def with_weights(self, weights: Any) -> Interactions:
         """Same pairs, ids and metadata with new weights (aligned with ``matrix.data``)."""
         w = _as_weights(weights, "weights", self.nnz)
-        m = sp.csr_matrix((w.astype(np.float32), self.matrix.indices, self.matrix.indptr), shape=self.shape)
+        m = sp.csr_matrix(
+            (w.astype(np.float32), self.matrix.indices, self.matrix.indptr), shape=self.shape
+        )
         m.has_sorted_indices = True
         m.has_canonical_format = True
-        return self._from_parts(m, self.user_ids, self.item_ids, self.timestamps, self.user_metadata, self.item_metadata)
+        return self._from_parts(
+            m, self.user_ids, self.item_ids, self.timestamps, self.user_metadata, self.item_metadata
+        )
 
     def subset(self, entries: Any) -> Interactions:
         """Keep some stored pairs; same shape, ids and metadata.
@@ -831,27 +905,39 @@ class Interactions:
         arr = np.asarray(entries)
         if arr.dtype == np.bool_:
             if arr.shape != (self.nnz,):
-                raise ValueError(f"entries: a boolean mask needs shape ({self.nnz},), got {arr.shape}")
+                raise ValueError(
+                    f"entries: a boolean mask needs shape ({self.nnz},), got {arr.shape}"
+                )
             mask = arr
         elif np.issubdtype(arr.dtype, np.integer) or arr.size == 0:
             arr = arr.astype(np.int64).ravel()
             if arr.size and (arr.min() < 0 or arr.max() >= self.nnz):
-                raise IndexError(f"entries: positions must lie in [0, {self.nnz}), got [{arr.min()}, {arr.max()}]")
+                raise IndexError(
+                    f"entries: positions must lie in [0, {self.nnz}), got [{arr.min()}, {arr.max()}]"
+                )
             mask = np.zeros(self.nnz, dtype=bool)
             mask[arr] = True
         else:
-            raise TypeError(f"entries: expected a boolean mask or integer positions, got {describe(entries)}")
+            raise TypeError(
+                f"entries: expected a boolean mask or integer positions, got {describe(entries)}"
+            )
         kept_before = np.zeros(self.nnz + 1, dtype=np.int64)  # kept pairs before each position
         np.cumsum(mask, out=kept_before[1:])
         indptr = kept_before[self.matrix.indptr]
         m = sp.csr_matrix(
-            (self.matrix.data[mask], self.matrix.indices[mask], indptr.astype(self.matrix.indptr.dtype)),
+            (
+                self.matrix.data[mask],
+                self.matrix.indices[mask],
+                indptr.astype(self.matrix.indptr.dtype),
+            ),
             shape=self.shape,
         )
         m.has_sorted_indices = True
         m.has_canonical_format = True
         ts = None if self.timestamps is None else self.timestamps[mask]
-        return self._from_parts(m, self.user_ids, self.item_ids, ts, self.user_metadata, self.item_metadata)
+        return self._from_parts(
+            m, self.user_ids, self.item_ids, ts, self.user_metadata, self.item_metadata
+        )
 
     def filter(
         self,
@@ -882,7 +968,11 @@ class Interactions:
         if items is not None:
             keep &= check_item_mask(items, self.n_items, "items")[cols].astype(bool)
         if min_weight is not None:
-            if isinstance(min_weight, bool) or not isinstance(min_weight, numbers.Real) or not np.isfinite(min_weight):
+            if (
+                isinstance(min_weight, bool)
+                or not isinstance(min_weight, numbers.Real)
+                or not np.isfinite(min_weight)
+            ):
                 raise TypeError(f"min_weight: expected a finite number, got {describe(min_weight)}")
             keep &= w >= min_weight
         if start is not None or end is not None:
@@ -890,9 +980,13 @@ class Interactions:
                 raise ValueError("start/end: filtering by time needs timestamps")
             for value, name in ((start, "start"), (end, "end")):
                 if value is not None and (
-                    isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value)
+                    isinstance(value, bool)
+                    or not isinstance(value, numbers.Real)
+                    or not np.isfinite(value)
                 ):
-                    raise TypeError(f"{name}: expected a finite number (same units as the timestamps), got {describe(value)}")
+                    raise TypeError(
+                        f"{name}: expected a finite number (same units as the timestamps), got {describe(value)}"
+                    )
             if start is not None:
                 keep &= ts >= start
             if end is not None:
@@ -932,8 +1026,12 @@ class Interactions:
         r, c = new_row[rows], new_col[cols]
         keep = (r >= 0) & (c >= 0)
         matrix, new_ts = _canonical_csr(
-            r[keep], c[keep], (urows.size, icols.size), w[keep].astype(np.float64),
-            None if ts is None else ts[keep], "sum",
+            r[keep],
+            c[keep],
+            (urows.size, icols.size),
+            w[keep].astype(np.float64),
+            None if ts is None else ts[keep],
+            "sum",
         )
         return self._from_parts(
             matrix,
@@ -948,7 +1046,9 @@ class Interactions:
         """Drop users and items without any stored pair (reindexes)."""
         return self.select(self.user_counts() > 0, self.item_counts() > 0)
 
-    def k_core(self, min_user_interactions: int = 1, min_item_interactions: int = 1) -> Interactions:
+    def k_core(
+        self, min_user_interactions: int = 1, min_item_interactions: int = 1
+    ) -> Interactions:
         """Iteratively drop users/items with fewer pairs than the minimums (reindexes)."""
         from .._validation import check_positive
 

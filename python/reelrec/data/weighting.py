@@ -150,7 +150,9 @@ def video_event_confidence(
         raise TypeError(f"weights: expected a VideoEventWeights, got {describe(weights)}")
     if completion is not None:
         if watch_time is not None or duration is not None:
-            raise ValueError("completion: give either completion or watch_time and duration, not both")
+            raise ValueError(
+                "completion: give either completion or watch_time and duration, not both"
+            )
         ratio = _numeric(completion, "completion", None)
     else:
         if watch_time is None or duration is None:
@@ -159,7 +161,10 @@ def video_event_confidence(
         length = _numeric(duration, "duration", seconds.size, positive=True)
         ratio = seconds / length
     n = ratio.size
-    flags = [None if v is None else _numeric(v, name, n) for v, name in ((liked, "liked"), (shared, "shared"), (skipped, "skipped"))]
+    flags = [
+        None if v is None else _numeric(v, name, n)
+        for v, name in ((liked, "liked"), (shared, "shared"), (skipped, "skipped"))
+    ]
     return _confidence(ratio, *flags, weights)
 
 
@@ -171,7 +176,9 @@ def _confidence(
     weights: VideoEventWeights,
 ) -> np.ndarray:
     """The formula on already validated arrays (bools or numbers)."""
-    score = weights.watch * np.minimum(completion, weights.max_completion) ** weights.completion_power
+    score = (
+        weights.watch * np.minimum(completion, weights.max_completion) ** weights.completion_power
+    )
     if liked is not None:
         score += weights.like * liked
     if shared is not None:

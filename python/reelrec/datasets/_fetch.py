@@ -117,7 +117,9 @@ def resolve_dir(path: Any, required: tuple[str, ...], archive: Archive) -> Path 
     return None
 
 
-def _missing_message(label: str, where: Path, required: tuple[str, ...], archive: Archive, explicit: bool) -> str:
+def _missing_message(
+    label: str, where: Path, required: tuple[str, ...], archive: Archive, explicit: bool
+) -> str:
     files = ", ".join(required)
     msg = f"{label}: files not found: expected {files} in {where}"
     if not explicit:
@@ -157,11 +159,15 @@ def _extract(zip_path: Path, target: Path, archive: Archive) -> None:
         for info in zf.infolist():
             parts = Path(info.filename).parts
             if info.filename.startswith(("/", "\\")) or ".." in parts:
-                raise OSError(f"{zip_path.name}: refusing to extract unsafe member {info.filename!r}")
+                raise OSError(
+                    f"{zip_path.name}: refusing to extract unsafe member {info.filename!r}"
+                )
         for member, digest in archive.members.items():
             got = hashlib.sha256(zf.read(member)).hexdigest()
             if got != digest:
-                raise OSError(f"{zip_path.name}: member {member} SHA-256 mismatch: expected {digest}, got {got}")
+                raise OSError(
+                    f"{zip_path.name}: member {member} SHA-256 mismatch: expected {digest}, got {got}"
+                )
         zf.extractall(target)
 
 
@@ -175,7 +181,10 @@ def fetch(archive: Archive, cache_dir: Any = None) -> Path:
         fd, tmp_name = tempfile.mkstemp(dir=root, prefix=zip_path.name, suffix=".part")
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(archive.url, timeout=60) as response:
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(archive.url, timeout=60) as response,
+            ):
                 shutil.copyfileobj(response, out, 1 << 20)
             verify_archive(tmp, archive)
             tmp.replace(zip_path)

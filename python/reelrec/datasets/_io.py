@@ -44,12 +44,19 @@ def read_numeric(path: Path, sep: str, n_cols: int, *, header: bool) -> list[np.
         )
         return [frame.iloc[:, j].to_numpy() for j in range(n_cols)]
     table = np.loadtxt(
-        source, delimiter=sep, skiprows=1 if header else 0, usecols=range(n_cols), dtype=np.float64, ndmin=2
+        source,
+        delimiter=sep,
+        skiprows=1 if header else 0,
+        usecols=range(n_cols),
+        dtype=np.float64,
+        ndmin=2,
     )
     return [table[:, j].copy() for j in range(n_cols)]
 
 
-def read_rows(path: Path, sep: str, *, header: bool, encoding: str, quoted: bool = False) -> list[list[str]]:
+def read_rows(
+    path: Path, sep: str, *, header: bool, encoding: str, quoted: bool = False
+) -> list[list[str]]:
     """Rows of a small text table (metadata files) as lists of strings."""
     text = path.read_text(encoding=encoding, errors="replace")
     if quoted:

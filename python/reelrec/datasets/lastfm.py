@@ -28,7 +28,11 @@ def _artist_tags(folder: Any, n_top: int) -> dict[str, Any] | None:
     tags_path, applied_path = folder / "tags.dat", folder / "user_taggedartists.dat"
     if not (tags_path.is_file() and applied_path.is_file()):
         return None
-    names = {int(r[0]): r[1] for r in read_rows(tags_path, "\t", header=True, encoding="latin-1") if len(r) >= 2}
+    names = {
+        int(r[0]): r[1]
+        for r in read_rows(tags_path, "\t", header=True, encoding="latin-1")
+        if len(r) >= 2
+    }
     _, artist, tag = read_numeric(applied_path, "\t", 3, header=True)
     artist, tag = artist.astype(np.int64), tag.astype(np.int64)
     if artist.size == 0:
@@ -38,7 +42,9 @@ def _artist_tags(folder: Any, n_top: int) -> dict[str, Any] | None:
     order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))
     pairs = pairs[order]
     first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]
-    rank = np.arange(pairs.shape[0]) - np.maximum.accumulate(np.where(first, np.arange(pairs.shape[0]), 0))
+    rank = np.arange(pairs.shape[0]) - np.maximum.accumulate(
+        np.where(first, np.arange(pairs.shape[0]), 0)
+    )
     keep = pairs[rank < n_top]
     artists, starts = np.unique(keep[:, 0], return_index=True)
     bounds = np.r_[starts, keep.shape[0]]
@@ -77,11 +83,17 @@ def load_lastfm(path: Any = None, download: bool = False, cache_dir: Any = None)
     if not isinstance(download, (bool, np.bool_)):
         raise TypeError(f"download: expected a bool, got {type(download).__name__}")
     archive = ARCHIVES["hetrec2011-lastfm-2k"]
-    folder = locate("Last.fm (HetRec 2011)", archive, ("user_artists.dat",), path, bool(download), cache_dir)
+    folder = locate(
+        "Last.fm (HetRec 2011)", archive, ("user_artists.dat",), path, bool(download), cache_dir
+    )
     users, artists, plays = read_numeric(folder / "user_artists.dat", "\t", 3, header=True)
     data = Interactions.from_arrays(users.astype(np.int64), artists.astype(np.int64), plays)
     if (folder / "artists.dat").is_file():
-        rows = [r for r in read_rows(folder / "artists.dat", "\t", header=True, encoding="utf-8") if len(r) >= 2]
+        rows = [
+            r
+            for r in read_rows(folder / "artists.dat", "\t", header=True, encoding="utf-8")
+            if len(r) >= 2
+        ]
         data.add_item_metadata(
             {
                 "artist_id": np.array([int(r[0]) for r in rows]),

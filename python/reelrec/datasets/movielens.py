@@ -58,7 +58,9 @@ def _item_meta_100k(folder: Path) -> dict[str, Any] | None:
             genre_names = [named[k] for k in range(len(named))]
     rows = read_rows(path, "|", header=False, encoding="latin-1")
     titles = [r[1] for r in rows]
-    genres = ["|".join(g for g, flag in zip(genre_names, r[5:24]) if flag.strip() == "1") for r in rows]
+    genres = [
+        "|".join(g for g, flag in zip(genre_names, r[5:24]) if flag.strip() == "1") for r in rows
+    ]
     return {
         "movie_id": np.array([int(r[0]) for r in rows]),
         "title": np.array(titles, dtype=object),
@@ -106,9 +108,12 @@ def _user_meta_1m(folder: Path) -> dict[str, Any] | None:
     return {
         "user_id": np.array([int(r[0]) for r in rows]),
         "gender": np.array([r[1] for r in rows], dtype=object),
-        "age": np.array([int(r[2]) for r in rows]),  # age group code (1: <18, 18: 18-24, ..., 56: 56+)
+        "age": np.array(
+            [int(r[2]) for r in rows]
+        ),  # age group code (1: <18, 18: 18-24, ..., 56: 56+)
         "occupation": np.array(
-            [_OCCUPATIONS_1M[o] if 0 <= o < len(_OCCUPATIONS_1M) else str(o) for o in occupation], dtype=object
+            [_OCCUPATIONS_1M[o] if 0 <= o < len(_OCCUPATIONS_1M) else str(o) for o in occupation],
+            dtype=object,
         ),
         "zip": np.array([r[4] for r in rows], dtype=object),
     }
@@ -138,12 +143,21 @@ _METADATA = {
 }
 
 
-def locate(label: str, archive: Archive, required: tuple[str, ...], path: Any, download: bool, cache_dir: Any) -> Path:
+def locate(
+    label: str,
+    archive: Archive,
+    required: tuple[str, ...],
+    path: Any,
+    download: bool,
+    cache_dir: Any,
+) -> Path:
     """The folder with the dataset's files: ``path``, the cache, or a fresh download."""
     if path is not None:
         folder = resolve_dir(path, required, archive)
         if folder is None:
-            raise FileNotFoundError(_missing_message(label, Path(path).expanduser(), required, archive, explicit=True))
+            raise FileNotFoundError(
+                _missing_message(label, Path(path).expanduser(), required, archive, explicit=True)
+            )
         return folder
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     folder = resolve_dir(root, required, archive)
@@ -198,7 +212,9 @@ def load_movielens(
         raise TypeError(f"download: expected a bool, got {type(download).__name__}")
     archive = ARCHIVES[f"ml-{variant}"]
     ratings_file, sep, header = _FILES[variant]
-    folder = locate(f"MovieLens {variant}", archive, (ratings_file,), path, bool(download), cache_dir)
+    folder = locate(
+        f"MovieLens {variant}", archive, (ratings_file,), path, bool(download), cache_dir
+    )
     users, items, ratings, timestamps = read_numeric(folder / ratings_file, sep, 4, header=header)
     data = Interactions.from_arrays(
         users.astype(np.int64), items.astype(np.int64), ratings, timestamps, aggregate="last"

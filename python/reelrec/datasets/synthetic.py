@@ -103,7 +103,9 @@ def _pseudo_words(rng: np.random.Generator, count: int, taken: set[str]) -> list
     words: list[str] = []
     while len(words) < count:
         n_syl = int(rng.integers(2, 4))
-        word = "".join(str(rng.choice(_CONSONANTS)) + str(rng.choice(_VOWELS)) for _ in range(n_syl))
+        word = "".join(
+            str(rng.choice(_CONSONANTS)) + str(rng.choice(_VOWELS)) for _ in range(n_syl)
+        )
         if word not in taken:
             taken.add(word)
             words.append(word)
@@ -161,7 +163,9 @@ class SyntheticPlatform:
         )
 
     # ----------------------------------------------------------------- truth
-    def _indices(self, users: Any, items: Any, device: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _indices(
+        self, users: Any, items: Any, device: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from .._validation import check_indices
 
         u = np.asarray(users)
@@ -173,7 +177,9 @@ class SyntheticPlatform:
         try:
             u, v = np.broadcast_arrays(u, v)
         except ValueError:
-            raise ValueError(f"users, items: shapes {u.shape} and {v.shape} do not broadcast") from None
+            raise ValueError(
+                f"users, items: shapes {u.shape} and {v.shape} do not broadcast"
+            ) from None
         check_indices(u.ravel(), self.n_users, "users")
         check_indices(v.ravel(), self.n_videos, "items")
         if device is None:
@@ -184,12 +190,16 @@ class SyntheticPlatform:
                 lookup = {name: i for i, name in enumerate(self.devices)}
                 flat = [lookup.get(x, -1) for x in np.atleast_1d(d).ravel().tolist()]
                 if min(flat) < 0:
-                    raise ValueError(f"device: expected names among {list(self.devices)}, got {device!r}")
+                    raise ValueError(
+                        f"device: expected names among {list(self.devices)}, got {device!r}"
+                    )
                 d = np.asarray(flat).reshape(d.shape)
             elif not np.issubdtype(d.dtype, np.integer):
                 raise TypeError(f"device: expected device names or indices, got {describe(device)}")
             if d.size and (d.min() < 0 or d.max() >= len(self.devices)):
-                raise ValueError(f"device: indices must lie in [0, {len(self.devices)}), got {device!r}")
+                raise ValueError(
+                    f"device: indices must lie in [0, {len(self.devices)}), got {device!r}"
+                )
             dev = np.broadcast_to(d, u.shape)
         return u, v, dev
 
@@ -242,7 +252,9 @@ class SyntheticPlatform:
         u, v, dev = self._indices(users, items, device)
         return self._respond(u, v, dev, rng_from(rng, "rng"))
 
-    def _respond(self, u: np.ndarray, v: np.ndarray, dev: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def _respond(
+        self, u: np.ndarray, v: np.ndarray, dev: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
         s = self._affinity(u, v, dev)
         odds = np.exp(-s)  # |s| < 10 by construction; sigmoid(s + c) = 1 / (1 + odds * e^-c)
         mu = np.clip(1.0 / (1.0 + odds), 1e-4, 1 - 1e-4)
@@ -276,7 +288,9 @@ class SyntheticPlatform:
 
         pd = require_pandas("SyntheticPlatform.events_frame")
         frame = pd.DataFrame(self.events)
-        frame["device"] = pd.Categorical.from_codes(self.events["device"], categories=list(self.devices))
+        frame["device"] = pd.Categorical.from_codes(
+            self.events["device"], categories=list(self.devices)
+        )
         return frame
 
 
@@ -333,7 +347,9 @@ def synthetic_video_platform(
     sessions_per_user = check_nonnegative(sessions_per_user, "sessions_per_user")
     impressions_per_session = check_positive(impressions_per_session, "impressions_per_session")
     if impressions_per_session < 1:
-        raise ValueError(f"impressions_per_session: expected a mean >= 1, got {impressions_per_session}")
+        raise ValueError(
+            f"impressions_per_session: expected a mean >= 1, got {impressions_per_session}"
+        )
     taste_concentration = check_positive(taste_concentration, "taste_concentration")
     popularity_sigma = check_nonnegative(popularity_sigma, "popularity_sigma")
     catalogue_share = check_fraction(catalogue_share, "catalogue_share", inclusive=True)
@@ -345,7 +361,9 @@ def synthetic_video_platform(
     rng = rng_from(seed, "seed")
 
     # --- topics and vocabularies
-    names = tuple(_TOPIC_NAMES[k] if k < len(_TOPIC_NAMES) else f"topic{k}" for k in range(n_topics))
+    names = tuple(
+        _TOPIC_NAMES[k] if k < len(_TOPIC_NAMES) else f"topic{k}" for k in range(n_topics)
+    )
     topic_share = rng.dirichlet(np.full(n_topics, 5.0))
     taken = set(names)
     topic_words = np.array([_pseudo_words(rng, 30, taken) for _ in range(n_topics)])
@@ -366,7 +384,10 @@ def synthetic_video_platform(
     word_topic = topic_words[topics[:, None], rng.integers(0, 30, (n_videos, 6))]
     word_filler = fillers[rng.integers(0, fillers.size, (n_videos, 6))]
     words = np.where(from_topic, word_topic, word_filler)
-    titles = np.array([" ".join(row[:k]).capitalize() for row, k in zip(words.tolist(), n_words.tolist())], dtype=object)
+    titles = np.array(
+        [" ".join(row[:k]).capitalize() for row, k in zip(words.tolist(), n_words.tolist())],
+        dtype=object,
+    )
     n_tags = rng.integers(2, 5, n_videos)
     tag_pick = np.argsort(rng.random((n_videos, 8)), axis=1)[:, :4]
     own_tags = topic_tags[topics[:, None], tag_pick]
@@ -375,7 +396,9 @@ def synthetic_video_platform(
     tags = np.array(
         [
             "|".join(row[:k] + ([e] if x and e not in row[:k] else []))
-            for row, k, x, e in zip(own_tags.tolist(), n_tags.tolist(), extra.tolist(), extra_tag.tolist())
+            for row, k, x, e in zip(
+                own_tags.tolist(), n_tags.tolist(), extra.tolist(), extra_tag.tolist()
+            )
         ],
         dtype=object,
     )
@@ -394,7 +417,9 @@ def synthetic_video_platform(
     n_sess = sess_user.size
     sess_day = rng.integers(0, n_days, n_sess)
     sess_hour = np.mod(peak[sess_user] + rng.normal(0, 2.5, n_sess), 24.0)
-    sess_device = np.where(rng.random(n_sess) < 0.85, primary[sess_user], rng.integers(0, len(DEVICES), n_sess))
+    sess_device = np.where(
+        rng.random(n_sess) < 0.85, primary[sess_user], rng.integers(0, len(DEVICES), n_sess)
+    )
     sess_time = sess_day + sess_hour / 24.0  # days
     sess_len = 1 + rng.poisson(impressions_per_session - 1, n_sess)
 
@@ -407,10 +432,14 @@ def synthetic_video_platform(
     cum_taste[:, -1] = 1.0
     taste_draw = rng.random(n_imp)
     taste_topic = np.zeros(n_imp, dtype=np.int64)
-    for k in range(n_topics - 1):  # inverse CDF one column at a time: O(n_imp * K), no n_imp x K temporary
+    for k in range(
+        n_topics - 1
+    ):  # inverse CDF one column at a time: O(n_imp * K), no n_imp x K temporary
         taste_topic += taste_draw >= cum_taste[imp_user, k]
     explore_topic = np.searchsorted(np.cumsum(topic_share)[:-1], rng.random(n_imp), side="right")
-    imp_topic = np.clip(np.where(rng.random(n_imp) < explore, explore_topic, taste_topic), 0, n_topics - 1)
+    imp_topic = np.clip(
+        np.where(rng.random(n_imp) < explore, explore_topic, taste_topic), 0, n_topics - 1
+    )
 
     order = np.lexsort((upload, topics))
     span = n_days + 200.0
@@ -423,13 +452,19 @@ def synthetic_video_platform(
     hour_slot = np.floor(imp_time * 24.0).astype(np.int64)
     slot_time = np.arange(n_days * 24 + 1) / 24.0
     end_table = np.searchsorted(
-        sorted_key, (np.arange(n_topics)[:, None] * span + (slot_time[None, :] + 100.0)).ravel(), side="right"
+        sorted_key,
+        (np.arange(n_topics)[:, None] * span + (slot_time[None, :] + 100.0)).ravel(),
+        side="right",
     ).reshape(n_topics, -1)
     end = end_table[imp_topic, hour_slot]
     draw = rng.random(n_imp)
     ok = end > start
     lo, hi = cum_pop[start], cum_pop[end]
-    pos = np.clip(np.searchsorted(cum_pop, lo + draw * (hi - lo), side="right") - 1, start, np.maximum(end - 1, start))
+    pos = np.clip(
+        np.searchsorted(cum_pop, lo + draw * (hi - lo), side="right") - 1,
+        start,
+        np.maximum(end - 1, start),
+    )
     video = order[np.minimum(pos, n_videos - 1)]
     if not ok.all():  # topic without uploads yet: any uploaded video
         g_order = np.argsort(upload, kind="stable")

@@ -31,7 +31,9 @@ def _tokens(value: Any, multi: bool, sep: str) -> list[str]:
         parts = [p.strip() for p in str(value).split(sep)]
     else:
         if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-            raise ValueError(f"values: got a collection {value!r:.60} with multi=False; pass multi=True")
+            raise ValueError(
+                f"values: got a collection {value!r:.60} with multi=False; pass multi=True"
+            )
         parts = [str(value).strip()]
     return [p for p in parts if p]
 
@@ -80,7 +82,9 @@ def encode_categorical(
         vocab = np.unique(flat)
     else:
         if isinstance(vocabulary, (str, bytes)):
-            raise TypeError("vocabulary: expected a sequence of category strings, got a single string")
+            raise TypeError(
+                "vocabulary: expected a sequence of category strings, got a single string"
+            )
         vocab = np.asarray([str(v) for v in vocabulary], dtype=str)
         if np.unique(vocab).size != vocab.size:
             raise ValueError("vocabulary: categories must be distinct")
@@ -94,7 +98,9 @@ def encode_categorical(
     cols = order[pos[known]] if sorted_vocab.size else pos[known]
     row_ids = np.repeat(np.arange(len(rows)), lengths)[known]
     m = sp.csr_matrix(
-        (np.ones(cols.size, np.float32), (row_ids, cols)), shape=(len(rows), vocab.size), dtype=np.float32
+        (np.ones(cols.size, np.float32), (row_ids, cols)),
+        shape=(len(rows), vocab.size),
+        dtype=np.float32,
     )
     m.sum_duplicates()
     m.data[:] = 1.0

@@ -55,7 +55,9 @@ def _documents(raw_documents: Any) -> tuple[list, bool]:
         ascii_only = "".join(docs).isascii()
     except TypeError as exc:
         bad = next(d for d in docs if not isinstance(d, str))
-        raise TypeError(f"raw_documents: expected str documents, got {type(bad).__name__} {bad!r:.60}") from exc
+        raise TypeError(
+            f"raw_documents: expected str documents, got {type(bad).__name__} {bad!r:.60}"
+        ) from exc
     return docs, ascii_only
 
 
@@ -131,7 +133,9 @@ class TfidfFeaturizer(ParamsMixin):
             or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in nr)
             or not 1 <= nr[0] <= nr[1]
         ):
-            raise ValueError(f"ngram_range: expected (min_n, max_n) with 1 <= min_n <= max_n, got {nr!r}")
+            raise ValueError(
+                f"ngram_range: expected (min_n, max_n) with 1 <= min_n <= max_n, got {nr!r}"
+            )
         if self.token_pattern not in _PATTERNS:
             raise ValueError(
                 f"token_pattern: only the word patterns {sorted(_PATTERNS)} are implemented natively, "
@@ -153,7 +157,9 @@ class TfidfFeaturizer(ParamsMixin):
     @staticmethod
     def _check_df(value: Any, name: str) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name}: expected an int (documents) or a float in [0, 1], got {value!r}")
+            raise TypeError(
+                f"{name}: expected an int (documents) or a float in [0, 1], got {value!r}"
+            )
         if isinstance(value, numbers.Integral):
             if value < 0:
                 raise ValueError(f"{name}: expected a non-negative document count, got {value}")
@@ -164,7 +170,9 @@ class TfidfFeaturizer(ParamsMixin):
     def _prepare_documents(self, raw_documents: Any) -> tuple[list, np.ndarray | None]:
         docs, ascii_only = _documents(raw_documents)
         if self.lowercase and not ascii_only:
-            docs = [d.lower() for d in docs]  # str.lower has context rules (final sigma); keep Python's
+            docs = [
+                d.lower() for d in docs
+            ]  # str.lower has context rules (final sigma); keep Python's
         return docs, None if ascii_only else _word_table()
 
     @staticmethod
@@ -187,7 +195,9 @@ class TfidfFeaturizer(ParamsMixin):
     def transform(self, raw_documents: Any) -> sp.csr_matrix:
         """TF-IDF matrix of new documents; unknown terms are ignored."""
         if not hasattr(self, "_vocabulary"):
-            raise NotFittedError("This TfidfFeaturizer is not fitted yet: call fit(raw_documents) first")
+            raise NotFittedError(
+                "This TfidfFeaturizer is not fitted yet: call fit(raw_documents) first"
+            )
         args = self._analyzer_args()
         docs, word_table = self._prepare_documents(raw_documents)
         parts = _core.text_count_transform(docs, self._vocabulary, word_table=word_table, **args)
@@ -196,7 +206,9 @@ class TfidfFeaturizer(ParamsMixin):
     def get_feature_names_out(self) -> np.ndarray:
         """Terms in column order (object array, as scikit-learn)."""
         if not hasattr(self, "_vocabulary"):
-            raise NotFittedError("This TfidfFeaturizer is not fitted yet: call fit(raw_documents) first")
+            raise NotFittedError(
+                "This TfidfFeaturizer is not fitted yet: call fit(raw_documents) first"
+            )
         return np.asarray(self._vocabulary.terms(), dtype=object)
 
     @property
@@ -216,7 +228,9 @@ class TfidfFeaturizer(ParamsMixin):
             or not isinstance(self.max_features, numbers.Integral)
             or self.max_features <= 0
         ):
-            raise ValueError(f"max_features: expected a positive int or None, got {self.max_features!r}")
+            raise ValueError(
+                f"max_features: expected a positive int or None, got {self.max_features!r}"
+            )
         args = self._analyzer_args()
         docs, word_table = self._prepare_documents(raw_documents)
         n_docs = len(docs)
@@ -237,7 +251,9 @@ class TfidfFeaturizer(ParamsMixin):
         if n_seen == 0:
             raise ValueError("raw_documents: empty vocabulary; the documents contain no tokens")
         if len(vocabulary) == 0:
-            raise ValueError("min_df, max_df: after pruning, no terms remain; lower min_df or raise max_df")
+            raise ValueError(
+                "min_df, max_df: after pruning, no terms remain; lower min_df or raise max_df"
+            )
         counts = self._csr(parts, (n_docs, len(vocabulary)))
         df = df.astype(np.float64)
         n = float(n_docs)

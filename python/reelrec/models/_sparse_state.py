@@ -39,7 +39,8 @@ class SparseStateMixin:
                 continue
             shape = tuple(int(s) for s in state[f"{name}.shape"])
             m = sp.csr_matrix(
-                (state[f"{name}.data"], state[f"{name}.indices"], state[f"{name}.indptr"]), shape=shape
+                (state[f"{name}.data"], state[f"{name}.indices"], state[f"{name}.indptr"]),
+                shape=shape,
             )
             setattr(self, name, m)
 

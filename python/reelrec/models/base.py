@@ -190,7 +190,9 @@ class Recommender(ParamsMixin, ABC):
         """
         self._check_fitted()
         k = check_k(k)
-        users_arr, single = check_indices(users, None if user_items is not None else self.n_users_, "users")
+        users_arr, single = check_indices(
+            users, None if user_items is not None else self.n_users_, "users"
+        )
         history = self._history(users_arr, user_items)
         seen_indptr, seen_indices = csr_arrays(history) if exclude_seen else (None, None)
         filt = QueryFilter(
@@ -204,7 +206,9 @@ class Recommender(ParamsMixin, ABC):
             ids = np.empty((0, k), np.int32)
             scores = np.empty((0, k), np.float32)
         else:
-            ids, scores = self._recommend(users_arr, k, filt, history if user_items is not None else None)
+            ids, scores = self._recommend(
+                users_arr, k, filt, history if user_items is not None else None
+            )
         if single:
             return ids[0], scores[0]
         return ids, scores
@@ -213,7 +217,11 @@ class Recommender(ParamsMixin, ABC):
         if user_items is None:
             return _csr_rows(self.user_items_, users)
         rows, _ = check_user_items(
-            user_items, "user_items", allow_negative=self._allow_negative, allow_empty=True, n_items=self.n_items_
+            user_items,
+            "user_items",
+            allow_negative=self._allow_negative,
+            allow_empty=True,
+            n_items=self.n_items_,
         )
         if rows.shape[0] != users.size:
             raise ValueError(
@@ -239,8 +247,12 @@ class Recommender(ParamsMixin, ABC):
         for start in range(0, users.size, step):
             stop = min(users.size, start + step)
             rows = None if user_items is None else user_items[start:stop]
-            dense = np.ascontiguousarray(self._score_rows(users[start:stop], rows), dtype=np.float32)
-            ids[start:stop], scores[start:stop] = _core.topk_dense(dense, k, **filt.rows(start, stop).kernel_args())
+            dense = np.ascontiguousarray(
+                self._score_rows(users[start:stop], rows), dtype=np.float32
+            )
+            ids[start:stop], scores[start:stop] = _core.topk_dense(
+                dense, k, **filt.rows(start, stop).kernel_args()
+            )
         return ids, scores
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
@@ -298,7 +310,11 @@ class Recommender(ParamsMixin, ABC):
                     raise KeyError(f"users: unknown user ids {missing[:5]}")
                 index = np.array([lookup[u] for u in raw], dtype=np.int64)
         else:
-            index = np.arange(self.n_users_) if users is None else check_indices(users, self.n_users_, "users")[0]
+            index = (
+                np.arange(self.n_users_)
+                if users is None
+                else check_indices(users, self.n_users_, "users")[0]
+            )
         ids, scores = self.recommend(index, k=k, **kwargs)
         valid = ids >= 0
         user_col = np.repeat(index, k)[valid.ravel()]
@@ -307,7 +323,9 @@ class Recommender(ParamsMixin, ABC):
             user_col = self.user_ids_[user_col]
             item_col = self.item_ids_[item_col]
         rank = np.tile(np.arange(1, k + 1), index.size)[valid.ravel()]
-        return pd.DataFrame({"user": user_col, "item": item_col, "score": scores[valid], "rank": rank})
+        return pd.DataFrame(
+            {"user": user_col, "item": item_col, "score": scores[valid], "rank": rank}
+        )
 
     # ------------------------------------------------------------- save/load
     def _get_state(self) -> dict[str, np.ndarray]:
@@ -332,9 +350,7 @@ class Recommender(ParamsMixin, ABC):
         self._check_fitted()
         arrays = {f"state.{k}": v for k, v in self._get_state().items()}
         X = self.user_items_
-        arrays.update(
-            {"train.indptr": X.indptr, "train.indices": X.indices, "train.data": X.data}
-        )
+        arrays.update({"train.indptr": X.indptr, "train.indices": X.indices, "train.data": X.data})
         if self.user_ids_ is not None:
             arrays["ids.user"] = _save_ids(self.user_ids_)
             arrays["ids.item"] = _save_ids(self.item_ids_)
@@ -367,7 +383,8 @@ class Recommender(ParamsMixin, ABC):
             model = klass(**meta["params"])
             n_users, n_items = meta["shape"]
             model.user_items_ = sp.csr_matrix(
-                (data["train.data"], data["train.indices"], data["train.indptr"]), shape=(n_users, n_items)
+                (data["train.data"], data["train.indices"], data["train.indptr"]),
+                shape=(n_users, n_items),
             )
             model.n_users_, model.n_items_ = n_users, n_items
             model.user_ids_ = data["ids.user"] if "ids.user" in data.files else None

@@ -35,7 +35,9 @@ class Popularity(Recommender):
 
     _state_attrs = ("item_scores_",)
 
-    def __init__(self, weighting: str = "count", half_life: float | None = None, num_threads: int = 0):
+    def __init__(
+        self, weighting: str = "count", half_life: float | None = None, num_threads: int = 0
+    ):
         self.weighting = weighting
         self.half_life = half_life
         self.num_threads = num_threads
@@ -98,8 +100,12 @@ class Random(Recommender):
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
         out = np.empty((users.size, self.item_vectors_.shape[1]), np.float32)
-        for row, user in enumerate(users.tolist()):  # O(batch): one tiny RNG per user, seeded by its id
-            out[row] = np.random.default_rng([int(self.seed_), 1, user]).standard_normal(out.shape[1], dtype=np.float32)
+        for row, user in enumerate(
+            users.tolist()
+        ):  # O(batch): one tiny RNG per user, seeded by its id
+            out[row] = np.random.default_rng([int(self.seed_), 1, user]).standard_normal(
+                out.shape[1], dtype=np.float32
+            )
         return out
 
     def _item_vectors(self) -> tuple[np.ndarray, np.ndarray | None]:

@@ -43,7 +43,9 @@ def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
 def _canonical_features(F: Any, n_items: int) -> sp.csr_matrix:
     if isinstance(F, np.ndarray):
         if F.ndim != 2:
-            raise ValueError(f"item_features: expected a 2-d n_items x n_features matrix, got shape {F.shape}")
+            raise ValueError(
+                f"item_features: expected a 2-d n_items x n_features matrix, got shape {F.shape}"
+            )
         F = sp.csr_matrix(F)
     if not sp.issparse(F):
         raise TypeError(
@@ -159,7 +161,9 @@ class ContentKNN(SparseStateMixin, Recommender):
             self.feature_names_ = None
             self.feature_columns_ = ()
         elif self._metadata is not None:
-            F, self.feature_names_, self.feature_columns_ = self._features_from_metadata(self._metadata, n_items)
+            F, self.feature_names_, self.feature_columns_ = self._features_from_metadata(
+                self._metadata, n_items
+            )
         else:
             raise ValueError(
                 "item_features: ContentKNN needs item features; pass item_features=... or fit on a "
@@ -170,16 +174,28 @@ class ContentKNN(SparseStateMixin, Recommender):
         self._features_t = None
         self.similarity_ = self._item_similarity()
 
-    def _features_from_metadata(self, metadata: dict, n_items: int) -> tuple[sp.csr_matrix, np.ndarray, tuple]:
+    def _features_from_metadata(
+        self, metadata: dict, n_items: int
+    ) -> tuple[sp.csr_matrix, np.ndarray, tuple]:
         if not isinstance(metadata, dict):
-            raise TypeError(f"item_metadata: expected a dict column -> array, got {type(metadata).__name__}")
+            raise TypeError(
+                f"item_metadata: expected a dict column -> array, got {type(metadata).__name__}"
+            )
         for col, values in metadata.items():
             if len(values) != n_items:
-                raise ValueError(f"item_metadata[{col!r}]: expected {n_items} values (one per item), got {len(values)}")
+                raise ValueError(
+                    f"item_metadata[{col!r}]: expected {n_items} values (one per item), got {len(values)}"
+                )
         blocks, names, used = [], [], []
         text_cols = [c for c in self.text_columns if c in metadata]
         if text_cols and self.text_weight > 0:
-            columns = [["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in metadata[c]] for c in text_cols]
+            columns = [
+                [
+                    "" if v is None or (isinstance(v, float) and v != v) else str(v)
+                    for v in metadata[c]
+                ]
+                for c in text_cols
+            ]
             docs = [" ".join(parts) for parts in zip(*columns)]
             featurizer = TfidfFeaturizer(
                 ngram_range=self.ngram_range, min_df=self.min_df, num_threads=self.num_threads

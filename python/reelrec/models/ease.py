@@ -72,7 +72,9 @@ class EASE(Recommender):
                 f"max_memory_gb={self.max_memory_gb:g}; raise max_memory_gb or reduce the catalogue"
             )
         indptr, indices = csr_arrays(X)
-        self.weights_ = _core.ease_weights(indptr, indices, X.data, n_items, float(self.l2), self._threads)
+        self.weights_ = _core.ease_weights(
+            indptr, indices, X.data, n_items, float(self.l2), self._threads
+        )
 
     def _recommend(
         self, users: np.ndarray, k: int, filt: QueryFilter, user_items: sp.csr_matrix | None

@@ -48,7 +48,9 @@ def _entry_parts(entry: Any, position: int) -> tuple[str | None, Any, Any]:
         name, model = entry[0], entry[1]
         weight = entry[2] if len(entry) == 3 else None
         if not isinstance(name, str):
-            raise TypeError(f"models[{position}]: expected (name: str, model, weight), got name {name!r}")
+            raise TypeError(
+                f"models[{position}]: expected (name: str, model, weight), got name {name!r}"
+            )
         return name, model, weight
     raise TypeError(
         f"models[{position}]: expected a Recommender or a (name, model, weight) tuple, got {type(entry).__name__}"
@@ -137,7 +139,9 @@ def _normalise(ids: np.ndarray, scores: np.ndarray, how: str) -> np.ndarray:
                 spread = hi - lo
             else:
                 mean = np.nansum(s, axis=1, keepdims=True) / np.maximum(count, 1)
-                spread = np.sqrt(np.nansum((s - mean) ** 2, axis=1, keepdims=True) / np.maximum(count, 1))
+                spread = np.sqrt(
+                    np.nansum((s - mean) ** 2, axis=1, keepdims=True) / np.maximum(count, 1)
+                )
             out = np.where(spread > 0, (s - lo) / np.where(spread > 0, spread, 1.0), 0.0)
     return np.where(valid, out, np.nan)
 
@@ -195,21 +199,34 @@ class Hybrid(Recommender):
     # ------------------------------------------------------------ components
     def _components(self) -> list[tuple[str, Recommender, float]]:
         if not isinstance(self.models, (list, tuple)) or len(self.models) == 0:
-            raise ValueError(f"models: expected a non-empty list of recommenders, got {self.models!r:.80}")
+            raise ValueError(
+                f"models: expected a non-empty list of recommenders, got {self.models!r:.80}"
+            )
         parts = [_entry_parts(e, i) for i, e in enumerate(self.models)]
         for i, (_, model, _) in enumerate(parts):
             if not isinstance(model, Recommender):
-                raise TypeError(f"models[{i}]: expected a reelrec Recommender, got {type(model).__name__}")
+                raise TypeError(
+                    f"models[{i}]: expected a reelrec Recommender, got {type(model).__name__}"
+                )
         if self.weights is not None:
             if any(w is not None for _, _, w in parts):
-                raise ValueError("weights: given both in the model tuples and as weights=; give them once")
+                raise ValueError(
+                    "weights: given both in the model tuples and as weights=; give them once"
+                )
             weights = list(self.weights)
             if len(weights) != len(parts):
-                raise ValueError(f"weights: expected {len(parts)} weights (one per model), got {len(weights)}")
+                raise ValueError(
+                    f"weights: expected {len(parts)} weights (one per model), got {len(weights)}"
+                )
         else:
             weights = [1.0 if w is None else w for _, _, w in parts]
         for i, w in enumerate(weights):
-            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not np.isfinite(w) or w < 0:
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, numbers.Real)
+                or not np.isfinite(w)
+                or w < 0
+            ):
                 raise ValueError(f"weights[{i}]: expected a finite number >= 0, got {w!r}")
         if sum(weights) <= 0:
             raise ValueError(f"weights: expected a positive sum, got {weights}")
@@ -252,7 +269,10 @@ class Hybrid(Recommender):
         for name, model, weight in self._components():
             clone = _clone(model)
             kwargs = {}
-            if self._item_features is not None and "item_features" in inspect.signature(clone.fit).parameters:
+            if (
+                self._item_features is not None
+                and "item_features" in inspect.signature(clone.fit).parameters
+            ):
                 kwargs["item_features"] = self._item_features
             clone.fit(source, **kwargs)
             fitted.append((name, clone, weight))
@@ -292,7 +312,9 @@ class Hybrid(Recommender):
     def _recommend(
         self, users: np.ndarray, k: int, filt: QueryFilter, user_items: sp.csr_matrix | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        return self._blend(lambda model, k_c: model._recommend(users, k_c, filt, user_items), k, users.size)
+        return self._blend(
+            lambda model, k_c: model._recommend(users, k_c, filt, user_items), k, users.size
+        )
 
     def _similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._blend(lambda model, k_c: model._similar_items(items, k_c), k, items.size)
@@ -324,7 +346,9 @@ class Hybrid(Recommender):
             clone.n_users_, clone.n_items_ = self.n_users_, self.n_items_
             clone.user_ids_, clone.item_ids_ = self.user_ids_, self.item_ids_
             prefix = f"c{i}."
-            clone._set_state({key[len(prefix) :]: v for key, v in state.items() if key.startswith(prefix)})
+            clone._set_state(
+                {key[len(prefix) :]: v for key, v in state.items() if key.startswith(prefix)}
+            )
             fitted.append((name, clone, weight))
         self.models_ = fitted
         self.cold_items_ = np.bincount(self.user_items_.indices, minlength=self.n_items_) == 0

@@ -118,7 +118,9 @@ def _score_with(
     )
 
 
-def _topk_matrix(ids: np.ndarray, scores: np.ndarray, n_cols: int, num_threads: int) -> sp.csr_matrix:
+def _topk_matrix(
+    ids: np.ndarray, scores: np.ndarray, n_cols: int, num_threads: int
+) -> sp.csr_matrix:
     return csr_from_native(_core.topk_to_csr(ids, scores, num_threads), (ids.shape[0], n_cols))
 
 
@@ -181,8 +183,12 @@ def _baselines(
     b_u = np.zeros(X.shape[0])
     b_i = np.zeros(X.shape[1])
     for _ in range(n_epochs):
-        b_i = np.bincount(items, weights=r - mu - b_u[users], minlength=X.shape[1]) / (reg_item + n_i)
-        b_u = np.bincount(users, weights=r - mu - b_i[items], minlength=X.shape[0]) / (reg_user + n_u)
+        b_i = np.bincount(items, weights=r - mu - b_u[users], minlength=X.shape[1]) / (
+            reg_item + n_i
+        )
+        b_u = np.bincount(users, weights=r - mu - b_i[items], minlength=X.shape[0]) / (
+            reg_user + n_u
+        )
     return mu, b_u.astype(np.float32), b_i.astype(np.float32)
 
 
@@ -249,7 +255,9 @@ class _NeighbourhoodModel(SparseStateMixin, Recommender):
                 "would be ignored; use weighting=None"
             )
         if self.similarity == "dot" and self.shrinkage != 0:
-            raise ValueError(f"shrinkage: similarity='dot' has no denominator to shrink, got {self.shrinkage}")
+            raise ValueError(
+                f"shrinkage: similarity='dot' has no denominator to shrink, got {self.shrinkage}"
+            )
 
     def _prepare_options(self) -> dict[str, Any]:
         centering = {"adjusted_cosine": "feature", "pearson": "vector"}.get(self.similarity, "none")
@@ -284,7 +292,12 @@ class _NeighbourhoodModel(SparseStateMixin, Recommender):
         X = _without_zeros(self.user_items_)
         indptr, indices, data = native_csr(X)
         prep = _core.knn_prepare(
-            indptr, indices, data, X.shape[1], self._vectors_are_rows, num_threads=self._threads,
+            indptr,
+            indices,
+            data,
+            X.shape[1],
+            self._vectors_are_rows,
+            num_threads=self._threads,
             **self._prepare_options(),
         )
         prep["source"] = self.user_items_
@@ -443,7 +456,9 @@ class ItemKNN(_NeighbourhoodModel):
         self, users: np.ndarray, k: int, filt: QueryFilter, user_items: sp.csr_matrix | None
     ) -> tuple[np.ndarray, np.ndarray]:
         if user_items is None:
-            return _score_with(self.user_items_, users, self.similarity_, k, filt, self.normalize_scores)
+            return _score_with(
+                self.user_items_, users, self.similarity_, k, filt, self.normalize_scores
+            )
         return _score_with(user_items, None, self.similarity_, k, filt, self.normalize_scores)
 
     def _similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -475,8 +490,12 @@ class UserKNN(_NeighbourhoodModel):
         self, users: np.ndarray, k: int, filt: QueryFilter, user_items: sp.csr_matrix | None
     ) -> tuple[np.ndarray, np.ndarray]:
         if user_items is None:
-            return _score_with(self.similarity_, users, self.user_items_, k, filt, self.normalize_scores)
-        return _score_with(self._fold_in(users, user_items), None, self.user_items_, k, filt, self.normalize_scores)
+            return _score_with(
+                self.similarity_, users, self.user_items_, k, filt, self.normalize_scores
+            )
+        return _score_with(
+            self._fold_in(users, user_items), None, self.user_items_, k, filt, self.normalize_scores
+        )
 
     def _fold_in(self, users: np.ndarray, user_items: sp.csr_matrix) -> sp.csr_matrix:
         """Neighbour rows (n_queries x n_users) of new histories."""
@@ -490,7 +509,9 @@ class UserKNN(_NeighbourhoodModel):
             self.n_items_,
             idf=prep["idf"] if prep["idf"].size else np.zeros(self.n_items_, np.float32),
             avg_length=float(prep["avg_length"]),
-            feature_mean=prep["feature_mean"] if prep["feature_mean"].size else np.zeros(self.n_items_, np.float32),
+            feature_mean=prep["feature_mean"]
+            if prep["feature_mean"].size
+            else np.zeros(self.n_items_, np.float32),
             n_vectors=int(prep["n_vectors"]),
             num_threads=self._threads,
             **self._prepare_options(),
@@ -572,7 +593,12 @@ class RP3Beta(SparseStateMixin, Recommender):
     _sparse_state_attrs = ("similarity_",)
 
     def __init__(
-        self, alpha: float = 1.0, beta: float = 0.6, k: int = 100, normalize: bool = True, num_threads: int = 0
+        self,
+        alpha: float = 1.0,
+        beta: float = 0.6,
+        k: int = 100,
+        normalize: bool = True,
+        num_threads: int = 0,
     ):
         self.alpha = alpha
         self.beta = beta
@@ -613,7 +639,9 @@ class RP3Beta(SparseStateMixin, Recommender):
         if self.normalize and W.nnz:
             lengths = np.diff(W.indptr)
             sums = _row_sums(W.indptr, W.data)
-            W.data = (W.data / np.repeat(np.where(sums != 0, sums, 1.0), lengths)).astype(np.float32)
+            W.data = (W.data / np.repeat(np.where(sums != 0, sums, 1.0), lengths)).astype(
+                np.float32
+            )
         self.similarity_ = W
 
     def _recommend(
