@@ -64,6 +64,75 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
 #ifdef REELREC_OPE_X86
 #define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 
+// One step of the eight xoshiro256++ lanes shared by both AVX-512 passes: 32
+// 16-bit uniforms r and their Poisson(1) counts c = #{k : r > t_k} by a
+// three-step binary search over the seven sorted thresholds (t_3 decides
+// c >= 4, t_{c+1} then decides +2, t_c +1). `redo` flags the valid lanes whose
+// 16 bits cannot decide the count; fix_lanes resolves them with more bits.
+struct PoissonStep512 {
+    __m512i s0, s1, s2, s3;
+    __m512i t3, undecided, next, one, two, four;
+
+    REELREC_AVX512 PoissonStep512(const PoissonLanes& g, const PoissonThresholds& T)
+        : s0(_mm512_load_si512(g.s[0])),
+          s1(_mm512_load_si512(g.s[1])),
+          s2(_mm512_load_si512(g.s[2])),
+          s3(_mm512_load_si512(g.s[3])),
+          t3(_mm512_set1_epi16(static_cast<short>(T.t[3]))),
+          undecided(_mm512_loadu_si512(T.undecided)),  // t_c for c < 7 (0 after)
+          next(_mm512_loadu_si512(T.next)),
+          one(_mm512_set1_epi16(1)),
+          two(_mm512_set1_epi16(2)),
+          four(_mm512_set1_epi16(4)) {}
+
+    REELREC_AVX512 void store(PoissonLanes& g) const {
+        _mm512_store_si512(g.s[0], s0);
+        _mm512_store_si512(g.s[1], s1);
+        _mm512_store_si512(g.s[2], s2);
+        _mm512_store_si512(g.s[3], s3);
+    }
+
+    __attribute__((always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) __m512i
+    draw(__mmask32 valid, __m512i& r, __mmask32& redo) {
+        r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
+        // the xoshiro256++ update, its five xors folded into three-way ones
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
+        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
+        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
+        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
+        s0 = n0;
+        s1 = n1;
+        s2 = n2;
+        // (the thresholds t_c for c < 7 are the `undecided` table)
+        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
+        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, undecided)), c,
+                                  one);
+        c = _mm512_maskz_mov_epi16(valid, c);
+        redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        return c;
+    }
+};
+
+// The rare lanes flagged `redo`: their exact counts from more random bits,
+// the corrections added to fix[j] (W columns of R from row i0) and fix_total.
+REELREC_AVX512 void fix_lanes(const UniformRows& R, int64_t W, int64_t i0, __m512i r, __m512i c,
+                              __mmask32 redo, const PoissonThresholds& T, WyRand& rng, double* fix,
+                              int64_t& fix_total, bool& any_fix) {
+    alignas(64) uint16_t u[32], cs[32];
+    _mm512_store_si512(u, r);
+    _mm512_store_si512(cs, c);
+    for (uint32_t pending = redo; pending; pending &= pending - 1) {
+        const int e = __builtin_ctz(pending);
+        const int64_t corr = T.resolve(u[e], rng) - cs[e];
+        if (corr == 0) continue;
+        fix_total += corr;
+        any_fix = true;
+        for (int64_t j = 0; j < W; ++j) fix[j] += static_cast<double>(corr) * R.values[j * R.ld + i0 + e];
+    }
+}
+
 // Top 16 bits of the double c, for c = 0..7 (the low 48 bits are zero).
 alignas(64) constexpr uint16_t kCountBits[32] = {0x0000, 0x3FF0, 0x4000, 0x4008,
                                                  0x4010, 0x4014, 0x4018, 0x401C};
@@ -93,16 +162,11 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                                    WyRand& rng, double* sums) {
     const int64_t m = R.m, ld = R.ld;
     const int64_t W = WC > 0 ? WC : R.W;
-    __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
-    __m512i s2 = _mm512_load_si512(g.s[2]), s3 = _mm512_load_si512(g.s[3]);
-    const __m512i t3 = _mm512_set1_epi16(static_cast<short>(T.t[3]));
-    const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
-    const __m512i thresholds = undecided;
-    const __m512i next = _mm512_loadu_si512(T.next);
+    PoissonStep512 step(g, T);
+    const __m512i one = step.one;
     const __m512i count_bits = _mm512_load_si512(kCountBits);
     const __m512i to_top0 = _mm512_load_si512(kToTop[0]), to_top1 = _mm512_load_si512(kToTop[1]);
     const __m512i to_top2 = _mm512_load_si512(kToTop[2]), to_top3 = _mm512_load_si512(kToTop[3]);
-    const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
     const __m512i zero = _mm512_setzero_si512();
     __m512i count16 = zero;  // at most 7 per lane and step: flushed every 8192 steps
     int64_t count_total = 0;
@@ -123,25 +187,9 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     // (all ones elsewhere, which the compiler folds away).
     auto block = [&](int64_t i0, __mmask32 valid) __attribute__((
                      always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) {
-        const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
-        // the xoshiro256++ update, its five xors folded into three-way ones
-        const __m512i t = _mm512_slli_epi64(s1, 17);
-        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
-        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
-        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
-        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
-        s0 = n0;
-        s1 = n1;
-        s2 = n2;
-
-        // c = #{k : u16 > t_k} by binary search over the seven sorted thresholds:
-        // t_3 decides c >= 4, then t_{c+1} decides +2, then t_c decides +1.
-        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c,
-                                  one);
-        c = _mm512_maskz_mov_epi16(valid, c);
-        const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        __m512i r;
+        __mmask32 redo;
+        const __m512i c = step.draw(valid, r, redo);
         count16 = _mm512_add_epi16(count16, c);
 
         const __m512i bits = _mm512_permutexvar_epi16(c, count_bits);
@@ -168,20 +216,7 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
                                  _mm512_fmadd_pd(d3, _mm512_loadu_pd(x + 24), _mm512_loadu_pd(a + 24)));
             }
         }
-        if (__builtin_expect(redo != 0, 0)) {
-            alignas(64) uint16_t u[32], cs[32];
-            _mm512_store_si512(u, r);
-            _mm512_store_si512(cs, c);
-            for (uint32_t pending = redo; pending; pending &= pending - 1) {
-                const int e = __builtin_ctz(pending);
-                const int64_t corr = T.resolve(u[e], rng) - cs[e];
-                if (corr == 0) continue;
-                fix_total += corr;
-                any_fix = true;
-                for (int64_t j = 0; j < W; ++j)
-                    fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
-            }
-        }
+        if (__builtin_expect(redo != 0, 0)) fix_lanes(R, W, i0, r, c, redo, T, rng, fix, fix_total, any_fix);
         if (__builtin_expect(++steps_since_flush == 8192, 0)) {
             count_total += _mm512_reduce_add_epi32(_mm512_madd_epi16(count16, one));
             count16 = zero;
@@ -193,10 +228,7 @@ REELREC_AVX512 int64_t pass_avx512(const UniformRows& R, PoissonLanes& g, const 
     if (full < m) {
         block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
     }
-    _mm512_store_si512(g.s[0], s0);
-    _mm512_store_si512(g.s[1], s1);
-    _mm512_store_si512(g.s[2], s2);
-    _mm512_store_si512(g.s[3], s3);
+    step.store(g);
     for (int64_t j = 0; j < W; ++j) {
         __m512d a[4];
         for (int q = 0; q < 4; ++q)
@@ -236,15 +268,10 @@ template <int WC>
 REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, const PoissonThresholds& T,
                                        WyRand& rng, double* sums) {
     static_assert(WC >= 1 && WC <= 4, "fixed-point pass: 1 to 4 columns");
-    const int64_t m = R.m, ld = R.ld;
+    const int64_t m = R.m;
     const int16_t* digits = R.fixed->digits.data();
-    __m512i s0 = _mm512_load_si512(g.s[0]), s1 = _mm512_load_si512(g.s[1]);
-    __m512i s2 = _mm512_load_si512(g.s[2]), s3 = _mm512_load_si512(g.s[3]);
-    const __m512i t3 = _mm512_set1_epi16(static_cast<short>(T.t[3]));
-    const __m512i undecided = _mm512_loadu_si512(T.undecided);  // t_c for c < 7 (0 after)
-    const __m512i thresholds = undecided;
-    const __m512i next = _mm512_loadu_si512(T.next);
-    const __m512i one = _mm512_set1_epi16(1), two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
+    PoissonStep512 step(g, T);
+    const __m512i one = step.one;
     const __m512i zero = _mm512_setzero_si512();
     __m512i count16 = zero;
     int64_t count_total = 0;
@@ -271,51 +298,23 @@ REELREC_AVX512_VNNI int64_t pass_fixed(const UniformRows& R, PoissonLanes& g, co
     };
     auto block = [&](int64_t i0, __mmask32 valid) __attribute__((
                      always_inline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))) {
-        const __m512i r = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(s0, s3), 23), s0);
-        const __m512i t = _mm512_slli_epi64(s1, 17);
-        const __m512i n0 = _mm512_ternarylogic_epi64(s0, s3, s1, 0x96);
-        const __m512i n1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);
-        const __m512i n2 = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);
-        s3 = _mm512_rol_epi64(_mm512_xor_si512(s3, s1), 45);
-        s0 = n0;
-        s1 = n1;
-        s2 = n2;
-
-        __m512i c = _mm512_maskz_mov_epi16(_mm512_cmpgt_epu16_mask(r, t3), four);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, next)), c, two);
-        c = _mm512_mask_add_epi16(c, _mm512_cmpgt_epu16_mask(r, _mm512_permutexvar_epi16(c, thresholds)), c,
-                                  one);
-        c = _mm512_maskz_mov_epi16(valid, c);
-        const __mmask32 redo = _mm512_mask_cmpge_epu16_mask(valid, r, _mm512_permutexvar_epi16(c, undecided));
+        __m512i r;
+        __mmask32 redo;
+        const __m512i c = step.draw(valid, r, redo);
         count16 = _mm512_add_epi16(count16, c);
 
         const int16_t* d = digits + (i0 / kUniformRowBlock) * WC * 4 * 32;
         for (int j = 0; j < WC; ++j)
             for (int p = 0; p < 4; ++p)
                 acc[j][p] = _mm512_dpwssd_epi32(acc[j][p], c, _mm512_loadu_si512(d + (j * 4 + p) * 32));
-        if (__builtin_expect(redo != 0, 0)) {
-            alignas(64) uint16_t u[32], cs[32];
-            _mm512_store_si512(u, r);
-            _mm512_store_si512(cs, c);
-            for (uint32_t pending = redo; pending; pending &= pending - 1) {
-                const int e = __builtin_ctz(pending);
-                const int64_t corr = T.resolve(u[e], rng) - cs[e];
-                if (corr == 0) continue;
-                fix_total += corr;
-                any_fix = true;
-                for (int j = 0; j < WC; ++j) fix[j] += static_cast<double>(corr) * R.values[j * ld + i0 + e];
-            }
-        }
+        if (__builtin_expect(redo != 0, 0)) fix_lanes(R, WC, i0, r, c, redo, T, rng, fix, fix_total, any_fix);
         if (__builtin_expect(++steps_since_flush == 8192, 0)) flush();
     };
     const int64_t full = m / kUniformRowBlock * kUniformRowBlock;
     for (int64_t i0 = 0; i0 < full; i0 += kUniformRowBlock) block(i0, ~__mmask32(0));
     if (full < m) block(full, static_cast<__mmask32>((uint64_t(1) << (m - full)) - 1));
     flush();
-    _mm512_store_si512(g.s[0], s0);
-    _mm512_store_si512(g.s[1], s1);
-    _mm512_store_si512(g.s[2], s2);
-    _mm512_store_si512(g.s[3], s3);
+    step.store(g);
     for (int j = 0; j < WC; ++j) {
         __int128 v = 0;
         for (int p = 3; p >= 0; --p) v = v * 32768 + acc_total[j][p];
