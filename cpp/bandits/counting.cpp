@@ -27,55 +27,39 @@ namespace {
 // streams, pool and comparisons), which serves every other configuration.
 //
 // Cost: n_requests * n_cand draws (a Beta draw is two gamma variates);
-// n_mc * n_cand pool draws per call; per-request rows add a sort of each
+// n_mc * n_live pool draws per call; per-request rows add a sort of each
 // draw's top kRanked arms and n_mc short walks per request. Memory:
-// n_mc * n_cand pool floats (plus n_mc * min(n_cand, kRanked) positions).
-void thompson_one_slot(const PolicyCore& core, Rule rule, int64_t n_mc, int num_threads, const double* m,
-                       const double* w, const std::vector<int64_t>& cand, const uint8_t* rows,
-                       int64_t n_requests, int64_t* out_arms, double* out_p) {
+// n_mc * n_slots pool floats (plus n_mc * min(n_cand, kRanked) positions).
+void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const double* m, const double* w,
+                       const std::vector<int64_t>& cand, const uint8_t* rows, int64_t n_requests,
+                       int64_t* out_arms, double* out_p) {
     const int64_t nc = static_cast<int64_t>(cand.size());
     const int64_t S = core.arms.n_slots();
-    const bool normal = rule == Rule::Normal;
-    // Beta: compare Ga / Gb unless some live arm has a shape below 1, as the
-    // general selector decides (over live arms, not only candidates).
-    bool ratio = true;
+    const int64_t n_mc = cfg.n_mc;
+    const int num_threads = cfg.num_threads;
+    const bool normal = cfg.rule == Rule::Normal;
+    const int64_t first = core.next_request;
+    // The Monte Carlo pool and the Beta comparison (Ga / Gb unless some live
+    // arm has a shape below 1) are the general selector's own.
+    SlateSelector sel(cfg, core, first);
+    sel.make_pool(m, w, num_threads);
+    const bool ratio = sel.beta_ratio();
     std::vector<GammaShape> shapes;
     if (!normal) {
-        const uint8_t* active = core.arms.active();
-        for (int64_t a = 0; a < S; ++a) {
-            if (active[a]) ratio = ratio && !GammaShape(m[a]).boosted && !GammaShape(w[a]).boosted;
-        }
         shapes.resize(static_cast<std::size_t>(2 * nc));
         for (int64_t c = 0; c < nc; ++c) {
             shapes[2 * c] = GammaShape(m[cand[c]]);
             shapes[2 * c + 1] = GammaShape(w[cand[c]]);
         }
     }
-    const int64_t first = core.next_request;
-
-    // The Monte Carlo pool (SlateSelector::make_pool's streams and values),
-    // candidate-major floats; score() is what the selector's scan compares.
-    std::vector<float> pool(static_cast<std::size_t>(nc * n_mc));
+    // score() is what the selector's scan compares.
     auto score = [&](int64_t c, int64_t j) {
-        const double z = static_cast<double>(pool[c * n_mc + j]);
+        const double z = static_cast<double>(sel.pool_row(cand[c])[j]);
         return normal ? m[cand[c]] + w[cand[c]] * z : z;
     };
-    const uint64_t pool_stream = kPoolStream | static_cast<uint64_t>(first);
     const int pool_threads =
         (normal ? 15.0 : 60.0) * n_mc * nc < kParallelNs ? 1 : resolve_threads(num_threads);
     ExceptionCollector errors;
-#pragma omp parallel for num_threads(pool_threads) schedule(static)
-    for (int64_t c = 0; c < nc; ++c) {
-        errors.run([&] {
-            RandomStream rng(core.seed, pool_stream, static_cast<uint32_t>(cand[c]));
-            float* z = pool.data() + c * n_mc;
-            for (int64_t j = 0; j < n_mc; ++j) {
-                z[j] = static_cast<float>(normal ? rng.normal()
-                                                 : rng.beta_logit(shapes[2 * c], shapes[2 * c + 1]));
-            }
-        });
-    }
-    errors.rethrow();
 
     // Shared candidates: wins per candidate, one scan.
     std::vector<double> prop;
@@ -356,8 +340,8 @@ void CountingBandit::select(int64_t n_requests, const Availability& avail, Selec
             dense = 16 * n_on >= n_requests * static_cast<int64_t>(cand.size());
         }
         if (!cand.empty() && !fresh && dense) {
-            thompson_one_slot(core, cfg.rule, cfg.n_mc, cfg.num_threads, m.data(), w.data(), cand,
-                              avail.per_request ? avail.flags : nullptr, n_requests, out_arms, out_p);
+            thompson_one_slot(core, cfg, m.data(), w.data(), cand, avail.per_request ? avail.flags : nullptr,
+                              n_requests, out_arms, out_p);
             core.next_request += n_requests;
             return;
         }

@@ -126,6 +126,12 @@ public:
     // only to break ties.
     void open_streams(int64_t r0, int64_t n, uint64_t* states) const;
 
+    // Thompson rules, after make_pool(): arm a's n_mc pooled draws (standard
+    // normals, or Beta logits / log-ratios), and whether Beta draws compare
+    // Ga / Gb (every live arm's shapes >= 1).
+    const float* pool_row(int64_t arm) const { return pool_.data() + arm * cfg_.n_mc; }
+    bool beta_ratio() const { return beta_ratio_; }
+
     // Threads worth using for `n_requests` requests of about `ns_per_request`
     // nanoseconds each (parallel only above kParallelNs of work).
     int threads_for(int64_t n_requests, double ns_per_request) const;
