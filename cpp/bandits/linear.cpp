@@ -287,29 +287,33 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        RowMat Xa, A, G;
-        Eigen::VectorXd ra, bb;
-        const int64_t dp = (d + 7) / 8 * 8;
+        // Rows [x, r, 0...] padded to whole vectors: the Gram kernel needs no
+        // scalar column tail, and its row d is b = sum r x. Rows are gathered
+        // in the kernel's own row chunks into one small buffer, so every sum
+        // is that of a single call over the arm's rows.
+        const int64_t dp = (d + 8) / 8 * 8;
+        constexpr int64_t kChunk = kGramChunk;
+        RowMat Xa = RowMat::Zero(kChunk, dp), A, G;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < S; ++a) {
             errors.run([&] {
                 const int64_t na = start[a + 1] - start[a];
                 if (na == 0) return;
-                // Rows padded with zero columns to whole vectors: the Gram kernel
-                // then needs no scalar column tail (each entry's sum is the same).
-                Xa.setZero(na, dp);
-                ra.resize(na);
-                for (int64_t t = 0; t < na; ++t) {
-                    const int64_t i = order[start[a] + t];
-                    copy_row(X + i * d, d, Xa.data() + t * dp);
-                    ra[t] = rewards[i];
-                }
                 G.setZero(dp, dp);
-                gram_accumulate(Xa.data(), na, dp, dp, G.data());
+                for (int64_t t0 = 0; t0 < na; t0 += kChunk) {
+                    const int64_t nt = std::min(kChunk, na - t0);
+                    for (int64_t t = 0; t < nt; ++t) {
+                        const int64_t i = order[start[a] + t0 + t];
+                        double* row = Xa.data() + t * dp;
+                        copy_row(X + i * d, d, row);
+                        row[d] = rewards[i];
+                    }
+                    gram_accumulate(Xa.data(), nt, dp, dp, G.data());
+                }
                 A = RowMat::Identity(d, d) * l2_;
                 A += G.topLeftCorner(d, d);
                 Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
-                b.noalias() += Xa.leftCols(d).transpose() * ra;
+                b += G.row(d).head(d).transpose();
                 Eigen::LLT<RowMat> llt(A);
                 if (llt.info() != Eigen::Success)
                     throw std::runtime_error("fit: normal equations are not positive definite");

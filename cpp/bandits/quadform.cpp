@@ -345,7 +345,7 @@ REELREC_INLINE void gram_rows(const T* X, int64_t n, int64_t ld, int64_t d, int6
 template <class T, int W, int R, int V>
 REELREC_INLINE void gram_body(const T* X, int64_t n, int64_t ld, int64_t d, T* G) {
     // Chunks of rows keep the streamed block of X in cache across all tiles.
-    constexpr int64_t kChunk = 128;
+    constexpr int64_t kChunk = kGramChunk;
     for (int64_t t0 = 0; t0 < n; t0 += kChunk) {
         const int64_t nt = std::min(kChunk, n - t0);
         const T* Xc = X + t0 * ld;

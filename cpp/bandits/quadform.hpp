@@ -38,6 +38,9 @@ inline double quadform_f32_error_factor(int64_t d) {
 // G += X^T X for row-major X (n_rows x d, row stride ld); G is d x d row-major
 // and comes out symmetric. The ridge fit's per-arm Gram matrix: d^2 / 2
 // multiply-adds per row, the same register tiling as the quadratic forms.
+// Rows are summed in chunks of kGramChunk (added into G chunk by chunk), so
+// calls on consecutive kGramChunk-row pieces give exactly one call's sums.
+constexpr int64_t kGramChunk = 128;
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G);
 bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d,
                          double* G);
