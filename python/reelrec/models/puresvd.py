@@ -138,20 +138,16 @@ class PureSVD(Recommender):
             raise ValueError(
                 f"factors: expected at most min(n_users, n_items) = {limit}, got {self.factors}"
             )
-        indptr, indices = csr_arrays(X)
-        _, s, V = _core.mf_randomized_svd(
-            indptr,
-            indices,
-            X.data,
-            X.shape[1],
+        _, s, Vt = randomized_svd(
+            X,
             int(self.factors),
             int(self.oversampling),
             int(self.power_iterations),
-            seed_from(self.random_state),
-            False,
+            self.random_state,
             self._threads,
+            compute_u=False,
         )
-        self.item_factors_ = V.astype(np.float32)
+        self.item_factors_ = np.ascontiguousarray(Vt.T, dtype=np.float32)
         self.singular_values_ = s
 
     def _user_vectors(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> np.ndarray:
