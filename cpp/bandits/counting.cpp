@@ -69,20 +69,12 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
     const int64_t n_ranked = std::min(nc, kRanked);
     std::vector<int32_t> ranked;
     if (!rows) {
-        std::vector<double> best(static_cast<std::size_t>(n_mc), 0.0);
-        std::vector<int64_t> arg(static_cast<std::size_t>(n_mc), -1);
+        std::vector<int64_t> wins;
+        sel.pool_wins_all(cand, m, w, wins);
+        prop.resize(static_cast<std::size_t>(nc));
         for (int64_t c = 0; c < nc; ++c) {
-            for (int64_t j = 0; j < n_mc; ++j) {
-                const double v = score(c, j);
-                if (arg[j] < 0 || v > best[j]) {
-                    best[j] = v;
-                    arg[j] = c;
-                }
-            }
+            prop[c] = static_cast<double>(wins[cand[c]] + 1) / static_cast<double>(n_mc + 1);
         }
-        prop.assign(static_cast<std::size_t>(nc), 0.0);
-        for (int64_t j = 0; j < n_mc; ++j) prop[arg[j]] += 1.0;
-        for (double& p : prop) p = (p + 1.0) / static_cast<double>(n_mc + 1);
     } else {
         ranked.resize(static_cast<std::size_t>(n_mc * n_ranked));
 #pragma omp parallel num_threads(pool_threads)

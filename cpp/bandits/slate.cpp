@@ -422,14 +422,18 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
     fresh_arms(first_.cand, first_.fresh);
     summarise(first_.cand, m, first_.summary);
     if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
-    const int64_t S = n_slots_;
-    first_wins_.assign(static_cast<std::size_t>(S), 0);
-    if (first_.cand.empty()) return;
+    pool_wins_all(first_.cand, m, w, first_wins_);
+}
+
+void SlateSelector::pool_wins_all(const std::vector<int64_t>& cand, const double* m, const double* w,
+                                  std::vector<int64_t>& wins) const {
+    wins.assign(static_cast<std::size_t>(n_slots_), 0);
+    if (cand.empty()) return;
     const bool normal = cfg_.rule == Rule::Normal;
     const int64_t n_mc = cfg_.n_mc;
     std::vector<double> best(static_cast<std::size_t>(n_mc), kNegInf);
     std::vector<int64_t> arg(static_cast<std::size_t>(n_mc), -1);
-    for (int64_t a : first_.cand) {
+    for (int64_t a : cand) {
         const float* z = pool_.data() + a * n_mc;
         for (int64_t j = 0; j < n_mc; ++j) {
             const double v = normal ? m[a] + w[a] * static_cast<double>(z[j]) : static_cast<double>(z[j]);
@@ -439,7 +443,7 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
             }
         }
     }
-    for (int64_t j = 0; j < n_mc; ++j) ++first_wins_[arg[j]];
+    for (int64_t j = 0; j < n_mc; ++j) ++wins[arg[j]];
 }
 
 void SlateSelector::choose(int64_t r, const double* m, const double* w, const uint8_t* avail,

@@ -131,6 +131,10 @@ public:
     // Ga / Gb (every live arm's shapes >= 1).
     const float* pool_row(int64_t arm) const { return pool_.data() + arm * cfg_.n_mc; }
     bool beta_ratio() const { return beta_ratio_; }
+    // Per arm slot: the pooled draws in which it is the first maximum among
+    // `cand` (ascending ids), zero for arms outside it.
+    void pool_wins_all(const std::vector<int64_t>& cand, const double* m, const double* w,
+                       std::vector<int64_t>& wins) const;
 
     // Threads worth using for `n_requests` requests of about `ns_per_request`
     // nanoseconds each (parallel only above kParallelNs of work).
