@@ -1,7 +1,9 @@
-"""The single-precision screen of LinUCB for small d (contextual.hpp,
-quadform_factor_rows_t): decisions must be exactly those of the double
-scores. References: the double path (an all-ones mask skips the screen) and
-a NumPy argmax of ``theta . x + alpha sqrt(x^T P x)``."""
+"""The single-precision screens of LinUCB (contextual.hpp): small d
+(quadform_factor_rows_t) and large d (quadform_factor_rows, float factors
+with rigorous bounds, survivors rescored in double). Decisions must be
+exactly those of the double scores. References: the double path (an
+all-ones mask skips the small-d screen; batches under 16 requests skip the
+large-d one) and a NumPy argmax of ``theta . x + alpha sqrt(x^T P x)``."""
 
 import numpy as np
 import pytest
@@ -32,7 +34,17 @@ def _reference(policy, Xq, alpha):
 
 @pytest.mark.parametrize(
     ("d", "collinear"),
-    [(1, False), (3, False), (8, False), (20, False), (24, False), (8, True), (20, True)],
+    [
+        (1, False),
+        (3, False),
+        (8, False),
+        (20, False),
+        (24, False),
+        (8, True),
+        (20, True),
+        (40, False),
+        (40, True),
+    ],
 )
 def test_screen_decisions_equal_double_path(d, collinear):
     X, arms, rewards = _log(d, 3000, 9, d, collinear)
@@ -83,3 +95,23 @@ def test_screen_handles_huge_contexts():
     a_d, p_d = double.select(Xq, available=np.ones(3, dtype=bool))
     np.testing.assert_array_equal(a_s, a_d)
     np.testing.assert_array_equal(p_s, p_d)
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+@pytest.mark.parametrize("d", [25, 40, 64])
+def test_large_d_screen_equals_unscreened_batches(d, collinear):
+    X, arms, rewards = _log(d, 4000, 12, d, collinear)
+    Xq = _log(d, 1200, 12, d + 100, collinear)[0]
+    Xq[600:900] = Xq[:300] * (1 + 1e-9)  # near ties
+    screened = rb.LinUCB(12, d, alpha=1.25).set_params(random_state=3).fit(arms, rewards, X)
+    double = rb.LinUCB(12, d, alpha=1.25).set_params(random_state=3).fit(arms, rewards, X)
+    a_s, p_s = screened.select(Xq)
+    parts = [double.select(Xq[i : i + 15]) for i in range(0, len(Xq), 15)]
+    a_d = np.concatenate([a for a, _ in parts])
+    p_d = np.concatenate([p for _, p in parts])
+    np.testing.assert_array_equal(a_s, a_d)
+    np.testing.assert_array_equal(p_s, p_d)
+    scores = _reference(screened, Xq, 1.25)
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-9 * np.abs(top2).max(axis=1)
+    np.testing.assert_array_equal(a_s[clear, 0], np.argmax(scores[clear], axis=1))

@@ -87,6 +87,31 @@ def test_quadform_kernels_match_numpy(isa, d):
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("d", [1, 3, 7, 25, 40, 71, 200])
+def test_factor_width_kernels_match_numpy(isa, d):
+    """|L^T x|^2 in float (the large-d screen): NumPy reference within the
+    rigorous bound gamma_{d+2} ||L||_F |x| on z, rows independent."""
+    rng = np.random.default_rng(d)
+    X = rng.standard_normal((37, d))
+    L = np.tril(rng.standard_normal((d, d)))
+    q = _core.bandits_quadform_factor(X, L, isa)
+    if q is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    Xf = X.astype(np.float32).astype(np.float64)
+    Lf = L.astype(np.float32).astype(np.float64)
+    z = Xf @ Lf
+    n = d + 2
+    gamma = 1.05 * n * 2.0**-24 / (1 - n * 2.0**-24)
+    dz = gamma * np.linalg.norm(Lf) * np.linalg.norm(Xf, axis=1)
+    w, w_ref = np.sqrt(q), np.linalg.norm(z, axis=1)
+    assert np.all(np.abs(w - w_ref) <= dz + gamma * w_ref)
+    single_rows = np.concatenate(
+        [_core.bandits_quadform_factor(X[i : i + 1], L, isa) for i in range(len(X))]
+    )
+    np.testing.assert_array_equal(single_rows, q)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (300, 17), (260, 40)])
 def test_gram_kernels_match_numpy(isa, shape):
     X = np.random.default_rng(shape[1]).standard_normal(shape)

@@ -97,10 +97,12 @@ struct WidthScreen {
     }
 
     bool factors_tried = false;
-    // The UCB screen of small d (quadform_factor_rows_t): float factors N
-    // (S = N^T N, upper triangular), float means and the error constants of
-    // ucb_score_bounds per slot. Empty when some live arm's S has no
-    // Cholesky factor (then the double path runs).
+    // Float factors of S per slot, the error constants of the width bounds
+    // (ucb_screen_step) and, for the small-d UCB screen, float means. Small d
+    // (quadform_factor_rows_t) stores N = F^T (S = N^T N, upper triangular);
+    // large d (quadform_factor_rows) stores F itself, lower triangular.
+    // Empty when some live arm's S has no Cholesky factor (then the
+    // unfactored paths run).
     std::vector<float> factors;     // n_slots x d x d
     std::vector<float> means;       // n_slots x d
     std::vector<double> width_abs;  // cw: absolute width error per |x|
@@ -128,10 +130,13 @@ struct WidthScreen {
             }
             const RowMat F = llt.matrixL();  // S = F F^T, N = F^T
             double mu2 = 0.0;
+            const bool lower = !quadform_lanes_apply(d);
             for (int64_t i = 0; i < d; ++i) {
                 means[a * d + i] = static_cast<float>(mu[a * d + i]);
                 mu2 += mu[a * d + i] * mu[a * d + i];
-                for (int64_t j = i; j < d; ++j) factors[(a * d + i) * d + j] = static_cast<float>(F(j, i));
+                for (int64_t j = i; j < d; ++j) {
+                    factors[(a * d + (lower ? j : i)) * d + (lower ? i : j)] = static_cast<float>(F(j, i));
+                }
             }
             // |N x| in float: inputs rounded, d products summed (gamma_{d+2}
             // ||N||_F |x|); F F^T differs from S and the double kernel from
@@ -186,6 +191,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     const bool ucb_lanes = greedy && fast && screen && !screen->means.empty() && quadform_lanes_apply(d) &&
                            lane_matrices != nullptr;
     if (greedy && !ucb_lanes && d < kScreenMinFeatures) screen = nullptr;
+    // Large d: widths |L^T x| from float factors (quadform_factor_rows).
+    const bool factored = screen && !screen->factors.empty() && !quadform_lanes_apply(d);
     const int64_t block =
         std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
@@ -354,6 +361,9 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         const float* Sa = screen->matrices.data() + a * d * d;
                         if (lanes) {
                             quadform_rows_t(xtf.data(), nb, d, Sa, qf.data());
+                        } else if (factored) {
+                            quadform_factor_rows(xf.data(), nb, d, d, screen->factors.data() + a * d * d,
+                                                 qf.data());
                         } else {
                             quadform_rows(xf.data(), nb, d, d, Sa, qf.data());
                         }
@@ -365,6 +375,25 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 }
                 // W holds lower and H upper bounds of the scores.
                 for (int64_t a : live) {
+                    if (factored) {
+                        // |L^T x| in float is within crel w + cw |x| of the
+                        // double width (build_factors); M is the exact mean.
+                        quadform_factor_rows(xf.data(), nb, d, d, screen->factors.data() + a * d * d,
+                                             qf.data());
+                        const double cw = screen->width_abs[a], crel = screen->width_rel;
+                        for (int64_t r = 0; r < nb; ++r) {
+                            const double w = std::sqrt(std::max(static_cast<double>(qf[r]), 0.0));
+                            const double dw = cw * std::sqrt(xnorm2[r]);
+                            if (!std::isfinite(w) || !std::isfinite(dw)) {
+                                W(r, a) = -kInf;
+                                H(r, a) = kInf;
+                            } else {
+                                W(r, a) = M(r, a) + scale * std::max(w * (1.0 - crel) - dw, 0.0);
+                                H(r, a) = M(r, a) + scale * (w * (1.0 + crel) + dw);
+                            }
+                        }
+                        continue;
+                    }
                     quadform_rows(xf.data(), nb, d, d, screen->matrices.data() + a * d * d, qf.data());
                     for (int64_t r = 0; r < nb; ++r) {
                         const double qa = static_cast<double>(qf[r]);

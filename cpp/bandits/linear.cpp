@@ -343,13 +343,15 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
         const bool screened = cfg.rule == Rule::Greedy
                                   ? (d >= kScreenMinFeatures || ucb_lanes) && n >= kScreenMinRequests
                                   : d >= kFloatWidthMinFeatures;
-        if (screened && (!screen_valid_ || (ucb_lanes && !screen_.factors_tried))) {
+        // Float factors: the small-d UCB screen, and every screen of large d.
+        const bool factors = ucb_lanes || !quadform_lanes_apply(d);
+        if (screened && (!screen_valid_ || (factors && !screen_.factors_tried))) {
             std::vector<int64_t> live;
             for (int64_t a = 0; a < core.arms.n_slots(); ++a) {
                 if (core.arms.is_active(a)) live.push_back(a);
             }
             if (!screen_valid_) screen_.build(cov, core.arms.n_slots(), d, live);
-            if (ucb_lanes) screen_.build_factors(theta_.data(), core.arms.n_slots(), d, live);
+            if (factors) screen_.build_factors(theta_.data(), core.arms.n_slots(), d, live);
             screen_valid_ = true;
         }
         contextual_select(

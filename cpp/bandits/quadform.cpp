@@ -140,6 +140,62 @@ REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* 
     for (; r < n; ++r) narrow_tiles<T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
 }
 
+// Factored widths for large d: q = |z|^2 with z_i = sum_{k >= i} L_ki x_k
+// for a lower triangular L (S = L L^T, zeros stored above the diagonal).
+// The same register tiles as x^T S x, with L's rows in place of S's, so the
+// triangle costs the same d (d + 1) / 2 multiply-adds; what differs is
+// accuracy: every z_i is one chain over ascending k (the rigorous bound of
+// WidthScreen::build_factors), and x^T S x, which cancels badly when S is
+// wide along directions the contexts avoid, is never formed.
+template <class T, int W, int R, int V>
+REELREC_INLINE void factor_tile(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    Vec acc[R][V];
+    for (int r = 0; r < R; ++r) {
+        for (int v = 0; v < V; ++v) acc[r][v] = Vec{};
+    }
+    tile_steps<T, W, R, V>(X, ld, d, L, j0, j0, d, acc);
+    for (int r = 0; r < R; ++r) {
+        Vec t = acc[r][0] * acc[r][0];
+        for (int v = 1; v < V; ++v) t += acc[r][v] * acc[r][v];
+        q[r] += lane_sum<T, W>(t);
+    }
+}
+
+template <class T, int W, int R, int V>
+REELREC_INLINE void factor_narrow(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
+    for (; j0 + W <= d; j0 += W) factor_tile<T, W, R, 1>(X, ld, d, L, j0, q);
+    if constexpr (W >= 4) {
+        for (; j0 + W / 2 <= d; j0 += W / 2) factor_tile<T, W / 2, R, 1>(X, ld, d, L, j0, q);
+    }
+    if constexpr (W >= 8) {
+        for (; j0 + W / 4 <= d; j0 += W / 4) factor_tile<T, W / 4, R, 1>(X, ld, d, L, j0, q);
+    }
+    for (; j0 < d; ++j0) {
+        for (int r = 0; r < R; ++r) {
+            const T* x = X + r * ld;
+            T z = T(0);
+            for (int64_t k = j0; k < d; ++k) z += L[k * d + j0] * x[k];
+            q[r] += z * z;
+        }
+    }
+}
+
+// Loop order of body(): a column tile of L stays in L1 for all row blocks.
+template <class T, int W, int R, int V>
+REELREC_INLINE void factor_body(const T* X, int64_t n, int64_t ld, int64_t d, const T* L, T* q) {
+    for (int64_t r = 0; r < n; ++r) q[r] = 0;
+    const int64_t wide_end = d - d % (V * W);
+    for (int64_t j0 = 0; j0 < wide_end; j0 += V * W) {
+        int64_t r = 0;
+        for (; r + R <= n; r += R) factor_tile<T, W, R, V>(X + r * ld, ld, d, L, j0, q + r);
+        for (; r < n; ++r) factor_tile<T, W, 1, V>(X + r * ld, ld, d, L, j0, q + r);
+    }
+    int64_t r = 0;
+    for (; r + R <= n; r += R) factor_narrow<T, W, R, V>(X + r * ld, ld, d, L, wide_end, q + r);
+    for (; r < n; ++r) factor_narrow<T, W, 1, V>(X + r * ld, ld, d, L, wide_end, q + r);
+}
+
 // Small d (<= kLaneMaxD): contexts across the vector lanes instead of the
 // matrix columns. With d = 20 a column tile wastes lanes and every tile pays
 // a horizontal sum; here W contexts are transposed into a d x W block and
@@ -395,6 +451,9 @@ void gram_generic(const double* X, int64_t n, int64_t ld, int64_t d, double* G) 
 void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const float* S, float* q) {
     quadform_body<float, 4, 4, 4, 2>(X, n, ld, d, S, q);
 }
+void factor_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const float* L, float* q) {
+    factor_body<float, 4, 4, 2>(X, n, ld, d, L, q);
+}
 
 // One arm's step of the UCB screen (see quadform.hpp), W rows per vector.
 // SQRT is the ISA's vector square root. Selects, not branches, so it
@@ -588,6 +647,10 @@ __attribute__((target("avx2,fma"))) void kernel_avx2_f(const float* X, int64_t n
                                                        const float* S, float* q) {
     quadform_body<float, 8, 8, 4, 2>(X, n, ld, d, S, q);
 }
+__attribute__((target("avx2,fma"))) void factor_avx2_f(const float* X, int64_t n, int64_t ld, int64_t d,
+                                                       const float* L, float* q) {
+    factor_body<float, 8, 4, 2>(X, n, ld, d, L, q);
+}
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld,
                                                                int64_t d, const double* S, double* q) {
     quadform_body<double, 8, 8, 8, 2>(X, n, ld, d, S, q);
@@ -600,11 +663,16 @@ __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X,
                                                                  int64_t d, const float* S, float* q) {
     quadform_body<float, 16, 16, 8, 2>(X, n, ld, d, S, q);
 }
+__attribute__((target("avx512f,avx2,fma"))) void factor_avx512_f(const float* X, int64_t n, int64_t ld,
+                                                                 int64_t d, const float* L, float* q) {
+    factor_body<float, 16, 8, 2>(X, n, ld, d, L, q);
+}
 #endif
 
 struct Dispatch {
     Kernel<double> fn = kernel_generic;
     Kernel<float> fn_f = kernel_generic_f;
+    Kernel<float> factor_f = factor_generic_f;
     void (*gram)(const double*, int64_t, int64_t, int64_t, double*) = gram_generic;
     void (*matvec)(const double*, const double*, int64_t, double*) = matvec_generic;
     void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
@@ -625,6 +693,7 @@ struct Dispatch {
         if (has_avx512) {
             fn = kernel_avx512;
             fn_f = kernel_avx512_f;
+            factor_f = factor_avx512_f;
             gram = gram_avx512;
             matvec = matvec_avx512;
             rank1 = rank1_avx512;
@@ -639,6 +708,7 @@ struct Dispatch {
         } else if (has_avx2) {
             fn = kernel_avx2;
             fn_f = kernel_avx2_f;
+            factor_f = factor_avx2_f;
             gram = gram_avx2;
             matvec = matvec_avx2;
             rank1 = rank1_avx2;
@@ -688,6 +758,22 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 }
 
 const char* quadform_isa() { return dispatch().name; }
+
+void quadform_factor_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const float* L, float* q) {
+    dispatch().factor_f(X, n_rows, ld, d, L, q);
+}
+
+bool quadform_factor_rows_isa(const std::string& isa, const float* X, int64_t n_rows, int64_t ld, int64_t d,
+                              const float* L, float* q) {
+    Kernel<float> fn = nullptr;
+#ifdef REELREC_X86_DISPATCH
+    const bool ok = pick<float>(isa, fn, factor_generic_f, factor_avx2_f, factor_avx512_f);
+#else
+    const bool ok = pick<float>(isa, fn, factor_generic_f, nullptr, nullptr);
+#endif
+    if (ok) fn(X, n_rows, ld, d, L, q);
+    return ok;
+}
 
 // sqrt is correctly rounded in every form; the SSE2 instruction (x86-64
 // baseline) sidesteps the errno check that keeps std::sqrt scalar. The clamp

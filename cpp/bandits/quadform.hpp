@@ -24,6 +24,16 @@ void quadform_rows(const double* X, int64_t n_rows, int64_t ld, int64_t d, const
 // an exact double-precision evaluation (see contextual.hpp).
 void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const float* S, float* q);
 
+// The factored form for large d: q[r] = |z|^2, z = L^T x_r, for a lower
+// triangular d x d row-major L (zeros above the diagonal) with S = L L^T, in
+// single precision. Same arithmetic count as quadform_rows, but each z_i is
+// one chain of at most d products, so |z - fl(z)| <= gamma_{d+2} ||L||_F |x|
+// whatever S's conditioning (WidthScreen::build_factors): the screen's bounds
+// stay tight where x^T S x would cancel (collinear features).
+void quadform_factor_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const float* L, float* q);
+bool quadform_factor_rows_isa(const std::string& isa, const float* X, int64_t n_rows, int64_t ld, int64_t d,
+                              const float* L, float* q);
+
 // Upper bound on |fl32(x^T S x) - x^T S x| / (|x|^2 ||S||_F) for the float
 // kernel, inputs rounded from double included: every product passes through
 // fewer than 2 d + 72 roundings of the unit roundoff 2^-24 (Higham's gamma_n;

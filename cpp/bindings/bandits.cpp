@@ -261,6 +261,21 @@ void bind_bandits(py::module_& m) {
             return py::object(G);
         },
         py::arg("X"), py::arg("isa"));
+    m.def(
+        "bandits_quadform_factor",
+        [](const Array<double>& X, const Array<double>& L, const std::string& isa) {
+            require_ndim(X, 2, "X");
+            require_ndim(L, 2, "L");
+            const int64_t n = X.shape(0), d = X.shape(1);
+            require(L.shape(0) == d && L.shape(1) == d, "L: expected a d x d matrix");
+            std::vector<float> xf(X.data(), X.data() + n * d), lf(L.data(), L.data() + d * d), qf(n);
+            const bool ok = quadform_factor_rows_isa(isa, xf.data(), n, d, d, lf.data(), qf.data());
+            if (!ok) return py::object(py::none());
+            Array<double> q(n);
+            std::copy(qf.begin(), qf.end(), q.mutable_data());
+            return py::object(q);
+        },
+        py::arg("X"), py::arg("L"), py::arg("isa"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
 
     // ------------------------------------------------------------ counting
