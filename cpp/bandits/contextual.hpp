@@ -210,8 +210,9 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         std::vector<double> q(static_cast<std::size_t>(block));
         std::vector<float> xf, qf;
         std::vector<double> xnorm2, lows, thresholds, xg;
-        std::vector<int64_t> rows;
+        std::vector<int64_t> rows, lone;
         if (screen) {
+            lone.resize(static_cast<std::size_t>(block));
             thresholds.resize(static_cast<std::size_t>(block));
             xg.resize(static_cast<std::size_t>(block * d));
             H.resize(block, S);
@@ -426,6 +427,24 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     }
                     thresholds[r] = threshold;
                 }
+                // A lone survivor (k = 1, plain argmax) is the arm with the best
+                // lower bound, and every other exact score lies below that bound:
+                // it is the unique argmax, as choose() would find (propensity 1),
+                // without its exact width.
+                std::fill(lone.begin(), lone.begin() + nb, -1);
+                if (greedy && fast) {
+                    for (int64_t r = 0; r < nb; ++r) {
+                        if (!std::isfinite(thresholds[r])) continue;
+                        int64_t count = 0, arm = -1;
+                        for (int64_t a : live) {
+                            if (H(r, a) >= thresholds[r]) {
+                                ++count;
+                                arm = a;
+                            }
+                        }
+                        if (count == 1) lone[r] = arm;
+                    }
+                }
                 // Exact widths of the surviving (row, arm) pairs, arm by arm: the
                 // rows that need an arm are gathered and share each read of its
                 // matrix (a row's result does not depend on the rows around it).
@@ -433,7 +452,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     rows.clear();
                     for (int64_t r = 0; r < nb; ++r) {
                         const uint8_t* av = avail.row(r0 + r, S);
-                        if (av && !av[a]) continue;
+                        if ((av && !av[a]) || lone[r] >= 0) continue;
                         if (H(r, a) >= thresholds[r]) {
                             rows.push_back(r);
                         } else {
@@ -447,6 +466,11 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     for (int64_t t = 0; t < nr; ++t) M(rows[t], a) += std::sqrt(std::max(q[t], 0.0)) * scale;
                 }
                 for (int64_t r = 0; r < nb; ++r) {
+                    if (lone[r] >= 0) {
+                        out_arms[r0 + r] = lone[r];
+                        out_p[r0 + r] = 1.0;
+                        continue;
+                    }
                     sel.choose(r0 + r, M.data() + r * S, W.data() + r * S, avail.row(r0 + r, S),
                                out_arms + (r0 + r) * cfg.k, out_p + (r0 + r) * cfg.k, scratch);
                 }
