@@ -25,20 +25,19 @@ thread it is the ratio of work done).
 
 Roofline (LinUCB, LinTS): selection is bound by the quadratic forms
 ``x^T A_a^-1 x``, ``d (d + 1) / 2`` fused multiply-adds per (request, arm)
-(symmetry halves the d^2), plus ``n_train d (d + 1) / 2`` for the Gram
-matrices of fit. ``--peak-gfma`` is one core's double-precision FMA rate,
-default 50 G/s: measured on the benchmark machine (CPUID "AMD EPYC",
-family 25, AVX-512) with 12 independent AVX-512 FMA chains, in process CPU
-time; a dependent chain (4-cycle FMA latency) puts the clock at ~3.6 GHz,
-so the core retires ~14 double FMAs per cycle, i.e. two 512-bit FMAs, not
-the one of a Zen 4 core that splits them over 256-bit units; single
-precision measured twice that (100 G/s). The table's ``roof s`` is the
-least time the arithmetic needs on ``threads`` cores at that peak: single
-precision for the screened LinUCB widths and LinTS widths, double for the
-fit; ``max x`` is MABWiser's CPU seconds over the roofline's core-seconds
-(JSON: ``max_speedup_cpu``; ``max_speedup`` uses wall time), the speed-up no
-implementation of the same arithmetic can exceed; ``kernel %`` is the share of that peak
-our selection reached (its measured FMA rate over the peak).
+(symmetry, or the triangular factor, halves the d^2), plus
+``n_train d (d + 1) / 2`` for the Gram matrices of fit. The core's peak FMA
+rates are measured at the start of the run (``_core.bandits_fma_peak_probe``:
+12 independent vector FMA chains with the instruction set reelrec dispatches
+to, best of 3, process CPU time), in double and single precision;
+``--peak-gfma`` overrides the double rate (single = 2x). The table's
+``roof s`` is the least time that arithmetic needs on ``threads`` cores at
+those peaks: single precision for the screened LinUCB widths and LinTS
+widths, double for the fit; ``max x`` is MABWiser's CPU seconds over the
+roofline's core-seconds (JSON: ``max_speedup_cpu``; ``max_speedup`` uses wall
+time), the speed-up no implementation of the same arithmetic can exceed;
+``kernel %`` is the share of that peak our selection reached (its measured
+FMA rate over the peak).
 
 Usage::
 
@@ -88,15 +87,29 @@ def make_log(n_arms, n_train, n_features, n_predict, seed=111):
     return decisions, y[:n_train].astype(np.float64), X[:n_train], X[n_train:]
 
 
-def roofline(row, peak_gfma):
+def measure_peak_gfma(repeats=3, iterations=10_000_000):
+    """One core's peak FMA rates (double, single) in G/s, process CPU time."""
+    rates = []
+    for single in (False, True):
+        best = 0.0
+        for _ in range(repeats):
+            c0 = time.process_time()
+            _, per_step = _core.bandits_fma_peak_probe(single, iterations)
+            best = max(best, per_step * iterations / (time.process_time() - c0) / 1e9)
+        rates.append(best)
+    return tuple(rates)
+
+
+def roofline(row, peak_double, peak_single):
     """Fewest seconds the quadratic forms of fit + select need at peak."""
     if not row["policy"].startswith("Lin"):
         return {}
     tri = row["n_features"] * (row["n_features"] + 1) / 2
     select_fma = row["n_predict"] * row["n_arms"] * tri
     fit_fma = row["n_train"] * tri
-    rate = peak_gfma * 1e9 * row["threads"]
-    roof = select_fma / (2 * rate) + fit_fma / rate
+    rate = peak_double * 1e9 * row["threads"]
+    rate_single = peak_single * 1e9 * row["threads"]
+    roof = select_fma / rate_single + fit_fma / rate
     return {
         "select_fma": select_fma,
         "fit_fma": fit_fma,
@@ -104,7 +117,7 @@ def roofline(row, peak_gfma):
         "max_speedup": (row["mabwiser_fit_s"] + row["mabwiser_predict_s"]) / roof,
         # CPU seconds over the roofline's core-seconds: less disturbed by a busy machine
         "max_speedup_cpu": row["mabwiser_cpu_s"] / (roof * row["threads"]),
-        "kernel_peak_share": (select_fma / (2 * rate)) / row["reelrec_predict_s"],
+        "kernel_peak_share": (select_fma / rate_single) / row["reelrec_predict_s"],
     }
 
 
@@ -190,13 +203,20 @@ def main(argv=None):
     parser.add_argument(
         "--peak-gfma",
         type=float,
-        default=50.0,
-        help="one core's double-precision FMA rate in G/s, for the roofline (single = 2x)",
+        default=None,
+        help="one core's double-precision FMA rate in G/s for the roofline (single = 2x); "
+        "default: measured at the start of the run",
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
     args = parser.parse_args(argv)
 
     from mabwiser._version import __version__ as mabwiser_version
+
+    if args.peak_gfma is None:
+        peak_double, peak_single = measure_peak_gfma()
+    else:
+        peak_double, peak_single = args.peak_gfma, 2 * args.peak_gfma
+    print(f"peak FMA rate per core: {peak_double:.1f} G/s double, {peak_single:.1f} G/s single")
 
     rows = []
     for threads in args.threads:
@@ -249,7 +269,7 @@ def main(argv=None):
                             if unique
                             else "best arm tied: tie-breaks differ by design"
                         )
-                    row.update(roofline(row, args.peak_gfma))
+                    row.update(roofline(row, peak_double, peak_single))
                     rows.append(row)
                     print(
                         f"  threads {threads} {size:5s} {name:17s} reelrec fit {r_fit[0]:8.3f}s predict "
@@ -287,7 +307,9 @@ def main(argv=None):
         "threads": args.threads,
         "load_average": os.getloadavg(),
         "n_mc": args.n_mc,
-        "peak_gfma_per_core": args.peak_gfma,
+        "peak_gfma_per_core": peak_double,
+        "peak_gfma_single_per_core": peak_single,
+        "peak_measured": args.peak_gfma is None,
         "repeats": args.repeats,
         "machine": {
             "platform": platform.platform(),

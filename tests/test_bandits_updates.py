@@ -268,3 +268,18 @@ def test_ucb1_tries_unobserved_arms_first():
     assert set(actions.ravel()) == {2, 3}
     np.testing.assert_allclose(props[:, 0], 0.5)
     np.testing.assert_allclose(props[:, 1], 1.0)
+
+
+@pytest.mark.parametrize("iterations", [0, 1, 7])
+def test_fma_peak_probe_runs_its_chains(iterations):
+    """The benchmarks' roofline probe: 12 chains a <- a * b + c per lane."""
+    checksum, per_step = _core.bandits_fma_peak_probe(False, iterations)
+    lanes = per_step // 12
+    assert per_step % 12 == 0 and lanes in (2, 4, 8)
+    a = np.arange(12, dtype=np.float64)
+    for _ in range(iterations):
+        a = a * 0.999999 + 1e-7
+    assert checksum == pytest.approx(lanes * a.sum(), rel=1e-13)
+    single, per_single = _core.bandits_fma_peak_probe(True, iterations)
+    assert per_single == 2 * per_step
+    assert single == pytest.approx(2 * lanes * a.sum(), rel=1e-5)

@@ -669,6 +669,34 @@ __attribute__((target("avx512f,avx2,fma"))) void factor_avx512_f(const float* X,
 }
 #endif
 
+// Peak probe: 12 independent multiply-add chains per vector width, enough to
+// cover the FMA latency on current x86 cores, so the loop runs at the core's
+// FMA throughput. Returns a checksum that keeps the loop alive.
+template <class T, int W>
+REELREC_INLINE T fma_chains(int64_t iterations) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    Vec a[12];
+    for (int i = 0; i < 12; ++i) a[i] = Vec{} + T(i);
+    const Vec b = Vec{} + T(0.999999), c = Vec{} + T(1e-7);
+    for (int64_t n = 0; n < iterations; ++n) {
+        for (int i = 0; i < 12; ++i) a[i] = a[i] * b + c;
+    }
+    Vec s = a[0];
+    for (int i = 1; i < 12; ++i) s += a[i];
+    return lane_sum<T, W>(s);
+}
+double fma_generic(bool single, int64_t it) {
+    return single ? fma_chains<float, 4>(it) : fma_chains<double, 2>(it);
+}
+#ifdef REELREC_X86_DISPATCH
+__attribute__((target("avx2,fma"))) double fma_avx2(bool single, int64_t it) {
+    return single ? fma_chains<float, 8>(it) : fma_chains<double, 4>(it);
+}
+__attribute__((target("avx512f,avx2,fma"))) double fma_avx512(bool single, int64_t it) {
+    return single ? fma_chains<float, 16>(it) : fma_chains<double, 8>(it);
+}
+#endif
+
 struct Dispatch {
     Kernel<double> fn = kernel_generic;
     Kernel<float> fn_f = kernel_generic_f;
@@ -758,6 +786,16 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 }
 
 const char* quadform_isa() { return dispatch().name; }
+
+double fma_peak_probe(bool single, int64_t iterations) {
+#ifdef REELREC_X86_DISPATCH
+    if (dispatch().has_avx512) return fma_avx512(single, iterations);
+    if (dispatch().has_avx2) return fma_avx2(single, iterations);
+#endif
+    return fma_generic(single, iterations);
+}
+
+int64_t fma_peak_lanes(bool single) { return (single ? 2 : 1) * dispatch().lane_w; }
 
 void quadform_factor_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const float* L, float* q) {
     dispatch().factor_f(X, n_rows, ld, d, L, q);

@@ -108,6 +108,13 @@ void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, d
 void scaled_sqrt(const double* q, double* out, int64_t n, double scale);
 void scaled_sqrt(const float* q, double* out, int64_t n, double scale);
 
+// Roofline probe for the benchmarks: `iterations` steps of 12 independent
+// multiply-add chains on vectors of fma_peak_lanes(single) scalars with the
+// dispatched instruction set (12 * lanes FMAs per step); the result is a
+// checksum. Timing it gives the core's peak FMA rate.
+double fma_peak_probe(bool single, int64_t iterations);
+int64_t fma_peak_lanes(bool single);
+
 // Name of the instruction set the dispatcher picked ("avx512", "avx2", "generic").
 const char* quadform_isa();
 

@@ -277,6 +277,18 @@ void bind_bandits(py::module_& m) {
         },
         py::arg("X"), py::arg("L"), py::arg("isa"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
+    m.def(
+        "bandits_fma_peak_probe",
+        [](bool single, int64_t iterations) {
+            require(iterations >= 0, "iterations: expected >= 0");
+            double checksum;
+            {
+                py::gil_scoped_release release;
+                checksum = fma_peak_probe(single, iterations);
+            }
+            return py::make_tuple(checksum, fma_peak_lanes(single) * 12);
+        },
+        py::arg("single"), py::arg("iterations"));
 
     // ------------------------------------------------------------ counting
     py::class_<CountingBandit> counting(m, "CountingBandit");
