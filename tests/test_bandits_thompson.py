@@ -43,6 +43,27 @@ def test_lane_kernels_equal_the_scalar_sampler(isa, case):
     np.testing.assert_array_equal(ref[0], np.argmax(ref[1], axis=1))
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", [1, 5, 8, 203])
+def test_per_request_normal_rows_equal_the_scalar_sampler(isa, n):
+    """LinTS's one-pass draws: a mean and width per (request, candidate)."""
+    rng = np.random.default_rng(n)
+    m = rng.standard_normal((n, 11))
+    w = rng.random((n, 11)) * 2
+    w[:, 3] = 0.0
+    got = _core.bandits_thompson_draws("normal", 5, 40, 2, n, m, w, isa)
+    if got is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    ref = _core.bandits_thompson_draws("normal", 5, 40, 2, n, m, w, "scalar")
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(got[0], ref[0])
+    # request i draws z_i from its own stream: v = m_i + w_i z_i, with z_i the
+    # shared-parameter kernel's draws for unit widths
+    z = _core.bandits_thompson_draws("normal", 5, 40, 2, n, np.zeros(11), np.ones(11), "scalar")[1]
+    np.testing.assert_array_equal(ref[1], m + w * z)
+    np.testing.assert_array_equal(ref[0], np.argmax(ref[1], axis=1))
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 9, 31])
 def test_partial_vectors_and_offsets(n):
     """A request's draws do not depend on the requests in its vector."""

@@ -68,6 +68,7 @@
 
 #include "bandits/quadform.hpp"
 #include "bandits/slate.hpp"
+#include "bandits/thompson_batch.hpp"
 #include "common/parallel.hpp"
 
 namespace reelrec::bandits {
@@ -251,12 +252,42 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             xt1.resize(static_cast<std::size_t>(quadform_lane_width() * d));
         }
         // One-pass selection for the common configuration (bit-identical to
-        // choose(), which serves whatever it leaves).
-        // Thompson rules draw for every request: their streams are opened 8 at a time.
+        // choose(), which serves whatever it leaves). Thompson rules draw for
+        // every request.
         const bool batch_streams = fast && cfg.rule == Rule::Normal;
+        // Normal rule, one pass: the block's draws run side by side, one
+        // request per vector lane (thompson_draws, bit for bit the scalar
+        // stream's draws), then each request counts its Monte Carlo wins.
+        const bool lane_draws = batch_streams && !live.empty();
         std::vector<uint64_t> states;
-        if (batch_streams) states.resize(static_cast<std::size_t>(4 * ((block + 7) / 8 * 8)));
+        if (batch_streams && !lane_draws) states.resize(static_cast<std::size_t>(4 * ((block + 7) / 8 * 8)));
+        std::vector<int64_t> pos;
+        ThompsonBatch job;
+        if (lane_draws) {
+            pos.resize(static_cast<std::size_t>(block));
+            job.model = ThompsonModel::Normal;
+            job.seed = sel.seed();
+            job.first_request = static_cast<uint64_t>(sel.first_request());
+            job.n_cand = static_cast<int64_t>(live.size());
+            job.cols = live.data();
+            job.m = M.data();
+            job.w = W.data();
+            job.mw_stride = S;
+        }
         auto choose_rows = [&](int64_t r0, int64_t nb) {
+            if (lane_draws) {
+                thompson_draws(job, r0, nb, pos.data(), nullptr);
+                for (int64_t r = 0; r < nb; ++r) {
+                    const double* mr = M.data() + r * S;
+                    const double* wr = W.data() + r * S;
+                    int64_t* oa = out_arms + (r0 + r) * cfg.k;
+                    double* op = out_p + (r0 + r) * cfg.k;
+                    if (sel.normal_wins(mr, wr, live, pos[r], oa, op)) continue;
+                    if (sel.choose_fast(r0 + r, mr, wr, live, oa, op)) continue;
+                    sel.choose(r0 + r, mr, wr, avail.row(r0 + r, S), oa, op, scratch);
+                }
+                return;
+            }
             if (batch_streams) sel.open_streams(r0, nb, states.data());
             for (int64_t r = 0; r < nb; ++r) {
                 const double* mr = M.data() + r * S;

@@ -327,6 +327,9 @@ void SlateSelector::open_streams(int64_t r0, int64_t n, uint64_t* states) const 
     }
 }
 
+// One-pass Normal rule: candidates kept on the stack.
+constexpr int64_t kMaxFused = 64;
+
 bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
                                 int64_t* out_arm, double* out_p, const uint64_t* state) const {
     const int64_t nc = static_cast<int64_t>(live.size());
@@ -352,13 +355,9 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
     RandomStream rng = state
                            ? RandomStream(state)
                            : RandomStream(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
-    constexpr int64_t kMaxFused = 64;
     if (nc > kMaxFused || pool_d_.empty()) return false;
-    double mc[kMaxFused], wc[kMaxFused];
-    const double* zc[kMaxFused];
     double best = kNegInf;
     int64_t pos = -1;
-    const int64_t n_mc = cfg_.n_mc;
     for (int64_t c = 0; c < nc; ++c) {
         const int64_t a = live[c];
         const double v = m[a] + w[a] * rng.normal();
@@ -366,10 +365,23 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
             best = v;
             pos = c;
         }
+    }
+    return normal_wins(m, w, live, pos, out_arm, out_p);
+}
+
+bool SlateSelector::normal_wins(const double* m, const double* w, const std::vector<int64_t>& live,
+                                int64_t pos, int64_t* out_arm, double* out_p) const {
+    const int64_t nc = static_cast<int64_t>(live.size());
+    if (nc == 0 || nc > kMaxFused || pool_d_.empty() || pos < 0 || pos >= nc) return false;
+    double mc[kMaxFused], wc[kMaxFused];
+    const double* zc[kMaxFused];
+    for (int64_t c = 0; c < nc; ++c) {
+        const int64_t a = live[c];
         mc[c] = m[a];
         wc[c] = w[a];
         zc[c] = pool_d_.data() + a * pool_pad_;
     }
+    const int64_t n_mc = cfg_.n_mc;
     const int64_t wins = mc_dispatch().fused_wins(mc, wc, zc, nc, pos, n_mc);
     *out_arm = live[pos];
     *out_p = static_cast<double>(wins + 1) / static_cast<double>(n_mc + 1);

@@ -115,6 +115,14 @@ public:
     // for what it does not handle (tied UCB maxima, no candidate). Decisions
     // and propensities are bit for bit those of choose().
     bool fast_path() const;
+    // The Monte Carlo half of choose_fast for a Normal rule whose request
+    // already drew (pos = the winning candidate's position in `live`, e.g.
+    // from thompson_draws on this selector's streams); false when choose_fast
+    // would not handle the request.
+    bool normal_wins(const double* m, const double* w, const std::vector<int64_t>& live, int64_t pos,
+                     int64_t* out_arm, double* out_p) const;
+    uint64_t seed() const { return seed_; }
+    int64_t first_request() const { return first_request_; }
     // `state`, when given, is request r's decision stream from open_streams().
     bool choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
                      int64_t* out_arm, double* out_p, const uint64_t* state = nullptr) const;

@@ -51,7 +51,8 @@ void draws_scalar(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* pos,
             }
             double v;
             if (job.model == ThompsonModel::Normal) {
-                v = job.m[c] + job.w[c] * rng.normal();
+                const int64_t at = job.mw_stride ? i * job.mw_stride + job.cols[c] : c;
+                v = job.m[at] + job.w[at] * rng.normal();
             } else if (job.model == ThompsonModel::BetaRatio) {
                 const double ga = rng.gamma_core(job.shapes[2 * c]);
                 v = ga / rng.gamma_core(job.shapes[2 * c + 1]);

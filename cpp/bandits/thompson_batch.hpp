@@ -51,6 +51,11 @@ struct ThompsonBatch {
     const uint8_t* avail = nullptr;
     int64_t avail_stride = 0;
     const int64_t* cols = nullptr;
+    // Normal with a mean and width per request (contextual policies): when
+    // mw_stride > 0, request i's (0-based in the call, like avail) values for
+    // candidate c are m[i * mw_stride + cols[c]] and w[...] (cols required);
+    // 0: one (m[c], w[c]) for every request.
+    int64_t mw_stride = 0;
 };
 
 // Requests [r0, r0 + n) of the batch: pos[i] = the candidate position with

@@ -189,9 +189,16 @@ void bind_bandits(py::module_& m) {
            const Array<double>& m_in, const Array<double>& w_in, const std::string& isa) {
             require(model == "normal" || model == "beta", "model: expected normal or beta");
             require(n >= 0 && r0 >= 0, "n, r0: expected >= 0");
-            require(m_in.ndim() == 1 && w_in.ndim() == 1 && m_in.size() == w_in.size() && m_in.size() > 0,
-                    "m, w: expected two 1-d arrays of one non-zero length");
-            const int64_t nc = static_cast<int64_t>(m_in.size());
+            // Normal draws may take per-request rows: m, w of shape (n, n_cand).
+            const bool rows = model == "normal" && m_in.ndim() == 2;
+            require(
+                m_in.ndim() == w_in.ndim() && m_in.size() == w_in.size() && m_in.size() > 0 &&
+                    (m_in.ndim() == 1 ||
+                     (rows && m_in.shape(0) == n && w_in.shape(0) == n && m_in.shape(1) == w_in.shape(1))),
+                "m, w: expected two 1-d arrays of one non-zero length (normal: or two (n, n_cand) arrays)");
+            const int64_t nc = static_cast<int64_t>(rows ? m_in.shape(1) : m_in.size());
+            std::vector<int64_t> cols(static_cast<std::size_t>(nc));
+            for (int64_t c = 0; c < nc; ++c) cols[c] = c;
             ThompsonBatch job;
             job.seed = seed;
             job.first_request = first_request;
@@ -211,6 +218,10 @@ void bind_bandits(py::module_& m) {
                 job.model = ThompsonModel::Normal;
                 job.m = m_in.data();
                 job.w = w_in.data();
+                if (rows) {
+                    job.mw_stride = nc;
+                    job.cols = cols.data();
+                }
             }
             const bool known =
                 isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
