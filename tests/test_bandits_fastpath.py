@@ -40,6 +40,20 @@ def test_fast_path_equals_general_path(name, d):
     assert np.all((p_fast > 0) & (p_fast <= 1))
 
 
+def test_fast_path_with_many_arms_equals_general_path():
+    # more candidates than a vector pass holds in registers (the one-pass
+    # Monte Carlo scan keeps up to 512 on the stack)
+    make = MAKERS["LinTS"]
+    Xq = np.random.default_rng(8).standard_normal((300, 30))
+    fast = _fitted(make, 30, n=3000, n_arms=100)
+    masked = _fitted(make, 30, n=3000, n_arms=100)
+    a_fast, p_fast = fast.select(Xq)
+    a_mask, p_mask = masked.select(Xq, available=np.ones(100, dtype=bool))
+    np.testing.assert_array_equal(a_fast, a_mask)
+    np.testing.assert_array_equal(p_fast, p_mask)
+    assert len(np.unique(a_fast)) > 10
+
+
 def test_fast_path_hands_ties_to_the_general_path():
     # unfitted arms score identically: every request is a 7-way tie
     make = MAKERS["LinUCB"]

@@ -270,7 +270,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         // Normal rule, one pass: the block's draws run side by side, one
         // request per vector lane (thompson_draws, bit for bit the scalar
         // stream's draws), then each request counts its Monte Carlo wins.
-        const bool lane_draws = batch_streams && !live.empty();
+        const bool lane_draws = batch_streams && !live.empty() &&
+                                static_cast<int64_t>(live.size()) <= SlateSelector::kMaxFusedCandidates;
         std::vector<uint64_t> states;
         if (batch_streams && !lane_draws) states.resize(static_cast<std::size_t>(4 * ((block + 7) / 8 * 8)));
         std::vector<int64_t> pos;

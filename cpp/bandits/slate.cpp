@@ -327,8 +327,8 @@ void SlateSelector::open_streams(int64_t r0, int64_t n, uint64_t* states) const 
     }
 }
 
-// One-pass Normal rule: candidates kept on the stack.
-constexpr int64_t kMaxFused = 64;
+// One-pass Normal rule: candidates kept on the stack (12 KB at most).
+constexpr int64_t kMaxFused = SlateSelector::kMaxFusedCandidates;
 
 bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, const std::vector<int64_t>& live,
                                 int64_t* out_arm, double* out_p, const uint64_t* state) const {

@@ -121,6 +121,8 @@ public:
     // would not handle the request.
     bool normal_wins(const double* m, const double* w, const std::vector<int64_t>& live, int64_t pos,
                      int64_t* out_arm, double* out_p) const;
+    // Most candidates choose_fast / normal_wins handle for a Normal rule.
+    static constexpr int64_t kMaxFusedCandidates = 512;
     uint64_t seed() const { return seed_; }
     int64_t first_request() const { return first_request_; }
     // `state`, when given, is request r's decision stream from open_streams().
