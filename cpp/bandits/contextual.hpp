@@ -206,8 +206,13 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     if (greedy && !ucb_lanes && d < kScreenMinFeatures) screen = nullptr;
     // Large d: widths |L^T x| from float factors (quadform_factor_rows).
     const bool factored = screen && !screen->factors.empty() && !quadform_lanes_apply(d);
+    // Large d: each arm's matrix (d^2 floats, from L3 once all arms exceed
+    // L2) is read once per block, so blocks of up to 1024 rows (d = 200: 800 KB
+    // of float contexts, L2-resident) amortise it: measured 40 -> 45 G FMA/s
+    // for 100 arms at d = 200 against 256-row blocks.
+    const int64_t max_block = quadform_lanes_apply(d) ? 256 : 1024;
     const int64_t block =
-        std::max<int64_t>(1, std::min<int64_t>(256, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
+        std::max<int64_t>(1, std::min<int64_t>(max_block, (int64_t(1) << 18) / std::max<int64_t>(S, 1)));
     const int64_t n_blocks = (n + block - 1) / block;
     const double arm_work = screen ? 0.5 * work_per_arm : work_per_arm;
     // (the one-pass Monte Carlo scan runs 8 draws per instruction)
