@@ -1,6 +1,5 @@
 #include "bandits/linear.hpp"
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "bandits/contextual.hpp"
+#include "bandits/dense.hpp"
 #include "bandits/quadform.hpp"
 #include "common/parallel.hpp"
 
@@ -293,7 +293,8 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
         // is that of a single call over the arm's rows.
         const int64_t dp = (d + 8) / 8 * 8;
         constexpr int64_t kChunk = kGramChunk;
-        RowMat Xa = RowMat::Zero(kChunk, dp), A, G;
+        RowMat Xa = RowMat::Zero(kChunk, dp), G;
+        std::vector<double> work(static_cast<std::size_t>(d * d));
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < S; ++a) {
             errors.run([&] {
@@ -310,18 +311,18 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                     }
                     gram_accumulate(Xa.data(), nt, dp, dp, G.data());
                 }
-                A = RowMat::Identity(d, d) * l2_;
-                A += G.topLeftCorner(d, d);
-                Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
-                b += G.row(d).head(d).transpose();
-                Eigen::LLT<RowMat> llt(A);
-                if (llt.info() != Eigen::Success)
+                double* b = b_.data() + a * d;
+                for (int64_t i = 0; i < d; ++i) b[i] += G(d, i);
+                // P = (l2 I + G)^-1 in place, exactly symmetric (the width
+                // kernels read one triangle only).
+                double* P = cov_.data() + a * d * d;
+                for (int64_t i = 0; i < d; ++i) {
+                    copy_row(G.data() + i * dp, d, P + i * d);
+                    P[i * d + i] += l2_;
+                }
+                if (!spd_inverse(P, d, work.data()))
                     throw std::runtime_error("fit: normal equations are not positive definite");
-                Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
-                P = llt.solve(RowMat::Identity(d, d));
-                // Exact symmetry: the width kernel reads one triangle only.
-                P = (0.5 * (P + P.transpose())).eval();
-                Eigen::Map<Eigen::VectorXd>(theta_.data() + a * d, d).noalias() = P * b;
+                symmetric_matvec(P, b, d, theta_.data() + a * d);
                 for (int64_t t = 0; t < na; ++t) core.arms.add_pull(a);
             });
         }

@@ -1,0 +1,52 @@
+// Dense kernels of the ridge bandits that Eigen would otherwise run in the
+// x86-64 baseline (SSE2, two doubles per instruction, no FMA): the inverse of
+// each arm's normal equations in LinearBandit::fit, and the means x . mu_a of
+// a block of requests in contextual_select.
+//
+// Inverse of a symmetric positive-definite A (Golub & Van Loan, "Matrix
+// Computations", 4th ed., 4.2 and 3.1): Cholesky A = U^T U (U upper, in the
+// left-looking block form), M = U^-T by forward substitution, and A^-1 =
+// M^T M. The three stages share one register-tiled kernel (a strip of R rows
+// of one matrix times V vectors of columns of another, summed over a range of
+// rows; the shape of the quadratic forms' kernel in quadform.cpp), and the
+// triangular zeros bound each sum, so each stage costs d^3 / 6 multiply-adds:
+// d^3 / 2 in all (an LU-based inverse needs d^3). Pivots are divided, not
+// multiplied by a reciprocal, as Eigen's LLT does.
+//
+// Block means: out[r][a] = x_r . mu_a with the arm means transposed once per
+// call, then R rows x (V * W) arms of accumulators, each summing its
+// products in ascending feature order from zero: a row's results depend only
+// on that row (not on the block nor on the thread count), and on AVX2 and
+// AVX-512 they equal the lane kernel's dot_rows_t bit for bit.
+//
+// Both are compiled for AVX-512, AVX2+FMA and the baseline and picked at run
+// time, as in quadform.cpp. Memory: the inverse works in place plus d^2
+// scratch, the means need d * n_arms scratch (one per thread, reused).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace reelrec::bandits {
+
+// A (d x d, row-major, symmetric; only its upper triangle is read) becomes
+// A^-1 with both triangles exactly equal. work needs d * d doubles. Returns
+// false, with A overwritten, when a pivot is not positive and finite (A is
+// not numerically positive definite) or the inverse is not finite.
+bool spd_inverse(double* A, int64_t d, double* work);
+// The same with a named kernel ("generic", "avx2", "avx512"), for tests of
+// every code path: false when this CPU cannot run it, else ok = the result.
+bool spd_inverse_isa(const std::string& isa, double* A, int64_t d, double* work, bool& ok);
+
+// out[r * ld_out + a] = X_r . Mu_a for r < n_rows, a < n_arms; X is n_rows x d
+// and Mu n_arms x d, both row-major with row stride d.
+void block_means(const double* X, int64_t n_rows, int64_t d, const double* Mu, int64_t n_arms, double* out,
+                 int64_t ld_out);
+// block_means with a named kernel, as spd_inverse_isa.
+bool block_means_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, const double* Mu,
+                     int64_t n_arms, double* out, int64_t ld_out);
+
+// The instruction set the dispatcher picked ("avx512", "avx2", "generic").
+const char* dense_isa();
+
+}  // namespace reelrec::bandits
