@@ -1,7 +1,8 @@
 """The dense kernels of the ridge bandits (cpp/bandits/dense.cpp) against NumPy.
 
-spd_inverse replaces Eigen's LLT in LinUCB/LinTS fit; block_means the GEMM
-that gives the means of a block of requests in contextual selection.
+ridge_gram and spd_inverse build and invert the normal equations of
+LinUCB/LinTS fit (instead of Eigen's LLT); block_means replaces the GEMM that
+gives the means of a block of requests in contextual selection.
 """
 
 import numpy as np
@@ -103,6 +104,27 @@ def test_fit_inverse_equals_numpy():
         np.testing.assert_allclose(p.A_inv_[a], np.linalg.inv(A), rtol=1e-10, atol=1e-15)
         np.testing.assert_array_equal(p.A_inv_[a], p.A_inv_[a].T)
         np.testing.assert_allclose(p.theta_[a], np.linalg.solve(A, Xa.T @ r[arms == a]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n, d", [(1, 1), (5, 3), (130, 15), (300, 16), (260, 40), (129, 200)])
+def test_ridge_gram_matches_numpy(isa, n, d):
+    """[X, r]^T [X, r] over the listed rows (gathered, repeats allowed)."""
+    rng = np.random.default_rng(n + d)
+    X = rng.standard_normal((n + 7, d))
+    r = rng.standard_normal(n + 7)
+    rows = rng.integers(0, n + 7, n).astype(np.int64)
+    G = _core.bandits_ridge_gram(X, r, rows, isa)
+    if G is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    Z = np.column_stack([X[rows], r[rows]])
+    bound = 2 * n * np.finfo(float).eps * (np.abs(Z).T @ np.abs(Z))
+    assert np.all(np.abs(G - Z.T @ Z) <= bound)
+    np.testing.assert_array_equal(G, G.T)
+    # known answer for exactly representable values
+    Xi = rng.integers(-4, 5, X.shape).astype(float)
+    Zi = np.column_stack([Xi[rows], r[rows] * 0 + 2])
+    np.testing.assert_array_equal(_core.bandits_ridge_gram(Xi, r * 0 + 2, rows, isa), Zi.T @ Zi)
 
 
 def _means(X, Mu, isa):

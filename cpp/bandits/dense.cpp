@@ -17,7 +17,7 @@ namespace {
 #endif
 
 // How a tile's sums reach its destination.
-enum class Store { Subtract, Negate, Assign };
+enum class Store { Subtract, Negate, Assign, Add };
 
 // For rows r < R and columns c < V * W of one tile:
 //   dst[r * ldd + c] (-)= sum_{k in [k0, k1)} B[k * bk + r * br] * C[k * ldc + c]
@@ -49,6 +49,9 @@ REELREC_INLINE void outer_tile(const double* B, int64_t bk, int64_t br, const do
             if constexpr (How == Store::Subtract) {
                 __builtin_memcpy(&out, p, sizeof(Vec));
                 out -= acc[r][v];
+            } else if constexpr (How == Store::Add) {
+                __builtin_memcpy(&out, p, sizeof(Vec));
+                out += acc[r][v];
             } else if constexpr (How == Store::Negate) {
                 out = -acc[r][v];
             } else {
@@ -215,8 +218,62 @@ REELREC_INLINE void means_body(const double* X, int64_t n, int64_t d, const doub
     }
 }
 
+// The Gram matrix of the rows z_t = [X[rows[t]], r[rows[t]]] (d + 1 columns),
+// packed 128 rows at a time into column panels of V * W (zero-padded past
+// d + 1), so that a tile streams two sequential panels (the R broadcast
+// columns and the V * W loaded ones) instead of a strided row per step; the
+// packing is also the gather of the arm's rows. The lower triangle's tiles
+// add their chunk sums into a padded accumulator C, copied into G's lower
+// triangle and mirrored at the end.
+constexpr int64_t kPackRows = 128;
+constexpr int64_t kPrefetchRows = 8;
+template <int W, int R, int V>
+REELREC_INLINE void ridge_gram_body(const double* X, const double* r, const int64_t* rows, int64_t n,
+                                    int64_t d, double* G, double* pk, double* C) {
+    constexpr int64_t PW = V * W;
+    static_assert(PW % R == 0, "row blocks must not straddle panels");
+    const int64_t m = d + 1, np = (m + PW - 1) / PW, dpp = np * PW;
+    std::fill(C, C + dpp * dpp, 0.0);
+    for (int64_t t0 = 0; t0 < n; t0 += kPackRows) {
+        const int64_t nt = std::min(kPackRows, n - t0);
+        for (int64_t t = 0; t < nt; ++t) {
+            // An arm's rows lie far apart in X: each is a trip to memory,
+            // requested a few rows ahead of its copy.
+            if (t0 + t + kPrefetchRows < n) {
+                const char* ahead = reinterpret_cast<const char*>(X + rows[t0 + t + kPrefetchRows] * d);
+                for (int64_t c = 0; c < d * 8; c += 64) __builtin_prefetch(ahead + c);
+            }
+            const int64_t i = rows[t0 + t];
+            const double* x = X + i * d;
+            for (int64_t q = 0; q < np; ++q) {
+                double* dst = pk + q * nt * PW + t * PW;
+                const int64_t c0 = q * PW, c1 = std::min(c0 + PW, d);
+                int64_t c = c0;
+                for (; c < c1; ++c) dst[c - c0] = x[c];
+                for (; c < c0 + PW; ++c) dst[c - c0] = c == d ? r[i] : 0.0;
+            }
+        }
+        for (int64_t q = 0; q < np; ++q) {
+            const int64_t j0 = q * PW;
+            const double* cols = pk + q * nt * PW;
+            for (int64_t i0 = j0; i0 < dpp; i0 += R) {
+                const double* bcast = pk + (i0 / PW) * nt * PW + i0 % PW;
+                outer_tile<W, R, V, Store::Add>(bcast, PW, 1, cols, PW, 0, nt, C + i0 * dpp + j0, dpp);
+            }
+        }
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j <= i; ++j) G[i * m + j] = C[i * dpp + j];
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = i + 1; j < m; ++j) G[i * m + j] = G[j * m + i];
+    }
+}
+
 using InverseFn = bool (*)(double*, int64_t, double*);
 using MeansFn = void (*)(const double*, int64_t, int64_t, const double*, int64_t, double*, int64_t, double*);
+using GramFn = void (*)(const double*, const double*, const int64_t*, int64_t, int64_t, double*, double*,
+                        double*);
 
 // Register tiles as in quadform.cpp: R rows x (V * W) columns of accumulators
 // for 16 (SSE2, AVX2) or 32 (AVX-512) vector registers.
@@ -226,8 +283,22 @@ void means_generic(const double* X, int64_t n, int64_t d, const double* Mu, int6
     means_body<2, 4, 2>(X, n, d, Mu, S, out, ldo, mut);
 }
 
+void gram_generic(const double* X, const double* r, const int64_t* rows, int64_t n, int64_t d, double* G,
+                  double* pk, double* C) {
+    ridge_gram_body<2, 4, 2>(X, r, rows, n, d, G, pk, C);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_X86_DISPATCH 1
+__attribute__((target("avx2,fma"))) void gram_avx2(const double* X, const double* r, const int64_t* rows,
+                                                   int64_t n, int64_t d, double* G, double* pk, double* C) {
+    ridge_gram_body<4, 4, 2>(X, r, rows, n, d, G, pk, C);
+}
+__attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, const double* r,
+                                                             const int64_t* rows, int64_t n, int64_t d,
+                                                             double* G, double* pk, double* C) {
+    ridge_gram_body<8, 8, 2>(X, r, rows, n, d, G, pk, C);
+}
 __attribute__((target("avx2,fma"))) bool inverse_avx2(double* A, int64_t d, double* work) {
     return inverse_body<4, 4, 2>(A, d, work);
 }
@@ -248,6 +319,8 @@ __attribute__((target("avx512f,avx2,fma"))) void means_avx512(const double* X, i
 struct Dispatch {
     InverseFn inverse = inverse_generic;
     MeansFn means = means_generic;
+    GramFn gram = gram_generic;
+    int64_t panel = 4;
     const char* name = "generic";
     bool has_avx2 = false, has_avx512 = false;
     Dispatch() {
@@ -258,10 +331,14 @@ struct Dispatch {
         if (has_avx512) {
             inverse = inverse_avx512;
             means = means_avx512;
+            gram = gram_avx512;
+            panel = 16;
             name = "avx512";
         } else if (has_avx2) {
             inverse = inverse_avx2;
             means = means_avx2;
+            gram = gram_avx2;
+            panel = 8;
             name = "avx2";
         }
 #endif
@@ -274,21 +351,24 @@ const Dispatch& dispatch() {
 }
 
 // The kernels of a named instruction set; false when this CPU cannot run it.
-bool pick(const std::string& isa, InverseFn& inverse, MeansFn& means) {
+struct Kernels {
+    InverseFn inverse;
+    MeansFn means;
+    GramFn gram;
+    int64_t panel;
+};
+bool pick(const std::string& isa, Kernels& k) {
     if (isa == "generic") {
-        inverse = inverse_generic;
-        means = means_generic;
+        k = {inverse_generic, means_generic, gram_generic, 4};
         return true;
     }
 #ifdef REELREC_X86_DISPATCH
     if (isa == "avx2" && dispatch().has_avx2) {
-        inverse = inverse_avx2;
-        means = means_avx2;
+        k = {inverse_avx2, means_avx2, gram_avx2, 8};
         return true;
     }
     if (isa == "avx512" && dispatch().has_avx512) {
-        inverse = inverse_avx512;
-        means = means_avx512;
+        k = {inverse_avx512, means_avx512, gram_avx512, 16};
         return true;
     }
 #endif
@@ -304,15 +384,24 @@ void run_means(MeansFn fn, const double* X, int64_t n, int64_t d, const double* 
     fn(X, n, d, Mu, S, out, ldo, mut.data());
 }
 
+void run_gram(GramFn fn, int64_t panel, const double* X, const double* r, const int64_t* rows, int64_t n,
+              int64_t d, double* G) {
+    const int64_t dpp = (d + panel) / panel * panel;
+    // Packed rows and the padded accumulator, per thread and reused.
+    thread_local std::vector<double> pk, acc;
+    pk.resize(static_cast<std::size_t>(kPackRows * dpp));
+    acc.resize(static_cast<std::size_t>(dpp * dpp));
+    fn(X, r, rows, n, d, G, pk.data(), acc.data());
+}
+
 }  // namespace
 
 bool spd_inverse(double* A, int64_t d, double* work) { return dispatch().inverse(A, d, work); }
 
 bool spd_inverse_isa(const std::string& isa, double* A, int64_t d, double* work, bool& ok) {
-    InverseFn inverse;
-    MeansFn means;
-    if (!pick(isa, inverse, means)) return false;
-    ok = inverse(A, d, work);
+    Kernels k;
+    if (!pick(isa, k)) return false;
+    ok = k.inverse(A, d, work);
     return true;
 }
 
@@ -323,10 +412,21 @@ void block_means(const double* X, int64_t n_rows, int64_t d, const double* Mu, i
 
 bool block_means_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, const double* Mu,
                      int64_t n_arms, double* out, int64_t ld_out) {
-    InverseFn inverse;
-    MeansFn means;
-    if (!pick(isa, inverse, means)) return false;
-    run_means(means, X, n_rows, d, Mu, n_arms, out, ld_out);
+    Kernels k;
+    if (!pick(isa, k)) return false;
+    run_means(k.means, X, n_rows, d, Mu, n_arms, out, ld_out);
+    return true;
+}
+
+void ridge_gram(const double* X, const double* r, const int64_t* rows, int64_t n, int64_t d, double* G) {
+    run_gram(dispatch().gram, dispatch().panel, X, r, rows, n, d, G);
+}
+
+bool ridge_gram_isa(const std::string& isa, const double* X, const double* r, const int64_t* rows, int64_t n,
+                    int64_t d, double* G) {
+    Kernels k;
+    if (!pick(isa, k)) return false;
+    run_gram(k.gram, k.panel, X, r, rows, n, d, G);
     return true;
 }
 

@@ -46,6 +46,16 @@ void block_means(const double* X, int64_t n_rows, int64_t d, const double* Mu, i
 bool block_means_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, const double* Mu,
                      int64_t n_arms, double* out, int64_t ld_out);
 
+// G = Z^T Z for the rows z_t = [X_i, r_i], i = rows[t], t < n: the ridge
+// fit's normal equations and right-hand side in one (d + 1) x (d + 1)
+// row-major matrix, exactly symmetric (G[d][j] = b_j = sum r x_j). X is
+// row-major with row stride d. Rows are gathered 128 at a time straight into
+// contiguous column panels, so each register tile streams two sequential
+// panels.
+void ridge_gram(const double* X, const double* r, const int64_t* rows, int64_t n, int64_t d, double* G);
+bool ridge_gram_isa(const std::string& isa, const double* X, const double* r, const int64_t* rows, int64_t n,
+                    int64_t d, double* G);
+
 // The instruction set the dispatcher picked ("avx512", "avx2", "generic").
 const char* dense_isa();
 

@@ -263,6 +263,26 @@ void bind_bandits(py::module_& m) {
         },
         py::arg("X"), py::arg("isa"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
+    m.def(
+        "bandits_ridge_gram",
+        [](const Array<double>& X, const Array<double>& r, const Array<int64_t>& rows,
+           const std::string& isa) {
+            require_ndim(X, 2, "X");
+            const int64_t n = rows.size(), N = X.shape(0), d = X.shape(1);
+            require(r.ndim() == 1 && r.shape(0) == N, "r: expected one reward per row of X");
+            for (int64_t t = 0; t < n; ++t) {
+                require(rows.data()[t] >= 0 && rows.data()[t] < N, "rows: index out of range");
+            }
+            Array<double> G({d + 1, d + 1});
+            bool ran;
+            {
+                py::gil_scoped_release release;
+                ran = ridge_gram_isa(isa, X.data(), r.data(), rows.data(), n, d, G.mutable_data());
+            }
+            if (!ran) return py::object(py::none());
+            return py::object(G);
+        },
+        py::arg("X"), py::arg("r"), py::arg("rows"), py::arg("isa"));
     m.def("bandits_dense_isa", [] { return std::string(dense_isa()); });
     m.def(
         "bandits_spd_inverse",
