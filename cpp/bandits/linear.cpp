@@ -304,7 +304,15 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                 }
                 if (!spd_inverse(P, d, scratch.data()))
                     throw std::runtime_error("fit: normal equations are not positive definite");
-                symmetric_matvec(P, b, d, theta_.data() + a * d);
+                // theta = P b as a sum of P's rows (P is symmetric): independent
+                // lanes, where a dot product per row is one dependent chain.
+                double* __restrict th = theta_.data() + a * d;
+                std::fill(th, th + d, 0.0);
+                for (int64_t j = 0; j < d; ++j) {
+                    const double bj = b[j];
+                    const double* __restrict pj = P + j * d;
+                    for (int64_t i = 0; i < d; ++i) th[i] += bj * pj[i];
+                }
                 for (int64_t t = 0; t < na; ++t) core.arms.add_pull(a);
             });
         }
