@@ -1,7 +1,7 @@
 // Dense kernels of the ridge bandits that Eigen would otherwise run in the
-// x86-64 baseline (SSE2, two doubles per instruction, no FMA): the inverse of
-// each arm's normal equations in LinearBandit::fit, and the means x . mu_a of
-// a block of requests in contextual_select.
+// x86-64 baseline (SSE2, two doubles per instruction, no FMA): the Gram
+// matrix and inverse of each arm's normal equations in LinearBandit::fit,
+// and the means x . mu_a of a block of requests in contextual_select.
 //
 // Inverse of a symmetric positive-definite A (Golub & Van Loan, "Matrix
 // Computations", 4th ed., 4.2 and 3.1): Cholesky A = U^T U (U upper, in the
@@ -13,15 +13,19 @@
 // d^3 / 2 in all (an LU-based inverse needs d^3). Pivots are divided, not
 // multiplied by a reciprocal, as Eigen's LLT does.
 //
+// Gram of [x, r] rows: the same tile over rows packed into column panels
+// (the packing is also the gather of an arm's rows), n (d + 1)^2 / 2
+// multiply-adds plus the diagonal tiles' upper halves.
+//
 // Block means: out[r][a] = x_r . mu_a with the arm means transposed once per
 // call, then R rows x (V * W) arms of accumulators, each summing its
 // products in ascending feature order from zero: a row's results depend only
-// on that row (not on the block nor on the thread count), and on AVX2 and
-// AVX-512 they equal the lane kernel's dot_rows_t bit for bit.
+// on that row, not on the block nor on the thread count.
 //
-// Both are compiled for AVX-512, AVX2+FMA and the baseline and picked at run
+// All are compiled for AVX-512, AVX2+FMA and the baseline and picked at run
 // time, as in quadform.cpp. Memory: the inverse works in place plus d^2
-// scratch, the means need d * n_arms scratch (one per thread, reused).
+// scratch, the Gram 128 (d + 16) + (d + 16)^2 and the means d * n_arms
+// scratch (per thread, reused).
 #pragma once
 
 #include <cstdint>
