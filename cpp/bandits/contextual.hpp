@@ -78,6 +78,7 @@
 #include <limits>
 #include <vector>
 
+#include "bandits/dense.hpp"
 #include "bandits/quadform.hpp"
 #include "bandits/slate.hpp"
 #include "bandits/thompson_batch.hpp"
@@ -323,7 +324,6 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 const int64_t r0 = b * block;
                 const int64_t nb = std::min(block, n - r0);
                 const double* xb = X + r0 * d;
-                Eigen::Map<const RowMat> Xb(xb, nb, d);
                 if (ucb_lanes) {
                     quadform_transpose_norms(xb, nb, d, xtf.data(), xn.data());
                     std::fill(xn.begin() + nb, xn.end(), 0.0);
@@ -376,8 +376,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         for (int64_t r = 0; r < nb; ++r) M(r, a) = q[r];
                     }
                 } else {
-                    Eigen::Map<const RowMat> Mu(mean, S, d);
-                    M.topRows(nb).noalias() = Xb * Mu.transpose();
+                    block_means(xb, nb, d, mean, S, M.data(), S);
                 }
                 if (!screen) {
                     for (int64_t a : live) {

@@ -1,7 +1,5 @@
 #include "bandits/linear.hpp"
 
-#include <Eigen/Cholesky>
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -10,14 +8,13 @@
 #include <utility>
 
 #include "bandits/contextual.hpp"
+#include "bandits/dense.hpp"
 #include "bandits/quadform.hpp"
 #include "common/parallel.hpp"
 
 namespace reelrec::bandits {
 
 namespace {
-
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 inline double sigmoid(double z) {
     if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -287,41 +284,35 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        // Rows [x, r, 0...] padded to whole vectors: the Gram kernel needs no
-        // scalar column tail, and its row d is b = sum r x. Rows are gathered
-        // in the kernel's own row chunks into one small buffer, so every sum
-        // is that of a single call over the arm's rows.
-        const int64_t dp = (d + 8) / 8 * 8;
-        constexpr int64_t kChunk = kGramChunk;
-        RowMat Xa = RowMat::Zero(kChunk, dp), A, G;
+        // G = [X_a, r_a]^T [X_a, r_a]: its row d is b = sum r x.
+        std::vector<double> G(static_cast<std::size_t>((d + 1) * (d + 1)));
+        std::vector<double> scratch(static_cast<std::size_t>(d * d));
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < S; ++a) {
             errors.run([&] {
                 const int64_t na = start[a + 1] - start[a];
                 if (na == 0) return;
-                G.setZero(dp, dp);
-                for (int64_t t0 = 0; t0 < na; t0 += kChunk) {
-                    const int64_t nt = std::min(kChunk, na - t0);
-                    for (int64_t t = 0; t < nt; ++t) {
-                        const int64_t i = order[start[a] + t0 + t];
-                        double* row = Xa.data() + t * dp;
-                        copy_row(X + i * d, d, row);
-                        row[d] = rewards[i];
-                    }
-                    gram_accumulate(Xa.data(), nt, dp, dp, G.data());
+                ridge_gram(X, rewards, order.data() + start[a], na, d, G.data());
+                double* b = b_.data() + a * d;
+                for (int64_t i = 0; i < d; ++i) b[i] += G[d * (d + 1) + i];
+                // P = (l2 I + G)^-1 in place, exactly symmetric (the width
+                // kernels read one triangle only).
+                double* P = cov_.data() + a * d * d;
+                for (int64_t i = 0; i < d; ++i) {
+                    copy_row(G.data() + i * (d + 1), d, P + i * d);
+                    P[i * d + i] += l2_;
                 }
-                A = RowMat::Identity(d, d) * l2_;
-                A += G.topLeftCorner(d, d);
-                Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
-                b += G.row(d).head(d).transpose();
-                Eigen::LLT<RowMat> llt(A);
-                if (llt.info() != Eigen::Success)
+                if (!spd_inverse(P, d, scratch.data()))
                     throw std::runtime_error("fit: normal equations are not positive definite");
-                Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
-                P = llt.solve(RowMat::Identity(d, d));
-                // Exact symmetry: the width kernel reads one triangle only.
-                P = (0.5 * (P + P.transpose())).eval();
-                Eigen::Map<Eigen::VectorXd>(theta_.data() + a * d, d).noalias() = P * b;
+                // theta = P b as a sum of P's rows (P is symmetric): independent
+                // lanes, where a dot product per row is one dependent chain.
+                double* __restrict th = theta_.data() + a * d;
+                std::fill(th, th + d, 0.0);
+                for (int64_t j = 0; j < d; ++j) {
+                    const double bj = b[j];
+                    const double* __restrict pj = P + j * d;
+                    for (int64_t i = 0; i < d; ++i) th[i] += bj * pj[i];
+                }
                 for (int64_t t = 0; t < na; ++t) core.arms.add_pull(a);
             });
         }

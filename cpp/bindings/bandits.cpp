@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bandits/counting.hpp"
+#include "bandits/dense.hpp"
 #include "bandits/hybrid.hpp"
 #include "bandits/linear.hpp"
 #include "bandits/quadform.hpp"
@@ -300,6 +301,62 @@ void bind_bandits(py::module_& m) {
             return py::make_tuple(checksum, fma_peak_lanes(single) * 12);
         },
         py::arg("single"), py::arg("iterations"));
+    m.def(
+        "bandits_ridge_gram",
+        [](const Array<double>& X, const Array<double>& r, const Array<int64_t>& rows,
+           const std::string& isa) {
+            require_ndim(X, 2, "X");
+            const int64_t n = rows.size(), N = X.shape(0), d = X.shape(1);
+            require(r.ndim() == 1 && r.shape(0) == N, "r: expected one reward per row of X");
+            for (int64_t t = 0; t < n; ++t) {
+                require(rows.data()[t] >= 0 && rows.data()[t] < N, "rows: index out of range");
+            }
+            Array<double> G({d + 1, d + 1});
+            bool ran;
+            {
+                py::gil_scoped_release release;
+                ran = ridge_gram_isa(isa, X.data(), r.data(), rows.data(), n, d, G.mutable_data());
+            }
+            if (!ran) return py::object(py::none());
+            return py::object(G);
+        },
+        py::arg("X"), py::arg("r"), py::arg("rows"), py::arg("isa"));
+    m.def("bandits_dense_isa", [] { return std::string(dense_isa()); });
+    m.def(
+        "bandits_spd_inverse",
+        [](const Array<double>& A, const std::string& isa) {
+            require_ndim(A, 2, "A");
+            const int64_t d = A.shape(0);
+            require(A.shape(1) == d, "A: expected a square matrix");
+            Array<double> P({d, d});
+            std::copy(A.data(), A.data() + d * d, P.mutable_data());
+            std::vector<double> work(static_cast<std::size_t>(d * d));
+            bool ran, ok = false;
+            {
+                py::gil_scoped_release release;
+                ran = spd_inverse_isa(isa, P.mutable_data(), d, work.data(), ok);
+            }
+            if (!ran) return py::object(py::none());
+            return py::object(py::make_tuple(P, ok));
+        },
+        py::arg("A"), py::arg("isa"));
+    m.def(
+        "bandits_block_means",
+        [](const Array<double>& X, const Array<double>& Mu, const std::string& isa) {
+            require_ndim(X, 2, "X");
+            require_ndim(Mu, 2, "Mu");
+            const int64_t n = X.shape(0), d = X.shape(1), S = Mu.shape(0);
+            require(Mu.shape(1) == d, "Mu: expected as many columns as X");
+            Array<double> out({n, S});
+            bool ran;
+            {
+                py::gil_scoped_release release;
+                ran = block_means_isa(isa, X.data(), n, d, Mu.data(), S, out.mutable_data(), S);
+            }
+            if (!ran) return py::object(py::none());
+            return py::object(out);
+        },
+        py::arg("X"), py::arg("Mu"), py::arg("isa"));
 
     // ------------------------------------------------------------ counting
     py::class_<CountingBandit> counting(m, "CountingBandit");
