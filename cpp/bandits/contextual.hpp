@@ -70,7 +70,6 @@
 // Memory: O(threads * block * n_slots) scratch, block <= 256 rows.
 #pragma once
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -123,7 +122,6 @@ struct WidthScreen {
     std::vector<double> mean_err;   // emu: absolute mean error per |x|
     double width_rel = 0.0;         // crel
     void build_factors(const double* mu, int64_t n_slots, int64_t d, const std::vector<int64_t>& live) {
-        using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
         // gamma_n of Higham for float (u = 2^-24) and double (2^-53), with 5 % to spare.
         factors_tried = true;
         auto gamma = [](double n, double u) { return 1.05 * n * u / (1.0 - n * u); };
@@ -134,29 +132,33 @@ struct WidthScreen {
         width_abs.assign(static_cast<std::size_t>(n_slots), 0.0);
         mean_err.assign(static_cast<std::size_t>(n_slots), 0.0);
         width_rel = gamma(dd + 2.0, u32);
+        std::vector<double> U(static_cast<std::size_t>(d * d));
+        const bool lower = !quadform_lanes_apply(d);
         for (int64_t a : live) {
-            Eigen::Map<const RowMat> Sa(exact + a * d * d, d, d);
-            Eigen::LLT<RowMat> llt(Sa);
-            if (llt.info() != Eigen::Success || !Sa.allFinite()) {
+            const double* Sa = exact + a * d * d;
+            bool finite = true;
+            for (int64_t i = 0; i < d * d; ++i) finite = finite && std::isfinite(Sa[i]);
+            std::copy(Sa, Sa + d * d, U.begin());
+            // S = U^T U (spd_cholesky, dense.hpp): F = U^T, N = U.
+            if (!finite || !spd_cholesky(U.data(), d)) {
                 factors.clear();
                 means.clear();
                 return;
             }
-            const RowMat F = llt.matrixL();  // S = F F^T, N = F^T
-            double mu2 = 0.0;
-            const bool lower = !quadform_lanes_apply(d);
+            double mu2 = 0.0, f2 = 0.0;
             for (int64_t i = 0; i < d; ++i) {
                 means[a * d + i] = static_cast<float>(mu[a * d + i]);
                 mu2 += mu[a * d + i] * mu[a * d + i];
                 for (int64_t j = i; j < d; ++j) {
-                    factors[(a * d + (lower ? j : i)) * d + (lower ? i : j)] = static_cast<float>(F(j, i));
+                    const double u = U[i * d + j];
+                    factors[(a * d + (lower ? j : i)) * d + (lower ? i : j)] = static_cast<float>(u);
+                    f2 += u * u;
                 }
             }
             // |N x| in float: inputs rounded, d products summed (gamma_{d+2}
             // ||N||_F |x|); F F^T differs from S and the double kernel from
             // x^T S x by at most gamma_{2d+73} (||F||_F^2 + ||S||_F) |x|^2
             // in double, at most the square root of that in the width.
-            const double f2 = F.squaredNorm();
             const double mismatch = gamma(2.0 * dd + 73.0, u64) * (f2 + frobenius[a]);
             width_abs[a] = gamma(dd + 2.0, u32) * std::sqrt(f2) + std::sqrt(mismatch);
             mean_err[a] = gamma(dd + 4.0, u32) * std::sqrt(mu2);

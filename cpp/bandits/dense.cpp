@@ -278,6 +278,7 @@ using GramFn = void (*)(const double*, const double*, const int64_t*, int64_t, i
 // Register tiles as in quadform.cpp: R rows x (V * W) columns of accumulators
 // for 16 (SSE2, AVX2) or 32 (AVX-512) vector registers.
 bool inverse_generic(double* A, int64_t d, double* work) { return inverse_body<2, 4, 2>(A, d, work); }
+bool cholesky_generic(double* A, int64_t d) { return cholesky_upper<2, 4, 2>(A, d); }
 void means_generic(const double* X, int64_t n, int64_t d, const double* Mu, int64_t S, double* out,
                    int64_t ldo, double* mut) {
     means_body<2, 4, 2>(X, n, d, Mu, S, out, ldo, mut);
@@ -302,12 +303,18 @@ __attribute__((target("avx512f,avx2,fma"))) void gram_avx512(const double* X, co
 __attribute__((target("avx2,fma"))) bool inverse_avx2(double* A, int64_t d, double* work) {
     return inverse_body<4, 4, 2>(A, d, work);
 }
+__attribute__((target("avx2,fma"))) bool cholesky_avx2(double* A, int64_t d) {
+    return cholesky_upper<4, 4, 2>(A, d);
+}
 __attribute__((target("avx2,fma"))) void means_avx2(const double* X, int64_t n, int64_t d, const double* Mu,
                                                     int64_t S, double* out, int64_t ldo, double* mut) {
     means_body<4, 4, 2>(X, n, d, Mu, S, out, ldo, mut);
 }
 __attribute__((target("avx512f,avx2,fma"))) bool inverse_avx512(double* A, int64_t d, double* work) {
     return inverse_body<8, 8, 2>(A, d, work);
+}
+__attribute__((target("avx512f,avx2,fma"))) bool cholesky_avx512(double* A, int64_t d) {
+    return cholesky_upper<8, 8, 2>(A, d);
 }
 __attribute__((target("avx512f,avx2,fma"))) void means_avx512(const double* X, int64_t n, int64_t d,
                                                               const double* Mu, int64_t S, double* out,
@@ -318,6 +325,7 @@ __attribute__((target("avx512f,avx2,fma"))) void means_avx512(const double* X, i
 
 struct Dispatch {
     InverseFn inverse = inverse_generic;
+    bool (*cholesky)(double*, int64_t) = cholesky_generic;
     MeansFn means = means_generic;
     GramFn gram = gram_generic;
     int64_t panel = 4;
@@ -330,12 +338,14 @@ struct Dispatch {
         has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         if (has_avx512) {
             inverse = inverse_avx512;
+            cholesky = cholesky_avx512;
             means = means_avx512;
             gram = gram_avx512;
             panel = 16;
             name = "avx512";
         } else if (has_avx2) {
             inverse = inverse_avx2;
+            cholesky = cholesky_avx2;
             means = means_avx2;
             gram = gram_avx2;
             panel = 8;
@@ -397,6 +407,14 @@ void run_gram(GramFn fn, int64_t panel, const double* X, const double* r, const 
 }  // namespace
 
 bool spd_inverse(double* A, int64_t d, double* work) { return dispatch().inverse(A, d, work); }
+
+bool spd_cholesky(double* A, int64_t d) {
+    if (!dispatch().cholesky(A, d)) return false;
+    for (int64_t i = 0; i < d; ++i) {
+        for (int64_t j = 0; j < i; ++j) A[i * d + j] = 0.0;
+    }
+    return true;
+}
 
 bool spd_inverse_isa(const std::string& isa, double* A, int64_t d, double* work, bool& ok) {
     Kernels k;
