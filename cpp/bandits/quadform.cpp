@@ -106,40 +106,6 @@ REELREC_INLINE void tile1(const T* X, int64_t ld, int64_t d, const T* S, int64_t
     }
 }
 
-// The columns left after the wide tiles: tiles of W, W / 2, W / 4 lanes,
-// then single columns, so narrow feature counts (d = 20, say) stay mostly
-// vectorised.
-template <class T, int W, int R, int V>
-REELREC_INLINE void narrow_tiles(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
-    for (; j0 + W <= d; j0 += W) tile<T, W, R, 1>(X, ld, d, S, j0, q);
-    if constexpr (W >= 4) {
-        for (; j0 + W / 2 <= d; j0 += W / 2) tile<T, W / 2, R, 1>(X, ld, d, S, j0, q);
-    }
-    if constexpr (W >= 8) {
-        for (; j0 + W / 4 <= d; j0 += W / 4) tile<T, W / 4, R, 1>(X, ld, d, S, j0, q);
-    }
-    for (; j0 < d; ++j0) tile1<T, R>(X, ld, d, S, j0, q);
-}
-
-// Wide column tiles (V * W lanes) are the outer loop and blocks of R rows the
-// inner one, so a tile's rows of S (d x V * W, 25 KB for d = 200 in single
-// precision) stay in L1 while every row block of the batch uses them; then
-// the narrow tiles. Each row still adds its tiles in ascending column order,
-// so the result does not depend on the loop order nor on the rows around it.
-template <class T, int W, int R, int V>
-REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
-    for (int64_t r = 0; r < n; ++r) q[r] = 0;
-    const int64_t wide_end = d - d % (V * W);
-    for (int64_t j0 = 0; j0 < wide_end; j0 += V * W) {
-        int64_t r = 0;
-        for (; r + R <= n; r += R) tile<T, W, R, V>(X + r * ld, ld, d, S, j0, q + r);
-        for (; r < n; ++r) tile<T, W, 1, V>(X + r * ld, ld, d, S, j0, q + r);
-    }
-    int64_t r = 0;
-    for (; r + R <= n; r += R) narrow_tiles<T, W, R, V>(X + r * ld, ld, d, S, wide_end, q + r);
-    for (; r < n; ++r) narrow_tiles<T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
-}
-
 // Factored widths for large d: q = |z|^2 with z_i = sum_{k >= i} L_ki x_k
 // for a lower triangular L (S = L L^T, zeros stored above the diagonal).
 // The same register tiles as x^T S x, with L's rows in place of S's, so the
@@ -162,38 +128,72 @@ REELREC_INLINE void factor_tile(const T* X, int64_t ld, int64_t d, const T* L, i
     }
 }
 
-template <class T, int W, int R, int V>
-REELREC_INLINE void factor_narrow(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
-    for (; j0 + W <= d; j0 += W) factor_tile<T, W, R, 1>(X, ld, d, L, j0, q);
-    if constexpr (W >= 4) {
-        for (; j0 + W / 2 <= d; j0 += W / 2) factor_tile<T, W / 2, R, 1>(X, ld, d, L, j0, q);
-    }
-    if constexpr (W >= 8) {
-        for (; j0 + W / 4 <= d; j0 += W / 4) factor_tile<T, W / 4, R, 1>(X, ld, d, L, j0, q);
-    }
-    for (; j0 < d; ++j0) {
-        for (int r = 0; r < R; ++r) {
-            const T* x = X + r * ld;
-            T z = T(0);
-            for (int64_t k = j0; k < d; ++k) z += L[k * d + j0] * x[k];
-            q[r] += z * z;
-        }
+// The two quadratic forms that share the column-tile loops below: x^T S x
+// (tile, tile1) and |L^T x|^2 (factor_tile, factor_col).
+template <class T, int R>
+REELREC_INLINE void factor_col(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
+    for (int r = 0; r < R; ++r) {
+        const T* x = X + r * ld;
+        T z = T(0);
+        for (int64_t k = j0; k < d; ++k) z += L[k * d + j0] * x[k];
+        q[r] += z * z;
     }
 }
 
-// Loop order of body(): a column tile of L stays in L1 for all row blocks.
-template <class T, int W, int R, int V>
-REELREC_INLINE void factor_body(const T* X, int64_t n, int64_t ld, int64_t d, const T* L, T* q) {
+struct Symmetric {
+    template <class T, int W, int R, int V>
+    static REELREC_INLINE void tiles(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
+        tile<T, W, R, V>(X, ld, d, S, j0, q);
+    }
+    template <class T, int R>
+    static REELREC_INLINE void column(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
+        tile1<T, R>(X, ld, d, S, j0, q);
+    }
+};
+
+struct Factored {
+    template <class T, int W, int R, int V>
+    static REELREC_INLINE void tiles(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
+        factor_tile<T, W, R, V>(X, ld, d, L, j0, q);
+    }
+    template <class T, int R>
+    static REELREC_INLINE void column(const T* X, int64_t ld, int64_t d, const T* L, int64_t j0, T* q) {
+        factor_col<T, R>(X, ld, d, L, j0, q);
+    }
+};
+
+// The columns left after the wide tiles: tiles of W, W / 2, W / 4 lanes,
+// then single columns, so narrow feature counts (d = 20, say) stay mostly
+// vectorised.
+template <class Kind, class T, int W, int R, int V>
+REELREC_INLINE void narrow_tiles(const T* X, int64_t ld, int64_t d, const T* S, int64_t j0, T* q) {
+    for (; j0 + W <= d; j0 += W) Kind::template tiles<T, W, R, 1>(X, ld, d, S, j0, q);
+    if constexpr (W >= 4) {
+        for (; j0 + W / 2 <= d; j0 += W / 2) Kind::template tiles<T, W / 2, R, 1>(X, ld, d, S, j0, q);
+    }
+    if constexpr (W >= 8) {
+        for (; j0 + W / 4 <= d; j0 += W / 4) Kind::template tiles<T, W / 4, R, 1>(X, ld, d, S, j0, q);
+    }
+    for (; j0 < d; ++j0) Kind::template column<T, R>(X, ld, d, S, j0, q);
+}
+
+// Wide column tiles (V * W lanes) are the outer loop and blocks of R rows the
+// inner one, so a tile's rows of S (d x V * W, 25 KB for d = 200 in single
+// precision) stay in L1 while every row block of the batch uses them; then
+// the narrow tiles. Each row still adds its tiles in ascending column order,
+// so the result does not depend on the loop order nor on the rows around it.
+template <class Kind, class T, int W, int R, int V>
+REELREC_INLINE void body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
     for (int64_t r = 0; r < n; ++r) q[r] = 0;
     const int64_t wide_end = d - d % (V * W);
     for (int64_t j0 = 0; j0 < wide_end; j0 += V * W) {
         int64_t r = 0;
-        for (; r + R <= n; r += R) factor_tile<T, W, R, V>(X + r * ld, ld, d, L, j0, q + r);
-        for (; r < n; ++r) factor_tile<T, W, 1, V>(X + r * ld, ld, d, L, j0, q + r);
+        for (; r + R <= n; r += R) Kind::template tiles<T, W, R, V>(X + r * ld, ld, d, S, j0, q + r);
+        for (; r < n; ++r) Kind::template tiles<T, W, 1, V>(X + r * ld, ld, d, S, j0, q + r);
     }
     int64_t r = 0;
-    for (; r + R <= n; r += R) factor_narrow<T, W, R, V>(X + r * ld, ld, d, L, wide_end, q + r);
-    for (; r < n; ++r) factor_narrow<T, W, 1, V>(X + r * ld, ld, d, L, wide_end, q + r);
+    for (; r + R <= n; r += R) narrow_tiles<Kind, T, W, R, V>(X + r * ld, ld, d, S, wide_end, q + r);
+    for (; r < n; ++r) narrow_tiles<Kind, T, W, 1, V>(X + r * ld, ld, d, S, wide_end, q + r);
 }
 
 // Small d (<= kLaneMaxD): contexts across the vector lanes instead of the
@@ -340,7 +340,7 @@ REELREC_INLINE void lanes_body(const T* xt, int64_t n, int64_t d, const T* S, T*
 template <class T, int W, int WL, int R, int V>
 REELREC_INLINE void quadform_body(const T* X, int64_t n, int64_t ld, int64_t d, const T* S, T* q) {
     if (d > kLaneMaxD) {
-        body<T, W, R, V>(X, n, ld, d, S, q);
+        body<Symmetric, T, W, R, V>(X, n, ld, d, S, q);
         return;
     }
     constexpr int64_t kChunk = 8 * WL;
@@ -452,7 +452,7 @@ void kernel_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
     quadform_body<float, 4, 4, 4, 2>(X, n, ld, d, S, q);
 }
 void factor_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const float* L, float* q) {
-    factor_body<float, 4, 4, 2>(X, n, ld, d, L, q);
+    body<Factored, float, 4, 4, 2>(X, n, ld, d, L, q);
 }
 
 // One arm's step of the UCB screen (see quadform.hpp), W rows per vector.
@@ -649,7 +649,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2_f(const float* X, int64_t n
 }
 __attribute__((target("avx2,fma"))) void factor_avx2_f(const float* X, int64_t n, int64_t ld, int64_t d,
                                                        const float* L, float* q) {
-    factor_body<float, 8, 4, 2>(X, n, ld, d, L, q);
+    body<Factored, float, 8, 4, 2>(X, n, ld, d, L, q);
 }
 __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512(const double* X, int64_t n, int64_t ld,
                                                                int64_t d, const double* S, double* q) {
@@ -665,7 +665,7 @@ __attribute__((target("avx512f,avx2,fma"))) void kernel_avx512_f(const float* X,
 }
 __attribute__((target("avx512f,avx2,fma"))) void factor_avx512_f(const float* X, int64_t n, int64_t ld,
                                                                  int64_t d, const float* L, float* q) {
-    factor_body<float, 16, 8, 2>(X, n, ld, d, L, q);
+    body<Factored, float, 16, 8, 2>(X, n, ld, d, L, q);
 }
 #endif
 
