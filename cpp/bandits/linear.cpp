@@ -53,7 +53,16 @@ double laplace_step(double z0, double s, double r) {
 inline void copy_row(const double* src, int64_t d, double* dst) {
     int64_t i = 0;
     for (; i + 8 <= d; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(double));
+    for (; i + 4 <= d; i += 4) __builtin_memcpy(dst + i, src + i, 4 * sizeof(double));
     for (; i < d; ++i) dst[i] = src[i];
+}
+
+// An arm's rows lie scattered over the log: the row kAhead gathers ahead is
+// requested early (first and last byte: a row may straddle cache lines).
+constexpr int64_t kAhead = 8;
+inline void prefetch_row(const double* src, int64_t d) {
+    for (int64_t i = 0; i < d; i += 8) __builtin_prefetch(src + i);
+    __builtin_prefetch(src + d - 1);
 }
 
 // Observation indices grouped by arm, in log order within each arm.
@@ -303,6 +312,7 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                 for (int64_t t0 = 0; t0 < na; t0 += kChunk) {
                     const int64_t nt = std::min(kChunk, na - t0);
                     for (int64_t t = 0; t < nt; ++t) {
+                        if (t0 + t + kAhead < na) prefetch_row(X + order[start[a] + t0 + t + kAhead] * d, d);
                         const int64_t i = order[start[a] + t0 + t];
                         double* row = Xa.data() + t * dp;
                         copy_row(X + i * d, d, row);

@@ -513,7 +513,19 @@ def bandits_quadform(
     X: npt.NDArray[np.float64], S: npt.NDArray[np.float64], isa: str, single: bool = False
 ) -> npt.NDArray[np.float64] | None: ...
 def bandits_quadform_f32_error_factor(d: int) -> float: ...
-def bandits_gram(X: npt.NDArray[np.float64], isa: str) -> npt.NDArray[np.float64] | None: ...
+def bandits_gram(
+    X: npt.NDArray[np.float64], isa: str, G: npt.NDArray[np.float64] | None = None
+) -> npt.NDArray[np.float64] | None: ...
+def bandits_ucb_screen(
+    X: npt.NDArray[np.float64],
+    N: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+    cw: npt.NDArray[np.float64],
+    crel: float,
+    emu: npt.NDArray[np.float64],
+    scale: float,
+    isa: str,
+) -> tuple[npt.NDArray[np.float64], ...] | None: ...
 
 class _BanditState:
     @property
