@@ -32,15 +32,15 @@
 // UCB screen for small d (d <= 24, k = 1, no mask, epsilon or exploration
 // share; the common LinUCB call): every arm's mean and width are computed in
 // single precision in the lane kernel (16 contexts per AVX-512 vector), the
-// width as |N x| from a triangular factor S = N^T N (quadform_factor_rows_t:
-// x^T S x from S's entries cancels badly when S is wide along directions the
-// contexts avoid, e.g. collinear features, and its float error bound is then
-// useless). Rigorous bounds [lo, hi] of each double-precision score follow
-// (ucb_screen_step); a request whose best lower bound exceeds every other
+// width as |N x| from a triangular factor S = N^T N (x^T S x from S's
+// entries cancels badly when S is wide along directions the contexts avoid,
+// e.g. collinear features, and its float error bound is then useless).
+// Rigorous bounds [lo, hi] of each double-precision score follow in the same
+// pass (ucb_screen_step); a request whose best lower bound exceeds every other
 // arm's upper bound is decided outright (propensity 1, exactly what the
 // double argmax gives); any other request (a close call or an exact tie) is
-// scored in double precision by the unscreened kernels and goes through
-// choose_fast / choose. Decisions and propensities are therefore bit for bit
+// scored in double precision by the unscreened kernels, after all blocks and
+// all such requests together, and goes through choose_fast / choose. Decisions and propensities are therefore bit for bit
 // those of the double path, for about half its arithmetic; on the benchmark's
 // small shape 0.5 % of requests need the double scores.
 //
@@ -97,9 +97,9 @@ struct WidthScreen {
     }
 
     bool factors_tried = false;
-    // The UCB screen of small d (quadform_factor_rows_t): float factors N
-    // (S = N^T N, upper triangular), float means and the error constants of
-    // ucb_score_bounds per slot. Empty when some live arm's S has no
+    // The UCB screen of small d (ucb_screen_step): float factors N (S =
+    // N^T N, upper triangular), float means and the error constants of the
+    // score bounds per slot. Empty when some live arm's S has no
     // Cholesky factor (then the double path runs).
     std::vector<float> factors;     // n_slots x d x d
     std::vector<float> means;       // n_slots x d
@@ -134,7 +134,10 @@ struct WidthScreen {
                 for (int64_t j = i; j < d; ++j) factors[(a * d + i) * d + j] = static_cast<float>(F(j, i));
             }
             // |N x| in float: inputs rounded, d products summed (gamma_{d+2}
-            // ||N||_F |x|); F F^T differs from S and the double kernel from
+            // ||N||_F |x|). Its square q = |z|^2 in float (at most d
+            // roundings, any order) and the float square root (one more)
+            // put w within a factor 1 +- ((d / 2 + 1) u32 + O(u32^2)) of
+            // |z|, inside crel = gamma_{d+2}. F F^T differs from S and the double kernel from
             // x^T S x by at most gamma_{2d+73} (||F||_F^2 + ||S||_F) |x|^2
             // in double, at most the square root of that in the width.
             const double f2 = F.squaredNorm();

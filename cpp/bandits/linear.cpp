@@ -288,20 +288,65 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
         update(arms, rewards, X, n, num_threads);
         return;
     }
-    std::vector<int64_t> start, order;
     const int64_t S = core.arms.n_slots(), d = d_;
-    group_by_arm(arms, n, S, start, order);
     const double work = static_cast<double>(n) * d * d + static_cast<double>(S) * d * d * d;
     const int threads = work / kFmaPerNs < kParallelNs ? 1 : resolve_threads(num_threads);
+    // Rows [x, r, 0...] padded to whole vectors: the Gram kernel needs no
+    // scalar column tail, and its row d is b = sum r x. Rows are gathered in
+    // the kernel's own row chunks, so every sum is that of a single call over
+    // the arm's rows in log order.
+    const int64_t dp = (d + 8) / 8 * 8;
+    constexpr int64_t kChunk = kGramChunk;
+    // Arm a's posterior from G = [X r]^T [X r] over its na rows.
+    auto solve = [&](int64_t a, int64_t na, const RowMat& G, RowMat& A) {
+        A = RowMat::Identity(d, d) * l2_;
+        A += G.topLeftCorner(d, d);
+        Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
+        b += G.row(d).head(d).transpose();
+        Eigen::LLT<RowMat> llt(A);
+        if (llt.info() != Eigen::Success)
+            throw std::runtime_error("fit: normal equations are not positive definite");
+        Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
+        P = llt.solve(RowMat::Identity(d, d));
+        // Exact symmetry: the width kernel reads one triangle only.
+        P = (0.5 * (P + P.transpose())).eval();
+        Eigen::Map<Eigen::VectorXd>(theta_.data() + a * d, d).noalias() = P * b;
+        for (int64_t t = 0; t < na; ++t) core.arms.add_pull(a);
+    };
+    if (threads == 1 && S * kChunk * dp <= (int64_t(1) << 18)) {
+        // One thread, few arms: the log is read once in order (prefetched by
+        // the hardware, where an arm's rows lie scattered) into one chunk
+        // buffer per arm, each full chunk going to the Gram kernel at once:
+        // the same chunks and sums as the per-arm gather below.
+        RowMat bufs = RowMat::Zero(S * kChunk, dp), A;
+        std::vector<RowMat> G(static_cast<std::size_t>(S), RowMat::Zero(dp, dp));
+        std::vector<int64_t> fill(static_cast<std::size_t>(S), 0), count(static_cast<std::size_t>(S), 0);
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t a = arms[i];
+            ++count[a];
+            double* chunk = bufs.data() + a * kChunk * dp;
+            double* row = chunk + fill[a] * dp;
+            copy_row(X + i * d, d, row);
+            row[d] = rewards[i];
+            if (++fill[a] == kChunk) {
+                gram_accumulate(chunk, kChunk, dp, dp, G[a].data());
+                fill[a] = 0;
+            }
+        }
+        for (int64_t a = 0; a < S; ++a) {
+            const int64_t na = count[a];
+            if (na == 0) continue;
+            if (fill[a] > 0) gram_accumulate(bufs.data() + a * kChunk * dp, fill[a], dp, dp, G[a].data());
+            solve(a, na, G[a], A);
+        }
+        core.n_updates = n;
+        return;
+    }
+    std::vector<int64_t> start, order;
+    group_by_arm(arms, n, S, start, order);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
-        // Rows [x, r, 0...] padded to whole vectors: the Gram kernel needs no
-        // scalar column tail, and its row d is b = sum r x. Rows are gathered
-        // in the kernel's own row chunks into one small buffer, so every sum
-        // is that of a single call over the arm's rows.
-        const int64_t dp = (d + 8) / 8 * 8;
-        constexpr int64_t kChunk = kGramChunk;
         RowMat Xa = RowMat::Zero(kChunk, dp), A, G;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < S; ++a) {
@@ -320,19 +365,7 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                     }
                     gram_accumulate(Xa.data(), nt, dp, dp, G.data());
                 }
-                A = RowMat::Identity(d, d) * l2_;
-                A += G.topLeftCorner(d, d);
-                Eigen::Map<Eigen::VectorXd> b(b_.data() + a * d, d);
-                b += G.row(d).head(d).transpose();
-                Eigen::LLT<RowMat> llt(A);
-                if (llt.info() != Eigen::Success)
-                    throw std::runtime_error("fit: normal equations are not positive definite");
-                Eigen::Map<RowMat> P(cov_.data() + a * d * d, d, d);
-                P = llt.solve(RowMat::Identity(d, d));
-                // Exact symmetry: the width kernel reads one triangle only.
-                P = (0.5 * (P + P.transpose())).eval();
-                Eigen::Map<Eigen::VectorXd>(theta_.data() + a * d, d).noalias() = P * b;
-                for (int64_t t = 0; t < na; ++t) core.arms.add_pull(a);
+                solve(a, na, G, A);
             });
         }
     }
