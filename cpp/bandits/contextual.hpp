@@ -40,9 +40,10 @@
 // arm's upper bound is decided outright (propensity 1, exactly what the
 // double argmax gives); any other request (a close call or an exact tie) is
 // scored in double precision by the unscreened kernels, after all blocks and
-// all such requests together, and goes through choose_fast / choose. Decisions and propensities are therefore bit for bit
-// those of the double path, for about half its arithmetic; on the benchmark's
-// small shape 0.5 % of requests need the double scores.
+// all such requests together, and goes through choose_fast / choose.
+// Decisions and propensities are therefore bit for bit those of the double
+// path, for about half its arithmetic; on the benchmark's small shape 0.5 %
+// of requests need the double scores.
 //
 // Small d (quadform_lanes_apply, d <= 24) without screening: each block is
 // transposed once into groups of vector lanes (contexts across lanes), and
@@ -137,9 +138,10 @@ struct WidthScreen {
             // ||N||_F |x|). Its square q = |z|^2 in float (at most d
             // roundings, any order) and the float square root (one more)
             // put w within a factor 1 +- ((d / 2 + 1) u32 + O(u32^2)) of
-            // |z|, inside crel = gamma_{d+2}. F F^T differs from S and the double kernel from
-            // x^T S x by at most gamma_{2d+73} (||F||_F^2 + ||S||_F) |x|^2
-            // in double, at most the square root of that in the width.
+            // |z|, inside crel = gamma_{d+2}. F F^T differs from S and the
+            // double kernel from x^T S x by at most gamma_{2d+73} (||F||_F^2
+            // + ||S||_F) |x|^2 in double, at most the square root of that in
+            // the width.
             const double f2 = F.squaredNorm();
             const double mismatch = gamma(2.0 * dd + 73.0, u64) * (f2 + frobenius[a]);
             width_abs[a] = gamma(dd + 2.0, u32) * std::sqrt(f2) + std::sqrt(mismatch);
