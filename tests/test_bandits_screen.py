@@ -1,5 +1,5 @@
 """The single-precision screens of LinUCB (contextual.hpp): small d
-(quadform_factor_rows_t) and large d (quadform_factor_rows, float factors
+(ucb_screen_step) and large d (quadform_factor_rows, float factors
 with rigorous bounds, survivors rescored in double). Decisions must be
 exactly those of the double scores. References: the double path (an
 all-ones mask skips the small-d screen; batches under 16 requests skip the
@@ -115,3 +115,68 @@ def test_large_d_screen_equals_unscreened_batches(d, collinear):
     top2 = np.sort(scores, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 1e-9 * np.abs(top2).max(axis=1)
     np.testing.assert_array_equal(a_s[clear, 0], np.argmax(scores[clear], axis=1))
+
+
+def _gamma(n):
+    u = 2.0**-24
+    return 1.05 * n * u / (1 - n * u)
+
+
+def _screen_inputs(d, n, n_arms, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    N, mu = [], []
+    for _ in range(n_arms):
+        M = rng.standard_normal((d + 3, d))
+        S = np.linalg.inv(np.eye(d) + M.T @ M)
+        N.append(np.linalg.cholesky(S).T.astype(np.float32).astype(np.float64))
+        mu.append(rng.standard_normal(d).astype(np.float32).astype(np.float64) * 0.1)
+    N, mu = np.array(N), np.array(mu)
+    cw = _gamma(d + 2) * np.sqrt((N**2).sum(axis=(1, 2)))
+    emu = _gamma(d + 4) * np.linalg.norm(mu, axis=1)
+    return X, N, mu, cw, emu
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("d", [1, 5, 16, 20, 24])
+def test_screen_kernel_bounds_hold(isa, d):
+    """ucb_screen_step against NumPy scores mu . x + scale |N x| (float inputs, double arithmetic)."""
+    from reelrec import _core
+
+    n, n_arms, scale = 71, 5, 1.25
+    X, N, mu, cw, emu = _screen_inputs(d, n, n_arms, d)
+    X[::7] *= 1e-3  # near-zero widths
+    out = _core.bandits_ucb_screen(X, N, mu, cw, _gamma(d + 2), emu, scale, isa)
+    if out is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    xn, lo, arg, hi_arg, hi_other = out
+    np.testing.assert_allclose(xn, np.linalg.norm(X, axis=1), rtol=1e-14)
+    scores = X @ mu.T + scale * np.linalg.norm(np.einsum("aij,nj->nai", N, X), axis=2)
+    a = arg.astype(int)
+    own = scores[np.arange(n), a]
+    assert np.all(lo <= own) and np.all(own <= hi_arg)
+    others = np.where(np.arange(n_arms)[None, :] == a[:, None], -np.inf, scores).max(axis=1)
+    assert np.all(others <= hi_other)
+    # the bounds are tight enough to decide clear rows, and decide them right
+    decided = hi_other < lo
+    assert decided.mean() > 0.9
+    np.testing.assert_array_equal(a[decided], scores[decided].argmax(axis=1))
+    # a row's bounds do not depend on the rows batched with it
+    part = _core.bandits_ucb_screen(X[17:40], N, mu, cw, _gamma(d + 2), emu, scale, isa)
+    for full, sub in zip(out, part):
+        np.testing.assert_array_equal(full[17:40], sub)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_screen_kernel_non_finite_rows_stay_open(isa):
+    from reelrec import _core
+
+    d = 6
+    X, N, mu, cw, emu = _screen_inputs(d, 20, 3, 9)
+    X[4] *= 1e40  # overflows in float
+    out = _core.bandits_ucb_screen(X, N, mu, cw, _gamma(d + 2), emu, 1.0, isa)
+    if out is None:
+        pytest.skip(f"this CPU cannot run the {isa} kernel")
+    _, lo, _, _, hi_other = out
+    assert not hi_other[4] < lo[4]
+    assert (hi_other < lo).sum() > 10

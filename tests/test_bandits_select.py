@@ -452,3 +452,21 @@ def test_streams_opened_in_blocks_match_single_requests(index):
     np.testing.assert_array_equal(np.vstack([p[0] for p in parts]), whole[0])
     np.testing.assert_array_equal(np.vstack([p[1] for p in parts]), whole[1])
     assert len(np.unique(whole[0])) > 5  # the draws explore
+
+
+def test_ridge_fit_same_for_any_thread_count():
+    """A large fit on 2 threads gathers each arm's rows per arm; on 1 thread
+    with few arms it streams the log into per-arm chunks: same chunks, same
+    sums, bit for bit."""
+    rng = np.random.default_rng(5)
+    n, d = 90000, 23  # n d^2 above the parallel threshold (kParallelNs)
+    X = rng.standard_normal((n, d))
+    arms = rng.integers(0, 5, n)
+    r = rng.standard_normal(n)
+    one = rb.LinUCB(5, d, random_state=0, num_threads=1).fit(arms, r, X)
+    two = rb.LinUCB(5, d, random_state=0, num_threads=2).fit(arms, r, X)
+    np.testing.assert_array_equal(one.A_inv_, two.A_inv_)
+    np.testing.assert_array_equal(one.theta_, two.theta_)
+    np.testing.assert_array_equal(one.b_, two.b_)
+    ref_A = np.linalg.inv(np.eye(d) + X[arms == 3].T @ X[arms == 3])
+    np.testing.assert_allclose(one.A_inv_[3], ref_A, rtol=1e-9, atol=1e-12)

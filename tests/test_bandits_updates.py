@@ -112,7 +112,9 @@ def test_factor_width_kernels_match_numpy(isa, d):
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
-@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (300, 17), (260, 40)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (5, 3), (300, 17), (260, 40), (1, 24), (9, 8), (200, 16), (300, 24)]
+)
 def test_gram_kernels_match_numpy(isa, shape):
     X = np.random.default_rng(shape[1]).standard_normal(shape)
     G = _core.bandits_gram(X, isa)
@@ -120,6 +122,10 @@ def test_gram_kernels_match_numpy(isa, shape):
         pytest.skip(f"this CPU cannot run the {isa} kernel")
     np.testing.assert_allclose(G, X.T @ X, rtol=1e-12, atol=1e-11)
     np.testing.assert_array_equal(G, G.T)
+    # calls on consecutive 128-row pieces give exactly one call's sums
+    if shape[0] > 128:
+        G2 = _core.bandits_gram(X[128:], isa, _core.bandits_gram(X[:128], isa))
+        np.testing.assert_array_equal(G2, G)
 
 
 def _log(n=300, n_arms=4, d=5, seed=0, binary=False):

@@ -80,6 +80,16 @@ void ArmTable::check_arm(int64_t arm, const char* what) const {
 }
 
 void ArmTable::check_arms(const int64_t* arms, int64_t n, const char* what) const {
+    // One tight scan (logs are long); check_arm then names the first bad id.
+    const int64_t slots = n_slots();
+    const auto* active = active_.data();
+    bool ok = slots > 0 || n == 0;
+    for (int64_t i = 0; ok && i < n; ++i) {
+        const int64_t a = arms[i];
+        const bool in_range = static_cast<uint64_t>(a) < static_cast<uint64_t>(slots);
+        ok &= in_range && active[in_range ? a : 0];
+    }
+    if (ok) return;
     for (int64_t i = 0; i < n; ++i) check_arm(arms[i], what);
 }
 

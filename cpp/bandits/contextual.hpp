@@ -44,17 +44,18 @@
 // UCB screen for small d (d <= 24, k = 1, no mask, epsilon or exploration
 // share; the common LinUCB call): every arm's mean and width are computed in
 // single precision in the lane kernel (16 contexts per AVX-512 vector), the
-// width as |N x| from a triangular factor S = N^T N (quadform_factor_rows_t:
-// x^T S x from S's entries cancels badly when S is wide along directions the
-// contexts avoid, e.g. collinear features, and its float error bound is then
-// useless). Rigorous bounds [lo, hi] of each double-precision score follow
-// (ucb_screen_step); a request whose best lower bound exceeds every other
+// width as |N x| from a triangular factor S = N^T N (x^T S x from S's
+// entries cancels badly when S is wide along directions the contexts avoid,
+// e.g. collinear features, and its float error bound is then useless).
+// Rigorous bounds [lo, hi] of each double-precision score follow in the same
+// pass (ucb_screen_step); a request whose best lower bound exceeds every other
 // arm's upper bound is decided outright (propensity 1, exactly what the
 // double argmax gives); any other request (a close call or an exact tie) is
-// scored in double precision by the unscreened kernels and goes through
-// choose_fast / choose. Decisions and propensities are therefore bit for bit
-// those of the double path, for about half its arithmetic; on the benchmark's
-// small shape 0.5 % of requests need the double scores.
+// scored in double precision by the unscreened kernels, after all blocks and
+// all such requests together, and goes through choose_fast / choose.
+// Decisions and propensities are therefore bit for bit those of the double
+// path, for about half its arithmetic; on the benchmark's small shape 0.5 %
+// of requests need the double scores.
 //
 // Small d (quadform_lanes_apply, d <= 24) without screening: each block is
 // transposed once into groups of vector lanes (contexts across lanes), and
@@ -111,11 +112,10 @@ struct WidthScreen {
 
     bool factors_tried = false;
     // Float factors of S per slot, the error constants of the width bounds
-    // (ucb_screen_step) and, for the small-d UCB screen, float means. Small d
-    // (quadform_factor_rows_t) stores N = F^T (S = N^T N, upper triangular);
-    // large d (quadform_factor_rows) stores F itself, lower triangular.
-    // Empty when some live arm's S has no Cholesky factor (then the
-    // unfactored paths run).
+    // and, for the small-d UCB screen (ucb_screen_step), float means. Small d
+    // stores N = F^T (S = N^T N, upper triangular); large d
+    // (quadform_factor_rows) stores F itself, lower triangular. Empty when
+    // some live arm's S has no Cholesky factor (then the unfactored paths run).
     std::vector<float> factors;     // n_slots x d x d
     std::vector<float> means;       // n_slots x d
     std::vector<double> width_abs;  // cw: absolute width error per |x|
@@ -156,9 +156,13 @@ struct WidthScreen {
                 }
             }
             // |N x| in float: inputs rounded, d products summed (gamma_{d+2}
-            // ||N||_F |x|); F F^T differs from S and the double kernel from
-            // x^T S x by at most gamma_{2d+73} (||F||_F^2 + ||S||_F) |x|^2
-            // in double, at most the square root of that in the width.
+            // ||N||_F |x|). Its square q = |z|^2 in float (at most d
+            // roundings, any order) and the float square root (one more)
+            // put w within a factor 1 +- ((d / 2 + 1) u32 + O(u32^2)) of
+            // |z|, inside crel = gamma_{d+2}. F F^T differs from S and the
+            // double kernel from x^T S x by at most gamma_{2d+73} (||F||_F^2
+            // + ||S||_F) |x|^2 in double, at most the square root of that in
+            // the width.
             const double mismatch = gamma(2.0 * dd + 73.0, u64) * (f2 + frobenius[a]);
             width_abs[a] = gamma(dd + 2.0, u32) * std::sqrt(f2) + std::sqrt(mismatch);
             mean_err[a] = gamma(dd + 4.0, u32) * std::sqrt(mu2);
@@ -178,6 +182,101 @@ constexpr int64_t kScreenMinFeatures = 24;
 // Float widths for Thompson rules have no per-request bookkeeping and pay
 // from smaller d on (measured: 20 % faster selection at d = 20).
 constexpr int64_t kFloatWidthMinFeatures = 16;
+
+// The UCB screen of small d (see the note at the top). Each block of
+// requests is transposed once into float lane groups and every arm's
+// ucb_screen_step narrows its rows' bounds; a row they decide gets its arm
+// with propensity 1. The other rows (close calls, exact ties) are scored in
+// double precision after all blocks, together, by the kernels of the
+// unscreened path: a lane's result does not depend on its group, and a
+// handful of rows per block would leave the groups mostly empty.
+inline void ucb_lanes_select(const SlateSelector& sel, const WidthScreen& screen,
+                             const std::vector<int64_t>& live, const double* X, int64_t n, int64_t d,
+                             int64_t S, const double* mean, const double* lane_matrices, double scale,
+                             int threads, int64_t block, int64_t* out_arms, double* out_p) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const int64_t n_blocks = (n + block - 1) / block;
+    std::vector<std::vector<int64_t>> close(static_cast<std::size_t>(n_blocks));
+    ExceptionCollector errors;
+#pragma omp parallel num_threads(threads)
+    {
+        // rows padded to whole groups of float lanes (and of the screen's 8 doubles)
+        const int64_t lane_f = std::max<int64_t>(8, 2 * quadform_lane_width());
+        const std::size_t padded = static_cast<std::size_t>((block + lane_f - 1) / lane_f * lane_f);
+        std::vector<float> xtf(padded * static_cast<std::size_t>(d));
+        std::vector<double> xn(padded), best_lo(padded), arg(padded), hi_arg(padded), hi_other(padded);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            errors.run([&] {
+                const int64_t r0 = b * block;
+                const int64_t nb = std::min(block, n - r0);
+                quadform_transpose_norms(X + r0 * d, nb, d, xtf.data(), xn.data());
+                std::fill(xn.begin() + nb, xn.end(), 0.0);
+                std::fill(best_lo.begin(), best_lo.end(), -kInf);
+                std::fill(arg.begin(), arg.end(), -1.0);
+                std::fill(hi_arg.begin(), hi_arg.end(), -kInf);
+                std::fill(hi_other.begin(), hi_other.end(), -kInf);
+                for (int64_t a : live) {
+                    ucb_screen_step(xtf.data(), nb, d, screen.factors.data() + a * d * d,
+                                    screen.means.data() + a * d, xn.data(), screen.width_abs[a],
+                                    screen.width_rel, screen.mean_err[a], scale, a, best_lo.data(),
+                                    arg.data(), hi_arg.data(), hi_other.data());
+                }
+                for (int64_t r = 0; r < nb; ++r) {
+                    if (hi_other[r] < best_lo[r]) {
+                        // Every other arm's exact score is below this arm's.
+                        out_arms[r0 + r] = static_cast<int64_t>(arg[r]);
+                        out_p[r0 + r] = 1.0;
+                    } else {
+                        close[b].push_back(r0 + r);
+                    }
+                }
+            });
+        }
+    }
+    errors.rethrow();
+    std::vector<int64_t> rows;
+    for (const auto& c : close) rows.insert(rows.end(), c.begin(), c.end());
+    if (rows.empty()) return;
+    // Close calls: exact double scores, a chunk of rows at a time.
+    const int64_t n_close = static_cast<int64_t>(rows.size());
+    constexpr int64_t kChunk = 64;
+    const int64_t n_chunks = (n_close + kChunk - 1) / kChunk;
+    const int close_threads = n_chunks < 2 ? 1 : threads;
+#pragma omp parallel num_threads(close_threads)
+    {
+        const int64_t lw = quadform_lane_width();
+        std::vector<double> xg(static_cast<std::size_t>(kChunk * d)),
+            xt(static_cast<std::size_t>((kChunk + lw - 1) / lw * lw * d)), mv(kChunk), qv(kChunk),
+            scores(static_cast<std::size_t>(kChunk * S)), wrow(static_cast<std::size_t>(S), 0.0);
+        SlateScratch scratch;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < n_chunks; ++c) {
+            errors.run([&] {
+                const int64_t t0 = c * kChunk;
+                const int64_t nc = std::min(kChunk, n_close - t0);
+                for (int64_t t = 0; t < nc; ++t) std::copy_n(X + rows[t0 + t] * d, d, xg.data() + t * d);
+                quadform_transpose(xg.data(), nc, d, d, xt.data());
+                std::fill(scores.begin(), scores.end(), -kInf);
+                for (int64_t a : live) {
+                    dot_rows_t(xt.data(), nc, d, mean + a * d, mv.data());
+                    quadform_rows_t(xt.data(), nc, d, lane_matrices + a * d * d, qv.data());
+                    scaled_sqrt(qv.data(), qv.data(), nc, scale);
+                    for (int64_t t = 0; t < nc; ++t) scores[t * S + a] = mv[t] + qv[t];
+                }
+                for (int64_t t = 0; t < nc; ++t) {
+                    const int64_t r = rows[t0 + t];
+                    const double* mrow = scores.data() + t * S;
+                    if (live.empty() ||
+                        !sel.choose_fast(r, mrow, wrow.data(), live, out_arms + r, out_p + r)) {
+                        sel.choose(r, mrow, wrow.data(), nullptr, out_arms + r, out_p + r, scratch);
+                    }
+                }
+            });
+        }
+    }
+    errors.rethrow();
+}
 
 // width(X_block, n_rows, arm, q) must fill q[r] = x_r^T Sigma_arm x_r; it is
 // called concurrently from several threads with different blocks. `screen`
@@ -223,6 +322,12 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
         static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
     const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
+    if (ucb_lanes) {
+        ucb_lanes_select(sel, *screen, live, X, n, d, S, mean, lane_matrices, scale, threads, block, out_arms,
+                         out_p);
+        core.next_request += n;
+        return;
+    }
     const double err = quadform_f32_error_factor(d);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
@@ -253,24 +358,6 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
             if (f32_widths) xtf.resize(len);
         }
         SlateScratch scratch;
-        // UCB screen scratch: rows padded to whole groups of float lanes (a
-        // multiple of the 8 rows of a screen step).
-        const int64_t lane_f = std::max<int64_t>(8, 2 * quadform_lane_width());
-        const std::size_t padded = static_cast<std::size_t>((block + lane_f - 1) / lane_f * lane_f);
-        std::vector<double> xn, best_lo, arg, hi_arg, hi_other, mrow, wrow, xt1;
-        std::vector<float> qm;
-        if (ucb_lanes) {
-            xtf.resize(padded * static_cast<std::size_t>(d));
-            xn.resize(padded);
-            qm.resize(2 * padded);
-            best_lo.resize(padded);
-            arg.resize(padded);
-            hi_arg.resize(padded);
-            hi_other.resize(padded);
-            mrow.resize(static_cast<std::size_t>(S));
-            wrow.assign(static_cast<std::size_t>(S), 0.0);
-            xt1.resize(static_cast<std::size_t>(quadform_lane_width() * d));
-        }
         // One-pass selection for the common configuration (bit-identical to
         // choose(), which serves whatever it leaves). Thompson rules draw for
         // every request.
@@ -326,49 +413,6 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 const int64_t r0 = b * block;
                 const int64_t nb = std::min(block, n - r0);
                 const double* xb = X + r0 * d;
-                if (ucb_lanes) {
-                    quadform_transpose_norms(xb, nb, d, xtf.data(), xn.data());
-                    std::fill(xn.begin() + nb, xn.end(), 0.0);
-                    std::fill(best_lo.begin(), best_lo.end(), -kInf);
-                    std::fill(arg.begin(), arg.end(), -1.0);
-                    std::fill(hi_arg.begin(), hi_arg.end(), -kInf);
-                    std::fill(hi_other.begin(), hi_other.end(), -kInf);
-                    const float* qf = qm.data();
-                    const float* mf = qm.data() + padded;
-                    for (int64_t a : live) {
-                        quadform_factor_rows_t(xtf.data(), nb, d, screen->factors.data() + a * d * d,
-                                               screen->means.data() + a * d, qm.data(), qm.data() + padded);
-                        ucb_screen_step(qf, mf, xn.data(), nb, screen->width_abs[a], screen->width_rel,
-                                        screen->mean_err[a], scale, a, best_lo.data(), arg.data(),
-                                        hi_arg.data(), hi_other.data());
-                    }
-                    for (int64_t r = 0; r < nb; ++r) {
-                        int64_t* oa = out_arms + (r0 + r);
-                        double* op = out_p + (r0 + r);
-                        if (hi_other[r] < best_lo[r]) {
-                            // Every other arm's exact score is below this arm's.
-                            *oa = static_cast<int64_t>(arg[r]);
-                            *op = 1.0;
-                            continue;
-                        }
-                        // Close call: the exact double scores, by the kernels of the
-                        // unscreened path (a lane's result does not depend on its group).
-                        std::fill(mrow.begin(), mrow.end(), -kInf);
-                        quadform_transpose(xb + r * d, 1, d, d, xt1.data());
-                        for (int64_t a : live) {
-                            double mv, qv;
-                            dot_rows_t(xt1.data(), 1, d, mean + a * d, &mv);
-                            quadform_rows_t(xt1.data(), 1, d, lane_matrices + a * d * d, &qv);
-                            scaled_sqrt(&qv, &qv, 1, scale);
-                            mrow[a] = mv + qv;
-                        }
-                        if (live.empty() ||
-                            !sel.choose_fast(r0 + r, mrow.data(), wrow.data(), live, oa, op)) {
-                            sel.choose(r0 + r, mrow.data(), wrow.data(), nullptr, oa, op, scratch);
-                        }
-                    }
-                    return;
-                }
                 if (lanes) {
                     // Means from the transposed block (a block of 256 rows
                     // against a few arms is too small for the GEMM to pay).

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -229,31 +230,69 @@ REELREC_INLINE void lanes_group(const T* xt, const T* S, T* q) {
 
 // The factored width for the UCB screen: z = N x with N upper triangular
 // (S = N^T N), q = |z|^2, and the mean mu . x alongside (a second FMA chain
-// over the x_j already loaded). Accumulators z_i stay in registers: for each
-// j, z_i += N_ij x_j for i <= j.
-template <class T, int W, int D>
-REELREC_INLINE void lanes_group_factor(const T* xt, const T* N, const T* mu, T* q, T* m) {
+// over the x_j already loaded). G groups of W contexts may share each
+// broadcast of an N_ij, and when the z_i do not all fit in registers the
+// rows i of N are taken in passes of P rows, pass [I0, I0 + P) running over
+// j >= I0. Each z_i is one chain over ascending j (at most d products: the
+// error bound of WidthScreen::build_factors), the mean one chain over
+// ascending j (first pass), and q gets, per pass, two chains over the
+// pass's z_i^2 added to the running sum (any order of d terms keeps the
+// bound). Every lane runs the same operations whatever G is, so a row's
+// results do not depend on the rows grouped with it.
+template <class T, int W, int D, int G, int P, int I0>
+REELREC_INLINE void factor_pass(const T* xt, const T* N, const T* mu, T* q, T* m) {
     typedef T Vec __attribute__((vector_size(W * sizeof(T))));
-    Vec z[D];
-    Vec mean = Vec{};
+    constexpr int I1 = I0 + P < D ? I0 + P : D;
+    Vec z[G][I1 - I0];
+    Vec mean[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+        mean[g] = Vec{};
 #pragma GCC unroll 32
-    for (int i = 0; i < D; ++i) z[i] = Vec{};
-#pragma GCC unroll 32
-    for (int j = 0; j < D; ++j) {
-        Vec xj;
-        __builtin_memcpy(&xj, xt + j * W, sizeof(Vec));
-        mean += xj * (mu[j] - Vec{});
-#pragma GCC unroll 32
-        for (int i = 0; i <= j; ++i) z[i] += xj * (N[i * D + j] - Vec{});
+        for (int i = 0; i < I1 - I0; ++i) z[g][i] = Vec{};
     }
-    // Four partial sums: one chain of D dependent FMAs would cost more than
-    // the triangle itself.
-    Vec acc[4] = {Vec{}, Vec{}, Vec{}, Vec{}};
 #pragma GCC unroll 32
-    for (int i = 0; i < D; ++i) acc[i % 4] += z[i] * z[i];
-    const Vec sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    __builtin_memcpy(q, &sum, sizeof(Vec));
-    __builtin_memcpy(m, &mean, sizeof(Vec));
+    for (int j = I0; j < D; ++j) {
+        Vec x[G];
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) __builtin_memcpy(&x[g], xt + (g * D + j) * W, sizeof(Vec));
+        if constexpr (I0 == 0) {
+            const Vec mj = mu[j] - Vec{};
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) mean[g] += x[g] * mj;
+        }
+#pragma GCC unroll 32
+        for (int i = I0; i < I1 && i <= j; ++i) {
+            const Vec nij = N[i * D + j] - Vec{};
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) z[g][i - I0] += x[g] * nij;
+        }
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+        Vec a[2] = {Vec{}, Vec{}};
+#pragma GCC unroll 32
+        for (int i = 0; i < I1 - I0; ++i) a[i % 2] += z[g][i] * z[g][i];
+        Vec qg = a[0] + a[1];
+        if constexpr (I0 > 0) {
+            Vec before;
+            __builtin_memcpy(&before, q + g * W, sizeof(Vec));
+            qg = before + qg;
+        } else {
+            __builtin_memcpy(m + g * W, &mean[g], sizeof(Vec));
+        }
+        __builtin_memcpy(q + g * W, &qg, sizeof(Vec));
+    }
+    if constexpr (I1 < D) factor_pass<T, W, D, G, P, I1>(xt, N, mu, q, m);
+}
+
+// Rows of N per pass for G groups and a register file of R vectors: the
+// pass's G P accumulators, G contexts, G means and a broadcast must fit;
+// passes are then balanced.
+constexpr int factor_pass_rows(int D, int G, int R) {
+    const int most = (R - 2 * G - 1) / G;
+    const int passes = (D + most - 1) / most;
+    return (D + passes - 1) / passes;
 }
 
 // Group-major transpose: group g holds rows [g W, g W + W) as xt[g][i][lane],
@@ -281,22 +320,6 @@ REELREC_INLINE void lanes_groups(const T* xt, int64_t n, const T* S, T* q) {
         lanes_group<T, W, D>(xt + full * D * W, S, qt);
         for (int64_t r = full * W; r < n; ++r) q[r] = qt[r - full * W];
     }
-}
-
-// Factored widths and means of n rows (whole groups: q and m need room for them).
-template <class T, int W, int D>
-REELREC_INLINE void lanes_groups_factor(const T* xt, int64_t n, const T* N, const T* mu, T* q, T* m) {
-    const int64_t ng = (n + W - 1) / W;
-    for (int64_t g = 0; g < ng; ++g) lanes_group_factor<T, W, D>(xt + g * D * W, N, mu, q + g * W, m + g * W);
-}
-
-template <class T, int W, std::size_t... Ds>
-REELREC_INLINE void lanes_factor_switch(const T* xt, int64_t n, int64_t d, const T* N, const T* mu, T* q,
-                                        T* m, std::index_sequence<Ds...>) {
-    (void)((d == static_cast<int64_t>(Ds + 1)
-                ? (lanes_groups_factor<T, W, static_cast<int>(Ds + 1)>(xt, n, N, mu, q, m), true)
-                : false) ||
-           ...);
 }
 
 // out[r] = mu . x_r from the transposed groups: one FMA chain per lane in
@@ -398,8 +421,92 @@ REELREC_INLINE void gram_rows(const T* X, int64_t n, int64_t ld, int64_t d, int6
     for (; j0 < j_end; ++j0) gram_col<T, R>(X, n, ld, d, i0, j0, G);
 }
 
+// Small d = B W (B <= 3, the ridge fit's padded rows [x, r, 0...] for d
+// < 24): the upper triangle by W x W blocks, each row of block I broadcast
+// against the row's vectors J >= I, all blocks of rows [IA, IB) at once (24
+// accumulators). The column tiles of gram_rows cover W x 2 W tiles and
+// spent half their multiply-adds below the diagonal here. Each sum is one
+// chain over the chunk's rows, as in gram_tile.
+constexpr int gram_tri_offset(int W, int B, int IA, int I) {
+    int k = 0;
+    for (int i = IA; i < I; ++i) k += W * (B - i);
+    return k;
+}
+
+template <class T, int W, int B, int IA, int IB>
+REELREC_INLINE void gram_tri_pass(const T* X, int64_t n, int64_t ld, T* G) {
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    constexpr int64_t d = B * W;
+    constexpr int K = gram_tri_offset(W, B, IA, IB);
+    Vec acc[K];
+#pragma GCC unroll 32
+    for (int k = 0; k < K; ++k) acc[k] = Vec{};
+    for (int64_t t = 0; t < n; ++t) {
+        const T* row = X + t * ld;
+        Vec xv[B];
+#pragma GCC unroll 4
+        for (int J = IA; J < B; ++J) __builtin_memcpy(&xv[J], row + J * W, sizeof(Vec));
+#pragma GCC unroll 4
+        for (int I = IA; I < IB; ++I) {
+#pragma GCC unroll 16
+            for (int r = 0; r < W; ++r) {
+                const Vec b = row[I * W + r] - Vec{};  // a broadcast (see tile_steps)
+#pragma GCC unroll 4
+                for (int J = I; J < B; ++J) {
+                    acc[gram_tri_offset(W, B, IA, I) + r * (B - I) + (J - I)] += b * xv[J];
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int I = IA; I < IB; ++I) {
+#pragma GCC unroll 16
+        for (int r = 0; r < W; ++r) {
+#pragma GCC unroll 4
+            for (int J = I; J < B; ++J) {
+                T* g = G + (I * W + r) * d + J * W;
+                Vec v;
+                __builtin_memcpy(&v, g, sizeof(Vec));
+                v += acc[gram_tri_offset(W, B, IA, I) + r * (B - I) + (J - I)];
+                __builtin_memcpy(g, &v, sizeof(Vec));
+            }
+        }
+    }
+}
+
+template <class T, int W, int B>
+REELREC_INLINE void gram_tri(const T* X, int64_t n, int64_t ld, T* G) {
+    static_assert(B >= 1 && B <= 3, "blocks of at most 24 accumulators");
+    constexpr int64_t d = B * W;
+    for (int64_t t0 = 0; t0 < n; t0 += kGramChunk) {
+        const int64_t nt = std::min(kGramChunk, n - t0);
+        const T* Xc = X + t0 * ld;
+        if constexpr (B == 3) {
+            gram_tri_pass<T, W, B, 0, 1>(Xc, nt, ld, G);
+            gram_tri_pass<T, W, B, 1, 3>(Xc, nt, ld, G);
+        } else {
+            gram_tri_pass<T, W, B, 0, B>(Xc, nt, ld, G);
+        }
+    }
+    for (int64_t i = 0; i < d; ++i) {
+        for (int64_t j = 0; j < i; ++j) G[i * d + j] = G[j * d + i];
+    }
+}
+
 template <class T, int W, int R, int V>
 REELREC_INLINE void gram_body(const T* X, int64_t n, int64_t ld, int64_t d, T* G) {
+    if constexpr (W == 8) {
+        switch (d) {
+            case 8:
+                return gram_tri<T, W, 1>(X, n, ld, G);
+            case 16:
+                return gram_tri<T, W, 2>(X, n, ld, G);
+            case 24:
+                return gram_tri<T, W, 3>(X, n, ld, G);
+            default:
+                break;
+        }
+    }
     // Chunks of rows keep the streamed block of X in cache across all tiles.
     constexpr int64_t kChunk = kGramChunk;
     for (int64_t t0 = 0; t0 < n; t0 += kChunk) {
@@ -455,46 +562,118 @@ void factor_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
     body<Factored, float, 4, 4, 2>(X, n, ld, d, L, q);
 }
 
-// One arm's step of the UCB screen (see quadform.hpp), W rows per vector.
-// SQRT is the ISA's vector square root. Selects, not branches, so it
+// sqrt of W floats in place (correctly rounded, as the intrinsics are), in
+// inline assembly: the intrinsics carry a target attribute and cannot be
+// inlined into the target-neutral templates that each ISA's entry point
+// instantiates.
+// (T is float: a non-dependent element type would make GCC drop the
+// dependent vector size.)
+template <class T, int W>
+REELREC_INLINE void sqrt_lanes(T* v) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    typedef T Vec __attribute__((vector_size(W * sizeof(T))));
+    Vec x;
+    __builtin_memcpy(&x, v, sizeof(Vec));
+    if constexpr (W == 4) {
+        asm("sqrtps %1, %0" : "=x"(x) : "x"(x));
+    } else {
+        asm("vsqrtps %1, %0" : "=v"(x) : "v"(x));
+    }
+    __builtin_memcpy(v, &x, sizeof(Vec));
+#else
+    for (int l = 0; l < W; ++l) v[l] = std::sqrt(v[l]);
+#endif
+}
+
+// One arm's UCB screen state and constants (see ucb_screen_step).
+struct ScreenStep {
+    const double* xn;
+    double cw, crel, emu, scale, arm;
+    double *best_lo, *arg, *hi_arg, *hi_other;
+};
+
+// The screen's bounds for the WD rows from r on, in double, from float widths
+// w = sqrt(q) and means m (see quadform.hpp). Selects, not branches, so it
 // vectorises; a non-finite input gives the bounds (-inf, inf). The first
 // arm, or a strictly better lower bound, takes the lead; the others (and a
-// displaced leader) raise hi_other.
-#define REELREC_SCREEN_BODY(W, SQRT)                                                                   \
-    typedef double Vec __attribute__((vector_size(W * sizeof(double))));                               \
-    typedef int64_t Mask __attribute__((vector_size(W * sizeof(int64_t))));                            \
-    const Vec zero = Vec{}, inf = zero + __builtin_inf();                                              \
-    for (int64_t r = 0; r < n; r += W) {                                                               \
-        Vec qv, mv, x, bl, ag, ha, ho;                                                                 \
-        for (int l = 0; l < W; ++l) {                                                                  \
-            qv[l] = static_cast<double>(q[r + l]);                                                     \
-            mv[l] = static_cast<double>(m[r + l]);                                                     \
-        }                                                                                              \
-        __builtin_memcpy(&x, xn + r, sizeof(Vec));                                                     \
-        __builtin_memcpy(&bl, best_lo + r, sizeof(Vec));                                               \
-        __builtin_memcpy(&ag, arg + r, sizeof(Vec));                                                   \
-        __builtin_memcpy(&ha, hi_arg + r, sizeof(Vec));                                                \
-        __builtin_memcpy(&ho, hi_other + r, sizeof(Vec));                                              \
-        const Vec dw = cw * x, em = emu * x;                                                           \
-        const Mask ok = (qv - qv == zero) & (mv - mv == zero) & (dw - dw == zero) & (em - em == zero); \
-        const Vec qc = qv > zero ? qv : zero;                                                          \
-        const Vec w = SQRT(qc);                                                                        \
-        const Vec wl = w * (1.0 - crel) - dw;                                                          \
-        const Vec lo = ok ? (mv - em) + scale * (wl > zero ? wl : zero) : -inf;                        \
-        const Vec hi = ok ? (mv + em) + scale * (w * (1.0 + crel) + dw) : inf;                         \
-        const Mask lead = (ag < zero) | (lo > bl);                                                     \
-        const Vec displaced = lead ? ha : hi;                                                          \
-        const Mask had = ag >= zero;                                                                   \
-        const Vec cand = (lead & ~had) ? -inf : displaced;                                             \
-        ho = ho > cand ? ho : cand;                                                                    \
-        bl = lead ? lo : bl;                                                                           \
-        ha = lead ? hi : ha;                                                                           \
-        ag = lead ? zero + arm : ag;                                                                   \
-        __builtin_memcpy(best_lo + r, &bl, sizeof(Vec));                                               \
-        __builtin_memcpy(arg + r, &ag, sizeof(Vec));                                                   \
-        __builtin_memcpy(hi_arg + r, &ha, sizeof(Vec));                                                \
-        __builtin_memcpy(hi_other + r, &ho, sizeof(Vec));                                              \
-    }
+// displaced leader) raise hi_other. Each select takes a single comparison:
+// GCC lowers logical operations between comparison masks lane by lane in
+// these templates. (T is double and F float, as template parameters for the
+// reason of sqrt_lanes.)
+template <class T, int WD, class F>
+REELREC_INLINE void screen_rows(const F* wf, const F* mf, int64_t r, const ScreenStep& s) {
+    typedef T Vec __attribute__((vector_size(WD * sizeof(T))));
+    typedef F VecF __attribute__((vector_size(WD * sizeof(F))));
+    const Vec zero = Vec{}, inf = zero + __builtin_inf();
+    VecF w32, m32;
+    __builtin_memcpy(&w32, wf, sizeof(VecF));
+    __builtin_memcpy(&m32, mf, sizeof(VecF));
+    const Vec w = __builtin_convertvector(w32, Vec), mv = __builtin_convertvector(m32, Vec);
+    Vec x, bl, ag, ha, ho;
+    __builtin_memcpy(&x, s.xn + r, sizeof(Vec));
+    __builtin_memcpy(&bl, s.best_lo + r, sizeof(Vec));
+    __builtin_memcpy(&ag, s.arg + r, sizeof(Vec));
+    __builtin_memcpy(&ha, s.hi_arg + r, sizeof(Vec));
+    __builtin_memcpy(&ho, s.hi_other + r, sizeof(Vec));
+    const Vec dw = s.cw * x, em = s.emu * x;
+    // 0 when all four are finite, NaN otherwise
+    const Vec finite = ((w - w) + (mv - mv)) + ((dw - dw) + (em - em));
+    const Vec wl = w * (1.0 - s.crel) - dw;
+    const Vec lo = finite == zero ? (mv - em) + s.scale * (wl > zero ? wl : zero) : -inf;
+    const Vec hi = finite == zero ? (mv + em) + s.scale * (w * (1.0 + s.crel) + dw) : inf;
+    // no leader yet (arg < 0, best_lo = -inf): this arm leads
+    const Vec lo_lead = ag < zero ? inf : lo;
+    const Vec displaced = lo_lead > bl ? ha : hi;
+    const Vec cand = ag < zero ? -inf : displaced;
+    ho = ho > cand ? ho : cand;
+    ha = lo_lead > bl ? hi : ha;
+    ag = lo_lead > bl ? zero + s.arm : ag;
+    bl = lo_lead > bl ? lo : bl;
+    __builtin_memcpy(s.best_lo + r, &bl, sizeof(Vec));
+    __builtin_memcpy(s.arg + r, &ag, sizeof(Vec));
+    __builtin_memcpy(s.hi_arg + r, &ha, sizeof(Vec));
+    __builtin_memcpy(s.hi_other + r, &ho, sizeof(Vec));
+}
+
+// One arm's screen step over G float groups from xt (G W rows from r):
+// widths and means in float, the width's square root in float too (its
+// rounding, at most 2^-24 relative, lies well inside crel: see
+// WidthScreen::build_factors), the bounds in double.
+template <int W, int D, int G, int P>
+REELREC_INLINE void screen_groups(const float* xt, const float* N, const float* mu, int64_t r,
+                                  const ScreenStep& s) {
+    alignas(64) float q[G * W], m[G * W];
+    factor_pass<float, W, D, G, P, 0>(xt, N, mu, q, m);
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) sqrt_lanes<float, W>(q + g * W);
+#pragma GCC unroll 8
+    for (int h = 0; h < G * W; h += W / 2) screen_rows<double, W / 2, float>(q + h, m + h, r + h, s);
+}
+
+// Whole groups of n rows, G at a time (then one by one): the fused step of
+// ucb_screen_step for d = D on a register file of R vectors. G = 2 pays
+// with 16 registers (passes of few rows, each x_j load serving more FMAs);
+// with 32, one group in one pass ran as fast (measured).
+template <int W, int R, int D>
+REELREC_INLINE void screen_body(const float* xt, int64_t n, const float* N, const float* mu,
+                                const ScreenStep& s) {
+    constexpr int G = R >= 32 ? 1 : 2;
+    // one pass structure for both loops: a row's result must not depend on its batch
+    constexpr int P = factor_pass_rows(D, G, R);
+    const int64_t ng = (n + W - 1) / W;
+    int64_t g = 0;
+    for (; g + G <= ng; g += G) screen_groups<W, D, G, P>(xt + g * D * W, N, mu, g * W, s);
+    for (; g < ng; ++g) screen_groups<W, D, 1, P>(xt + g * D * W, N, mu, g * W, s);
+}
+
+template <int W, int R, std::size_t... Ds>
+REELREC_INLINE void screen_switch(const float* xt, int64_t n, int64_t d, const float* N, const float* mu,
+                                  const ScreenStep& s, std::index_sequence<Ds...>) {
+    (void)((d == static_cast<int64_t>(Ds + 1)
+                ? (screen_body<W, R, static_cast<int>(Ds + 1)>(xt, n, N, mu, s), true)
+                : false) ||
+           ...);
+}
 
 // Rows to float groups with their norms, lanes innermost (contiguous
 // stores, and the norms of a group's rows accumulate in one vector, each in
@@ -508,21 +687,13 @@ REELREC_INLINE void transpose_norms_body(const double* X, int64_t n, int64_t d, 
         float* dst = xt + g * d * W;
         double s2[W];
         for (int l = 0; l < W; ++l) s2[l] = 0.0;
-        if (rows == W) {
-            for (int64_t i = 0; i < d; ++i) {
-                for (int l = 0; l < W; ++l) {
-                    const double v = xg[l * d + i];
-                    dst[i * W + l] = static_cast<float>(v);
-                    s2[l] += v * v;
-                }
-            }
-        } else {
-            for (int64_t i = 0; i < d; ++i) {
-                for (int l = 0; l < W; ++l) {
-                    const double v = l < rows ? xg[l * d + i] : 0.0;
-                    dst[i * W + l] = static_cast<float>(v);
-                    s2[l] += v * v;
-                }
+        // one code path for whole and partial groups: a row's norm must not
+        // depend on the rows around it
+        for (int64_t i = 0; i < d; ++i) {
+            for (int l = 0; l < W; ++l) {
+                const double v = l < rows ? xg[l * d + i] : 0.0;
+                dst[i * W + l] = static_cast<float>(v);
+                s2[l] += v * v;
             }
         }
         for (int l = 0; l < rows; ++l) norms[g * W + l] = std::sqrt(s2[l]);
@@ -537,34 +708,68 @@ __attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, i
                                                               float* xt, double* norms) {
     transpose_norms_body<8>(X, n, d, xt, norms);
 }
+// 16 rows as two 8 x 8 double transposes per 8 features (shuffles, not
+// the strided scalar reads of the generic body), the norms summed down the
+// transposed columns, each in ascending feature order.
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void transpose_norms_avx512(const double* X, int64_t n,
                                                                                  int64_t d, float* xt,
                                                                                  double* norms) {
-    transpose_norms_body<16>(X, n, d, xt, norms);
+    const __m512i pair_lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i pair_hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    const int64_t ng = (n + 15) / 16;
+    for (int64_t g = 0; g < ng; ++g) {
+        float* dst = xt + g * d * 16;
+        for (int h = 0; h < 2; ++h) {
+            const int64_t r0 = g * 16 + h * 8;
+            const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n - r0)));
+            __m512d s2 = _mm512_setzero_pd();
+            for (int64_t c0 = 0; c0 < d; c0 += 8) {
+                const int cols = static_cast<int>(std::min<int64_t>(8, d - c0));
+                const __mmask8 cm = static_cast<__mmask8>((1u << cols) - 1u);
+                __m512d r[8], t[8], u[8];
+                for (int l = 0; l < 8; ++l) {
+                    r[l] = l < rows ? _mm512_maskz_loadu_pd(cm, X + (r0 + l) * d + c0) : _mm512_setzero_pd();
+                }
+                for (int l = 0; l < 8; l += 2) {
+                    t[l] = _mm512_unpacklo_pd(r[l], r[l + 1]);
+                    t[l + 1] = _mm512_unpackhi_pd(r[l], r[l + 1]);
+                }
+                // u[0 + k], k < 4: columns k and k + 4 of rows 0-3 (low) / 4-7 (u[4 + k])
+                for (int b = 0; b < 8; b += 4) {
+                    u[b + 0] = _mm512_permutex2var_pd(t[b + 0], pair_lo, t[b + 2]);
+                    u[b + 2] = _mm512_permutex2var_pd(t[b + 0], pair_hi, t[b + 2]);
+                    u[b + 1] = _mm512_permutex2var_pd(t[b + 1], pair_lo, t[b + 3]);
+                    u[b + 3] = _mm512_permutex2var_pd(t[b + 1], pair_hi, t[b + 3]);
+                }
+                for (int k = 0; k < 4; ++k) {
+                    r[k] = _mm512_shuffle_f64x2(u[k], u[4 + k], 0x44);
+                    r[k + 4] = _mm512_shuffle_f64x2(u[k], u[4 + k], 0xEE);
+                }
+                for (int k = 0; k < cols; ++k) {
+                    s2 = _mm512_fmadd_pd(r[k], r[k], s2);
+                    _mm256_storeu_ps(dst + (c0 + k) * 16 + h * 8, _mm512_cvtpd_ps(r[k]));
+                }
+            }
+            _mm512_mask_storeu_pd(norms + r0, static_cast<__mmask8>((1u << rows) - 1u), _mm512_sqrt_pd(s2));
+        }
+    }
 }
 #endif
 
-using ScreenFn = void (*)(const float*, const float*, const double*, int64_t, double, double, double, double,
-                          double, double*, double*, double*, double*);
-void screen_generic(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
-                    double emu, double scale, double arm, double* best_lo, double* arg, double* hi_arg,
-                    double* hi_other) {
-#define REELREC_SQRT_2(v) Vec{std::sqrt(v[0]), std::sqrt(v[1])}
-    REELREC_SCREEN_BODY(2, REELREC_SQRT_2)
+using ScreenFn = void (*)(const float*, int64_t, int64_t, const float*, const float*, const ScreenStep&);
+void screen_generic(const float* xt, int64_t n, int64_t d, const float* N, const float* mu,
+                    const ScreenStep& s) {
+    screen_switch<4, 16>(xt, n, d, N, mu, s, std::make_index_sequence<kLaneMaxD>{});
 }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) void screen_avx2(const float* q, const float* m, const double* xn,
-                                                     int64_t n, double cw, double crel, double emu,
-                                                     double scale, double arm, double* best_lo, double* arg,
-                                                     double* hi_arg, double* hi_other) {
-#define REELREC_SQRT_4(v) reinterpret_cast<Vec>(_mm256_sqrt_pd(reinterpret_cast<__m256d>(v)))
-    REELREC_SCREEN_BODY(4, REELREC_SQRT_4)
+__attribute__((target("avx2,fma"))) void screen_avx2(const float* xt, int64_t n, int64_t d, const float* N,
+                                                     const float* mu, const ScreenStep& s) {
+    screen_switch<8, 16>(xt, n, d, N, mu, s, std::make_index_sequence<kLaneMaxD>{});
 }
-__attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(
-    const float* q, const float* m, const double* xn, int64_t n, double cw, double crel, double emu,
-    double scale, double arm, double* best_lo, double* arg, double* hi_arg, double* hi_other) {
-#define REELREC_SQRT_8(v) reinterpret_cast<Vec>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(v)))
-    REELREC_SCREEN_BODY(8, REELREC_SQRT_8)
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void screen_avx512(const float* xt, int64_t n, int64_t d,
+                                                                        const float* N, const float* mu,
+                                                                        const ScreenStep& s) {
+    screen_switch<16, 32>(xt, n, d, N, mu, s, std::make_index_sequence<kLaneMaxD>{});
 }
 #endif
 
@@ -578,11 +783,6 @@ void dot_generic(const double* xt, int64_t n, int64_t d, const double* mu, doubl
 }
 void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, float* q) {
     lanes_body<float, 4>(xt, n, d, S, q);
-}
-using LaneFactorKernel = void (*)(const float*, int64_t, int64_t, const float*, const float*, float*, float*);
-void lanes_factor_generic_f(const float* xt, int64_t n, int64_t d, const float* N, const float* mu, float* q,
-                            float* m) {
-    lanes_factor_switch<float, 4>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -598,16 +798,6 @@ __attribute__((target("avx2,fma"))) void dot_avx2(const double* xt, int64_t n, i
 __attribute__((target("avx512f,avx2,fma"))) void dot_avx512(const double* xt, int64_t n, int64_t d,
                                                             const double* mu, double* out) {
     lanes_dot_body<double, 8>(xt, n, d, mu, out);
-}
-__attribute__((target("avx2,fma"))) void lanes_factor_avx2_f(const float* xt, int64_t n, int64_t d,
-                                                             const float* N, const float* mu, float* q,
-                                                             float* m) {
-    lanes_factor_switch<float, 8>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
-}
-__attribute__((target("avx512f,avx2,fma"))) void lanes_factor_avx512_f(const float* xt, int64_t n, int64_t d,
-                                                                       const float* N, const float* mu,
-                                                                       float* q, float* m) {
-    lanes_factor_switch<float, 16>(xt, n, d, N, mu, q, m, std::make_index_sequence<kLaneMaxD>{});
 }
 __attribute__((target("avx2,fma"))) void lanes_avx2_f(const float* xt, int64_t n, int64_t d, const float* S,
                                                       float* q) {
@@ -706,7 +896,6 @@ struct Dispatch {
     void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
     LaneKernel<double> lanes = lanes_generic;
     LaneKernel<float> lanes_f = lanes_generic_f;
-    LaneFactorKernel lanes_factor_f = lanes_factor_generic_f;
     ScreenFn screen = screen_generic;
     TransposeNormsFn transpose_norms = transpose_norms_generic;
     void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
@@ -727,7 +916,6 @@ struct Dispatch {
             rank1 = rank1_avx512;
             lanes = lanes_avx512;
             lanes_f = lanes_avx512_f;
-            lanes_factor_f = lanes_factor_avx512_f;
             screen = screen_avx512;
             transpose_norms = transpose_norms_avx512;
             dot = dot_avx512;
@@ -742,7 +930,6 @@ struct Dispatch {
             rank1 = rank1_avx2;
             lanes = lanes_avx2;
             lanes_f = lanes_avx2_f;
-            lanes_factor_f = lanes_factor_avx2_f;
             screen = screen_avx2;
             transpose_norms = transpose_norms_avx2;
             dot = dot_avx2;
@@ -888,16 +1075,52 @@ void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S,
     dispatch().lanes_f(xt, n_rows, d, S, q);
 }
 
-void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
-                            float* q, float* m) {
-    dispatch().lanes_factor_f(xt, n_rows, d, N, mu, q, m);
+void ucb_screen_step(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
+                     const double* xn, double cw, double crel, double emu, double scale, int64_t arm,
+                     double* best_lo, double* arg, double* hi_arg, double* hi_other) {
+    const ScreenStep s{xn, cw, crel, emu, scale, static_cast<double>(arm), best_lo, arg, hi_arg, hi_other};
+    dispatch().screen(xt, n_rows, d, N, mu, s);
 }
 
-void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
-                     double emu, double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg,
-                     double* hi_other) {
-    dispatch().screen(q, m, xn, n, cw, crel, emu, scale, static_cast<double>(arm), best_lo, arg, hi_arg,
-                      hi_other);
+bool ucb_screen_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, int64_t n_arms,
+                    const float* N, const float* mu, const double* cw, double crel, const double* emu,
+                    double scale, double* xn, double* best_lo, double* arg, double* hi_arg,
+                    double* hi_other) {
+    TransposeNormsFn transpose = transpose_norms_generic;
+    ScreenFn screen = screen_generic;
+    int64_t lanes = 4;
+#ifdef REELREC_X86_DISPATCH
+    if (isa == "avx2" && dispatch().has_avx2) {
+        transpose = transpose_norms_avx2;
+        screen = screen_avx2;
+        lanes = 8;
+    } else if (isa == "avx512" && dispatch().has_avx512) {
+        transpose = transpose_norms_avx512;
+        screen = screen_avx512;
+        lanes = 16;
+    } else if (isa != "generic") {
+        return false;
+    }
+#else
+    if (isa != "generic") return false;
+#endif
+    if (d < 1 || d > kLaneMaxD) return false;
+    const int64_t padded = (n_rows + lanes - 1) / lanes * lanes;
+    std::vector<float> xt(static_cast<std::size_t>(padded * d));
+    std::vector<double> norms(static_cast<std::size_t>(padded), 0.0), lo(norms.size(), -HUGE_VAL),
+        ag(norms.size(), -1.0), ha(norms.size(), -HUGE_VAL), ho(norms.size(), -HUGE_VAL);
+    transpose(X, n_rows, d, xt.data(), norms.data());
+    for (int64_t a = 0; a < n_arms; ++a) {
+        const ScreenStep s{norms.data(),           cw[a],     crel,      emu[a],    scale,
+                           static_cast<double>(a), lo.data(), ag.data(), ha.data(), ho.data()};
+        screen(xt.data(), n_rows, d, N + a * d * d, mu + a * d, s);
+    }
+    std::copy_n(norms.data(), n_rows, xn);
+    std::copy_n(lo.data(), n_rows, best_lo);
+    std::copy_n(ag.data(), n_rows, arg);
+    std::copy_n(ha.data(), n_rows, hi_arg);
+    std::copy_n(ho.data(), n_rows, hi_other);
+    return true;
 }
 
 void gram_accumulate(const double* X, int64_t n_rows, int64_t ld, int64_t d, double* G) {

@@ -75,21 +75,11 @@ void quadform_transpose(const float* X, int64_t n_rows, int64_t ld, int64_t d, f
 void quadform_transpose_norms(const double* X, int64_t n_rows, int64_t d, float* xt, double* norms);
 void quadform_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* S, double* q);
 void quadform_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* S, float* q);
-// The UCB screen of small d (contextual.hpp), single precision, one pass
-// over float groups: q[r] = |N x_r|^2 and m[r] = mu . x_r for an upper
-// triangular N with S = N^T N. q and m need room for whole groups (n_rows
-// rounded up to the float lane count).
-//
-// Why a factor: x^T S x from S's entries cancels badly when S has large
-// entries along directions the contexts avoid (collinear features: a
-// posterior that is wide where no data ever comes), so its float error
-// bound is useless there; z = N x has an absolute error below gamma_{d+2}
-// ||N||_F |x| (||N||_F^2 = trace S), a small fraction of the width |z|.
-void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
-                            float* q, float* m);
-// One arm's step of the UCB screen over n rows (n rounded up to whole
-// groups of 8; all arrays need that room). From the float q, m above, with w
-// = sqrt(max(q, 0)), dw = cw * xn[r] and em = emu * xn[r] (xn = |x|), the
+// One arm's step of the UCB screen of small d (contextual.hpp) over n rows
+// of float groups xt (quadform_transpose_norms, xn = |x| per row; arrays
+// need room for whole float groups). In single precision, from an upper
+// triangular N with S = N^T N and float means mu: q = |N x|^2, m = mu . x
+// and w = sqrt(q). Then, with dw = cw * xn[r] and em = emu * xn[r], the
 // arm's score m + scale * w lies in
 //   [lo, hi] = [(m - em) + scale * max(w (1 - crel) - dw, 0),
 //               (m + em) + scale * (w (1 + crel) + dw)]
@@ -98,9 +88,21 @@ void quadform_factor_rows_t(const float* xt, int64_t n_rows, int64_t d, const fl
 // it (arg: the first such arm; -1 before any), that arm's upper bound
 // (hi_arg) and the largest upper bound of all other arms (hi_other): when
 // hi_other < best_lo, arm arg's score beats every other arm's.
-void ucb_screen_step(const float* q, const float* m, const double* xn, int64_t n, double cw, double crel,
-                     double emu, double scale, int64_t arm, double* best_lo, double* arg, double* hi_arg,
-                     double* hi_other);
+//
+// Why a factor: x^T S x from S's entries cancels badly when S has large
+// entries along directions the contexts avoid (collinear features: a
+// posterior that is wide where no data ever comes), so its float error
+// bound is useless there; z = N x has an absolute error below gamma_{d+2}
+// ||N||_F |x| (||N||_F^2 = trace S), a small fraction of the width |z|.
+void ucb_screen_step(const float* xt, int64_t n_rows, int64_t d, const float* N, const float* mu,
+                     const double* xn, double cw, double crel, double emu, double scale, int64_t arm,
+                     double* best_lo, double* arg, double* hi_arg, double* hi_other);
+// Test hook: the transpose and every arm's step (arms 0..n_arms-1, N and mu
+// stacked, cw and emu per arm) with a named kernel ("generic", "avx2",
+// "avx512"); the outputs have n_rows entries. False when this CPU cannot run it.
+bool ucb_screen_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, int64_t n_arms,
+                    const float* N, const float* mu, const double* cw, double crel, const double* emu,
+                    double scale, double* xn, double* best_lo, double* arg, double* hi_arg, double* hi_other);
 // out[r] = mu . x_r from the same double groups (the means of a block, without a GEMM).
 void dot_rows_t(const double* xt, int64_t n_rows, int64_t d, const double* mu, double* out);
 

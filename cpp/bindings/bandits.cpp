@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bandits/counting.hpp"
 #include "bandits/dense.hpp"
@@ -263,16 +265,20 @@ void bind_bandits(py::module_& m) {
         py::arg("X"), py::arg("S"), py::arg("isa"), py::arg("single") = false);
     m.def(
         "bandits_gram",
-        [](const Array<double>& X, const std::string& isa) {
+        [](const Array<double>& X, const std::string& isa, const std::optional<Array<double>>& G0) {
             require_ndim(X, 2, "X");
             const int64_t n = X.shape(0), d = X.shape(1);
             Array<double> G({d, d});
             std::fill(G.mutable_data(), G.mutable_data() + d * d, 0.0);
+            if (G0) {
+                require(G0->size() == d * d, "G: expected a d x d matrix to accumulate into");
+                std::copy_n(G0->data(), d * d, G.mutable_data());
+            }
             const bool ok = gram_accumulate_isa(isa, X.data(), n, d, d, G.mutable_data());
             if (!ok) return py::object(py::none());
             return py::object(G);
         },
-        py::arg("X"), py::arg("isa"));
+        py::arg("X"), py::arg("isa"), py::arg("G") = py::none());
     m.def(
         "bandits_quadform_factor",
         [](const Array<double>& X, const Array<double>& L, const std::string& isa) {
@@ -288,6 +294,32 @@ void bind_bandits(py::module_& m) {
             return py::object(q);
         },
         py::arg("X"), py::arg("L"), py::arg("isa"));
+    m.def(
+        "bandits_ucb_screen",
+        [](const Array<double>& X, const Array<double>& N, const Array<double>& mu, const Array<double>& cw,
+           double crel, const Array<double>& emu, double scale, const std::string& isa) {
+            require_ndim(X, 2, "X");
+            require_ndim(N, 3, "N");
+            require_ndim(mu, 2, "mu");
+            const int64_t n = X.shape(0), d = X.shape(1), arms = N.shape(0);
+            require(N.shape(1) == d && N.shape(2) == d, "N: expected n_arms x d x d factors");
+            require(mu.shape(0) == arms && mu.shape(1) == d, "mu: expected n_arms x d means");
+            require(cw.size() == arms && emu.size() == arms, "cw, emu: expected one value per arm");
+            const std::vector<float> nf(N.data(), N.data() + arms * d * d),
+                mf(mu.data(), mu.data() + arms * d);
+            Array<double> xn(n), lo(n), arg(n), hi_arg(n), hi_other(n);
+            bool ok;
+            {
+                py::gil_scoped_release release;
+                ok = ucb_screen_isa(isa, X.data(), n, d, arms, nf.data(), mf.data(), cw.data(), crel,
+                                    emu.data(), scale, xn.mutable_data(), lo.mutable_data(),
+                                    arg.mutable_data(), hi_arg.mutable_data(), hi_other.mutable_data());
+            }
+            if (!ok) return py::object(py::none());
+            return py::object(py::make_tuple(xn, lo, arg, hi_arg, hi_other));
+        },
+        py::arg("X"), py::arg("N"), py::arg("mu"), py::arg("cw"), py::arg("crel"), py::arg("emu"),
+        py::arg("scale"), py::arg("isa"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
     m.def(
         "bandits_fma_peak_probe",

@@ -517,7 +517,6 @@ def bandits_quadform_factor(
 ) -> npt.NDArray[np.float64] | None: ...
 def bandits_quadform_f32_error_factor(d: int) -> float: ...
 def bandits_fma_peak_probe(single: bool, iterations: int) -> tuple[float, int]: ...
-def bandits_gram(X: npt.NDArray[np.float64], isa: str) -> npt.NDArray[np.float64] | None: ...
 def bandits_ridge_gram(
     X: npt.NDArray[np.float64], r: npt.NDArray[np.float64], rows: npt.NDArray[np.int64], isa: str
 ) -> npt.NDArray[np.float64] | None: ...
@@ -528,6 +527,19 @@ def bandits_spd_inverse(
 def bandits_block_means(
     X: npt.NDArray[np.float64], Mu: npt.NDArray[np.float64], isa: str
 ) -> npt.NDArray[np.float64] | None: ...
+def bandits_gram(
+    X: npt.NDArray[np.float64], isa: str, G: npt.NDArray[np.float64] | None = None
+) -> npt.NDArray[np.float64] | None: ...
+def bandits_ucb_screen(
+    X: npt.NDArray[np.float64],
+    N: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+    cw: npt.NDArray[np.float64],
+    crel: float,
+    emu: npt.NDArray[np.float64],
+    scale: float,
+    isa: str,
+) -> tuple[npt.NDArray[np.float64], ...] | None: ...
 
 class _BanditState:
     @property

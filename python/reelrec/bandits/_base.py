@@ -27,6 +27,7 @@ would have.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 from abc import ABC, abstractmethod
@@ -42,6 +43,24 @@ __all__ = ["BanditPolicy", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _FORMAT = "reelrec-bandit"
+
+
+@functools.lru_cache(maxsize=64)
+def _int_seed(value: int) -> int:
+    return seed_from(value)
+
+
+def _seed(random_state: Any) -> int:
+    """``seed_from(random_state)``, memoised for plain non-negative int seeds.
+
+    The seed of an int is a pure function of it, and deriving it (a NumPy
+    ``SeedSequence``) costs more than a small fit's validation; ``fit`` needs
+    it up to three times. Anything else (None, generators, errors) goes
+    through ``seed_from`` every time.
+    """
+    if type(random_state) is int and random_state >= 0:
+        return _int_seed(random_state)
+    return seed_from(random_state)
 
 
 def _check_int(value: Any, name: str, *, minimum: int) -> int:
@@ -136,7 +155,7 @@ class BanditPolicy(ParamsMixin, ABC):
         _check_real(self.new_arm_share, "new_arm_share", low=0.0, high=1.0)
         _check_int(self.new_arm_pulls, "new_arm_pulls", minimum=1)
         if self.random_state is not None and not isinstance(self.random_state, np.random.Generator):
-            seed_from(self.random_state)
+            _seed(self.random_state)
 
     def _store_params(self, values: dict[str, Any]) -> None:
         """Store the constructor's arguments as given: ``self._store_params(locals())``."""
@@ -158,7 +177,7 @@ class BanditPolicy(ParamsMixin, ABC):
         if native is None:
             self._validate_common()
             self._validate_params()
-            native = self._make_native(seed_from(self.random_state))
+            native = self._make_native(_seed(self.random_state))
             self._native = native
             self._built_with = self._structure()
         return native
@@ -367,7 +386,7 @@ class BanditPolicy(ParamsMixin, ABC):
             self._native = None
         native = self._state
         arms, r, X = self._check_feedback(decisions, rewards, contexts, ("decisions", "rewards"))
-        self._fit(native, arms, r, X, seed_from(self.random_state))
+        self._fit(native, arms, r, X, _seed(self.random_state))
         return self
 
     @abstractmethod
