@@ -88,26 +88,36 @@ namespace reelrec::bandits {
 
 // Single-precision copies of the arms' width matrices for screening.
 struct WidthScreen {
-    std::vector<float> matrices;    // n_slots x d x d (live slots filled)
+    std::vector<float> matrices;    // n_slots x d x d (live slots filled), or empty
     std::vector<double> frobenius;  // ||S_a||_F per slot
     const double* exact = nullptr;  // the double matrices, n_slots x d x d
 
-    void build(const double* S, int64_t n_slots, int64_t d, const std::vector<int64_t>& live) {
+    // Frobenius norms and, with copies, the float matrices. The factored
+    // paths never read the copies (16 MB for 100 arms at d = 200), so their
+    // callers skip them and call copy_matrices only if build_factors fails.
+    void build(const double* S, int64_t n_slots, int64_t d, const std::vector<int64_t>& live,
+               bool copies = true) {
         exact = S;
-        matrices.assign(static_cast<std::size_t>(n_slots * d * d), 0.0f);
         frobenius.assign(static_cast<std::size_t>(n_slots), 0.0);
         for (int64_t a : live) {
             const double* src = S + a * d * d;
-            float* dst = matrices.data() + a * d * d;
             double f = 0.0;
-            for (int64_t i = 0; i < d * d; ++i) {
-                dst[i] = static_cast<float>(src[i]);
-                f += src[i] * src[i];
-            }
+            for (int64_t i = 0; i < d * d; ++i) f += src[i] * src[i];
             frobenius[a] = std::sqrt(f);
         }
+        matrices.clear();
+        if (copies) copy_matrices(n_slots, d, live);
+        factors.clear();
         means.clear();
         factors_tried = false;
+    }
+    void copy_matrices(int64_t n_slots, int64_t d, const std::vector<int64_t>& live) {
+        matrices.assign(static_cast<std::size_t>(n_slots * d * d), 0.0f);
+        for (int64_t a : live) {
+            const double* src = exact + a * d * d;
+            float* dst = matrices.data() + a * d * d;
+            for (int64_t i = 0; i < d * d; ++i) dst[i] = static_cast<float>(src[i]);
+        }
     }
 
     bool factors_tried = false;
@@ -453,14 +463,15 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 if (f32_widths) {
                     if (lanes) quadform_transpose(xf.data(), nb, d, d, xtf.data());
                     for (int64_t a : live) {
-                        const float* Sa = screen->matrices.data() + a * d * d;
-                        if (lanes) {
-                            quadform_rows_t(xtf.data(), nb, d, Sa, qf.data());
-                        } else if (factored) {
+                        if (factored) {
                             quadform_factor_rows(xf.data(), nb, d, d, screen->factors.data() + a * d * d,
                                                  qf.data());
+                        } else if (lanes) {
+                            quadform_rows_t(xtf.data(), nb, d, screen->matrices.data() + a * d * d,
+                                            qf.data());
                         } else {
-                            quadform_rows(xf.data(), nb, d, d, Sa, qf.data());
+                            quadform_rows(xf.data(), nb, d, d, screen->matrices.data() + a * d * d,
+                                          qf.data());
                         }
                         scaled_sqrt(qf.data(), q.data(), nb, scale);
                         for (int64_t r = 0; r < nb; ++r) W(r, a) = q[r];

@@ -358,14 +358,19 @@ void LinearBandit::select(const double* X, int64_t n, const Availability& avail,
                                   ? (d >= kScreenMinFeatures || ucb_lanes) && n >= kScreenMinRequests
                                   : d >= kFloatWidthMinFeatures;
         // Float factors: the small-d UCB screen, and every screen of large d.
+        // Large d reads nothing else once they exist, so its float copies of
+        // S are made only if the factorisation fails; small d (tiny copies)
+        // keeps them for the screens a mask or a Thompson rule takes.
         const bool factors = ucb_lanes || !quadform_lanes_apply(d);
         if (screened && (!screen_valid_ || (factors && !screen_.factors_tried))) {
             std::vector<int64_t> live;
             for (int64_t a = 0; a < core.arms.n_slots(); ++a) {
                 if (core.arms.is_active(a)) live.push_back(a);
             }
-            if (!screen_valid_) screen_.build(cov, core.arms.n_slots(), d, live);
-            if (factors) screen_.build_factors(theta_.data(), core.arms.n_slots(), d, live);
+            const int64_t slots = core.arms.n_slots();
+            if (!screen_valid_) screen_.build(cov, slots, d, live, /*copies=*/quadform_lanes_apply(d));
+            if (factors && !screen_.factors_tried) screen_.build_factors(theta_.data(), slots, d, live);
+            if (screen_.factors.empty() && screen_.matrices.empty()) screen_.copy_matrices(slots, d, live);
             screen_valid_ = true;
         }
         contextual_select(
