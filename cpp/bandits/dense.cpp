@@ -368,22 +368,23 @@ const Dispatch& dispatch() {
 // The kernels of a named instruction set; false when this CPU cannot run it.
 struct Kernels {
     InverseFn inverse;
+    bool (*cholesky)(double*, int64_t);
     MeansFn means;
     GramFn gram;
     int64_t panel;
 };
 bool pick(const std::string& isa, Kernels& k) {
     if (isa == "generic") {
-        k = {inverse_generic, means_generic, gram_generic, 4};
+        k = {inverse_generic, cholesky_generic, means_generic, gram_generic, 4};
         return true;
     }
 #ifdef REELREC_X86_DISPATCH
     if (isa == "avx2" && dispatch().has_avx2) {
-        k = {inverse_avx2, means_avx2, gram_avx2, 8};
+        k = {inverse_avx2, cholesky_avx2, means_avx2, gram_avx2, 8};
         return true;
     }
     if (isa == "avx512" && dispatch().has_avx512) {
-        k = {inverse_avx512, means_avx512, gram_avx512, 16};
+        k = {inverse_avx512, cholesky_avx512, means_avx512, gram_avx512, 16};
         return true;
     }
 #endif
@@ -413,11 +414,22 @@ void run_gram(GramFn fn, int64_t panel, const double* X, const double* r, const 
 
 bool spd_inverse(double* A, int64_t d, double* work) { return dispatch().inverse(A, d, work); }
 
-bool spd_cholesky(double* A, int64_t d) {
-    if (!dispatch().cholesky(A, d)) return false;
+namespace {
+bool run_cholesky(bool (*fn)(double*, int64_t), double* A, int64_t d) {
+    if (!fn(A, d)) return false;
     for (int64_t i = 0; i < d; ++i) {
         for (int64_t j = 0; j < i; ++j) A[i * d + j] = 0.0;
     }
+    return true;
+}
+}  // namespace
+
+bool spd_cholesky(double* A, int64_t d) { return run_cholesky(dispatch().cholesky, A, d); }
+
+bool spd_cholesky_isa(const std::string& isa, double* A, int64_t d, bool& ok) {
+    Kernels k;
+    if (!pick(isa, k)) return false;
+    ok = run_cholesky(k.cholesky, A, d);
     return true;
 }
 

@@ -41,6 +41,7 @@ bool spd_inverse(double* A, int64_t d, double* work);
 // A = U^T U in place for the same A: U (upper triangular) replaces A, zeros
 // below the diagonal. False when a pivot is not positive and finite.
 bool spd_cholesky(double* A, int64_t d);
+bool spd_cholesky_isa(const std::string& isa, double* A, int64_t d, bool& ok);
 // The same with a named kernel ("generic", "avx2", "avx512"), for tests of
 // every code path: false when this CPU cannot run it, else ok = the result.
 bool spd_inverse_isa(const std::string& isa, double* A, int64_t d, double* work, bool& ok);

@@ -373,6 +373,23 @@ void bind_bandits(py::module_& m) {
         },
         py::arg("A"), py::arg("isa"));
     m.def(
+        "bandits_spd_cholesky",
+        [](const Array<double>& A, const std::string& isa) {
+            require_ndim(A, 2, "A");
+            const int64_t d = A.shape(0);
+            require(A.shape(1) == d, "A: expected a square matrix");
+            Array<double> U({d, d});
+            std::copy(A.data(), A.data() + d * d, U.mutable_data());
+            bool ran, ok = false;
+            {
+                py::gil_scoped_release release;
+                ran = spd_cholesky_isa(isa, U.mutable_data(), d, ok);
+            }
+            if (!ran) return py::object(py::none());
+            return py::object(py::make_tuple(U, ok));
+        },
+        py::arg("A"), py::arg("isa"));
+    m.def(
         "bandits_block_means",
         [](const Array<double>& X, const Array<double>& Mu, const std::string& isa) {
             require_ndim(X, 2, "X");
