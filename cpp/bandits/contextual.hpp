@@ -451,14 +451,15 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     choose_rows(r0, nb);
                     return;
                 }
-                for (int64_t r = 0; r < nb; ++r) {
-                    double s2 = 0.0;
-                    for (int64_t i = 0; i < d; ++i) {
-                        const double v = xb[r * d + i];
-                        xf[r * d + i] = static_cast<float>(v);
-                        s2 += v * v;
+                // Float contexts; |x|^2 only for the UCB bounds (Thompson
+                // widths carry no bound).
+                for (int64_t i = 0; i < nb * d; ++i) xf[i] = static_cast<float>(xb[i]);
+                if (greedy) {
+                    for (int64_t r = 0; r < nb; ++r) {
+                        double s2 = 0.0;
+                        for (int64_t i = 0; i < d; ++i) s2 += xb[r * d + i] * xb[r * d + i];
+                        xnorm2[r] = s2;
                     }
-                    xnorm2[r] = s2;
                 }
                 if (f32_widths) {
                     if (lanes) quadform_transpose(xf.data(), nb, d, d, xtf.data());
