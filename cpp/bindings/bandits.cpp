@@ -354,41 +354,33 @@ void bind_bandits(py::module_& m) {
         },
         py::arg("X"), py::arg("r"), py::arg("rows"), py::arg("isa"));
     m.def("bandits_dense_isa", [] { return std::string(dense_isa()); });
-    m.def(
-        "bandits_spd_inverse",
-        [](const Array<double>& A, const std::string& isa) {
+    // In-place SPD kernels on a copy of A: (result, ok), or None for an ISA
+    // this CPU cannot run.
+    auto spd_hook = [](auto&& kernel) {
+        return [kernel](const Array<double>& A, const std::string& isa) {
             require_ndim(A, 2, "A");
             const int64_t d = A.shape(0);
             require(A.shape(1) == d, "A: expected a square matrix");
-            Array<double> P({d, d});
-            std::copy(A.data(), A.data() + d * d, P.mutable_data());
-            std::vector<double> work(static_cast<std::size_t>(d * d));
+            Array<double> out({d, d});
+            std::copy(A.data(), A.data() + d * d, out.mutable_data());
             bool ran, ok = false;
             {
                 py::gil_scoped_release release;
-                ran = spd_inverse_isa(isa, P.mutable_data(), d, work.data(), ok);
+                ran = kernel(isa, out.mutable_data(), d, ok);
             }
             if (!ran) return py::object(py::none());
-            return py::object(py::make_tuple(P, ok));
-        },
-        py::arg("A"), py::arg("isa"));
-    m.def(
-        "bandits_spd_cholesky",
-        [](const Array<double>& A, const std::string& isa) {
-            require_ndim(A, 2, "A");
-            const int64_t d = A.shape(0);
-            require(A.shape(1) == d, "A: expected a square matrix");
-            Array<double> U({d, d});
-            std::copy(A.data(), A.data() + d * d, U.mutable_data());
-            bool ran, ok = false;
-            {
-                py::gil_scoped_release release;
-                ran = spd_cholesky_isa(isa, U.mutable_data(), d, ok);
-            }
-            if (!ran) return py::object(py::none());
-            return py::object(py::make_tuple(U, ok));
-        },
-        py::arg("A"), py::arg("isa"));
+            return py::object(py::make_tuple(out, ok));
+        };
+    };
+    m.def("bandits_spd_inverse", spd_hook([](const std::string& isa, double* A, int64_t d, bool& ok) {
+              std::vector<double> work(static_cast<std::size_t>(d * d));
+              return spd_inverse_isa(isa, A, d, work.data(), ok);
+          }),
+          py::arg("A"), py::arg("isa"));
+    m.def("bandits_spd_cholesky", spd_hook([](const std::string& isa, double* A, int64_t d, bool& ok) {
+              return spd_cholesky_isa(isa, A, d, ok);
+          }),
+          py::arg("A"), py::arg("isa"));
     m.def(
         "bandits_block_means",
         [](const Array<double>& X, const Array<double>& Mu, const std::string& isa) {
