@@ -4,9 +4,15 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "bandits/rng.hpp"
 #include "common/parallel.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 namespace reelrec::bandits {
 
@@ -14,6 +20,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr int64_t kMaxFusedWins = SlateSelector::kMaxFusedCandidates;
 
 inline void erase_value(std::vector<int64_t>& v, int64_t value) {
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -169,11 +176,96 @@ count_wins_avx2(const float* z, double m, double w, const double* before, const 
 }
 #endif
 
+// The fused scan in single precision, with a filter that keeps every count
+// that of REELREC_MC_FUSED_WINS bit for bit. A float score v_f = m_f + w_f z
+// (FMA or not) and the double score s = m + (w z) of the definition differ by
+// at most E = 3.001 u M (u = 2^-24, M = max over the request's candidates of
+// |m| + |w| max|z|; the conversions of m and w, two float roundings, two
+// double ones); maxima of such scores differ by at most E too. A draw is a
+// win when v_f > b_f + T and v_f > a_f + T, a loss when v_f < b_f - T or
+// v_f < a_f - T (b, a: the best earlier and later scores), with
+// T = 16 u M + 2^-100: beyond 2 E plus the rounding of b_f +- T (u M), so a
+// decided draw is decided the same way in exact double arithmetic. The
+// others (scores within ~1e-6 M of each other, or a NaN) are recounted one
+// lane at a time in double (exact_lane_win). Twice the lanes of the double
+// kernel and FMAs instead of a multiply and an add.
+__attribute__((noinline, optimize("fp-contract=off"))) int64_t
+exact_lane_win(const double* m, const double* w, const float* const* z, int64_t nc, int64_t pos, int64_t j) {
+    double before = kNegInf, after = kNegInf;
+    for (int64_t c = 0; c < nc; ++c) {
+        if (c == pos) continue;
+        const double wz = w[c] * static_cast<double>(z[c][j]);
+        const double v = m[c] + wz;
+        double& best = c < pos ? before : after;
+        best = best < v ? v : best;
+    }
+    const double wz = w[pos] * static_cast<double>(z[pos][j]);
+    const double v = m[pos] + wz;
+    return static_cast<int>(v > before) & static_cast<int>(v >= after);
+}
+
+#define REELREC_MC_INLINE inline __attribute__((always_inline))
+
+namespace mc_generic {
+template <class VecI>
+REELREC_MC_INLINE bool any_lane(VecI v) {
+    uint64_t b[sizeof(VecI) / sizeof(uint64_t)];
+    __builtin_memcpy(b, &v, sizeof(VecI));
+    uint64_t o = 0;
+    for (uint64_t x : b) o |= x;
+    return o != 0;
+}
+#include "bandits/mc_filter.inc"
+}  // namespace mc_generic
+#ifdef REELREC_MC_DISPATCH
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace mc_avx2 {
+template <class VecI>
+REELREC_MC_INLINE bool any_lane(VecI v) {
+    const __m256i x = reinterpret_cast<__m256i>(v);
+    return !_mm256_testz_si256(x, x);
+}
+#include "bandits/mc_filter.inc"
+}  // namespace mc_avx2
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx2,fma")
+namespace mc_avx512 {
+template <class VecI>
+REELREC_MC_INLINE bool any_lane(VecI v) {
+    const __m512i x = reinterpret_cast<__m512i>(v);
+    return _mm512_test_epi32_mask(x, x) != 0;
+}
+#include "bandits/mc_filter.inc"
+}  // namespace mc_avx512
+#pragma GCC pop_options
+#endif
+
+using FilterWins = int64_t (*)(const double*, const double*, const float* const*, int64_t, int64_t, int64_t,
+                               float);
+int64_t filter_wins_generic(const double* m, const double* w, const float* const* z, int64_t nc, int64_t pos,
+                            int64_t n, float T) {
+    return mc_generic::filter_wins_body<4>(m, w, z, nc, pos, n, T);
+}
+#ifdef REELREC_MC_DISPATCH
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) int64_t filter_wins_avx512(
+    const double* m, const double* w, const float* const* z, int64_t nc, int64_t pos, int64_t n, float T) {
+    return mc_avx512::filter_wins_body<16>(m, w, z, nc, pos, n, T);
+}
+__attribute__((target("avx2,fma"))) int64_t filter_wins_avx2(const double* m, const double* w,
+                                                             const float* const* z, int64_t nc, int64_t pos,
+                                                             int64_t n, float T) {
+    return mc_avx2::filter_wins_body<8>(m, w, z, nc, pos, n, T);
+}
+#endif
+
 struct McDispatch {
     void (*running_max)(double*, const float*, double, double, int64_t) = running_max_generic;
     int64_t (*count_wins)(const float*, double, double, const double*, const double*,
                           int64_t) = count_wins_generic;
     FusedWins fused_wins = fused_wins_generic;
+    FilterWins filter_wins = filter_wins_generic;
     McDispatch() {
 #ifdef REELREC_MC_DISPATCH
         __builtin_cpu_init();
@@ -181,10 +273,12 @@ struct McDispatch {
             running_max = running_max_avx512;
             count_wins = count_wins_avx512;
             fused_wins = fused_wins_avx512;
+            filter_wins = filter_wins_avx512;
         } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
             running_max = running_max_avx2;
             count_wins = count_wins_avx2;
             fused_wins = fused_wins_avx2;
+            filter_wins = filter_wins_avx2;
         }
 #endif
     }
@@ -201,6 +295,23 @@ inline void mc_running_max(double* best, const float* z, double m, double w, int
 inline int64_t mc_count_wins(const float* z, double m, double w, const double* before, const double* after,
                              int64_t n) {
     return mc_dispatch().count_wins(z, m, w, before, after, n);
+}
+
+// T of the filter (see exact_lane_win) for the error scale M, rounded up to a float.
+float mc_filter_margin(double M) {
+    const double t = 16.0 * 0x1p-24 * M * (1.0 + 1e-6) + 0x1p-100;
+    float T = static_cast<float>(t);
+    if (static_cast<double>(T) < t) T = std::nextafter(T, std::numeric_limits<float>::infinity());
+    return T;
+}
+
+// Wins of candidate pos: the float filter when its scores cannot overflow
+// (M = max |m| + |w| max|z| < 1e30), else the double scan. zc and zf hold
+// the same draws (double rows padded to kPoolPad, float rows to kPoolPadF).
+int64_t scan_wins(FusedWins fused, FilterWins filter, const double* mc, const double* wc,
+                  const double* const* zc, const float* const* zf, double M, int64_t nc, int64_t pos,
+                  int64_t n) {
+    return M < 1e30 ? filter(mc, wc, zf, nc, pos, n, mc_filter_margin(M)) : fused(mc, wc, zc, nc, pos, n);
 }
 
 }  // namespace
@@ -259,6 +370,21 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
                 pool_d_[a * pad + j] = static_cast<double>(pool_[a * n_mc + j]);
         }
         pool_pad_ = pad;
+        // The same draws in float for the filtered scan (rows padded to
+        // kPoolPadF), and each row's largest magnitude for its error bound.
+        const int64_t pad_f = (n_mc + kPoolPadF - 1) / kPoolPadF * kPoolPadF;
+        pool_f_.assign(static_cast<std::size_t>(pad_f * S), 0.0f);
+        pool_zmax_.assign(static_cast<std::size_t>(S), 0.0);
+        for (int64_t a = 0; a < S; ++a) {
+            float zmax = 0.0f;
+            for (int64_t j = 0; j < n_mc; ++j) {
+                const float z = pool_[a * n_mc + j];
+                pool_f_[a * pad_f + j] = z;
+                zmax = std::max(zmax, std::abs(z));
+            }
+            pool_zmax_[a] = zmax;
+        }
+        pool_pad_f_ = pad_f;
     }
 }
 
@@ -375,14 +501,19 @@ bool SlateSelector::normal_wins(const double* m, const double* w, const std::vec
     if (nc == 0 || nc > kMaxFused || pool_d_.empty() || pos < 0 || pos >= nc) return false;
     double mc[kMaxFused], wc[kMaxFused];
     const double* zc[kMaxFused];
+    const float* zf[kMaxFused];
+    double M = 0.0;  // max |m| + |w| max|z|: the filter's error scale
     for (int64_t c = 0; c < nc; ++c) {
         const int64_t a = live[c];
         mc[c] = m[a];
         wc[c] = w[a];
         zc[c] = pool_d_.data() + a * pool_pad_;
+        zf[c] = pool_f_.data() + a * pool_pad_f_;
+        M = std::max(M, std::abs(m[a]) + std::abs(w[a]) * pool_zmax_[a]);
     }
     const int64_t n_mc = cfg_.n_mc;
-    const int64_t wins = mc_dispatch().fused_wins(mc, wc, zc, nc, pos, n_mc);
+    const McDispatch& k = mc_dispatch();
+    const int64_t wins = scan_wins(k.fused_wins, k.filter_wins, mc, wc, zc, zf, M, nc, pos, n_mc);
     *out_arm = live[pos];
     *out_p = static_cast<double>(wins + 1) / static_cast<double>(n_mc + 1);
     return true;
@@ -578,6 +709,52 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         out_p[j] = p;
         if (!shared) erase_value(s.cand, chosen);
     }
+}
+
+bool mc_wins_isa(const std::string& isa, bool filtered, const double* m, const double* w, const float* z,
+                 int64_t nc, int64_t n, int64_t pos, int64_t* wins) {
+    if (nc < 1 || nc > kMaxFusedWins || pos < 0 || pos >= nc || n < 0) {
+        throw std::invalid_argument("mc_wins: expected 1 <= nc <= 512, 0 <= pos < nc and n >= 0");
+    }
+    FusedWins fused = fused_wins_generic;
+    FilterWins filter = filter_wins_generic;
+    if (isa == "avx512" || isa == "avx2") {
+#ifdef REELREC_MC_DISPATCH
+        __builtin_cpu_init();
+        const bool avx512 = isa == "avx512";
+        if (avx512 ? !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+                   : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+            return false;
+        }
+        fused = avx512 ? fused_wins_avx512 : fused_wins_avx2;
+        filter = avx512 ? filter_wins_avx512 : filter_wins_avx2;
+#else
+        return false;
+#endif
+    } else if (isa != "generic") {
+        throw std::invalid_argument("isa: expected generic, avx2 or avx512, got " + isa);
+    }
+    constexpr int64_t kPadD = 8, kPadF = 16;
+    const int64_t pad_d = (n + kPadD - 1) / kPadD * kPadD, pad_f = (n + kPadF - 1) / kPadF * kPadF;
+    std::vector<double> zd(static_cast<std::size_t>(nc * pad_d), 0.0);
+    std::vector<float> zs(static_cast<std::size_t>(nc * pad_f), 0.0f);
+    std::vector<const double*> zc(static_cast<std::size_t>(nc));
+    std::vector<const float*> zf(static_cast<std::size_t>(nc));
+    double M = 0.0;
+    for (int64_t c = 0; c < nc; ++c) {
+        double zmax = 0.0;
+        for (int64_t j = 0; j < n; ++j) {
+            zd[c * pad_d + j] = z[c * n + j];
+            zs[c * pad_f + j] = z[c * n + j];
+            zmax = std::max(zmax, static_cast<double>(std::abs(z[c * n + j])));
+        }
+        zc[c] = zd.data() + c * pad_d;
+        zf[c] = zs.data() + c * pad_f;
+        M = std::max(M, std::abs(m[c]) + std::abs(w[c]) * zmax);
+    }
+    *wins = filtered ? scan_wins(fused, filter, m, w, zc.data(), zf.data(), M, nc, pos, n)
+                     : fused(m, w, zc.data(), nc, pos, n);
+    return true;
 }
 
 }  // namespace reelrec::bandits

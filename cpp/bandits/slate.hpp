@@ -32,9 +32,15 @@
 // one mask share slot 0's candidates, best arms, softmax weights and pool wins:
 // slot 0 then costs O(1) (Greedy), O(log n_arms) (Softmax) or the draws alone
 // (Thompson).
+//
+// The one-slot Normal scan (normal_wins) scores the pool in single precision
+// and recounts in double only the draws too close to call (a rigorous error
+// bound; the note above exact_lane_win in slate.cpp), so its counts are those
+// of the double definition bit for bit.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "bandits/arms.hpp"
@@ -166,6 +172,10 @@ private:
     static constexpr int64_t kPoolPad = 8;
     std::vector<double> pool_d_;  // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_
     int64_t pool_pad_ = 0;
+    static constexpr int64_t kPoolPadF = 16;
+    std::vector<float> pool_f_;      // Normal rule, k = 1: pool_ with rows padded to pool_pad_f_
+    std::vector<double> pool_zmax_;  // per slot: max |z| of its pooled draws
+    int64_t pool_pad_f_ = 0;
     struct FirstSlot {
         bool valid = false;
         std::vector<int64_t> cand, fresh;
@@ -175,5 +185,12 @@ private:
     std::vector<GammaShape> shapes_;   // Beta rule: (alpha, beta) constants per slot
     bool beta_ratio_ = false;          // Beta rule: compare Ga / Gb (all shapes >= 1)
 };
+
+// Test hook: the Monte Carlo wins of candidate pos over n draws per candidate
+// (z: nc x n, row-major) with the kernels of one ISA (generic, avx2, avx512):
+// the double scan, or (filtered) the float filter the one-slot Normal path
+// uses. False when the CPU cannot run that ISA.
+bool mc_wins_isa(const std::string& isa, bool filtered, const double* m, const double* w, const float* z,
+                 int64_t nc, int64_t n, int64_t pos, int64_t* wins);
 
 }  // namespace reelrec::bandits

@@ -14,6 +14,7 @@
 #include "bandits/linear.hpp"
 #include "bandits/quadform.hpp"
 #include "bandits/rng.hpp"
+#include "bandits/slate.hpp"
 #include "bandits/thompson_batch.hpp"
 #include "bindings/common.hpp"
 
@@ -320,6 +321,23 @@ void bind_bandits(py::module_& m) {
         },
         py::arg("X"), py::arg("N"), py::arg("mu"), py::arg("cw"), py::arg("crel"), py::arg("emu"),
         py::arg("scale"), py::arg("isa"));
+    m.def(
+        "bandits_mc_wins",
+        [](const Array<double>& m_, const Array<double>& w_, const Array<float>& z, int64_t pos,
+           const std::string& isa, bool filtered) {
+            require_ndim(z, 2, "z");
+            const int64_t nc = z.shape(0), n = z.shape(1);
+            require(m_.size() == nc && w_.size() == nc, "m, w: expected one value per row of z");
+            int64_t wins = 0;
+            bool ok;
+            {
+                py::gil_scoped_release release;
+                ok = mc_wins_isa(isa, filtered, m_.data(), w_.data(), z.data(), nc, n, pos, &wins);
+            }
+            if (!ok) return py::object(py::none());
+            return py::object(py::int_(wins));
+        },
+        py::arg("m"), py::arg("w"), py::arg("z"), py::arg("pos"), py::arg("isa"), py::arg("filtered"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
     m.def(
         "bandits_fma_peak_probe",

@@ -516,6 +516,14 @@ def bandits_quadform_factor(
     X: npt.NDArray[np.float64], L: npt.NDArray[np.float64], isa: str
 ) -> npt.NDArray[np.float64] | None: ...
 def bandits_quadform_f32_error_factor(d: int) -> float: ...
+def bandits_mc_wins(
+    m: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    z: npt.NDArray[np.float32],
+    pos: int,
+    isa: str,
+    filtered: bool,
+) -> int | None: ...
 def bandits_fma_peak_probe(single: bool, iterations: int) -> tuple[float, int]: ...
 def bandits_ridge_gram(
     X: npt.NDArray[np.float64], r: npt.NDArray[np.float64], rows: npt.NDArray[np.int64], isa: str
