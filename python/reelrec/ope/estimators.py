@@ -188,7 +188,10 @@ class Estimate:
             self.ess = None
             self.max_weight = None
         else:
-            s2 = float(np.dot(weights, weights))
+            # einsum's own loop, not BLAS: a BLAS call here would wake its
+            # thread pool, whose spinning threads then compete with the
+            # bootstrap's OpenMP threads
+            s2 = float(np.einsum("i,i->", weights, weights))
             self.ess = float(np.sum(weights)) ** 2 / s2 if s2 > 0 else 0.0
             self.max_weight = float(np.max(weights))
 
@@ -367,11 +370,10 @@ def check_target_probs(
     lo = float(pi.min())
     if lo < 0:
         raise ValueError(f"target_probs: probabilities must be >= 0, got {lo!r}")
-    # (n, A, P): a matrix product with ones sums over actions ~20x faster than
-    # a reduction over the middle axis
-    sums = (
-        pi.sum(axis=1) if pi.ndim == 2 else np.matmul(pi.transpose(0, 2, 1), np.ones(pi.shape[1]))
-    )
+    # einsum sums over actions 4-5x faster than a reduction over axis 1 and,
+    # unlike a matrix product with ones, without BLAS (whose thread pool would
+    # then spin beside the estimators' OpenMP threads)
+    sums = np.einsum("na->n", pi) if pi.ndim == 2 else np.einsum("nap->np", pi)
     dev = np.abs(sums - 1.0)
     if dev.max() > _ROW_SUM_TOL:
         i = int(np.unravel_index(np.argmax(dev), dev.shape)[0])
