@@ -170,7 +170,9 @@ private:
     int64_t n_slots_;
     std::vector<float> pool_;  // n_slots x n_mc, arm-major (one draw scan is contiguous)
     static constexpr int64_t kPoolPad = 8;
-    std::vector<double> pool_d_;  // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_
+    // Normal rule, k = 1: pool_ in double, rows padded to pool_pad_, for the scan of requests
+    // whose scores could overflow a float (normal_wins; the float filter serves the rest)
+    std::vector<double> pool_d_;
     int64_t pool_pad_ = 0;
     static constexpr int64_t kPoolPadF = 16;
     std::vector<float> pool_f_;      // Normal rule, k = 1: pool_ with rows padded to pool_pad_f_
