@@ -174,9 +174,8 @@ void HybridBandit::select(const double* X, int64_t n, const Availability& avail,
     VMap beta(beta_.data(), k);
     const double per_arm = static_cast<double>(d) * k + static_cast<double>(d) * d +
                            (use_direct ? 0.0 : static_cast<double>(k) * k * d);
-    const int threads = per_arm * static_cast<double>(live.size()) / kFmaPerNs < kParallelNs
-                            ? 1
-                            : resolve_threads(cfg.num_threads);
+    const int threads =
+        threads_for_work(per_arm * static_cast<double>(live.size()) / kFmaPerNs, cfg.num_threads);
     const int64_t n_live = static_cast<int64_t>(live.size());
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)

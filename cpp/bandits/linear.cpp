@@ -251,7 +251,7 @@ void LinearBandit::update(const int64_t* arms, const double* rewards, const doub
     const int64_t S = core.arms.n_slots();
     group_by_arm(arms, n, S, start, order);
     const double work = static_cast<double>(n) * static_cast<double>(full() ? 3 * d_ * d_ : 8 * d_);
-    const int threads = work / kFmaPerNs < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int threads = threads_for_work(work / kFmaPerNs, num_threads);
     ExceptionCollector errors;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t a = 0; a < S; ++a) {
@@ -280,7 +280,7 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
     const int64_t S = core.arms.n_slots(), d = d_;
     group_by_arm(arms, n, S, start, order);
     const double work = static_cast<double>(n) * d * d + static_cast<double>(S) * d * d * d;
-    const int threads = work / kFmaPerNs < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int threads = threads_for_work(work / kFmaPerNs, num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {

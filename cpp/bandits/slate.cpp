@@ -324,8 +324,8 @@ SlateSelector::SlateSelector(const SelectConfig& cfg, const PolicyCore& core, in
       n_slots_(core.arms.n_slots()) {}
 
 int SlateSelector::threads_for(int64_t n_requests, double ns_per_request) const {
-    if (n_requests < 2 || static_cast<double>(n_requests) * ns_per_request < kParallelNs) return 1;
-    return resolve_threads(cfg_.num_threads);
+    if (n_requests < 2) return 1;
+    return threads_for_work(static_cast<double>(n_requests) * ns_per_request, cfg_.num_threads);
 }
 
 void SlateSelector::make_pool(const double* m, const double* w, int num_threads) {
@@ -333,8 +333,7 @@ void SlateSelector::make_pool(const double* m, const double* w, int num_threads)
     const int64_t n_mc = cfg_.n_mc, S = n_slots_;
     pool_.assign(static_cast<std::size_t>(n_mc * S), 0.0f);
     const uint8_t* active = arms_.active();
-    const int threads =
-        (cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S < kParallelNs ? 1 : resolve_threads(num_threads);
+    const int threads = threads_for_work((cfg_.rule == Rule::Beta ? 60.0 : 15.0) * n_mc * S, num_threads);
     const uint64_t stream = kPoolStream | static_cast<uint64_t>(first_request_);
     if (cfg_.rule == Rule::Beta) {
         shapes_.assign(static_cast<std::size_t>(2 * S), GammaShape());

@@ -48,12 +48,8 @@
 
 namespace reelrec::bandits {
 
-// Below about this much single-threaded work (nanoseconds) kernels stay on one
-// thread: a team costs tens of microseconds to wake on an idle machine and far
-// more on a busy one (spinning threads compete with the working ones).
-constexpr double kParallelNs = 5e6;
 // Rough double-precision fused multiply-adds per nanosecond of one core, to turn
-// flop counts into the time scale above.
+// flop counts into the nanoseconds of threads_for_work (common/parallel.hpp).
 constexpr double kFmaPerNs = 8.0;
 
 enum class Rule : int { Greedy = 0, Softmax = 1, Normal = 2, Beta = 3 };
@@ -153,7 +149,7 @@ public:
                        std::vector<int64_t>& wins) const;
 
     // Threads worth using for `n_requests` requests of about `ns_per_request`
-    // nanoseconds each (parallel only above kParallelNs of work).
+    // nanoseconds each (threads_for_work: about kGrainNs of work per thread).
     int threads_for(int64_t n_requests, double ns_per_request) const;
 
 private:

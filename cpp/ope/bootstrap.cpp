@@ -389,10 +389,6 @@ private:
     uint64_t single_bits_ = 0;
 };
 
-// Below a few milliseconds of work a thread team costs more than it saves (and
-// far more on an oversubscribed machine).
-int team_size(double work_ns, int num_threads) { return work_ns < 4e6 ? 1 : resolve_threads(num_threads); }
-
 // Rows of the Poisson pass that share a pattern: which slots are zero and
 // which equal an earlier slot (SNIPS: num = den on click rounds, num = 0 on
 // the others). Each pattern streams only its distinct nonzero slots, so a
@@ -613,7 +609,7 @@ BootstrapMethod hybrid_replicates(const BootstrapColumns& cols, int64_t max_widt
     const double work_ns =
         static_cast<double>(n_boot) * (40.0 * static_cast<double>(H) + row_ns * static_cast<double>(m) +
                                        (poissonise ? 2.0 * std::sqrt(nd) : nd) * (2.0 + 0.3 * w));
-    const int threads = team_size(work_ns, num_threads);
+    const int threads = threads_for_work(work_ns, num_threads);
     ExceptionCollector errors;
 #pragma omp parallel num_threads(threads)
     {
@@ -707,12 +703,10 @@ BootstrapMethod bootstrap_replicates(const BootstrapColumns& cols, int64_t n_boo
         distinct_rows(cols, n, n, distinct);
     }
 
-    // Below a few milliseconds a thread team costs more than it saves (and far
-    // more on an oversubscribed machine).
     const double work_ns =
         static_cast<double>(n_boot) * (method == BootstrapMethod::Counts ? binomial_ns * distinct.mass.size()
                                                                          : static_cast<double>(n) * index_ns);
-    const int threads = team_size(work_ns, num_threads);
+    const int threads = threads_for_work(work_ns, num_threads);
     ExceptionCollector errors;
 
     if (method == BootstrapMethod::Counts) {
