@@ -32,10 +32,11 @@ inline int resolve_threads(int num_threads) {
 // processes) a thread can lose a whole scheduler slice, milliseconds, and the
 // region waits for it. The work estimates passed in are rough (within a few
 // times of the measured time), so this is a scale, not a tuned constant.
-// Measured on 2 cores, a LinUCB select of 10k requests x 10 arms x 20
-// features (0.72 ms on one thread) took 0.43 ms on two threads when idle, but
-// 1-7 ms when run right after MABWiser's BLAS calls at 100 us of estimated
-// work per thread.
+// Measured on 2 cores at 100 us of estimated work per thread: a LinUCB select
+// of 10k requests x 10 arms x 20 features went from 0.72 ms on one thread to
+// 0.41 ms on two when the machine was idle, but a LinTS fit + select of the
+// same shape (2 ms on two threads) took 12 ms in some runs made straight
+// after MABWiser's BLAS calls.
 constexpr double kGrainNs = 5e5;
 
 // Threads for a parallel region of about work_ns nanoseconds of single-thread
