@@ -678,7 +678,7 @@ REELREC_INLINE void screen_switch(const float* xt, int64_t n, int64_t d, const f
 // Rows to float groups with their norms, lanes innermost (contiguous
 // stores, and the norms of a group's rows accumulate in one vector, each in
 // ascending feature order).
-template <int W>
+template <int W, bool Fused>
 REELREC_INLINE void transpose_norms_body(const double* X, int64_t n, int64_t d, float* xt, double* norms) {
     const int64_t ng = (n + W - 1) / W;
     for (int64_t g = 0; g < ng; ++g) {
@@ -693,7 +693,13 @@ REELREC_INLINE void transpose_norms_body(const double* X, int64_t n, int64_t d, 
             for (int l = 0; l < W; ++l) {
                 const double v = l < rows ? xg[l * d + i] : 0.0;
                 dst[i * W + l] = static_cast<float>(v);
-                s2[l] += v * v;
+                // Spelled out: GCC 13 contracted some lanes' v * v + s2 and not
+                // others, so a row's norm changed with its place in the group.
+                if constexpr (Fused) {
+                    s2[l] = __builtin_fma(v, v, s2[l]);
+                } else {
+                    s2[l] += v * v;
+                }
             }
         }
         for (int l = 0; l < rows; ++l) norms[g * W + l] = std::sqrt(s2[l]);
@@ -701,12 +707,12 @@ REELREC_INLINE void transpose_norms_body(const double* X, int64_t n, int64_t d, 
 }
 using TransposeNormsFn = void (*)(const double*, int64_t, int64_t, float*, double*);
 void transpose_norms_generic(const double* X, int64_t n, int64_t d, float* xt, double* norms) {
-    transpose_norms_body<4>(X, n, d, xt, norms);
+    transpose_norms_body<4, false>(X, n, d, xt, norms);
 }
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, int64_t n, int64_t d,
                                                               float* xt, double* norms) {
-    transpose_norms_body<8>(X, n, d, xt, norms);
+    transpose_norms_body<8, true>(X, n, d, xt, norms);
 }
 // 16 rows as two 8 x 8 double transposes per 8 features (shuffles, not
 // the strided scalar reads of the generic body), the norms summed down the
