@@ -1,8 +1,8 @@
 """reelrec.bandits vs MABWiser 2.7.4: fit on a historical log, then predict.
 
 Both libraries run in this process on the same data with the same threads
-(reelrec ``num_threads``, MABWiser ``n_jobs``, BLAS limited to the same count)
-and the same hyperparameters:
+(reelrec ``num_threads``, MABWiser ``n_jobs``, BLAS limited to the same count
+unless ``--mabwiser-blas`` says otherwise) and the same hyperparameters:
 
 * LinUCB: MABWiser ``LinUCB(alpha, l2_lambda)`` scores
   ``x . beta + alpha * sqrt(x^T (l2 I + X^T X)^-1 x)`` without scaling, which is
@@ -182,7 +182,8 @@ def main(argv=None):
         type=int,
         nargs="+",
         default=[2],
-        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads)",
+        help="thread counts to compare at (reelrec num_threads = MABWiser n_jobs = BLAS threads, "
+        "unless --mabwiser-blas)",
     )
     parser.add_argument(
         "--n-mc", type=int, default=100, help="reelrec Monte Carlo draws for TS propensities"

@@ -112,7 +112,9 @@ class EpsilonGreedy(_CountingPolicy):
         Threshold for ``new_arm_share``.
     random_state : int, numpy Generator or None
     num_threads : int
-        0 uses all cores (honours ``OMP_NUM_THREADS``).
+        Most threads a call may use; 0 uses all cores (honours
+        ``OMP_NUM_THREADS``). Calls with little work (below about 1 ms) use
+        fewer, down to one. Results do not depend on the thread count.
 
     Notes
     -----
