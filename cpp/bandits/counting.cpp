@@ -121,8 +121,7 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
     // per-request rows, the propensity walks.
     const double per_draw = normal ? 3.0 : ratio ? 8.0 : 40.0;
     const double work = 30.0 + per_draw * static_cast<double>(nc) + (rows ? 3.0 * n_mc : 0.0);
-    const int threads =
-        n_requests < 2 ? 1 : threads_for_work(static_cast<double>(n_requests) * work, num_threads);
+    const int threads = sel.threads_for(n_requests, work);
     constexpr int64_t kBlock = 256;
     const int64_t n_blocks = (n_requests + kBlock - 1) / kBlock;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
