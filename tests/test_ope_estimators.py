@@ -218,6 +218,23 @@ def test_nan_values(small):
         ips(s["r"], s["a"], s["ps"], pi)
 
 
+def test_target_probs_with_positions_sum_to_one_per_position():
+    """(n, A, P): every round and position sums to 1 (checked per position, not in total)."""
+    from reelrec.ope.estimators import check_target_probs
+
+    rng = np.random.default_rng(3)
+    pi = rng.random((50, 7, 3))
+    pi /= pi.sum(axis=1, keepdims=True)
+    assert check_target_probs(pi) is not None
+    bad = pi.copy()
+    # moves 0.05 of probability from position 1 to position 0 of round 31:
+    # the round's total over positions is still 3
+    bad[31, 2, 0] += 0.05
+    bad[31, 2, 1] -= min(0.05, bad[31, 2, 1])
+    with pytest.raises(ValueError, match="sum to 1 over actions.*round 31"):
+        check_target_probs(bad)
+
+
 def test_bad_target_probs(small):
     s = small
     pi = s["pi"].copy()
