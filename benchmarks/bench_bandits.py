@@ -227,8 +227,8 @@ def main(argv=None):
         default=0.3,
         help="seconds of pause before each side's repeats: thread pools that spin after a call "
         "(OpenBLAS's, OpenMP's) go idle first, so neither side runs against the other's "
-        "(measured on 2 cores: a 2-thread LinTS fit + select of the small shape took 2 ms "
-        "or 12 ms, run by run, straight after MABWiser)",
+        "(measured on 2 cores with a finer thread grain: a 2-thread LinTS fit + select of the "
+        "small shape took 2 ms or 12 ms, run by run, straight after MABWiser)",
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bandits.json"))
     args = parser.parse_args(argv)
