@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace reelrec::bandits {
@@ -89,14 +90,15 @@ REELREC_INLINE void outer_strip(const double* B, int64_t bk, int64_t br, const d
     for (; j < j_end; ++j) outer_tile<1, R, 1, How>(B, bk, br, C + j, ldc, lo(j), k1, dst + j, ldd);
 }
 
-// A block of rb <= R rows starting at i0: full(i0) runs the R-row strip, a
-// shorter block runs single(i) row by row.
-template <int R, class Full, class Single>
-REELREC_INLINE void row_blocks(int64_t i0, int64_t rb, Full&& full, Single&& single) {
+// A block of rb <= R rows starting at i0: strip(rows, i) runs a strip of
+// rows.value rows from row i, R rows at i0 for a full block, else one row at
+// a time.
+template <int R, class Strip>
+REELREC_INLINE void row_blocks(int64_t i0, int64_t rb, Strip&& strip) {
     if (rb == R) {
-        full(i0);
+        strip(std::integral_constant<int, R>{}, i0);
     } else {
-        for (int64_t i = i0; i < i0 + rb; ++i) single(i);
+        for (int64_t i = i0; i < i0 + rb; ++i) strip(std::integral_constant<int, 1>{}, i);
     }
 }
 
@@ -111,16 +113,10 @@ REELREC_INLINE bool cholesky_upper(double* A, int64_t d) {
         const int64_t rb = std::min<int64_t>(R, d - i0);
         if (i0 > 0) {
             // A[i][j] -= sum_{k < i0} U[k][i] U[k][j] for j >= i0.
-            row_blocks<R>(
-                i0, rb,
-                [&](int64_t i) REELREC_LAMBDA_INLINE {
-                    outer_strip<W, R, V, Store::Subtract, false>(A + i, d, 1, A, d, 0, i0, i0, d, A + i * d,
-                                                                 d);
-                },
-                [&](int64_t i) REELREC_LAMBDA_INLINE {
-                    outer_strip<W, 1, V, Store::Subtract, false>(A + i, d, 1, A, d, 0, i0, i0, d, A + i * d,
-                                                                 d);
-                });
+            row_blocks<R>(i0, rb, [&](auto rows, int64_t i) REELREC_LAMBDA_INLINE {
+                outer_strip<W, decltype(rows)::value, V, Store::Subtract, false>(A + i, d, 1, A, d, 0, i0, i0,
+                                                                                 d, A + i * d, d);
+            });
         }
         for (int64_t i = i0; i < i0 + rb; ++i) {
             double* __restrict row = A + i * d;
@@ -148,14 +144,10 @@ REELREC_INLINE void lower_inverse(const double* U, int64_t d, double* M) {
         const int64_t rb = std::min<int64_t>(R, d - i0);
         if (i0 > 0) {
             // M[i][j] = -sum_{j <= k < i0} U[k][i] M[k][j] for j < i0.
-            row_blocks<R>(
-                i0, rb,
-                [&](int64_t i) REELREC_LAMBDA_INLINE {
-                    outer_strip<W, R, V, Store::Negate, true>(U + i, d, 1, M, d, 0, i0, 0, i0, M + i * d, d);
-                },
-                [&](int64_t i) REELREC_LAMBDA_INLINE {
-                    outer_strip<W, 1, V, Store::Negate, true>(U + i, d, 1, M, d, 0, i0, 0, i0, M + i * d, d);
-                });
+            row_blocks<R>(i0, rb, [&](auto rows, int64_t i) REELREC_LAMBDA_INLINE {
+                outer_strip<W, decltype(rows)::value, V, Store::Negate, true>(U + i, d, 1, M, d, 0, i0, 0, i0,
+                                                                              M + i * d, d);
+            });
         }
         for (int64_t i = i0; i < i0 + rb; ++i) {
             double* __restrict row = M + i * d;
@@ -180,14 +172,10 @@ template <int W, int R, int V>
 REELREC_INLINE void gram_of_lower(const double* M, int64_t d, double* P) {
     for (int64_t i0 = 0; i0 < d; i0 += R) {
         const int64_t rb = std::min<int64_t>(R, d - i0);
-        row_blocks<R>(
-            i0, rb,
-            [&](int64_t i) REELREC_LAMBDA_INLINE {
-                outer_strip<W, R, V, Store::Assign, true>(M + i, d, 1, M, d, i, d, i, d, P + i * d, d);
-            },
-            [&](int64_t i) REELREC_LAMBDA_INLINE {
-                outer_strip<W, 1, V, Store::Assign, true>(M + i, d, 1, M, d, i, d, i, d, P + i * d, d);
-            });
+        row_blocks<R>(i0, rb, [&](auto rows, int64_t i) REELREC_LAMBDA_INLINE {
+            outer_strip<W, decltype(rows)::value, V, Store::Assign, true>(M + i, d, 1, M, d, i, d, i, d,
+                                                                          P + i * d, d);
+        });
     }
     for (int64_t i = 0; i < d; ++i) {
         for (int64_t j = i + 1; j < d; ++j) P[j * d + i] = P[i * d + j];
