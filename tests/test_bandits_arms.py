@@ -1,5 +1,8 @@
 """Arms that come and go, feature priors, save/load continuity, regret sanity."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -161,8 +164,19 @@ def _step(policy, contextual, rng, n=40):
     return actions, props
 
 
+def _round_trip(policy, how, tmp_path):
+    if how == "save":
+        path = tmp_path / "policy.npz"
+        policy.save(path)
+        return rb.BanditPolicy.load(path)
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(policy))
+    return copy.deepcopy(policy)
+
+
+@pytest.mark.parametrize("how", ["save", "pickle", "deepcopy"])
 @pytest.mark.parametrize("index", range(10))
-def test_save_load_continues_identically(index, tmp_path):
+def test_save_load_continues_identically(index, how, tmp_path):
     policy, contextual = _scenarios()[index]
     policy.set_params(random_state=None)  # the seed is drawn, and saved with the state
     rng = np.random.default_rng(1)
@@ -172,9 +186,8 @@ def test_save_load_continues_identically(index, tmp_path):
     features = rng.standard_normal(3 if isinstance(policy, rb.HybridLinUCB) else 2)
     policy.add_arm(features=features if policy._uses_features else None)
     policy.remove_arm(3)
-    path = tmp_path / "policy.npz"
-    policy.save(path)
-    loaded = rb.BanditPolicy.load(path)
+    loaded = _round_trip(policy, how, tmp_path)
+    assert loaded._native is not policy._native
     assert type(loaded) is type(policy) and loaded.get_params() == policy.get_params()
     np.testing.assert_array_equal(loaded.arm_ids_, policy.arm_ids_)
     rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
@@ -283,3 +296,19 @@ def test_linear_environment_beats_uniform(make, logistic):
     got, best, rand = _linear_run(make(), theta, logistic=logistic)
     # regret at most a fifth of uniform random play's
     assert best - got < (best - rand) / 5, (got, best, rand)
+
+
+def test_pickle_keeps_pending_structural_parameters():
+    policy = rb.LinUCB(3, 2, random_state=0)
+    policy.update([0], [1.0], np.ones((1, 2)))
+    policy.set_params(n_features=5)  # applies at the next fit
+    loaded = pickle.loads(pickle.dumps(policy))
+    assert loaded.n_features == 5 and loaded.theta_.shape == (3, 2)
+    np.testing.assert_array_equal(
+        loaded.select(np.ones((4, 2)))[0], policy.select(np.ones((4, 2)))[0]
+    )
+    loaded.fit([0], [1.0], np.ones((1, 5)))
+    assert loaded.theta_.shape == (3, 5)
+    # never used: no state travels
+    fresh = pickle.loads(pickle.dumps(rb.UCB1(4)))
+    assert getattr(fresh, "_native", None) is None and fresh.n_arms_ == 4

@@ -164,12 +164,38 @@ X3 = np.ones((4, 3))
         (
             lambda: rb.ThompsonSampling(3, n_mc=0).select(),
             ValueError,
-            "n_mc: expected an integer >= 1",
+            r"n_mc: expected an integer in \[1, 100000\]",
         ),
         (
             lambda: rb.ThompsonSampling(3, prior=(0.0, 1.0)).select(),
             ValueError,
-            "prior: Beta prior parameters must be > 0",
+            "prior: Beta prior parameters must be >= 0.001",
+        ),
+        (
+            # draws of Beta(1e-300, 1e-300) tie at 0 and 1 in the float pool
+            lambda: rb.ThompsonSampling(3, prior=(1e-300, 1e-300)).select(),
+            ValueError,
+            "prior: Beta prior parameters must be >= 0.001",
+        ),
+        (
+            lambda: rb.ThompsonSampling(3, likelihood="gaussian", noise_std=1e-200).select(),
+            ValueError,
+            r"noise_std: expected a finite value in \[1e-12, 1000000000000.0\]",
+        ),
+        (
+            lambda: rb.ThompsonSampling(3, n_mc=10**9).select(),
+            ValueError,
+            r"n_mc: expected an integer in \[1, 100000\], got 1000000000",
+        ),
+        (
+            lambda: rb.LinUCB(3, 2, num_threads=2**40).select(np.ones((1, 2))),
+            ValueError,
+            r"num_threads: expected an integer in \[0, 65536\]",
+        ),
+        (
+            lambda: rb.EpsilonGreedy(3, prior=(1e300, 1.0)).select(),
+            ValueError,
+            r"prior\[0\]: expected a finite value in \[-1e\+30, 1e\+30\]",
         ),
         (
             lambda: rb.ThompsonSampling(3, likelihood="gaussian", prior=(0.0, 0.0)).select(),
@@ -195,7 +221,37 @@ X3 = np.ones((4, 3))
         (
             lambda: rb.LinUCB(3, 2, l2=0).select(np.ones((1, 2))),
             ValueError,
-            "l2: expected a finite value in \\(0.0, inf\\]",
+            "l2: expected a finite value in \\[1e-12, 1000000000000.0\\]",
+        ),
+        (
+            lambda: rb.HybridLinUCB(3, 1, 1, l2=1e-320).select(np.ones((1, 1))),
+            ValueError,
+            "l2: expected a finite value in \\[1e-12",
+        ),
+        (
+            lambda: rb.LinUCB(2, 1, alpha=0.0).select(np.array([[1e155]])),
+            ValueError,
+            r"contexts: expected values within \+-1e\+30 .*got a value of magnitude 1e\+155",
+        ),
+        (
+            lambda: rb.LinUCB(2, 1).update([0], [1e200], [[1.0]]),
+            ValueError,
+            r"rewards: expected values within \+-1e\+30",
+        ),
+        (
+            lambda: rb.HybridLinUCB(2, 1, 1).set_arm_features(np.array([[1e200], [1.0]])),
+            ValueError,
+            r"features: expected values within \+-1e\+30",
+        ),
+        (
+            lambda: rb.LinUCB(3, 2).select(np.ones((4, 2)), n_requests=10),
+            ValueError,
+            r"n_requests: inconsistent numbers of requests \(contexts=4, n_requests=10\)",
+        ),
+        (
+            lambda: rb.UCB1(3).update(np.array([2**63 + 5], dtype=np.uint64), [1.0]),
+            IndexError,
+            "actions: arm id 9223372036854775813 is out of range",
         ),
         (
             lambda: rb.LinUCB(3, 2, num_threads=-1).select(np.ones((1, 2))),
@@ -233,7 +289,7 @@ X3 = np.ones((4, 3))
         (
             lambda: rb.ThompsonSampling(3).add_arm(prior=(1.0, -2.0)),
             ValueError,
-            "Beta prior parameters must be > 0",
+            "Beta prior parameters must be >= 0.001",
         ),
         (
             lambda: rb.LinUCB(3, 2).add_arm(prior=[1.0]),
@@ -311,3 +367,110 @@ def test_empty_batches_are_fine():
     policy.update(np.empty(0, np.int64), np.empty(0), np.empty((0, 2)))
     assert policy.n_updates_ == 0
     assert rb.UCB1(3).select(n_requests=0)[0].shape == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "make, new, X_old",
+    [
+        (lambda: rb.HybridLinUCB(3, 4, 2), {"n_shared_features": 1}, np.ones((2, 4))),
+        (lambda: rb.HybridLinUCB(3, 4, 2), {"n_arm_features": 1}, np.ones((2, 4))),
+        (lambda: rb.LinUCB(3, 4), {"n_features": 1}, np.ones((2, 4))),
+        (lambda: rb.LogisticTS(3, 4), {"precision": "full"}, np.ones((2, 4))),
+    ],
+)
+def test_structural_change_applies_at_fit(make, new, X_old, tmp_path):
+    # the state keeps its sizes until fit(): inputs are checked against those
+    # (a new size passed to the native state read past its buffers)
+    p = make().set_params(random_state=0)
+    p.update([0, 1], [1.0, 0.0], X_old)
+    p.set_params(**new)
+    actions, _ = p.select(X_old)
+    assert actions.shape == (2, 1) and (actions >= 0).all()
+    if "n_shared_features" in new or "n_features" in new:
+        with pytest.raises(ValueError, match="contexts: expected 4 columns"):
+            p.select(np.ones((2, 1)))
+    if "n_arm_features" in new:
+        with pytest.raises(ValueError, match=r"features: expected 2 arm features"):
+            p.set_arm_features(np.ones((3, 1)))
+    name = next(iter(new))
+    with pytest.raises(ValueError, match=f"save: {name} .* changed since the state was built"):
+        p.save(tmp_path / "p.npz")
+    # fit() applies it
+    d = new.get("n_shared_features", new.get("n_features", 4))
+    p.fit([0, 1], [1.0, 0.0], np.ones((2, d)))
+    p.save(tmp_path / "p.npz")
+    assert rb.BanditPolicy.load(tmp_path / "p.npz").get_params() == p.get_params()
+
+
+def test_structural_change_of_likelihood_keeps_reward_check():
+    p = rb.ThompsonSampling(3).set_params(random_state=0)
+    p.update([0], [1.0])
+    p.set_params(likelihood="gaussian")
+    # the live state is still Beta-Bernoulli
+    with pytest.raises(ValueError, match=r"rewards: ThompsonSampling expects rewards in \[0, 1\]"):
+        p.update([0], [5.0])
+
+
+def test_ill_conditioned_hybrid_update_raises_and_state_stays_finite():
+    rng = np.random.default_rng(0)
+    p = rb.HybridLinUCB(3, 2, 2, l2=1e-4, random_state=0)
+    p.set_arm_features(np.array([[1, 0], [0, 1], [1, 1]], float))
+    raised = False
+    for _ in range(3):
+        b = rng.normal(size=(200, 1))
+        X = np.hstack([b * 1e6, b * 1e-6])
+        try:
+            a, _ = p.select(X)
+            p.update(a[:, 0], (rng.random(200) < 0.5) * 1.0, X)
+        except ValueError as exc:
+            assert "numerically singular" in str(exc)
+            raised = True
+        assert np.isfinite(p.beta_).all() and np.isfinite(p.A_inv_).all()
+    assert raised
+
+
+def test_nan_scores_raise_instead_of_crashing():
+    # a state beyond floating-point range (as a corrupted file could carry)
+    p = rb.LinUCB(2, 1, alpha=0.0).set_params(random_state=0)
+    p.update([0], [1.0], [[1.0]])
+    state = p._native_state()
+    state["lin.theta"] = np.full_like(state["lin.theta"], np.nan)
+    p._state.set_state(state)
+    with pytest.raises(ValueError, match="scores of a request are NaN"):
+        p.select(np.ones((1, 1)))
+
+
+def test_numpy_parameters_save(tmp_path):
+    for p in [
+        rb.EpsilonGreedy(3, epsilon=np.float32(0.25)),
+        rb.LinTS(3, 3, random_state=np.int64(5)),
+        rb.ThompsonSampling(3, prior=np.array([2.0, 3.0])),
+    ]:
+        p.save(tmp_path / "p.npz")
+        q = rb.BanditPolicy.load(tmp_path / "p.npz")
+        assert type(q) is type(p)
+    with pytest.raises(
+        ValueError, match=r"save: parameters must be JSON serialisable .*random_state=Generator"
+    ):
+        rb.UCB1(3, random_state=np.random.default_rng(0)).save(tmp_path / "g.npz")
+
+
+def test_load_rejects_non_finite_state(tmp_path):
+    p = rb.UCB1(3).set_params(random_state=0)
+    p.update([0], [1.0])
+    p.save(tmp_path / "p.npz")
+    with np.load(tmp_path / "p.npz") as f:
+        data = dict(f)
+    data["state.count.sum"] = np.full_like(data["state.count.sum"], np.nan)
+    np.savez(tmp_path / "bad.npz", **data)
+    with pytest.raises(ValueError, match="NaN or infinite values in state array 'count.sum'"):
+        rb.BanditPolicy.load(tmp_path / "bad.npz")
+
+
+def test_hybrid_features_only_before_rewards():
+    p = rb.HybridLinUCB(3, 2, 1).set_params(random_state=0)
+    p.set_arm_features(np.ones((3, 1)))
+    p.update([1], [1.0], np.ones((1, 2)))
+    with pytest.raises(ValueError, match="arm_ids: arm 1 already has rewards"):
+        p.set_arm_features(np.zeros((3, 1)))
+    p.set_arm_features(np.zeros((1, 1)), arm_ids=[2])  # no reward yet: fine

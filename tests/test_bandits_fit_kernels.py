@@ -107,12 +107,13 @@ def test_spd_inverse_isa_names():
 
 def test_fit_rejects_singular_normal_equations():
     # collinear contexts, and l2 below the rounding of A's diagonal: the second pivot is 0
-    X = np.ones((4, 2))
+    # (powers of two keep X^T X = 2^102 exact)
+    X = np.full((4, 2), 2.0**50)
     arms = np.zeros(4, dtype=np.int64)
     with pytest.raises(RuntimeError, match="not positive definite"):
-        rb.LinUCB(2, 2, l2=1e-300).fit(arms, np.ones(4), X)
-    # X^T X overflows: infinite pivots, not a NaN posterior
-    with pytest.raises(RuntimeError, match="not positive definite"):
+        rb.LinUCB(2, 2, l2=1e-12).fit(arms, np.ones(4), X)
+    # contexts whose X^T X would overflow never reach the native fit
+    with pytest.raises(ValueError, match=r"contexts: expected values within \+-1e\+30"):
         rb.LinTS(2, 2).fit(arms, np.ones(4), np.full((4, 2), 1e200))
 
 

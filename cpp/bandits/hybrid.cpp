@@ -104,6 +104,9 @@ void HybridBandit::observe(int64_t a, const double* x, double r) {
         ub += u[i] * b[i];
     }
     const double gamma = 1.0 + xu;
+    // x^T P x >= 0 exactly; far below that, P has lost positive definiteness
+    // to rounding and the update would spread NaN (checked before any write).
+    if (!(gamma >= 0.5) || !std::isfinite(gamma)) throw std::domain_error(kIllConditioned);
     const double inv_sqrt = 1.0 / std::sqrt(gamma);
     for (int64_t i = 0; i < m_; ++i) {
         for (int64_t j = 0; j < d; ++j) z[i * d + j] = f[i] * x[j];
@@ -126,6 +129,8 @@ void HybridBandit::observe(int64_t a, const double* x, double r) {
         wbeta += w[i] * beta_[i];
     }
     const double delta = 1.0 + wcw;
+    if (!(delta >= 0.5) || !std::isfinite(delta) || !std::isfinite(target - wbeta))
+        throw std::domain_error(kIllConditioned);
     const double step = (target - wbeta) / delta;
     for (int64_t i = 0; i < k; ++i) {
         beta_[i] += cw[i] * step;

@@ -53,6 +53,8 @@ public:
 
     StateDict export_state() const;
     void import_state(const StateDict& in);
+    int64_t n_context() const { return d_; }
+    int64_t n_arm_features() const { return m_; }
 
     PolicyCore core;
     // Serialises calls from several Python threads: a select must own its

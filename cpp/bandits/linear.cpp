@@ -224,6 +224,9 @@ void LinearBandit::observe(int64_t a, const double* x, double r) {
     double rank1 = 0.0;  // coefficient of the symmetric u u^T downdate of a full matrix
     if (kind_ == LinearKind::Ridge) {
         const double gamma = 1.0 + xu;
+        // x^T A^-1 x >= 0 exactly; far below that, A^-1 has lost positive
+        // definiteness to rounding and the update would spread NaN.
+        if (!(gamma >= 0.5) || !std::isfinite(gamma)) throw std::domain_error(kIllConditioned);
         const double step = (r - xt) / gamma;
         for (int64_t i = 0; i < d; ++i) th[i] += u[i] * step;
         double* bb = b_.data() + a * d;

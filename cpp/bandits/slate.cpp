@@ -649,6 +649,12 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
         int64_t chosen = -1;
         switch (cfg_.rule) {
             case Rule::Greedy: {
+                // No tie means every score is NaN (a state or context beyond
+                // floating-point range): nothing to choose from.
+                if (sum.ties.empty())
+                    throw std::domain_error(
+                        "select: the scores of a request are NaN (model state or contexts "
+                        "out of floating-point range)");
                 const int64_t n_ties = static_cast<int64_t>(sum.ties.size());
                 const double eps = cfg_.epsilon;
                 if (eps > 0.0 && rng().uniform() < eps) {

@@ -593,55 +593,60 @@ void bind_bandits(py::module_& m) {
             py::arg("seed"))
         .def(
             "add_arm",
-            [](HybridBandit& p, const OptArray<double>& prior, const OptArray<double>& features, int64_t d,
-               int64_t mdim) {
-                if (prior) require(prior->size() == d, "prior: expected one value per context feature");
-                if (features) require(features->size() == mdim, "features: expected n_arm_features values");
+            // Sizes come from the state, never from the caller: a size that disagrees
+            // with the state's buffers would read past them.
+            [](HybridBandit& p, const OptArray<double>& prior, const OptArray<double>& features) {
+                if (prior)
+                    require(prior->size() == p.n_context(), "prior: expected one value per context feature");
+                if (features)
+                    require(features->size() == p.n_arm_features(),
+                            "features: expected n_arm_features values");
                 std::lock_guard<std::mutex> lock(p.guard);
                 return p.add_arm(prior ? prior->data() : nullptr, features ? features->data() : nullptr);
             },
-            py::arg("prior"), py::arg("features"), py::arg("n_context"), py::arg("n_arm_features"))
+            py::arg("prior"), py::arg("features"))
         .def(
             "set_features",
-            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& features, int64_t mdim) {
+            [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& features) {
                 require_ndim(features, 2, "features");
-                require(features.shape(0) == arms.size() && features.shape(1) == mdim,
+                require(features.shape(0) == arms.size() && features.shape(1) == p.n_arm_features(),
                         "features: expected one row of n_arm_features per arm id");
                 std::lock_guard<std::mutex> lock(p.guard);
                 p.set_features(arms.data(), arms.size(), features.data());
             },
-            py::arg("arms"), py::arg("features"), py::arg("n_arm_features"))
+            py::arg("arms"), py::arg("features"))
         .def(
             "update",
             [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
-               const Array<double>& X, int64_t d) {
+               const Array<double>& X) {
                 require_ndim(X, 2, "contexts");
-                require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
-                        "actions, rewards and contexts do not match");
+                require(
+                    arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_context(),
+                    "actions, rewards and contexts do not match");
                 py::gil_scoped_release release;
                 std::lock_guard<std::mutex> lock(p.guard);
                 p.update(arms.data(), rewards.data(), X.data(), arms.size());
             },
-            py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"))
+            py::arg("arms"), py::arg("rewards"), py::arg("contexts"))
         .def(
             "fit",
             [](HybridBandit& p, const Array<int64_t>& arms, const Array<double>& rewards,
-               const Array<double>& X, int64_t d, uint64_t seed) {
+               const Array<double>& X, uint64_t seed) {
                 require_ndim(X, 2, "contexts");
-                require(arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == d,
-                        "decisions, rewards and contexts do not match");
+                require(
+                    arms.size() == rewards.size() && X.shape(0) == arms.size() && X.shape(1) == p.n_context(),
+                    "decisions, rewards and contexts do not match");
                 py::gil_scoped_release release;
                 std::lock_guard<std::mutex> lock(p.guard);
                 p.fit(arms.data(), rewards.data(), X.data(), arms.size(), seed);
             },
-            py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("n_context"), py::arg("seed"))
+            py::arg("arms"), py::arg("rewards"), py::arg("contexts"), py::arg("seed"))
         .def(
             "select",
-            [](HybridBandit& p, const Array<double>& X, int64_t d, int64_t k,
-               const OptArray<uint8_t>& available, bool per_request, double alpha, int direct, double share,
-               int64_t new_pulls, int num_threads) {
+            [](HybridBandit& p, const Array<double>& X, int64_t k, const OptArray<uint8_t>& available,
+               bool per_request, double alpha, int direct, double share, int64_t new_pulls, int num_threads) {
                 require_ndim(X, 2, "contexts");
-                require(X.shape(1) == d, "contexts: wrong number of features");
+                require(X.shape(1) == p.n_context(), "contexts: wrong number of features");
                 const int64_t n = X.shape(0);
                 SelectConfig cfg = make_config(k, 0, share, new_pulls, num_threads);
                 cfg.rule = Rule::Greedy;
@@ -655,9 +660,8 @@ void bind_bandits(py::module_& m) {
                 }
                 return outputs(arms, prob);
             },
-            py::arg("contexts"), py::arg("n_context"), py::arg("k"), py::arg("available"),
-            py::arg("per_request"), py::arg("alpha"), py::arg("direct"), py::arg("new_arm_share"),
-            py::arg("new_arm_pulls"), py::arg("num_threads"));
+            py::arg("contexts"), py::arg("k"), py::arg("available"), py::arg("per_request"), py::arg("alpha"),
+            py::arg("direct"), py::arg("new_arm_share"), py::arg("new_arm_pulls"), py::arg("num_threads"));
     common_methods<HybridBandit>(hybrid);
 }
 

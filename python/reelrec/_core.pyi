@@ -651,31 +651,26 @@ class HybridBandit(_BanditState):
         self,
         prior: npt.NDArray[np.float64] | None,
         features: npt.NDArray[np.float64] | None,
-        n_context: int,
-        n_arm_features: int,
     ) -> int: ...
     def set_features(
-        self, arms: npt.NDArray[np.int64], features: npt.NDArray[np.float64], n_arm_features: int
+        self, arms: npt.NDArray[np.int64], features: npt.NDArray[np.float64]
     ) -> None: ...
     def update(
         self,
         arms: npt.NDArray[np.int64],
         rewards: npt.NDArray[np.float64],
         contexts: npt.NDArray[np.float64],
-        n_context: int,
     ) -> None: ...
     def fit(
         self,
         arms: npt.NDArray[np.int64],
         rewards: npt.NDArray[np.float64],
         contexts: npt.NDArray[np.float64],
-        n_context: int,
         seed: int,
     ) -> None: ...
     def select(
         self,
         contexts: npt.NDArray[np.float64],
-        n_context: int,
         k: int,
         available: npt.NDArray[np.uint8] | None,
         per_request: bool,

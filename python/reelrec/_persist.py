@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["write_npz", "read_npz"]
+__all__ = ["write_npz", "read_npz", "to_plain"]
 
 
 def write_npz(
@@ -32,12 +32,18 @@ def write_npz(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Write ``arrays`` and a JSON header describing ``obj`` (its class and ``params``) to ``path``."""
-    try:
-        params_json = json.dumps(params)
-    except TypeError as exc:
-        raise ValueError(
-            f"save: parameters must be JSON serialisable (use an int random_state), got {params}"
-        ) from exc
+    params = {name: to_plain(value) for name, value in params.items()}
+    bad = []
+    for name, value in params.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            bad.append(name)
+    if bad:
+        desc = ", ".join(f"{name}={params[name]!r}" for name in bad)
+        hint = " (use an int random_state)" if "random_state" in bad else ""
+        raise ValueError(f"save: parameters must be JSON serialisable{hint}, got {desc}")
+    params_json = json.dumps(params)
     meta = {
         "format": fmt,
         "format_version": version,
@@ -49,6 +55,17 @@ def write_npz(
         meta.update(extra)
     with open(os.fspath(path), "wb") as fh:
         np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+
+
+def to_plain(value: Any) -> Any:
+    """NumPy scalars and arrays as Python numbers and lists: serialisable, comparable with ==."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
 
 
 @contextmanager

@@ -166,8 +166,10 @@ def check_num_threads(num_threads: Any, name: str = "num_threads") -> int:
         raise TypeError(
             f"{name}: expected an integer >= 0 (0 = all cores), got {_describe(num_threads)}"
         )
-    if num_threads < 0:
-        raise ValueError(f"{name}: expected an integer >= 0 (0 = all cores), got {num_threads}")
+    if num_threads < 0 or num_threads > 65536:
+        raise ValueError(
+            f"{name}: expected an integer in [0, 65536] (0 = all cores), got {num_threads}"
+        )
     return int(num_threads)
 
 

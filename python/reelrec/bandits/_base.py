@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._params import ParamsMixin
-from .._persist import read_npz, write_npz
+from .._persist import read_npz, to_plain, write_npz
 from .._validation import _describe, check_k, check_num_threads, seed_from
 
 __all__ = ["BanditPolicy", "FORMAT_VERSION"]
@@ -63,12 +63,23 @@ def _seed(random_state: Any) -> int:
     return seed_from(random_state)
 
 
-def _check_int(value: Any, name: str, *, minimum: int) -> int:
+def _check_int(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    want = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name}: expected an integer >= {minimum}, got {_describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+        raise TypeError(f"{name}: expected an integer {want}, got {_describe(value)}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}: expected an integer {want}, got {value}")
     return int(value)
+
+
+#: Most Monte Carlo draws per arm for Thompson propensities: the pool holds
+#: n_slots * n_mc draws (12 bytes each), and 1e5 draws already pin a
+#: propensity to +-0.003.
+MAX_MC = 100_000
+#: Largest magnitude accepted for contexts, rewards, arm features and prior
+#: means: the models keep sums of squares and products of these (x x^T, the
+#: hybrid model's outer products), which must stay far from overflow.
+MAX_ABS = 1e30
 
 
 def _check_real(
@@ -98,7 +109,7 @@ def _check_real(
     return v
 
 
-def _float_array(a: Any, name: str, ndim: int) -> np.ndarray:
+def _float_array(a: Any, name: str, ndim: int, limit: float = MAX_ABS) -> np.ndarray:
     if a is None:
         raise TypeError(f"{name}: expected a {ndim}-d array of numbers, got None")
     arr = np.asarray(a)
@@ -113,6 +124,13 @@ def _float_array(a: Any, name: str, ndim: int) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
+    if arr.size:
+        top = float(np.abs(arr).max())
+        if top > limit:
+            raise ValueError(
+                f"{name}: expected values within +-{limit:g} (the model's sums of squares must "
+                f"not overflow), got a value of magnitude {top:g}"
+            )
     return arr
 
 
@@ -124,6 +142,8 @@ def _id_array(a: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name}: expected integer arm ids, got {_describe(a)}")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-d array of arm ids, got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise IndexError(f"{name}: arm id {arr.max()} is out of range")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -183,7 +203,25 @@ class BanditPolicy(ParamsMixin, ABC):
         return native
 
     def _structure(self) -> list[Any]:
-        return [getattr(self, name, None) for name in self._structural]
+        return [to_plain(getattr(self, name, None)) for name in self._structural]
+
+    def _param(self, name: str) -> Any:
+        """A parameter as the live state sees it.
+
+        A structural parameter changed by :meth:`set_params` applies at the
+        next :meth:`fit`; until then the state keeps the sizes it was built
+        with, and inputs must be checked against those, not the new value.
+        """
+        if name in self._structural and getattr(self, "_native", None) is not None:
+            return self._built_with[self._structural.index(name)]
+        return getattr(self, name)
+
+    def _pending_structure(self) -> list[str]:
+        """Structural parameters changed since the state was built."""
+        if getattr(self, "_native", None) is None:
+            return []
+        now = self._structure()
+        return [n for n, a, b in zip(self._structural, now, self._built_with) if a != b]
 
     def _exploration(self) -> dict[str, Any]:
         """Per-call hyperparameters shared by every policy."""
@@ -231,6 +269,10 @@ class BanditPolicy(ParamsMixin, ABC):
         if self._contextual:
             X = self._check_contexts(contexts, None)
             n = X.shape[0]
+            if n_requests is not None and _check_int(n_requests, "n_requests", minimum=0) != n:
+                raise ValueError(
+                    f"n_requests: inconsistent numbers of requests (contexts={n}, n_requests={n_requests})"
+                )
         else:
             X = None
             n = self._count_requests(contexts, available, n_requests)
@@ -382,7 +424,7 @@ class BanditPolicy(ParamsMixin, ABC):
         -------
         self
         """
-        if getattr(self, "_native", None) is not None and self._structure() != self._built_with:
+        if self._pending_structure():
             self._native = None
         native = self._state
         arms, r, X = self._check_feedback(decisions, rewards, contexts, ("decisions", "rewards"))
@@ -472,8 +514,24 @@ class BanditPolicy(ParamsMixin, ABC):
 
     # ------------------------------------------------------------- save/load
     def save(self, path: str | os.PathLike) -> None:
-        """Write the policy to ``path`` (a versioned ``.npz`` with a JSON header; no pickle)."""
+        """Write the policy to ``path`` (a versioned ``.npz`` with a JSON header; no pickle).
+
+        Raises
+        ------
+        ValueError
+            A structural parameter was changed by :meth:`set_params` since the
+            state was built: it applies at the next :meth:`fit`, and the file
+            would pair the new value with the old state.
+        """
         native = self._state
+        pending = self._pending_structure()
+        if pending:
+            was = dict(zip(self._structural, self._built_with))
+            desc = ", ".join(f"{n} ({was[n]!r} -> {getattr(self, n)!r})" for n in pending)
+            raise ValueError(
+                f"save: {desc} changed since the state was built and applies at the next "
+                "fit(); call fit() first or set it back"
+            )
         write_npz(
             path,
             fmt=_FORMAT,
@@ -501,13 +559,53 @@ class BanditPolicy(ParamsMixin, ABC):
                     params[key] = tuple(value)
             policy = klass(**params)
             state = {k[len("state.") :]: data[k] for k in data.files if k.startswith("state.")}
+        _check_finite_state(state, os.fspath(path))
         native = policy._state
         native.set_state(state)
         return policy
 
+    # ----------------------------------------------------------------- pickle
+    def __getstate__(self) -> dict[str, Any]:
+        """Parameters and the native state's arrays (the same content as :meth:`save`)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_native"}
+        native = getattr(self, "_native", None)
+        if native is not None:
+            state["_native_arrays"] = dict(native.get_state())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        arrays = state.pop("_native_arrays", None)
+        self.__dict__.update(state)
+        self._native = None
+        if arrays is None:
+            return
+        # Rebuild with the structure the arrays were made with; parameters set
+        # since (applied at the next fit) are put back afterwards.
+        pending = {name: getattr(self, name) for name in self._structural if hasattr(self, name)}
+        for name, value in zip(self._structural, self._built_with):
+            if name in pending:
+                setattr(self, name, tuple(value) if isinstance(value, list) else value)
+        try:
+            self._state.set_state(arrays)
+        finally:
+            for name, value in pending.items():
+                setattr(self, name, value)
+
     @property
     def _n_context(self) -> int:
-        return int(self.n_features)
+        return int(self._param("n_features"))
+
+
+def _check_finite_state(state: dict[str, np.ndarray], path: str) -> None:
+    # A live state never holds NaN or infinities (updates refuse to create
+    # them), so a file that does is corrupted and would poison every score.
+    for key, value in state.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(
+                f"path: {path!r} holds NaN or infinite values in state array {key!r} "
+                "(a corrupted file)"
+            )
 
 
 class _FeaturedArms:

@@ -38,7 +38,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
         Length m of each arm's feature vector; ``beta`` has ``m * d`` values.
     alpha : float >= 0
         Width of the confidence bound.
-    l2 : float > 0
+    l2 : float in [1e-12, 1e12]
         Ridge penalty of the shared and the per-arm models.
     new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`EpsilonGreedy`.
@@ -79,38 +79,40 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
 
     @property
     def _n_context(self) -> int:
-        return int(self.n_shared_features)
+        return int(self._param("n_shared_features"))
+
+    @property
+    def _m(self) -> int:
+        return int(self._param("n_arm_features"))
 
     def _validate_params(self) -> None:
         _check_int(self.n_shared_features, "n_shared_features", minimum=1)
         _check_int(self.n_arm_features, "n_arm_features", minimum=1)
-        _check_real(self.l2, "l2", low=0.0, low_open=True)
+        _check_real(self.l2, "l2", low=1e-12, high=1e12)
         _check_real(self.alpha, "alpha", low=0.0)
 
     def _make_native(self, seed: int) -> Any:
         return _core.HybridBandit(
             int(self.n_arms),
             int(self.n_shared_features),
-            int(self.n_arm_features),
+            self._m,
             float(self.l2),
             seed,
         )
 
     def _select(self, native, X, n, k, mask, per_request):
         alpha = _check_real(self.alpha, "alpha", low=0.0)
-        return native.select(
-            X, self._n_context, k, mask, per_request, alpha, self._direct, **self._exploration()
-        )
+        return native.select(X, k, mask, per_request, alpha, self._direct, **self._exploration())
 
     def _update(self, native, arms, rewards, X):
-        native.update(arms, rewards, X, self._n_context)
+        native.update(arms, rewards, X)
 
     def _fit(self, native, arms, rewards, X, seed):
-        native.fit(arms, rewards, X, self._n_context, seed)
+        native.fit(arms, rewards, X, seed)
 
     def _check_features(self, features: Any, native: Any, name: str, ndim: int) -> np.ndarray:
         F = _float_array(features, name, ndim)
-        m = int(self.n_arm_features)
+        m = self._m
         if F.shape[-1] != m:
             raise ValueError(
                 f"{name}: expected {m} arm features (n_arm_features), got {F.shape[-1]}"
@@ -119,10 +121,20 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
 
     def _add_arm(self, native, features, prior):
         F = None if features is None else self._check_features(features, native, "features", 1)
-        return native.add_arm(self._prior_mean(prior), F, self._n_context, int(self.n_arm_features))
+        return native.add_arm(self._prior_mean(prior), F)
 
     def _set_features(self, native, ids, F):
-        native.set_features(ids, F, int(self.n_arm_features))
+        # An arm's features enter the shared model with each of its rewards:
+        # changing them afterwards would leave A0 and b0 describing other data.
+        pulls = native.pulls()
+        known = ids[(ids >= 0) & (ids < pulls.size)]
+        seen = known[pulls[known] > 0]
+        if seen.size:
+            raise ValueError(
+                f"arm_ids: arm {int(seen[0])} already has rewards; HybridLinUCB needs an arm's "
+                "features before its first reward (add a new arm for new features)"
+            )
+        native.set_features(ids, F)
 
     # ----------------------------------------------------------- attributes
     def _get(self, name: str) -> np.ndarray:
@@ -136,7 +148,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
     @property
     def A0_inv_(self) -> np.ndarray:
         """Inverse of the shared Gram matrix A0, shape (k, k)."""
-        k = int(self.n_arm_features) * self._n_context
+        k = self._m * self._n_context
         return self._get("hyb.C").reshape(k, k)
 
     @property
@@ -154,7 +166,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
     def B_(self) -> np.ndarray:
         """Per-slot cross terms ``sum x z^T``, shape (n_slots_, d, k)."""
         d = self._n_context
-        return self._get("hyb.B").reshape(-1, d, d * int(self.n_arm_features))
+        return self._get("hyb.B").reshape(-1, d, d * self._m)
 
     @property
     def b_(self) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ._base import BanditPolicy, _check_int, _check_real, _FeaturedArms, _float_array
+from ._base import MAX_MC, BanditPolicy, _check_int, _check_real, _FeaturedArms, _float_array
 
 __all__ = ["LinUCB", "LinTS", "LogisticTS"]
 
@@ -29,13 +29,13 @@ class _LinearPolicy(_FeaturedArms, BanditPolicy):
 
     def _validate_params(self) -> None:
         _check_int(self.n_features, "n_features", minimum=1)
-        _check_real(self.l2, "l2", low=0.0, low_open=True)
+        _check_real(self.l2, "l2", low=1e-12, high=1e12)
         _check_int(self.n_prior_neighbors, "n_prior_neighbors", minimum=0)
         self._rule()
 
     def _make_native(self, seed: int) -> Any:
         return _core.LinearBandit(
-            self._kind(), int(self.n_arms), int(self.n_features), float(self.l2), seed
+            self._kind(), int(self.n_arms), self._n_context, float(self.l2), seed
         )
 
     def _rule(self) -> tuple[int, float, int]:
@@ -77,7 +77,7 @@ class _LinearPolicy(_FeaturedArms, BanditPolicy):
     @property
     def theta_(self) -> np.ndarray:
         """Coefficients per slot, shape (n_slots_, n_features): ridge estimate / posterior mean."""
-        return self._reshape("lin.theta", (int(self.n_features),))
+        return self._reshape("lin.theta", (self._n_context,))
 
     @property
     def arm_features_(self) -> np.ndarray | None:
@@ -91,13 +91,13 @@ class _RidgePolicy(_LinearPolicy):
     @property
     def A_inv_(self) -> np.ndarray:
         """Per slot ``A^-1 = (l2 I + sum x x^T)^-1``, shape (n_slots_, d, d)."""
-        d = int(self.n_features)
+        d = self._n_context
         return self._reshape("lin.cov", (d, d))
 
     @property
     def b_(self) -> np.ndarray:
         """Per slot ``b = l2 theta0 + sum r x``, shape (n_slots_, d)."""
-        return self._reshape("lin.b", (int(self.n_features),))
+        return self._reshape("lin.b", (self._n_context,))
 
 
 class LinUCB(_RidgePolicy):
@@ -115,7 +115,7 @@ class LinUCB(_RidgePolicy):
         Context length d.
     alpha : float >= 0
         Width of the confidence bound.
-    l2 : float > 0
+    l2 : float in [1e-12, 1e12]
         Ridge penalty (prior precision).
     n_prior_neighbors : int >= 0
         For arms added with features and no explicit prior: centre the new
@@ -168,8 +168,8 @@ class LinTS(_RidgePolicy):
     n_arms, n_features
     v : float >= 0
         Posterior scale (exploration).
-    l2 : float > 0
-    n_mc : int >= 1
+    l2 : float in [1e-12, 1e12]
+    n_mc : int in [1, 100000]
         Monte Carlo draws for the propensities (see :class:`ThompsonSampling`).
     n_prior_neighbors, new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`LinUCB`.
@@ -200,7 +200,11 @@ class LinTS(_RidgePolicy):
         self._store_params(locals())
 
     def _rule(self) -> tuple[int, float, int]:
-        return _NORMAL, _check_real(self.v, "v", low=0.0), _check_int(self.n_mc, "n_mc", minimum=1)
+        return (
+            _NORMAL,
+            _check_real(self.v, "v", low=0.0),
+            _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
+        )
 
 
 class LogisticTS(_LinearPolicy):
@@ -221,11 +225,11 @@ class LogisticTS(_LinearPolicy):
     ----------
     n_arms, n_features
     precision : {"diagonal", "full"}
-    l2 : float > 0
+    l2 : float in [1e-12, 1e12]
         Prior precision of the weights.
     v : float >= 0
         Posterior scale (exploration; Chapelle & Li report 0.5 works well).
-    n_mc : int >= 1
+    n_mc : int in [1, 100000]
     n_prior_neighbors, new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`LinUCB`.
 
@@ -264,7 +268,11 @@ class LogisticTS(_LinearPolicy):
         super()._validate_params()
 
     def _rule(self) -> tuple[int, float, int]:
-        return _NORMAL, _check_real(self.v, "v", low=0.0), _check_int(self.n_mc, "n_mc", minimum=1)
+        return (
+            _NORMAL,
+            _check_real(self.v, "v", low=0.0),
+            _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
+        )
 
     @property
     def mean_(self) -> np.ndarray:
@@ -275,8 +283,8 @@ class LogisticTS(_LinearPolicy):
     def covariance_(self) -> np.ndarray:
         """Posterior covariance per slot: (n_slots_, d, d) for "full", the
         diagonal (n_slots_, d) for "diagonal"."""
-        d = int(self.n_features)
+        d = self._n_context
         s = self._native_state()["lin.cov"]
-        if self.precision == "full":
+        if self._param("precision") == "full":
             return s.reshape(self.n_slots_, d, d)
         return 1.0 / s.reshape(self.n_slots_, d)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ._base import BanditPolicy, _check_int, _check_real
+from ._base import MAX_ABS, MAX_MC, BanditPolicy, _check_int, _check_real
 
 __all__ = ["EpsilonGreedy", "UCB1", "ThompsonSampling", "Softmax"]
 
@@ -22,7 +22,7 @@ _KIND = {"EpsilonGreedy": 0, "UCB1": 1, "Softmax": 2, "bernoulli": 3, "gaussian"
 def _pair(value: Any, name: str) -> tuple[float, float]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"{name}: expected a pair of numbers, got {value!r}")
-    return _check_real(value[0], f"{name}[0]"), _check_real(value[1], f"{name}[1]")
+    return tuple(_check_real(value[i], f"{name}[{i}]", low=-MAX_ABS, high=MAX_ABS) for i in (0, 1))
 
 
 class _CountingPolicy(BanditPolicy):
@@ -248,12 +248,12 @@ class ThompsonSampling(_CountingPolicy):
         ``beta += 1 - r``. ``"gaussian"``: real rewards with known noise
         standard deviation ``noise_std`` and a Normal prior on each arm's mean.
     prior : pair, optional
-        ``(alpha0, beta0) > 0`` for Bernoulli (default ``(1, 1)``);
-        ``(mu0, tau0)`` for Gaussian, ``tau0 > 0`` the prior precision
-        (default ``(0, 1)``).
-    noise_std : float > 0
+        ``(alpha0, beta0) >= 0.001`` for Bernoulli (default ``(1, 1)``);
+        ``(mu0, tau0)`` for Gaussian, ``tau0`` in [1e-12, 1e12] the prior
+        precision (default ``(0, 1)``).
+    noise_std : float in [1e-12, 1e12]
         Reward noise of the Gaussian model.
-    n_mc : int >= 1
+    n_mc : int in [1, 100000]
         Monte Carlo draws for the propensities.
     new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`EpsilonGreedy`.
@@ -301,7 +301,7 @@ class ThompsonSampling(_CountingPolicy):
 
     @property
     def _unit_rewards(self) -> bool:  # type: ignore[override]
-        return self.likelihood == "bernoulli"
+        return self._param("likelihood") == "bernoulli"
 
     @property
     def _default_prior(self) -> tuple[float, float]:  # type: ignore[override]
@@ -309,12 +309,15 @@ class ThompsonSampling(_CountingPolicy):
 
     def _check_prior(self, prior: Any, name: str) -> tuple[float, float]:
         a, b = _pair(prior, name)
-        if self.likelihood == "bernoulli":
-            if a <= 0 or b <= 0:
-                raise ValueError(f"{name}: Beta prior parameters must be > 0, got ({a}, {b})")
-        elif b <= 0:
+        if self._param("likelihood") == "bernoulli":
+            # Shapes far below 1 put most of a Beta draw's mass below float
+            # resolution: pooled draws then tie at 0 or 1 and the Monte Carlo
+            # propensities stop describing the decisions.
+            if a < 1e-3 or b < 1e-3:
+                raise ValueError(f"{name}: Beta prior parameters must be >= 0.001, got ({a}, {b})")
+        elif not 1e-12 <= b <= 1e12:
             raise ValueError(
-                f"{name}: the prior precision tau0 (second value) must be > 0, got {b}"
+                f"{name}: the prior precision tau0 (second value) must lie in [1e-12, 1e12], got {b}"
             )
         return a, b
 
@@ -327,8 +330,8 @@ class ThompsonSampling(_CountingPolicy):
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
-        h["noise_std"] = _check_real(self.noise_std, "noise_std", low=0.0, low_open=True)
-        h["n_mc"] = _check_int(self.n_mc, "n_mc", minimum=1)
+        h["noise_std"] = _check_real(self.noise_std, "noise_std", low=1e-12, high=1e12)
+        h["n_mc"] = _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC)
         return h
 
     @property
