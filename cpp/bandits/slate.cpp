@@ -141,10 +141,13 @@ __attribute__((optimize("fp-contract=off"))) int64_t fused_wins_generic(const do
     REELREC_MC_FUSED_WINS(2)
 }
 
-void running_max_generic(double* best, const float* z, double m, double w,
-                         int64_t n){REELREC_MC_RUNNING_MAX} int64_t
-    count_wins_generic(const float* z, double m, double w, const double* before, const double* after,
-                       int64_t n){REELREC_MC_COUNT_WINS}
+void running_max_generic(double* best, const float* z, double m, double w, int64_t n) {
+    REELREC_MC_RUNNING_MAX
+}
+int64_t count_wins_generic(const float* z, double m, double w, const double* before, const double* after,
+                           int64_t n) {
+    REELREC_MC_COUNT_WINS
+}
 #if defined(__x86_64__) && defined(__GNUC__)
 #define REELREC_MC_DISPATCH 1
 __attribute__((target("avx512f,avx512vl,avx2,fma"),
