@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/cpu.hpp"
+
 namespace reelrec::bandits {
 
 namespace {
@@ -282,8 +284,7 @@ void gram_generic(const double* X, const double* r, const int64_t* rows, int64_t
     ridge_gram_body<2, 4, 2>(X, r, rows, n, d, G, pk, C);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define REELREC_X86_DISPATCH 1
+#ifdef REELREC_X86
 __attribute__((target("avx2,fma"))) void gram_avx2(const double* X, const double* r, const int64_t* rows,
                                                    int64_t n, int64_t d, double* G, double* pk, double* C) {
     ridge_gram_body<4, 4, 2>(X, r, rows, n, d, G, pk, C);
@@ -316,67 +317,27 @@ __attribute__((target("avx512f,avx2,fma"))) void means_avx512(const double* X, i
 }
 #endif
 
-struct Dispatch {
-    InverseFn inverse = inverse_generic;
-    bool (*cholesky)(double*, int64_t) = cholesky_generic;
-    MeansFn means = means_generic;
-    GramFn gram = gram_generic;
-    int64_t panel = 4;
-    const char* name = "generic";
-    bool has_avx2 = false, has_avx512 = false;
-    Dispatch() {
-#ifdef REELREC_X86_DISPATCH
-        __builtin_cpu_init();
-        has_avx512 = __builtin_cpu_supports("avx512f");
-        has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        if (has_avx512) {
-            inverse = inverse_avx512;
-            cholesky = cholesky_avx512;
-            means = means_avx512;
-            gram = gram_avx512;
-            panel = 16;
-            name = "avx512";
-        } else if (has_avx2) {
-            inverse = inverse_avx2;
-            cholesky = cholesky_avx2;
-            means = means_avx2;
-            gram = gram_avx2;
-            panel = 8;
-            name = "avx2";
-        }
-#endif
-    }
-};
-
-const Dispatch& dispatch() {
-    static const Dispatch d;
-    return d;
-}
-
-// The kernels of a named instruction set; false when this CPU cannot run it.
+// The kernels of one instruction set.
 struct Kernels {
     InverseFn inverse;
     bool (*cholesky)(double*, int64_t);
     MeansFn means;
     GramFn gram;
     int64_t panel;
+    const char* name;
 };
-bool pick(const std::string& isa, Kernels& k) {
-    if (isa == "generic") {
-        k = {inverse_generic, cholesky_generic, means_generic, gram_generic, 4};
-        return true;
-    }
-#ifdef REELREC_X86_DISPATCH
-    if (isa == "avx2" && dispatch().has_avx2) {
-        k = {inverse_avx2, cholesky_avx2, means_avx2, gram_avx2, 8};
-        return true;
-    }
-    if (isa == "avx512" && dispatch().has_avx512) {
-        k = {inverse_avx512, cholesky_avx512, means_avx512, gram_avx512, 16};
-        return true;
-    }
+constexpr Kernels kGeneric{inverse_generic, cholesky_generic, means_generic, gram_generic, 4, "generic"};
+#ifdef REELREC_X86
+constexpr Kernels kAvx2{inverse_avx2, cholesky_avx2, means_avx2, gram_avx2, 8, "avx2"};
+constexpr Kernels kAvx512{inverse_avx512, cholesky_avx512, means_avx512, gram_avx512, 16, "avx512"};
+constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
+#else
+constexpr IsaTables<Kernels> kTables{&kGeneric};
 #endif
-    return false;
+
+const Kernels& dispatch() {
+    static const Kernels& k = kTables.best();
+    return k;
 }
 
 void run_means(MeansFn fn, const double* X, int64_t n, int64_t d, const double* Mu, int64_t S, double* out,
@@ -415,16 +376,16 @@ bool run_cholesky(bool (*fn)(double*, int64_t), double* A, int64_t d) {
 bool spd_cholesky(double* A, int64_t d) { return run_cholesky(dispatch().cholesky, A, d); }
 
 bool spd_cholesky_isa(const std::string& isa, double* A, int64_t d, bool& ok) {
-    Kernels k;
-    if (!pick(isa, k)) return false;
-    ok = run_cholesky(k.cholesky, A, d);
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
+    ok = run_cholesky(k->cholesky, A, d);
     return true;
 }
 
 bool spd_inverse_isa(const std::string& isa, double* A, int64_t d, double* work, bool& ok) {
-    Kernels k;
-    if (!pick(isa, k)) return false;
-    ok = k.inverse(A, d, work);
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
+    ok = k->inverse(A, d, work);
     return true;
 }
 
@@ -435,9 +396,9 @@ void block_means(const double* X, int64_t n_rows, int64_t d, const double* Mu, i
 
 bool block_means_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t d, const double* Mu,
                      int64_t n_arms, double* out, int64_t ld_out) {
-    Kernels k;
-    if (!pick(isa, k)) return false;
-    run_means(k.means, X, n_rows, d, Mu, n_arms, out, ld_out);
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
+    run_means(k->means, X, n_rows, d, Mu, n_arms, out, ld_out);
     return true;
 }
 
@@ -447,9 +408,9 @@ void ridge_gram(const double* X, const double* r, const int64_t* rows, int64_t n
 
 bool ridge_gram_isa(const std::string& isa, const double* X, const double* r, const int64_t* rows, int64_t n,
                     int64_t d, double* G) {
-    Kernels k;
-    if (!pick(isa, k)) return false;
-    run_gram(k.gram, k.panel, X, r, rows, n, d, G);
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
+    run_gram(k->gram, k->panel, X, r, rows, n, d, G);
     return true;
 }
 

@@ -7,10 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/cpu.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef REELREC_X86
 #include <immintrin.h>
 #endif
 
@@ -570,7 +572,7 @@ void factor_generic_f(const float* X, int64_t n, int64_t ld, int64_t d, const fl
 // dependent vector size.)
 template <class T, int W>
 REELREC_INLINE void sqrt_lanes(T* v) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef REELREC_X86
     typedef T Vec __attribute__((vector_size(W * sizeof(T))));
     Vec x;
     __builtin_memcpy(&x, v, sizeof(Vec));
@@ -709,7 +711,7 @@ using TransposeNormsFn = void (*)(const double*, int64_t, int64_t, float*, doubl
 void transpose_norms_generic(const double* X, int64_t n, int64_t d, float* xt, double* norms) {
     transpose_norms_body<4, false>(X, n, d, xt, norms);
 }
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef REELREC_X86
 __attribute__((target("avx2,fma"))) void transpose_norms_avx2(const double* X, int64_t n, int64_t d,
                                                               float* xt, double* norms) {
     transpose_norms_body<8, true>(X, n, d, xt, norms);
@@ -767,7 +769,7 @@ void screen_generic(const float* xt, int64_t n, int64_t d, const float* N, const
                     const ScreenStep& s) {
     screen_switch<4, 16>(xt, n, d, N, mu, s, std::make_index_sequence<kLaneMaxD>{});
 }
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef REELREC_X86
 __attribute__((target("avx2,fma"))) void screen_avx2(const float* xt, int64_t n, int64_t d, const float* N,
                                                      const float* mu, const ScreenStep& s) {
     screen_switch<8, 16>(xt, n, d, N, mu, s, std::make_index_sequence<kLaneMaxD>{});
@@ -791,8 +793,7 @@ void lanes_generic_f(const float* xt, int64_t n, int64_t d, const float* S, floa
     lanes_body<float, 4>(xt, n, d, S, q);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define REELREC_X86_DISPATCH 1
+#ifdef REELREC_X86
 __attribute__((target("avx2,fma"))) void lanes_avx2(const double* xt, int64_t n, int64_t d, const double* S,
                                                     double* q) {
     lanes_body<double, 4>(xt, n, d, S, q);
@@ -884,7 +885,7 @@ REELREC_INLINE T fma_chains(int64_t iterations) {
 double fma_generic(bool single, int64_t it) {
     return single ? fma_chains<float, 4>(it) : fma_chains<double, 2>(it);
 }
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
 __attribute__((target("avx2,fma"))) double fma_avx2(bool single, int64_t it) {
     return single ? fma_chains<float, 8>(it) : fma_chains<double, 4>(it);
 }
@@ -893,79 +894,49 @@ __attribute__((target("avx512f,avx2,fma"))) double fma_avx512(bool single, int64
 }
 #endif
 
-struct Dispatch {
-    Kernel<double> fn = kernel_generic;
-    Kernel<float> fn_f = kernel_generic_f;
-    Kernel<float> factor_f = factor_generic_f;
-    void (*gram)(const double*, int64_t, int64_t, int64_t, double*) = gram_generic;
-    void (*matvec)(const double*, const double*, int64_t, double*) = matvec_generic;
-    void (*rank1)(double*, const double*, double, int64_t) = rank1_generic;
-    LaneKernel<double> lanes = lanes_generic;
-    LaneKernel<float> lanes_f = lanes_generic_f;
-    ScreenFn screen = screen_generic;
-    TransposeNormsFn transpose_norms = transpose_norms_generic;
-    void (*dot)(const double*, int64_t, int64_t, const double*, double*) = dot_generic;
-    int lane_w = 2;
-    const char* name = "generic";
-    bool has_avx2 = false, has_avx512 = false;
-    Dispatch() {
-#ifdef REELREC_X86_DISPATCH
-        __builtin_cpu_init();
-        has_avx512 = __builtin_cpu_supports("avx512f");
-        has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        if (has_avx512) {
-            fn = kernel_avx512;
-            fn_f = kernel_avx512_f;
-            factor_f = factor_avx512_f;
-            gram = gram_avx512;
-            matvec = matvec_avx512;
-            rank1 = rank1_avx512;
-            lanes = lanes_avx512;
-            lanes_f = lanes_avx512_f;
-            screen = screen_avx512;
-            transpose_norms = transpose_norms_avx512;
-            dot = dot_avx512;
-            lane_w = 8;
-            name = "avx512";
-        } else if (has_avx2) {
-            fn = kernel_avx2;
-            fn_f = kernel_avx2_f;
-            factor_f = factor_avx2_f;
-            gram = gram_avx2;
-            matvec = matvec_avx2;
-            rank1 = rank1_avx2;
-            lanes = lanes_avx2;
-            lanes_f = lanes_avx2_f;
-            screen = screen_avx2;
-            transpose_norms = transpose_norms_avx2;
-            dot = dot_avx2;
-            lane_w = 4;
-            name = "avx2";
-        }
-#endif
-    }
+// The kernels of one instruction set.
+struct Kernels {
+    Kernel<double> fn;
+    Kernel<float> fn_f;
+    Kernel<float> factor_f;
+    void (*gram)(const double*, int64_t, int64_t, int64_t, double*);
+    void (*matvec)(const double*, const double*, int64_t, double*);
+    void (*rank1)(double*, const double*, double, int64_t);
+    LaneKernel<double> lanes;
+    LaneKernel<float> lanes_f;
+    void (*dot)(const double*, int64_t, int64_t, const double*, double*);
+    ScreenFn screen;
+    TransposeNormsFn transpose_norms;
+    double (*fma)(bool, int64_t);
+    int lane_w;  // doubles per vector; floats are twice as many
+    const char* name;
 };
+// clang-format off: one line per group of fields
+constexpr Kernels kGeneric{kernel_generic, kernel_generic_f, factor_generic_f,
+                           gram_generic, matvec_generic, rank1_generic,
+                           lanes_generic, lanes_generic_f, dot_generic,
+                           screen_generic, transpose_norms_generic,
+                           fma_generic, 2, "generic"};
+#ifdef REELREC_X86
+constexpr Kernels kAvx2{kernel_avx2, kernel_avx2_f, factor_avx2_f,
+                        gram_avx2, matvec_avx2, rank1_avx2,
+                        lanes_avx2, lanes_avx2_f, dot_avx2,
+                        screen_avx2, transpose_norms_avx2,
+                        fma_avx2, 4, "avx2"};
+constexpr Kernels kAvx512{kernel_avx512, kernel_avx512_f, factor_avx512_f,
+                          gram_avx512, matvec_avx512, rank1_avx512,
+                          lanes_avx512, lanes_avx512_f, dot_avx512,
+                          screen_avx512, transpose_norms_avx512,
+                          fma_avx512, 8, "avx512"};
+// clang-format on
+constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
+#else
+constexpr IsaTables<Kernels> kTables{&kGeneric};
+#endif
 
-const Dispatch& dispatch() {
-    static const Dispatch d;
-    return d;
-}
-
-template <class T>
-bool pick(const std::string& isa, Kernel<T>& out, Kernel<T> generic, Kernel<T> avx2, Kernel<T> avx512) {
-    if (isa == "generic") {
-        out = generic;
-        return true;
-    }
-    if (isa == "avx2" && dispatch().has_avx2 && avx2) {
-        out = avx2;
-        return true;
-    }
-    if (isa == "avx512" && dispatch().has_avx512 && avx512) {
-        out = avx512;
-        return true;
-    }
-    return false;
+const Kernels& dispatch() {
+    static const Kernels& k = kTables.best();
+    return k;
 }
 
 }  // namespace
@@ -980,13 +951,7 @@ void quadform_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d, const 
 
 const char* quadform_isa() { return dispatch().name; }
 
-double fma_peak_probe(bool single, int64_t iterations) {
-#ifdef REELREC_X86_DISPATCH
-    if (dispatch().has_avx512) return fma_avx512(single, iterations);
-    if (dispatch().has_avx2) return fma_avx2(single, iterations);
-#endif
-    return fma_generic(single, iterations);
-}
+double fma_peak_probe(bool single, int64_t iterations) { return dispatch().fma(single, iterations); }
 
 int64_t fma_peak_lanes(bool single) { return (single ? 2 : 1) * dispatch().lane_w; }
 
@@ -996,14 +961,9 @@ void quadform_factor_rows(const float* X, int64_t n_rows, int64_t ld, int64_t d,
 
 bool quadform_factor_rows_isa(const std::string& isa, const float* X, int64_t n_rows, int64_t ld, int64_t d,
                               const float* L, float* q) {
-    Kernel<float> fn = nullptr;
-#ifdef REELREC_X86_DISPATCH
-    const bool ok = pick<float>(isa, fn, factor_generic_f, factor_avx2_f, factor_avx512_f);
-#else
-    const bool ok = pick<float>(isa, fn, factor_generic_f, nullptr, nullptr);
-#endif
-    if (ok) fn(X, n_rows, ld, d, L, q);
-    return ok;
+    const Kernels* k = kTables.find(isa);
+    if (k) k->factor_f(X, n_rows, ld, d, L, q);
+    return k != nullptr;
 }
 
 // sqrt is correctly rounded in every form; the SSE2 instruction (x86-64
@@ -1092,25 +1052,12 @@ bool ucb_screen_isa(const std::string& isa, const double* X, int64_t n_rows, int
                     const float* N, const float* mu, const double* cw, double crel, const double* emu,
                     double scale, double* xn, double* best_lo, double* arg, double* hi_arg,
                     double* hi_other) {
-    TransposeNormsFn transpose = transpose_norms_generic;
-    ScreenFn screen = screen_generic;
-    int64_t lanes = 4;
-#ifdef REELREC_X86_DISPATCH
-    if (isa == "avx2" && dispatch().has_avx2) {
-        transpose = transpose_norms_avx2;
-        screen = screen_avx2;
-        lanes = 8;
-    } else if (isa == "avx512" && dispatch().has_avx512) {
-        transpose = transpose_norms_avx512;
-        screen = screen_avx512;
-        lanes = 16;
-    } else if (isa != "generic") {
-        return false;
-    }
-#else
-    if (isa != "generic") return false;
-#endif
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
     if (d < 1 || d > kLaneMaxD) return false;
+    const TransposeNormsFn transpose = k->transpose_norms;
+    const ScreenFn screen = k->screen;
+    const int64_t lanes = 2 * k->lane_w;  // float lanes
     const int64_t padded = (n_rows + lanes - 1) / lanes * lanes;
     std::vector<float> xt(static_cast<std::size_t>(padded * d));
     std::vector<double> norms(static_cast<std::size_t>(padded), 0.0), lo(norms.size(), -HUGE_VAL),
@@ -1143,43 +1090,22 @@ void symmetric_rank1_sub(double* S, const double* u, double coef, int64_t d) {
 
 bool gram_accumulate_isa(const std::string& isa, const double* X, int64_t n_rows, int64_t ld, int64_t d,
                          double* G) {
-    if (isa == "generic") {
-        gram_generic(X, n_rows, ld, d, G);
-        return true;
-    }
-#ifdef REELREC_X86_DISPATCH
-    if (isa == "avx2" && dispatch().has_avx2) {
-        gram_avx2(X, n_rows, ld, d, G);
-        return true;
-    }
-    if (isa == "avx512" && dispatch().has_avx512) {
-        gram_avx512(X, n_rows, ld, d, G);
-        return true;
-    }
-#endif
-    return false;
+    const Kernels* k = kTables.find(isa);
+    if (k) k->gram(X, n_rows, ld, d, G);
+    return k != nullptr;
 }
 
 template <class T>
 bool quadform_rows_isa(const std::string& isa, const T* X, int64_t n_rows, int64_t ld, int64_t d, const T* S,
                        T* q) {
-    Kernel<T> fn = nullptr;
-    bool ok;
-#ifdef REELREC_X86_DISPATCH
+    const Kernels* k = kTables.find(isa);
+    if (!k) return false;
     if constexpr (std::is_same_v<T, double>) {
-        ok = pick<double>(isa, fn, kernel_generic, kernel_avx2, kernel_avx512);
+        k->fn(X, n_rows, ld, d, S, q);
     } else {
-        ok = pick<float>(isa, fn, kernel_generic_f, kernel_avx2_f, kernel_avx512_f);
+        k->fn_f(X, n_rows, ld, d, S, q);
     }
-#else
-    if constexpr (std::is_same_v<T, double>) {
-        ok = pick<double>(isa, fn, kernel_generic, nullptr, nullptr);
-    } else {
-        ok = pick<float>(isa, fn, kernel_generic_f, nullptr, nullptr);
-    }
-#endif
-    if (ok) fn(X, n_rows, ld, d, S, q);
-    return ok;
+    return true;
 }
 
 template bool quadform_rows_isa<double>(const std::string&, const double*, int64_t, int64_t, int64_t,

@@ -8,9 +8,10 @@
 #include <string>
 
 #include "bandits/rng.hpp"
+#include "common/cpu.hpp"
 #include "common/parallel.hpp"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef REELREC_X86
 #include <immintrin.h>
 #endif
 
@@ -141,12 +142,14 @@ __attribute__((optimize("fp-contract=off"))) int64_t fused_wins_generic(const do
     REELREC_MC_FUSED_WINS(2)
 }
 
-void running_max_generic(double* best, const float* z, double m, double w,
-                         int64_t n){REELREC_MC_RUNNING_MAX} int64_t
-    count_wins_generic(const float* z, double m, double w, const double* before, const double* after,
-                       int64_t n){REELREC_MC_COUNT_WINS}
-#if defined(__x86_64__) && defined(__GNUC__)
-#define REELREC_MC_DISPATCH 1
+void running_max_generic(double* best, const float* z, double m, double w, int64_t n) {
+    REELREC_MC_RUNNING_MAX
+}
+int64_t count_wins_generic(const float* z, double m, double w, const double* before, const double* after,
+                           int64_t n) {
+    REELREC_MC_COUNT_WINS
+}
+#ifdef REELREC_X86
 __attribute__((target("avx512f,avx512vl,avx2,fma"),
                optimize("fp-contract=off"))) void running_max_avx512(double* best, const float* z, double m,
                                                                      double w, int64_t n) {
@@ -217,7 +220,7 @@ REELREC_MC_INLINE bool any_lane(VecI v) {
 }
 #include "bandits/mc_filter.inc"
 }  // namespace mc_generic
-#ifdef REELREC_MC_DISPATCH
+#ifdef REELREC_X86
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace mc_avx2 {
@@ -248,7 +251,7 @@ int64_t filter_wins_generic(const double* m, const double* w, const float* const
                             int64_t n, float T) {
     return mc_generic::filter_wins_body<4>(m, w, z, nc, pos, n, T);
 }
-#ifdef REELREC_MC_DISPATCH
+#ifdef REELREC_X86
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) int64_t filter_wins_avx512(
     const double* m, const double* w, const float* const* z, int64_t nc, int64_t pos, int64_t n, float T) {
     return mc_avx512::filter_wins_body<16>(m, w, z, nc, pos, n, T);
@@ -260,41 +263,52 @@ __attribute__((target("avx2,fma"))) int64_t filter_wins_avx2(const double* m, co
 }
 #endif
 
-struct McDispatch {
-    void (*running_max)(double*, const float*, double, double, int64_t) = running_max_generic;
-    int64_t (*count_wins)(const float*, double, double, const double*, const double*,
-                          int64_t) = count_wins_generic;
-    FusedWins fused_wins = fused_wins_generic;
-    FilterWins filter_wins = filter_wins_generic;
-    McDispatch() {
-#ifdef REELREC_MC_DISPATCH
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
-            running_max = running_max_avx512;
-            count_wins = count_wins_avx512;
-            fused_wins = fused_wins_avx512;
-            filter_wins = filter_wins_avx512;
-        } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-            running_max = running_max_avx2;
-            count_wins = count_wins_avx2;
-            fused_wins = fused_wins_avx2;
-            filter_wins = filter_wins_avx2;
-        }
+using OpenFn = void (*)(uint64_t, uint64_t, uint32_t, uint64_t*);
+void open_generic(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
+#ifdef REELREC_X86
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void open_avx512(uint64_t seed,
+                                                                               uint64_t stream0, uint32_t sub,
+                                                                               uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
+__attribute__((target("avx2,fma"))) void open_avx2(uint64_t seed, uint64_t stream0, uint32_t sub,
+                                                   uint64_t* states) {
+    open_streams8(seed, stream0, sub, states);
+}
 #endif
-    }
-};
 
-const McDispatch& mc_dispatch() {
-    static const McDispatch d;
-    return d;
+// The kernels of one instruction set.
+struct Kernels {
+    void (*running_max)(double*, const float*, double, double, int64_t);
+    int64_t (*count_wins)(const float*, double, double, const double*, const double*, int64_t);
+    FusedWins fused_wins;
+    FilterWins filter_wins;
+    OpenFn open;
+};
+constexpr Kernels kGeneric{running_max_generic, count_wins_generic, fused_wins_generic, filter_wins_generic,
+                           open_generic};
+#ifdef REELREC_X86
+constexpr Kernels kAvx2{running_max_avx2, count_wins_avx2, fused_wins_avx2, filter_wins_avx2, open_avx2};
+constexpr Kernels kAvx512{running_max_avx512, count_wins_avx512, fused_wins_avx512, filter_wins_avx512,
+                          open_avx512};
+constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
+#else
+constexpr IsaTables<Kernels> kTables{&kGeneric};
+#endif
+
+const Kernels& dispatch() {
+    static const Kernels& k = kTables.best();
+    return k;
 }
 
 inline void mc_running_max(double* best, const float* z, double m, double w, int64_t n) {
-    mc_dispatch().running_max(best, z, m, w, n);
+    dispatch().running_max(best, z, m, w, n);
 }
 inline int64_t mc_count_wins(const float* z, double m, double w, const double* before, const double* after,
                              int64_t n) {
-    return mc_dispatch().count_wins(z, m, w, before, after, n);
+    return dispatch().count_wins(z, m, w, before, after, n);
 }
 
 // T of the filter (see exact_lane_win) for the error scale M, rounded up to a float.
@@ -416,37 +430,8 @@ bool SlateSelector::fast_path() const {
     return (cfg_.rule == Rule::Greedy && !(cfg_.epsilon > 0.0)) || cfg_.rule == Rule::Normal;
 }
 
-namespace {
-using OpenFn = void (*)(uint64_t, uint64_t, uint32_t, uint64_t*);
-void open_generic(uint64_t seed, uint64_t stream0, uint32_t sub, uint64_t* states) {
-    open_streams8(seed, stream0, sub, states);
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void open_avx512(uint64_t seed,
-                                                                               uint64_t stream0, uint32_t sub,
-                                                                               uint64_t* states) {
-    open_streams8(seed, stream0, sub, states);
-}
-__attribute__((target("avx2,fma"))) void open_avx2(uint64_t seed, uint64_t stream0, uint32_t sub,
-                                                   uint64_t* states) {
-    open_streams8(seed, stream0, sub, states);
-}
-#endif
-OpenFn pick_open() {
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq")) {
-        return open_avx512;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return open_avx2;
-#endif
-    return open_generic;
-}
-}  // namespace
-
 void SlateSelector::open_streams(int64_t r0, int64_t n, uint64_t* states) const {
-    static const OpenFn open = pick_open();
+    const OpenFn open = dispatch().open;
     for (int64_t i = 0; i < n; i += 8) {
         open(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r0 + i), 0, states + 4 * i);
     }
@@ -511,7 +496,7 @@ bool SlateSelector::normal_wins(const double* m, const double* w, const std::vec
         M = std::max(M, std::abs(m[a]) + std::abs(w[a]) * pool_zmax_[a]);
     }
     const int64_t n_mc = cfg_.n_mc;
-    const McDispatch& k = mc_dispatch();
+    const Kernels& k = dispatch();
     const int64_t wins = scan_wins(k.fused_wins, k.filter_wins, mc, wc, zc, zf, M, nc, pos, n_mc);
     *out_arm = live[pos];
     *out_p = static_cast<double>(wins + 1) / static_cast<double>(n_mc + 1);
@@ -721,24 +706,12 @@ bool mc_wins_isa(const std::string& isa, bool filtered, const double* m, const d
     if (nc < 1 || nc > kMaxFusedWins || pos < 0 || pos >= nc || n < 0) {
         throw std::invalid_argument("mc_wins: expected 1 <= nc <= 512, 0 <= pos < nc and n >= 0");
     }
-    FusedWins fused = fused_wins_generic;
-    FilterWins filter = filter_wins_generic;
-    if (isa == "avx512" || isa == "avx2") {
-#ifdef REELREC_MC_DISPATCH
-        __builtin_cpu_init();
-        const bool avx512 = isa == "avx512";
-        if (avx512 ? !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-                   : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
-            return false;
-        }
-        fused = avx512 ? fused_wins_avx512 : fused_wins_avx2;
-        filter = avx512 ? filter_wins_avx512 : filter_wins_avx2;
-#else
-        return false;
-#endif
-    } else if (isa != "generic") {
-        throw std::invalid_argument("isa: expected generic, avx2 or avx512, got " + isa);
-    }
+    const std::optional<Isa> level = parse_isa(isa);
+    if (!level) throw std::invalid_argument("isa: expected generic, avx2 or avx512, got " + isa);
+    const Kernels* k = kTables.find(*level);
+    if (!k) return false;
+    const FusedWins fused = k->fused_wins;
+    const FilterWins filter = k->filter_wins;
     constexpr int64_t kPadD = 8, kPadF = 16;
     const int64_t pad_d = (n + kPadD - 1) / kPadD * kPadD, pad_f = (n + kPadF - 1) / kPadF * kPadF;
     std::vector<double> zd(static_cast<std::size_t>(nc * pad_d), 0.0);

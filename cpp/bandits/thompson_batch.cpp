@@ -6,9 +6,13 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#include "common/cpu.hpp"
+
+#ifdef REELREC_X86
 #include <immintrin.h>
 #endif
 
@@ -113,8 +117,7 @@ TS_INLINE U mul32(U a, U b) { return (a & 0xFFFFFFFFull) * (b & 0xFFFFFFFFull); 
 }  // namespace lanes2
 #pragma GCC pop_options
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define REELREC_TS_DISPATCH 1
+#ifdef REELREC_X86
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
 #pragma GCC target("avx2")
@@ -156,45 +159,30 @@ TS_INLINE U mul32(U a, U b) {
 
 using DrawsFn = void (*)(const ThompsonBatch&, int64_t, int64_t, int64_t*, double*);
 
-bool cpu_has(const std::string& isa) {
-    if (isa == "scalar" || isa == "generic") return true;
-#ifdef REELREC_TS_DISPATCH
-    __builtin_cpu_init();
-    if (isa == "avx2") return __builtin_cpu_supports("avx2");
-    if (isa == "avx512") {
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512dq");
-    }
-#endif
-    return false;
-}
-
-struct Dispatch {
-    const char* name = "generic";
-    DrawsFn fn = lanes2::draws;
-    Dispatch() {
-#ifdef REELREC_TS_DISPATCH
-        if (cpu_has("avx512")) {
-            name = "avx512";
-            fn = lanes8::draws;
-        } else if (cpu_has("avx2")) {
-            name = "avx2";
-            fn = lanes4::draws;
-        }
-#endif
-    }
+// The kernels of one instruction set.
+struct Kernels {
+    const char* name;
+    DrawsFn draws;
 };
+constexpr Kernels kGeneric{"generic", lanes2::draws};
+#ifdef REELREC_X86
+constexpr Kernels kAvx2{"avx2", lanes4::draws};
+constexpr Kernels kAvx512{"avx512", lanes8::draws};
+constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
+#else
+constexpr IsaTables<Kernels> kTables{&kGeneric};
+#endif
 
-const Dispatch& dispatch() {
-    static const Dispatch d;
-    return d;
+const Kernels& dispatch() {
+    static const Kernels& k = kTables.best();
+    return k;
 }
 
 }  // namespace
 
 bool thompson_isa_available(const std::string& isa) {
-    if (isa != "scalar" && isa != "generic" && isa != "avx2" && isa != "avx512") return false;
-    return cpu_has(isa);
+    const std::optional<Isa> level = parse_isa(isa, /*scalar=*/true);
+    return level && kTables.find(*level) != nullptr;
 }
 
 const char* thompson_batch_isa() { return dispatch().name; }
@@ -203,24 +191,18 @@ void thompson_draws(const ThompsonBatch& job, int64_t r0, int64_t n, int64_t* po
                     const char* isa) {
     if (n <= 0) return;
     if (!isa || !*isa) {
-        dispatch().fn(job, r0, n, pos, values);
+        dispatch().draws(job, r0, n, pos, values);
         return;
     }
     const std::string name(isa);
-    if (name != "scalar" && name != "generic" && name != "avx2" && name != "avx512") {
-        throw std::invalid_argument("isa: expected scalar, generic, avx2 or avx512, got " + name);
-    }
-    if (!cpu_has(name)) throw std::invalid_argument("isa: this CPU cannot run the " + name + " kernel");
+    const std::optional<Isa> level = parse_isa(name, /*scalar=*/true);
+    if (!level) throw std::invalid_argument("isa: expected scalar, generic, avx2 or avx512, got " + name);
+    const Kernels* k = kTables.find(*level);
+    if (!k) throw std::invalid_argument("isa: this CPU cannot run the " + name + " kernel");
     if (name == "scalar") {
         draws_scalar(job, r0, n, pos, values);
-    } else if (name == "generic") {
-        lanes2::draws(job, r0, n, pos, values);
-#ifdef REELREC_TS_DISPATCH
-    } else if (name == "avx2") {
-        lanes4::draws(job, r0, n, pos, values);
     } else {
-        lanes8::draws(job, r0, n, pos, values);
-#endif
+        k->draws(job, r0, n, pos, values);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "bandits/slate.hpp"
 #include "bandits/thompson_batch.hpp"
 #include "bindings/common.hpp"
+#include "common/cpu.hpp"
 
 namespace reelrec::bind {
 
@@ -227,8 +228,7 @@ void bind_bandits(py::module_& m) {
                     job.cols = cols.data();
                 }
             }
-            const bool known =
-                isa.empty() || isa == "scalar" || isa == "generic" || isa == "avx2" || isa == "avx512";
+            const bool known = isa.empty() || parse_isa(isa, /*scalar=*/true).has_value();
             require(known, "isa: expected scalar, generic, avx2 or avx512, got " + isa);
             if (!isa.empty() && !thompson_isa_available(isa)) return py::object(py::none());
             Array<int64_t> pos(n);

@@ -1,32 +1,24 @@
 // Run-time choice between the baseline and the AVX2 copies of the kernels.
 #include <stdexcept>
 
+#include "common/cpu.hpp"
 #include "factorization/kernels.hpp"
 
 namespace reelrec::factorization {
 
 namespace {
 
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return ok;
-#else
-    return false;
-#endif
-}
-
 template <class Kernels>
 const Kernels& select(int isa, const Kernels& generic, const Kernels* wide) {
+    const IsaTables<Kernels> tables{&generic, wide};
     switch (isa) {
         case 0:
-            return wide && cpu_has_avx2_fma() ? *wide : generic;
+            return tables.best();
         case 1:
             return generic;
         case 2:
-            if (!wide || !cpu_has_avx2_fma())
-                throw std::invalid_argument("isa: AVX2+FMA kernels are not available on this machine");
-            return *wide;
+            if (const Kernels* k = tables.find(Isa::kAvx2)) return *k;
+            throw std::invalid_argument("isa: AVX2+FMA kernels are not available on this machine");
         default:
             throw std::invalid_argument("isa: expected 0 (auto), 1 (generic) or 2 (avx2)");
     }

@@ -7,17 +7,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/cpu.hpp"
 #include "factorization/kernels.hpp"
 #include "factorization/random.hpp"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef REELREC_X86
 #include <immintrin.h>
-#define REELREC_BUILD_AVX2_COPY 1
-#else
-#define REELREC_BUILD_AVX2_COPY 0
-#endif
-
-#if REELREC_BUILD_AVX2_COPY
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #else

@@ -6,9 +6,10 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#include "common/cpu.hpp"
+
+#ifdef REELREC_X86
 #include <immintrin.h>
-#define REELREC_OPE_X86 1
 #endif
 
 namespace reelrec::ope {
@@ -61,7 +62,7 @@ int64_t pass_generic(const UniformRows& R, PoissonLanes& g, const PoissonThresho
     return total;
 }
 
-#ifdef REELREC_OPE_X86
+#ifdef REELREC_X86
 #define REELREC_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 
 // One step of the eight xoshiro256++ lanes shared by both AVX-512 passes: 32
@@ -346,37 +347,37 @@ REELREC_AVX512_VNNI int64_t pass_vnni_any(const UniformRows& R, PoissonLanes& g,
 
 using PassFn = int64_t (*)(const UniformRows&, PoissonLanes&, const PoissonThresholds&, WyRand&, double*);
 
-struct Dispatch {
-    PassFn pass = pass_generic;
-    const char* name = "generic";
-    bool fixed = false;  // the pass takes fixed-point digits (UniformRows::fixed)
-    Dispatch() {
-#ifdef REELREC_OPE_X86
-        __builtin_cpu_init();
-        // tests compare the kernels: "1" forces the portable one, "fma" the floating-point AVX-512 one
-        const char* force = std::getenv("REELREC_OPE_GENERIC");
-        const bool generic = force && std::strcmp(force, "1") == 0;
-        const bool no_vnni = force && std::strcmp(force, "fma") == 0;
-        if (!generic && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-            pass = pass_avx512_any;
-            name = "avx512";
-            if (!no_vnni && __builtin_cpu_supports("avx512vnni")) {
-                pass = pass_vnni_any;
-                name = "avx512-vnni";
-                fixed = true;
-            }
-        }
-#endif
-    }
+// The pass of one kernel.
+struct Kernels {
+    PassFn pass;
+    const char* name;
+    bool fixed;  // the pass takes fixed-point digits (UniformRows::fixed)
 };
+constexpr Kernels kGeneric{pass_generic, "generic", false};
+#ifdef REELREC_X86
+constexpr Kernels kAvx512{pass_avx512_any, "avx512", false};
+constexpr Kernels kAvx512Vnni{pass_vnni_any, "avx512-vnni", true};
+#endif
 
-const Dispatch& dispatch() {
-    static const Dispatch d;
-    return d;
+const Kernels& choose() {
+#ifdef REELREC_X86
+    // tests compare the kernels: "1" forces the portable one, "fma" the floating-point AVX-512 one
+    const char* force = std::getenv("REELREC_OPE_GENERIC");
+    const bool generic = force && std::strcmp(force, "1") == 0;
+    const bool no_vnni = force && std::strcmp(force, "fma") == 0;
+    if (!generic && cpu_supports(Isa::kAvx512)) {
+        return !no_vnni && cpu_has_avx512_vnni() ? kAvx512Vnni : kAvx512;
+    }
+#endif
+    return kGeneric;
 }
 
-#ifdef REELREC_OPE_X86
+const Kernels& dispatch() {
+    static const Kernels& k = choose();
+    return k;
+}
+
+#ifdef REELREC_X86
 // One block of 32 values to their four digit rows (see FixedColumns); the
 // scaled value is rounded to the nearest integer.
 __attribute__((target("avx512f,avx512dq"))) void to_digits(const double* x, double f1, double f2,
@@ -440,7 +441,7 @@ const char* multinomial_kernel_name() { return dispatch().name; }
 bool poisson_pass_uses_fixed(int64_t W) { return dispatch().fixed && W >= 1 && W <= 4; }
 
 bool make_fixed_columns(const UniformRows& rows, FixedColumns& out) {
-#ifdef REELREC_OPE_X86
+#ifdef REELREC_X86
     if (!dispatch().fixed) return false;
     const int64_t m = rows.m, ld = rows.ld, W = rows.W;
     const int64_t blocks = (m + kUniformRowBlock - 1) / kUniformRowBlock;

@@ -5,8 +5,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define REELREC_X86_DISPATCH 1
+#include "common/cpu.hpp"
+
+#ifdef REELREC_X86
 #include <immintrin.h>
 #endif
 
@@ -47,7 +48,7 @@ void batch_portable(const float* q, const char* base, std::size_t stride, const 
         out[i] = F(q, reinterpret_cast<const float*>(base + slots[i] * stride), d);
 }
 
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
 
 __attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v);
@@ -206,24 +207,19 @@ __attribute__((target("avx2,fma"))) void batch_avx2(const float* q, const char* 
     }
 }
 
-SimdLevel detect_uncached() {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::kAvx2;
-    return SimdLevel::kPortable;
-}
-
-#else
-
-SimdLevel detect_uncached() { return SimdLevel::kPortable; }
-
 #endif
 
 }  // namespace
 
 SimdLevel detect_simd() {
-    static const SimdLevel level = detect_uncached();
-    return level;
+    switch (cpu_isa()) {
+        case Isa::kAvx512:
+            return SimdLevel::kAvx512;
+        case Isa::kAvx2:
+            return SimdLevel::kAvx2;
+        default:
+            return SimdLevel::kPortable;
+    }
 }
 
 SimdLevel active_simd() {
@@ -252,7 +248,7 @@ std::string simd_name(SimdLevel level) {
 
 DistanceFn distance_function(Metric metric, SimdLevel level) {
     const bool l2 = metric == Metric::kL2;
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
     if (level == SimdLevel::kAvx512) return l2 ? l2_avx512 : neg_dot_avx512;
     if (level == SimdLevel::kAvx2) return l2 ? l2_avx2 : neg_dot_avx2;
 #endif
@@ -262,7 +258,7 @@ DistanceFn distance_function(Metric metric, SimdLevel level) {
 
 BatchDistanceFn batch_distance_function(Metric metric, SimdLevel level) {
     const bool l2 = metric == Metric::kL2;
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
     if (level == SimdLevel::kAvx512) return l2 ? batch_avx512<true> : batch_avx512<false>;
     if (level == SimdLevel::kAvx2) return l2 ? batch_avx2<true> : batch_avx2<false>;
 #endif

@@ -1,7 +1,8 @@
 #include "search/exact_kernel.hpp"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define REELREC_X86_DISPATCH 1
+#include "common/cpu.hpp"
+
+#ifdef REELREC_X86
 #include <immintrin.h>
 #endif
 
@@ -62,7 +63,7 @@ void panel_portable_rows(const float* q, int64_t ldq, int64_t d, const float* pa
 constexpr auto kPortableRows =
     row_table<4>([](auto r) -> RowKernel { return panel_portable_rows<decltype(r)::value>; });
 
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
 
 // AVX2: R rows x two 8-wide accumulators = up to 12 of the 16 ymm registers.
 template <int R>
@@ -141,7 +142,7 @@ constexpr auto kAvx512Rows =
 }  // namespace
 
 PanelKernelInfo panel_kernel(SimdLevel level) {
-#ifdef REELREC_X86_DISPATCH
+#ifdef REELREC_X86
     if (level == SimdLevel::kAvx512)
         return {dispatch_rows<kAvx512Rows>, static_cast<int>(kAvx512Rows.size())};
     if (level == SimdLevel::kAvx2) return {dispatch_rows<kAvx2Rows>, static_cast<int>(kAvx2Rows.size())};
