@@ -16,10 +16,15 @@
 namespace reelrec {
 
 // 0 (or negative) means "whatever OpenMP would use", which honours OMP_NUM_THREADS.
+// A request is capped at 8 threads per processor: more never runs faster, and
+// tens of thousands of threads exhaust the address space (their stacks) and
+// crash the runtime. Results do not depend on the thread count, so the cap
+// only bounds the damage of a typo.
 inline int resolve_threads(int num_threads) {
 #ifdef _OPENMP
     if (num_threads <= 0) return omp_get_max_threads();
-    return num_threads;
+    const int cap = 8 * omp_get_num_procs();
+    return num_threads < cap ? num_threads : cap;
 #else
     (void)num_threads;
     return 1;
