@@ -474,3 +474,16 @@ def test_hybrid_features_only_before_rewards():
     with pytest.raises(ValueError, match="arm_ids: arm 1 already has rewards"):
         p.set_arm_features(np.zeros((3, 1)))
     p.set_arm_features(np.zeros((1, 1)), arm_ids=[2])  # no reward yet: fine
+
+
+def test_huge_thread_counts_are_capped():
+    # 100k OpenMP threads crashed the runtime (their stacks exhaust the
+    # address space); a request is capped at 8 threads per processor, and
+    # results do not depend on the count.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 8))
+    arms, r = rng.integers(0, 4, 20000), rng.random(20000)
+    one = rb.LinTS(4, 8, random_state=0, num_threads=1).fit(arms, r, X).select(X)
+    many = rb.LinTS(4, 8, random_state=0, num_threads=65536).fit(arms, r, X).select(X)
+    np.testing.assert_array_equal(one[0], many[0])
+    np.testing.assert_array_equal(one[1], many[1])

@@ -25,7 +25,7 @@ namespace reelrec::bandits {
 // definiteness they rely on (collinear, badly scaled contexts with a small l2).
 inline constexpr const char* kIllConditioned =
     "update: a rank-1 update is numerically singular (collinear or badly scaled contexts); rescale the "
-    "features or use a larger l2 (rows before it may have been applied)";
+    "features or use a larger l2 (part of the batch may have been applied)";
 
 // Flat arrays keyed by name: what save()/load() exchange with Python.
 struct StateDict {

@@ -161,6 +161,25 @@ def check_item_mask(items: Any, n_items: int, name: str) -> np.ndarray | None:
     return mask
 
 
+#: Largest magnitude accepted for inputs that models square and multiply
+#: (bandit contexts, rewards and arm features, reward-model contexts): their
+#: sums of squares and outer products must stay far from overflow, which
+#: sets in not far beyond 1e150.
+MAX_ABS = 1e30
+
+
+def check_magnitude(arr: np.ndarray, name: str, limit: float = MAX_ABS) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``arr`` holds NaN, inf or a value beyond +-limit."""
+    # min and max (no temporary array) catch NaN too: it fails both comparisons
+    if arr.size and not (-limit <= arr.min() and arr.max() <= limit):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name}: contains NaN or infinite values")
+        raise ValueError(
+            f"{name}: expected values within +-{limit:g} (sums of squares of them must not "
+            f"overflow), got a value of magnitude {float(np.abs(arr).max()):g}; rescale the {name}"
+        )
+
+
 def check_num_threads(num_threads: Any, name: str = "num_threads") -> int:
     if isinstance(num_threads, bool) or not isinstance(num_threads, (numbers.Integral, np.integer)):
         raise TypeError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NotFittedError", "CopyWarning"]
+__all__ = ["NotFittedError", "CopyWarning", "ConvergenceWarning"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -18,3 +18,9 @@ class CopyWarning(UserWarning):
 
     Pass float32 CSR matrices (or :class:`reelrec.data.Interactions`) to avoid it.
     """
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative solver stopped at its iteration limit before meeting its
+    tolerance (e.g. the logistic reward model's Newton steps): the result may
+    be inaccurate; raise ``max_iter``."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._params import ParamsMixin
 from .._persist import read_npz, to_plain, write_npz
-from .._validation import _describe, check_k, check_num_threads, seed_from
+from .._validation import MAX_ABS, _describe, check_k, check_magnitude, check_num_threads, seed_from
 
 __all__ = ["BanditPolicy", "FORMAT_VERSION"]
 
@@ -76,10 +76,6 @@ def _check_int(value: Any, name: str, *, minimum: int, maximum: int | None = Non
 #: n_slots * n_mc draws (12 bytes each), and 1e5 draws already pin a
 #: propensity to +-0.003.
 MAX_MC = 100_000
-#: Largest magnitude accepted for contexts, rewards, arm features and prior
-#: means: the models keep sums of squares and products of these (x x^T, the
-#: hybrid model's outer products), which must stay far from overflow.
-MAX_ABS = 1e30
 
 
 def _check_real(
@@ -122,15 +118,7 @@ def _float_array(a: Any, name: str, ndim: int, limit: float = MAX_ABS) -> np.nda
         hint = " (use x.reshape(1, -1) for a single request)" if ndim == 2 and arr.ndim == 1 else ""
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}{hint}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    if arr.size:
-        top = float(np.abs(arr).max())
-        if top > limit:
-            raise ValueError(
-                f"{name}: expected values within +-{limit:g} (the model's sums of squares must "
-                f"not overflow), got a value of magnitude {top:g}"
-            )
+    check_magnitude(arr, name, limit)
     return arr
 
 
@@ -240,8 +228,9 @@ class BanditPolicy(ParamsMixin, ABC):
         Parameters
         ----------
         contexts : array of shape (n_requests, n_features), optional
-            Request features; required by contextual policies. Non-contextual
-            policies ignore the values and only count the rows.
+            Request features; required by contextual policies (finite, within
+            +-1e30). Non-contextual policies ignore the values and only count
+            the rows.
         k : int
             Slate size: arms per request, all distinct.
         available : bool array of shape (n_slots_,) or (n_requests, n_slots_), optional
@@ -380,9 +369,11 @@ class BanditPolicy(ParamsMixin, ABC):
         actions : array of int, shape (n,)
             Arm ids that were shown (flatten slates: one row per shown arm).
         rewards : array of float, shape (n,)
-            Observed rewards (in [0, 1] for Bernoulli and logistic policies).
+            Observed rewards, finite and within +-1e30 (in [0, 1] for Bernoulli
+            and logistic policies).
         contexts : array of shape (n, n_features), optional
-            The request features each action was chosen for (contextual policies).
+            The request features each action was chosen for (contextual
+            policies; finite, within +-1e30).
 
         Returns
         -------
@@ -395,6 +386,14 @@ class BanditPolicy(ParamsMixin, ABC):
         floating-point rounding); for :class:`LogisticTS` (Laplace steps) and
         the shared part of :class:`HybridLinUCB` it does, so pass logs in the
         order events happened. All ids are checked before anything changes.
+
+        Raises
+        ------
+        ValueError
+            Bad inputs (nothing changes), or a ridge update that rounding has
+            made numerically singular (collinear, badly scaled contexts with a
+            small ``l2``): part of the batch may have been applied, and the
+            state stays finite.
         """
         native = self._state
         arms, r, X = self._check_feedback(actions, rewards, contexts, ("actions", "rewards"))

@@ -7,7 +7,8 @@
   :func:`dr`, :func:`sndr`, :func:`switch_dr`, :func:`dr_os` -- each returning an
   :class:`Estimate` with CLT and (native, multithreaded) bootstrap intervals.
 * :class:`OffPolicyEvaluator` -- several estimators of one log in one table.
-* :class:`RewardModel` -- cross-fitted ridge / logistic reward regression for DM and DR.
+* :class:`RewardModel` -- cross-fitted ridge / logistic reward regression for DM and DR
+  (:class:`ConvergenceWarning` when its Newton iterations run out).
 * :class:`SyntheticBanditEnvironment` -- a bandit with known expected rewards.
 """
 
@@ -26,12 +27,13 @@ from .estimators import (
     switch_dr,
 )
 from .evaluator import EvaluationTable, OffPolicyEvaluator
-from .reward_model import RewardModel
+from .reward_model import ConvergenceWarning, RewardModel
 from .synthetic import SyntheticBanditEnvironment
 
 __all__ = [
     "BanditLog",
     "BootstrapInterval",
+    "ConvergenceWarning",
     "Estimate",
     "EvaluationTable",
     "OffPolicyEvaluator",

@@ -24,16 +24,73 @@ from .._validation import _describe, check_indices
 __all__ = ["BanditLog", "load_open_bandit"]
 
 
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _as_array(values: Any, name: str) -> np.ndarray:
+    """``np.asarray(values)``, refusing masked arrays (their mask would be dropped silently)."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name}: masked arrays are not supported (the mask would be ignored); pass "
+            f"plain values, e.g. without the masked rounds, got a masked array of shape "
+            f"{values.shape}"
+        )
+    return np.asarray(values)
+
+
+def _is_time(arr: np.ndarray) -> bool:
+    # NumPy files timedelta64 under np.integer, so the dtype tests below would
+    # otherwise take durations (and dates, via the "M" kind) for plain numbers
+    return arr.dtype.kind in "mM"
+
+
 def _numeric(values: Any, name: str, kind: str) -> np.ndarray:
     """``values`` as an array of a numeric (or bool) dtype, else TypeError naming ``kind``."""
-    arr = np.asarray(values)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == np.bool_
+    arr = _as_array(values, name)
+    if (
+        arr.dtype == object
+        or _is_time(arr)
+        or not (
+            np.issubdtype(arr.dtype, np.floating)
+            or np.issubdtype(arr.dtype, np.integer)
+            or arr.dtype == np.bool_
+        )
     ):
         raise TypeError(f"{name}: expected a {kind} array of numbers, got {_describe(values)}")
     return arr
+
+
+def _indices(values: Any, upper: int | None, name: str) -> np.ndarray:
+    """Integer indices as int64 in ``[0, upper)``; like ``check_indices`` but strict on
+    masked arrays, timedelta64 and unsigned values beyond int64 (which a cast would wrap)."""
+    arr = _as_array(values, name)
+    if _is_time(arr):
+        raise TypeError(f"{name}: expected integer indices, got {_describe(values)}")
+    if arr.dtype.kind == "u" and arr.size:
+        hi = int(arr.max())
+        if upper is not None and hi >= upper:
+            raise IndexError(f"{name}: index {hi} is out of range for {upper} entries")
+        if hi > _INT64_MAX:
+            raise IndexError(f"{name}: index {hi} is beyond the int64 range")
+    idx, _ = check_indices(arr, upper, name)
+    return idx
+
+
+def _private(out: np.ndarray, source: Any) -> np.ndarray:
+    """``out``, copied only when it is memory the caller can still write to.
+
+    ``np.asarray`` and friends hand back the caller's own buffer when no
+    conversion is needed, so a later in-place change there would reach the log
+    without validation; when a conversion already copied, a second copy would
+    only cost time and memory.
+    """
+    if (
+        out is source
+        or not out.flags.owndata  # a view: of the caller's array, a Series, a buffer
+        or (isinstance(source, np.ndarray) and np.shares_memory(out, source))
+    ):
+        return out.copy()
+    return out
 
 
 def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
@@ -55,15 +112,14 @@ def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
 
 
 def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarray:
-    arr = np.asarray(values)
+    arr = _as_array(values, name)
     if arr.ndim != 1:
         raise ValueError(
             f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}"
         )
     if arr.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values (one per round), got {arr.shape[0]}")
-    idx, _ = check_indices(arr, upper, name)
-    return np.ascontiguousarray(idx)
+    return np.ascontiguousarray(_indices(arr, upper, name))
 
 
 def _check_propensities(values: Any, n: int, name: str = "propensities") -> np.ndarray:
@@ -85,6 +141,14 @@ def _float_matrix(values: Any, name: str, n_rows: int | None, *, row_name: str) 
             f"{name}: expected {n_rows} rows (one per {row_name[:-1]}), got {arr.shape[0]}"
         )
     return _finite_float64(arr, name)
+
+
+def _check_count(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name}: expected a non-negative integer, got {_describe(value)}")
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value}")
+    return int(value)
 
 
 class BanditLog:
@@ -121,7 +185,14 @@ class BanditLog:
     IndexError
         Negative actions or positions, or actions ``>= n_actions``.
     TypeError
-        Non-integer actions or positions, non-numeric arrays.
+        Non-integer actions or positions, non-numeric arrays (``timedelta64``
+        and ``datetime64`` included), masked arrays.
+
+    Notes
+    -----
+    The log keeps its own copy of every array that would otherwise share memory
+    with the caller's (no second copy where a dtype conversion already made
+    one), so changing an input afterwards cannot bypass the validation.
     """
 
     def __init__(
@@ -137,7 +208,8 @@ class BanditLog:
         action_context: Any = None,
         feature_names: Sequence[str] | None = None,
     ) -> None:
-        rewards = _float_vector(rewards, "rewards", None)
+        source_rewards = rewards
+        rewards = _private(_float_vector(rewards, "rewards", None), source_rewards)
         n = rewards.shape[0]
         if n == 0:
             raise ValueError("rewards: expected at least one round, got an empty log")
@@ -149,27 +221,35 @@ class BanditLog:
             if n_actions <= 0:
                 raise ValueError(f"n_actions: expected a positive integer, got {n_actions}")
             n_actions = int(n_actions)
-        self.actions = _index_vector(actions, "actions", n, n_actions)
+        self.actions = _private(_index_vector(actions, "actions", n, n_actions), actions)
         self.n_actions = int(self.actions.max()) + 1 if n_actions is None else n_actions
         self.rewards = rewards
-        self.propensities = _check_propensities(propensities, n)
+        self.propensities = _private(_check_propensities(propensities, n), propensities)
         if contexts is None:
             contexts = np.zeros((n, 0))
-        self.contexts = _float_matrix(contexts, "contexts", n, row_name="rounds")
+        self.contexts = _private(
+            _float_matrix(contexts, "contexts", n, row_name="rounds"), contexts
+        )
         self.positions = (
-            None if positions is None else _index_vector(positions, "positions", n, None)
+            None
+            if positions is None
+            else _private(_index_vector(positions, "positions", n, None), positions)
         )
         if timestamps is not None:
-            timestamps = np.asarray(timestamps)
-            if timestamps.ndim != 1 or timestamps.shape[0] != n:
+            stamps = _as_array(timestamps, "timestamps")
+            if stamps.ndim != 1 or stamps.shape[0] != n:
                 raise ValueError(
-                    f"timestamps: expected {n} values (one per round), got shape {timestamps.shape}"
+                    f"timestamps: expected {n} values (one per round), got shape {stamps.shape}"
                 )
+            timestamps = _private(stamps, timestamps)
         self.timestamps = timestamps
         self.action_context = (
             None
             if action_context is None
-            else _float_matrix(action_context, "action_context", self.n_actions, row_name="actions")
+            else _private(
+                _float_matrix(action_context, "action_context", self.n_actions, row_name="actions"),
+                action_context,
+            )
         )
         if feature_names is not None:
             feature_names = [str(s) for s in feature_names]
@@ -208,14 +288,14 @@ class BanditLog:
 
     def subset(self, rounds: Any) -> BanditLog:
         """The log restricted to ``rounds`` (indices or a boolean mask), same action set."""
-        rounds = np.asarray(rounds)
+        rounds = _as_array(rounds, "rounds")
         if rounds.dtype == np.bool_:
             if rounds.shape != (self.n_rounds,):
                 raise ValueError(
                     f"rounds: a boolean mask needs shape ({self.n_rounds},), got {rounds.shape}"
                 )
             rounds = np.flatnonzero(rounds)
-        idx, _ = check_indices(rounds, self.n_rounds, "rounds")
+        idx = _indices(rounds, self.n_rounds, "rounds")
         return BanditLog(
             self.contexts[idx],
             self.actions[idx],
@@ -270,6 +350,11 @@ class BanditLog:
             action_context=feedback.get("action_context"),
         )
         n_rounds = feedback.get("n_rounds")
+        if n_rounds is not None and (
+            isinstance(n_rounds, (bool, np.bool_))
+            or not isinstance(n_rounds, (numbers.Integral, np.integer))
+        ):
+            raise TypeError(f"feedback['n_rounds']: expected an integer, got {_describe(n_rounds)}")
         if n_rounds is not None and int(n_rounds) != log.n_rounds:
             raise ValueError(
                 f"feedback: n_rounds is {n_rounds} but the arrays hold {log.n_rounds} rounds"
@@ -317,29 +402,53 @@ class BanditLog:
         Each line needs exactly one labelled action ``action:cost:probability``
         (1-based action; reward = -cost); a ``'tag`` is ignored. Features are
         ``name[:value]`` (value 1 when omitted) in one or more ``|namespace``
-        sections; a namespace weight ``|ns:w`` multiplies its values. When every
-        feature is named ``f<int>`` without a namespace (what :meth:`to_vw`
-        writes), the integer is the column; otherwise columns follow the order
-        of first appearance, named ``namespace^name``, and are kept in
-        ``feature_names``.
+        sections; a namespace weight ``|ns:w`` multiplies its values. Spaces
+        and tabs both separate tokens, the namespace name included.
+
+        Columns. When every feature is named ``f<int>`` without a namespace and
+        the integer is written without leading zeros (what :meth:`to_vw`
+        writes), the integer is the column. Otherwise a feature is its
+        namespace and name exactly as written -- as in Vowpal Wabbit, which
+        hashes that string -- so ``f01`` and ``f1``, or ``a`` in two
+        namespaces, are distinct features; columns follow the order of first
+        appearance and are named ``namespace^name`` (``name`` without a
+        namespace) in ``feature_names``. A feature repeated within a line adds up.
 
         Parameters
         ----------
-        source : path or iterable of str
-            A file path, or the lines themselves (e.g. ``text.splitlines()``).
+        source : str, path or iterable of str
+            A ``str`` holding a line break is the text itself (what
+            :meth:`to_vw` returns); any other ``str`` or path-like is a file
+            path; otherwise an iterable of lines (e.g. ``text.splitlines()``).
         n_actions : int, optional
             Size of the action set; default the largest action seen.
         dim : int, optional
             Number of context columns for ``f<int>`` features (trailing all-zero
-            columns are not written by :meth:`to_vw`); default the largest seen + 1.
+            columns are not written by :meth:`to_vw`); default the largest seen
+            + 1. With named features the columns are the distinct features, so
+            ``dim``, when given, must equal their number.
+
+        Raises
+        ------
+        ValueError
+            A line that does not parse (the message gives its number), an
+            action beyond the int64 range, NaN or infinite numbers, ``dim``
+            too small for the ``f<int>`` features or unequal to the number of
+            named features.
+        IndexError
+            An action below 1.
+        TypeError
+            ``source`` neither text, path nor iterable of ``str``; ``dim`` not an integer.
+        FileNotFoundError
+            ``source`` names no file.
         """
-        if isinstance(source, (str, os.PathLike)):
-            with open(source) as fh:
-                lines = fh.read().splitlines()
-        else:
-            lines = list(source)
+        if dim is not None:
+            dim = _check_count(dim, "dim")
+        lines = _vw_lines(source)
         actions, costs, probs, rows = [], [], [], []
         for lineno, raw in enumerate(lines, 1):
+            if not isinstance(raw, str):
+                raise TypeError(f"source: line {lineno} is not a str, got {_describe(raw)}")
             line = raw.strip()
             if not line:
                 continue
@@ -355,39 +464,65 @@ class BanditLog:
                     f"vw line {lineno}: expected exactly one 'action:cost:probability' label, got {label.strip()!r}"
                 )
             a, c, p = labelled[0].split(":")
-            try:
-                actions.append(int(a))
-                costs.append(float(c))
-                probs.append(float(p))
-            except ValueError:
+            cost, prob = _vw_float(c), _vw_float(p)
+            if not _VW_INT.fullmatch(a) or cost is None or prob is None:
                 raise ValueError(
-                    f"vw line {lineno}: cannot parse the label {labelled[0]!r}"
-                ) from None
+                    f"vw line {lineno}: cannot parse the label {labelled[0]!r} (expected an "
+                    "integer action, a finite cost and a finite probability)"
+                )
+            action = int(a)
+            if action < 1:
+                raise IndexError(
+                    f"actions: Vowpal Wabbit actions are 1-based, got {action} (vw line {lineno})"
+                )
+            if action > _INT64_MAX:
+                raise ValueError(
+                    f"vw line {lineno}: action {action} is beyond the int64 range (at most "
+                    f"{_INT64_MAX})"
+                )
+            if not 0.0 < prob <= 1.0:
+                raise ValueError(
+                    f"propensities: expected probabilities in (0, 1], got {prob!r} (vw line {lineno})"
+                )
+            actions.append(action)
+            costs.append(cost)
+            probs.append(prob)
             feats: dict[tuple[str, str], float] = {}
-            for section in ("|" + rest).split("|")[1:]:
+            for section in rest.split("|"):
                 ns, weight = "", 1.0
                 if section and not section[0].isspace():
-                    head, _, section = section.partition(" ")
-                    ns, _, w = head.partition(":")
-                    weight = float(w) if w else 1.0
+                    head, *body = section.split(None, 1)
+                    section = body[0] if body else ""
+                    ns, colon, w = head.partition(":")
+                    if colon and w:
+                        parsed = _vw_float(w)
+                        if parsed is None:
+                            raise ValueError(
+                                f"vw line {lineno}: cannot parse the namespace weight in "
+                                f"{'|' + head!r} (expected a finite number)"
+                            )
+                        weight = parsed
                 for tok in section.split():
                     name, _, val = tok.rpartition(":") if ":" in tok else (tok, "", "1")
-                    try:
-                        feats[(ns, name)] = feats.get((ns, name), 0.0) + weight * float(val)
-                    except ValueError:
+                    x = _vw_float(val)
+                    if x is None:
                         raise ValueError(
-                            f"vw line {lineno}: cannot parse the feature {tok!r}"
-                        ) from None
+                            f"vw line {lineno}: cannot parse the feature {tok!r} (expected "
+                            "name:value with a finite value)"
+                        )
+                    total = feats.get((ns, name), 0.0) + weight * x
+                    if not np.isfinite(total):
+                        raise ValueError(
+                            f"vw line {lineno}: the feature {tok!r} overflows (times the "
+                            f"namespace weight {weight:g}, or summed over repeats)"
+                        )
+                    feats[(ns, name)] = total
             rows.append(feats)
         if not rows:
             raise ValueError("source: no Vowpal Wabbit lines found (an empty log)")
         actions_arr = np.asarray(actions, dtype=np.int64)
-        if actions_arr.min() < 1:
-            raise IndexError(
-                f"actions: Vowpal Wabbit actions are 1-based, got {int(actions_arr.min())}"
-            )
         keys = {k for r in rows for k in r}
-        numbered = all(ns == "" and re.fullmatch(r"f\d+", name) for ns, name in keys)
+        numbered = all(ns == "" and _VW_COLUMN.fullmatch(name) for ns, name in keys)
         names = None
         if numbered:
             column = {k: int(k[1][1:]) for k in keys}
@@ -406,6 +541,11 @@ class BanditLog:
             column = order
             width = len(order)
             names = [f"{ns}^{name}" if ns else name for ns, name in order]
+            if dim is not None and dim != width:
+                raise ValueError(
+                    f"dim: the lines have {width} distinct named features (one column each; "
+                    f"dim only pads f<int> columns), got dim={dim}; leave dim out"
+                )
         contexts = np.zeros((len(rows), width))
         for i, r in enumerate(rows):
             for k, v in r.items():
@@ -418,6 +558,44 @@ class BanditLog:
             n_actions=n_actions,
             feature_names=names,
         )
+
+
+_VW_INT = re.compile(r"[+-]?[0-9]+")
+_VW_COLUMN = re.compile(r"f(?:0|[1-9][0-9]*)")
+
+
+def _vw_float(text: str) -> float | None:
+    """A finite number, or None. Python's ``float`` also takes ``1_0``, ``nan`` and
+    ``inf``, which are no Vowpal Wabbit numbers and would poison the log."""
+    if "_" in text:
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if np.isfinite(x) else None
+
+
+def _vw_lines(source: Any) -> list[Any]:
+    if isinstance(source, str) and ("\n" in source or "\r" in source):
+        return source.splitlines()
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source) as fh:
+                return fh.read().splitlines()
+        except FileNotFoundError:
+            if isinstance(source, str) and "|" in source:
+                raise FileNotFoundError(
+                    f"source: no file named {source!r}; to parse Vowpal Wabbit text pass it "
+                    "with a line break (as to_vw returns it) or as a list of lines"
+                ) from None
+            raise
+    if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
+        raise TypeError(
+            f"source: expected a path, Vowpal Wabbit text (a str with line breaks) or an "
+            f"iterable of lines, got {_describe(source)}"
+        )
+    return list(source)
 
 
 def _num(x: float) -> str:
@@ -434,34 +612,91 @@ _OBD_POLICIES = ("random", "bts")
 _OBD_CAMPAIGNS = ("men", "women", "all")
 
 
-def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    """Header and a rows x columns array of strings."""
-    with open(path, newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        rows = [r for r in reader if r]
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError(f"{path}: rows with a different number of fields than the header")
-    return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
+class _CsvTable:
+    """A CSV file's header and cells (strings), with conversions whose errors
+    name the file, the column and the line, so a bad cell can be found."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        rows, lines = [], []
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            self.header = next(reader, [])
+            for r in reader:
+                if not r:
+                    continue
+                if len(r) != len(self.header):
+                    raise ValueError(
+                        f"{path}: line {reader.line_num} has {len(r)} fields, the header "
+                        f"{len(self.header)}"
+                    )
+                rows.append(r)
+                lines.append(reader.line_num)
+        self.cells = np.array(rows, dtype=str).reshape(len(rows), len(self.header))
+        self.lines = np.array(lines, dtype=np.int64)
 
-def _column(header: list[str], table: np.ndarray, name: str, path: Path) -> np.ndarray:
-    try:
-        j = header.index(name)
-    except ValueError:
-        raise ValueError(f"{path}: missing column {name!r}") from None
-    return table[:, j]
+    @property
+    def n_rows(self) -> int:
+        return int(self.cells.shape[0])
 
+    def take(self, order: np.ndarray) -> None:
+        self.cells = self.cells[order]
+        self.lines = self.lines[order]
 
-def _parse_timestamps(values: np.ndarray) -> np.ndarray:
-    """ISO timestamps (any UTC offset) as UTC ``datetime64[us]``."""
-    if values.size and all(v.endswith("+00:00") for v in values):
-        return np.array([v[:-6] for v in values], dtype="datetime64[us]")
-    utc = [
-        datetime.fromisoformat(v).astimezone(timezone.utc).replace(tzinfo=None).isoformat()
-        for v in values
-    ]
-    return np.array(utc, dtype="datetime64[us]")
+    def column(self, name: str) -> np.ndarray:
+        try:
+            j = self.header.index(name)
+        except ValueError:
+            raise ValueError(f"{self.path}: missing column {name!r}") from None
+        return self.cells[:, j]
+
+    def numbers(self, name: str, *, integer: bool = False) -> np.ndarray:
+        """Column ``name`` as int64 or as finite float64."""
+        col = self.column(name)
+        dtype = np.int64 if integer else np.float64
+        try:
+            out = col.astype(dtype)
+        except (ValueError, OverflowError):
+            out = None
+        if out is not None and (integer or np.isfinite(out).all()):
+            return out
+        # the error path: find the first bad cell, one at a time
+        for value, line in zip(col, self.lines):
+            try:
+                x = np.array([value]).astype(dtype)
+                ok = integer or bool(np.isfinite(x[0]))
+            except (ValueError, OverflowError):
+                ok = False
+            if not ok:
+                want = "an integer" if integer else "a finite number"
+                raise ValueError(
+                    f"{self.path}: column {name!r}, line {line}: expected {want}, got {str(value)!r}"
+                )
+        raise AssertionError("unreachable: some cell failed to convert")  # pragma: no cover
+
+    def timestamps(self, name: str = "timestamp") -> np.ndarray:
+        """ISO timestamps (any UTC offset; none = UTC) as UTC ``datetime64[us]``."""
+        values = self.column(name)
+        if values.size and all(v.endswith("+00:00") for v in values):
+            try:
+                return np.array([v[:-6] for v in values], dtype="datetime64[us]")
+            except ValueError:
+                pass  # the general path below names the bad cell
+        utc = []
+        for v, line in zip(values, self.lines):
+            try:
+                t = datetime.fromisoformat(v)
+            except ValueError:
+                raise ValueError(
+                    f"{self.path}: column {name!r}, line {line}: expected an ISO 8601 "
+                    f"timestamp, got {str(v)!r}"
+                ) from None
+            # without an offset, astimezone would read the time as the machine's
+            # local time and the log would depend on where it is loaded
+            if t.tzinfo is not None:
+                t = t.astimezone(timezone.utc).replace(tzinfo=None)
+            utc.append(t.isoformat())
+        return np.array(utc, dtype="datetime64[us]")
 
 
 def load_open_bandit(
@@ -486,7 +721,7 @@ def load_open_bandit(
       the numeric ``user-item_affinity_*`` columns are appended;
     * action_context: ``item_feature_1..3`` label-encoded (sorted categories ->
       0, 1, ...) followed by the numeric ``item_feature_0``;
-    * timestamps: UTC ``datetime64[us]``.
+    * timestamps: UTC ``datetime64[us]`` (a timestamp without a UTC offset is read as UTC).
 
     Parameters
     ----------
@@ -502,7 +737,8 @@ def load_open_bandit(
     Raises
     ------
     ValueError
-        Unknown behaviour policy or campaign, malformed file.
+        Unknown behaviour policy or campaign, malformed file (a cell that does
+        not convert is reported with the file, column and line).
     FileNotFoundError
         The CSV file is not there (the small sample ships no ``all`` campaign).
     """
@@ -516,24 +752,25 @@ def load_open_bandit(
     data_file = folder / f"{campaign}.csv"
     if not data_file.exists():
         raise FileNotFoundError(f"Open Bandit Dataset file not found: {data_file}")
-    header, rows = _read_csv(data_file)
-    if rows.shape[0] == 0:
+    table = _CsvTable(data_file)
+    if table.n_rows == 0:
         raise ValueError(f"{data_file}: no rounds")
-    timestamps = _parse_timestamps(_column(header, rows, "timestamp", data_file))
+    timestamps = table.timestamps()
     order = np.argsort(timestamps, kind="stable")
-    rows = rows[order]
+    table.take(order)
     timestamps = timestamps[order]
 
-    actions = _column(header, rows, "item_id", data_file).astype(np.int64)
-    raw_positions = _column(header, rows, "position", data_file).astype(np.int64)
+    actions = table.numbers("item_id", integer=True)
+    raw_positions = table.numbers("position", integer=True)
     positions = np.unique(raw_positions, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    rewards = _column(header, rows, "click", data_file).astype(np.float64)
-    pscore = _column(header, rows, "propensity_score", data_file).astype(np.float64)
+    rewards = table.numbers("click")
+    pscore = table.numbers("propensity_score")
 
+    header = table.header
     blocks, names = [], []
     user_cols = [h for h in header if h.startswith("user_feature")]
     for name in user_cols:
-        col = _column(header, rows, name, data_file)
+        col = table.column(name)
         cats, codes = np.unique(col, return_inverse=True)
         codes = codes.reshape(-1)
         onehot = (codes[:, None] == np.arange(1, cats.size)[None, :]).astype(np.float64)
@@ -541,28 +778,27 @@ def load_open_bandit(
         names += [f"{name}_{c}" for c in cats[1:]]
     if include_affinity:
         aff_cols = [h for h in header if h.startswith("user-item_affinity")]
-        cols = [header.index(name) for name in aff_cols]
-        blocks.append(rows[:, cols].astype(np.float64))
+        blocks += [table.numbers(name)[:, None] for name in aff_cols]
         names += aff_cols
-    contexts = np.hstack(blocks) if blocks else np.zeros((rows.shape[0], 0))
+    contexts = np.hstack(blocks) if blocks else np.zeros((table.n_rows, 0))
 
     action_context = None
     n_actions = int(actions.max()) + 1
     item_file = folder / "item_context.csv"
     if item_file.exists():
-        ih, irows = _read_csv(item_file)
-        item_id = _column(ih, irows, "item_id", item_file).astype(np.int64)
+        items = _CsvTable(item_file)
+        item_id = items.numbers("item_id", integer=True)
         order = np.argsort(item_id, kind="stable")
         if not np.array_equal(item_id[order], np.arange(item_id.size)):
             raise ValueError(f"{item_file}: item_id must be 0..{item_id.size - 1}")
-        irows = irows[order]
+        items.take(order)
         feats = []
-        cat_cols = [h for h in ih if h.startswith("item_feature") and h != "item_feature_0"]
+        cat_cols = [
+            h for h in items.header if h.startswith("item_feature") and h != "item_feature_0"
+        ]
         for name in cat_cols:
-            feats.append(
-                np.unique(_column(ih, irows, name, item_file), return_inverse=True)[1].reshape(-1)
-            )
-        feats.append(_column(ih, irows, "item_feature_0", item_file).astype(np.float64))
+            feats.append(np.unique(items.column(name), return_inverse=True)[1].reshape(-1))
+        feats.append(items.numbers("item_feature_0"))
         action_context = np.column_stack(feats).astype(np.float64)
         n_actions = max(n_actions, item_id.size)
         if action_context.shape[0] < n_actions:

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +47,11 @@ from .. import _core
 from .._validation import (
     _describe,
     check_fraction,
-    check_indices,
     check_num_threads,
     check_positive,
     seed_from,
 )
-from ._log import _check_propensities, _float_vector
+from ._log import _as_array, _check_propensities, _float_vector, _indices, _is_time
 
 __all__ = [
     "Estimate",
@@ -286,7 +286,28 @@ def bootstrap_estimates(
     All estimates must come from the same rounds (same ``n``). Each resample is
     used for every estimate, so differences between estimators are bootstrapped
     consistently. See :meth:`Estimate.bootstrap` for the parameters.
+
+    Raises
+    ------
+    TypeError
+        ``estimates`` is not an iterable of :class:`Estimate`.
+    ValueError
+        No estimates, or estimates of different lengths; bad ``n_boot``,
+        ``alpha`` or ``method``.
     """
+    if isinstance(estimates, Estimate):
+        raise TypeError(
+            "estimates: expected a sequence of Estimate objects, got a single Estimate "
+            "(wrap it in a list, or call its bootstrap method)"
+        )
+    if isinstance(estimates, (str, bytes)) or not isinstance(estimates, Iterable):
+        raise TypeError(
+            f"estimates: expected a sequence of Estimate objects, got {_describe(estimates)}"
+        )
+    estimates = list(estimates)
+    for i, e in enumerate(estimates):
+        if not isinstance(e, Estimate):
+            raise TypeError(f"estimates[{i}]: expected an Estimate, got {_describe(e)}")
     if not estimates:
         raise ValueError("estimates: expected at least one Estimate")
     n = estimates[0].n
@@ -335,9 +356,11 @@ def bootstrap_estimates(
 
 # ---------------------------------------------------------------------- validation
 def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | None) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    arr = _as_array(values, name)
+    if (
+        arr.dtype == object
+        or _is_time(arr)
+        or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
     ):
         raise TypeError(f"{name}: expected a float array, got {_describe(values)}")
     if arr.ndim not in (2, 3):
@@ -357,7 +380,9 @@ def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | 
         )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     # one cheap sum first: it is finite unless a value is not (or the sum overflows)
-    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
+    with np.errstate(over="ignore", invalid="ignore"):  # large finite values may overflow it
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
 
@@ -402,10 +427,10 @@ def _check_positions(
             name, p = sliced[0]
             raise ValueError(f"positions: required because {name} has {p} position slices (axis 2)")
         return None
-    arr = np.asarray(positions)
+    arr = _as_array(positions, "positions")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"positions: expected {n} values (one per round), got shape {arr.shape}")
-    idx, _ = check_indices(arr, None, "positions")
+    idx = _indices(arr, None, "positions")
     for name, p in sliced:
         hi = int(idx.max())
         if hi >= p:
@@ -413,6 +438,33 @@ def _check_positions(
                 f"positions: position {hi} has no slice in {name} ({p} slices on axis 2)"
             )
     return np.ascontiguousarray(idx)
+
+
+def _same_rounds(arrays: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """The inputs as arrays, after checking they agree on the number of rounds.
+
+    The length most of them share is taken as right (ties: the earliest
+    argument's), so the message blames the odd one out rather than whichever
+    array happened to be checked first.
+    """
+    out = {name: None if v is None else _as_array(v, name) for name, v in arrays}
+    lengths = [(name, a.shape[0]) for name, a in out.items() if a is not None and a.ndim >= 1]
+    if len({m for _, m in lengths}) > 1:
+        n = Counter(m for _, m in lengths).most_common(1)[0][0]
+        name, got = next((nm, m) for nm, m in lengths if m != n)
+        agree = [nm for nm, m in lengths if m == n]
+        others = ", ".join(agree[:-1]) + (" and " if len(agree) > 1 else "") + agree[-1]
+        verb = "has" if len(agree) == 1 else "have"
+        if name in ("target_probs", "estimated_rewards"):
+            what = f"got shape {out[name].shape}"
+            unit = "rows"
+        else:
+            what = f"got {got}"
+            unit = "values"
+        raise ValueError(
+            f"{name}: expected {n} {unit} (one per round), {what} ({others} {verb} {n})"
+        )
+    return out
 
 
 def _check_threshold(value: Any, name: str, *, positive: bool) -> float:
@@ -470,6 +522,26 @@ def _run(
     model-based kernels their O(n * n_actions) sum.
     """
     num_threads = check_num_threads(num_threads)
+    if estimator == "dm":
+        rewards = actions = propensities = None
+    elif estimator == "replay":
+        propensities = None
+    if estimator not in MODEL_ESTIMATORS:
+        estimated_rewards = None
+    if not prevalidated:
+        given = _same_rounds(
+            [
+                ("rewards", rewards),
+                ("actions", actions),
+                ("propensities", propensities),
+                ("target_probs", target_probs),
+                ("estimated_rewards", estimated_rewards),
+                ("positions", positions),
+            ]
+        )
+        rewards, actions, propensities = given["rewards"], given["actions"], given["propensities"]
+        target_probs, estimated_rewards = given["target_probs"], given["estimated_rewards"]
+        positions = given["positions"]
     n = None
     if estimator != "dm":
         rewards = _float_vector(rewards, "rewards", None)
@@ -486,16 +558,12 @@ def _run(
             else check_estimated_rewards(estimated_rewards, n, n_actions)
         )
     if estimator != "dm":
-        a = np.asarray(actions)
+        a = _as_array(actions, "actions")
         if a.ndim != 1 or a.shape[0] != n:
             raise ValueError(f"actions: expected {n} values (one per round), got shape {a.shape}")
-        actions, _ = check_indices(a, n_actions, "actions")
+        actions = _indices(a, n_actions, "actions")
         if estimator != "replay":
             propensities = _check_propensities(propensities, n)
-        else:
-            propensities = None
-    else:
-        rewards = actions = propensities = None
     if not prevalidated:
         positions = _check_positions(positions, n, [("target_probs", pi), ("estimated_rewards", q)])
     plain, num, den, weights = _core.ope_round_terms(

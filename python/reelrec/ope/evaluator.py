@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from .estimators import (
     MODEL_ESTIMATORS,
     BootstrapInterval,
     Estimate,
+    _check_policy_array,
     _check_positions,
     _param_and_label,
     _run,
@@ -37,6 +39,16 @@ _PARAMS = {
     "dr_os": {"lambda_"},
 }
 _REQUIRED = {"switch_dr": {"tau"}, "dr_os": {"lambda_"}}
+# what a RewardModel's predictions depend on; num_threads is left out, as the
+# results do not depend on it
+_MODEL_PARAMS = ("kind", "l2", "n_folds", "max_iter", "tol", "random_state")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two cache-key entries match: objects by identity, plain values by value."""
+    if a is b:
+        return True
+    return type(a) is type(b) and isinstance(a, (str, bytes, numbers.Number)) and bool(a == b)
 
 
 def _parse_spec(spec: Any) -> tuple[str, dict[str, Any]]:
@@ -162,9 +174,14 @@ class OffPolicyEvaluator:
     reward_model : RewardModel, optional
         Used by the model-based estimators when :meth:`evaluate` gets no
         ``estimated_rewards``; its cross-fitted predictions are computed once
-        and cached in ``estimated_rewards_``. Default:
-        ``RewardModel(kind="logistic" if the rewards are in [0, 1] else "ridge",
-        random_state=random_state)``.
+        and cached in ``estimated_rewards_``. The cache is keyed on what the
+        predictions came from -- the log object and its arrays, the model
+        object and its parameters (the evaluator's ``random_state`` for the
+        default model) -- so assigning a new ``log`` or ``reward_model``, or
+        changing a model parameter, refits on the next :meth:`evaluate`.
+        Changing the values inside the log's arrays in place is not detected.
+        Default: ``RewardModel(kind="logistic" if the rewards are in [0, 1]
+        else "ridge", random_state=random_state)``.
     random_state : None, int or numpy Generator
         Seeds the default reward model's folds and the bootstrap.
     num_threads : int, default 0
@@ -187,8 +204,33 @@ class OffPolicyEvaluator:
         self.num_threads = num_threads
 
     def _estimated_rewards(self, log: BanditLog) -> np.ndarray:
-        if not hasattr(self, "estimated_rewards_"):
-            model = self.reward_model
+        model = self.reward_model
+        if model is not None and not isinstance(model, RewardModel):
+            raise TypeError(
+                f"reward_model: expected a reelrec.ope.RewardModel, got {_describe(model)}"
+            )
+        key = (
+            log,
+            log.contexts,
+            log.rewards,
+            log.actions,
+            log.positions,
+            log.n_actions,
+            model,
+            *(
+                ("default", self.random_state)
+                if model is None
+                else tuple(getattr(model, name, None) for name in _MODEL_PARAMS)
+            ),
+        )
+        cached = getattr(self, "_estimated_rewards_key", None)
+        fresh = (
+            hasattr(self, "estimated_rewards_")
+            and cached is not None
+            and len(cached) == len(key)
+            and all(_same(a, b) for a, b in zip(cached, key))
+        )
+        if not fresh:
             if model is None:
                 binary = float(log.rewards.min()) >= 0 and float(log.rewards.max()) <= 1
                 model = RewardModel(
@@ -196,12 +238,16 @@ class OffPolicyEvaluator:
                     random_state=self.random_state,
                     num_threads=self.num_threads,
                 )
-            if not isinstance(model, RewardModel):
-                raise TypeError(
-                    f"reward_model: expected a reelrec.ope.RewardModel, got {_describe(model)}"
-                )
             self.estimated_rewards_ = model.fit_predict(log)
-        return self.estimated_rewards_
+            self._estimated_rewards_key = key
+        # validated on every call, not only after fitting: a RewardModel subclass
+        # may return anything, and estimated_rewards_ is a public, writable attribute
+        return _check_policy_array(
+            self.estimated_rewards_,
+            "reward_model predictions (estimated_rewards_)",
+            log.n_rounds,
+            log.n_actions,
+        )
 
     def evaluate(
         self,
@@ -224,18 +270,35 @@ class OffPolicyEvaluator:
             the evaluator's (cached) :class:`RewardModel` cross-fitted predictions.
         n_boot : int, default 0
             When positive, adds percentile bootstrap intervals from ``n_boot``
-            resamples shared by all estimators.
+            resamples shared by all estimators; 0: none.
         alpha : float, default 0.05
             1 - confidence level of the bootstrap intervals.
         random_state : None, int or numpy Generator
             Bootstrap seed; default the evaluator's ``random_state``.
         bootstrap_method : {"auto", "hybrid", "indices", "counts"}
             See :meth:`Estimate.bootstrap`.
+
+        Raises
+        ------
+        ValueError
+            Arrays that do not match the log (rounds, actions, or position
+            slices when the log has no positions), bad estimator specs, reward
+            model predictions that are NaN or infinite.
+        TypeError
+            A wrong type of argument, ``n_boot`` not an integer included.
         """
         log = self.log
         if not isinstance(log, BanditLog):
             raise TypeError(f"log: expected a reelrec.ope.BanditLog, got {_describe(log)}")
         num_threads = check_num_threads(self.num_threads)
+        if isinstance(n_boot, (bool, np.bool_)) or not isinstance(
+            n_boot, (numbers.Integral, np.integer)
+        ):
+            raise TypeError(
+                f"n_boot: expected an integer >= 0 (0 = no bootstrap), got {_describe(n_boot)}"
+            )
+        if n_boot < 0:
+            raise ValueError(f"n_boot: expected an integer >= 0 (0 = no bootstrap), got {n_boot}")
         if isinstance(self.estimators, str):
             raise TypeError(
                 "estimators: expected a sequence of estimator names, got a single string"
@@ -250,6 +313,14 @@ class OffPolicyEvaluator:
             else:
                 q = check_estimated_rewards(estimated_rewards, log.n_rounds, log.n_actions)
         pi = check_target_probs(target_probs, log.n_rounds, log.n_actions)
+        if log.positions is None:
+            for name, arr in (("target_probs", pi), ("estimated_rewards", q)):
+                if arr is not None and arr.ndim == 3 and arr.shape[2] > 1:
+                    raise ValueError(
+                        f"{name}: has {arr.shape[2]} position slices (axis 2) but the log has "
+                        "no positions to pick one per round; build the BanditLog with "
+                        "positions=... or pass a 2-d (n_rounds, n_actions) array"
+                    )
         positions = _check_positions(
             log.positions, log.n_rounds, [("target_probs", pi), ("estimated_rewards", q)]
         )

@@ -23,16 +23,23 @@ closed form, logistic by Newton's method; both with Cholesky factorisations.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import _core
-from .._validation import _describe, check_num_threads, check_positive, rng_from
-from ..exceptions import NotFittedError
+from .._validation import (
+    _describe,
+    check_magnitude,
+    check_num_threads,
+    check_positive,
+    rng_from,
+)
+from ..exceptions import ConvergenceWarning, NotFittedError
 from ._log import BanditLog, _float_matrix
 
-__all__ = ["RewardModel"]
+__all__ = ["RewardModel", "ConvergenceWarning"]
 
 _KINDS = {"ridge": 0, "logistic": 1}
 
@@ -59,6 +66,19 @@ class RewardModel:
         Fold assignment.
     num_threads : int, default 0
         0 = all cores.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`, :meth:`predict` and :meth:`fit_predict`: contexts or
+        rewards beyond +-1e30, or coefficients or predictions that come out
+        NaN or infinite (the inputs are too large or too ill-conditioned for
+        ``l2``: rescale them) -- never NaN predictions.
+
+    Warns
+    -----
+    ConvergenceWarning
+        A logistic model used all ``max_iter`` Newton iterations.
 
     Attributes
     ----------
@@ -112,23 +132,71 @@ class RewardModel:
                 raise ValueError(
                     f"rewards: the logistic reward model needs rewards in [0, 1], got range [{lo:g}, {hi:g}]"
                 )
+        check_magnitude(log.contexts, "contexts")
+        check_magnitude(log.rewards, "rewards")
         return log
 
+    def _check_coef(self, coef: np.ndarray, log: BanditLog) -> None:
+        if not np.isfinite(coef).all():
+            cx = float(np.abs(log.contexts).max()) if log.contexts.size else 0.0
+            raise ValueError(
+                "contexts: the reward model's coefficients came out NaN or infinite; the "
+                f"contexts (largest magnitude {cx:g}) or rewards (largest magnitude "
+                f"{float(np.abs(log.rewards).max()):g}) are too large or too ill-conditioned "
+                f"for l2={float(self.l2):g} -- rescale the contexts (e.g. standardise each "
+                "column) or raise l2"
+            )
+
+    @staticmethod
+    def _check_predictions(q: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+        # one cheap sum first: finite unless a value is not (or large values overflow it)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = q.sum()
+        if not np.isfinite(total) and not np.isfinite(q).all():
+            cx = float(np.abs(contexts).max()) if contexts.size else 0.0
+            raise ValueError(
+                "contexts: the reward model's predictions came out NaN or infinite (largest "
+                f"context magnitude {cx:g}); rescale the contexts"
+            )
+        return q
+
+    def _warn_convergence(self, n_iter: int) -> None:
+        # the native solver returns max_iter both when it converged on the last
+        # iteration and when it ran out; like scikit-learn, warn on either
+        if self.kind == "logistic" and n_iter >= int(self.max_iter):
+            warnings.warn(
+                f"RewardModel: Newton's method stopped at max_iter={self.max_iter} before the "
+                f"coefficients settled within tol={self.tol:g}; raise max_iter",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     def _fit_rows(self, log: BanditLog, rows: np.ndarray) -> tuple[np.ndarray, int]:
-        return _core.ope_fit_reward_model(
-            log.contexts,
-            log.rewards,
-            log.actions,
-            log.positions,
-            log.n_actions,
-            log.n_positions,
-            np.ascontiguousarray(rows, dtype=np.int64),
-            _KINDS[self.kind],
-            float(self.l2),
-            int(self.max_iter),
-            float(self.tol),
-            int(self.num_threads),
-        )
+        try:
+            return _core.ope_fit_reward_model(
+                log.contexts,
+                log.rewards,
+                log.actions,
+                log.positions,
+                log.n_actions,
+                log.n_positions,
+                np.ascontiguousarray(rows, dtype=np.int64),
+                _KINDS[self.kind],
+                float(self.l2),
+                int(self.max_iter),
+                float(self.tol),
+                int(self.num_threads),
+            )
+        except RuntimeError as ex:
+            # the Cholesky factorisation failed: with finite, bounded inputs only
+            # a penalty too small for collinear or constant columns does that
+            if "not positive definite" not in str(ex):
+                raise
+            raise ValueError(
+                f"l2: the reward model's normal equations are not positive definite with "
+                f"l2={float(self.l2):g} (collinear or constant context columns); raise l2 or "
+                "rescale the contexts"
+            ) from ex
 
     def _predict_rows(
         self,
@@ -158,6 +226,9 @@ class RewardModel:
         self._check_params()
         log = self._check_log(log)
         coef, n_iter = self._fit_rows(log, np.arange(log.n_rounds))
+        self._check_coef(coef, log)
+        self._warn_convergence(int(n_iter))
+        self._fit_kind = self.kind
         self.coef_ = coef[:-1]
         self.pooled_coef_ = coef[-1]
         self._coef_all = coef
@@ -178,15 +249,24 @@ class RewardModel:
             raise NotFittedError(
                 "RewardModel: call fit before predict (fit_predict keeps only fold models)"
             )
+        threads = check_num_threads(self.num_threads)
         X = _float_matrix(contexts, "contexts", None, row_name="rounds")
         if X.shape[1] != self.dim_:
             raise ValueError(
                 f"contexts: expected {self.dim_} columns (as in fit), got {X.shape[1]}"
             )
-        q = self._predict_rows(
-            X, np.arange(X.shape[0]), self._coef_all, self.n_actions_, self.n_positions_
+        check_magnitude(X, "contexts")
+        # the kind fit used: a kind changed since would apply the wrong link function
+        q = _core.ope_predict_reward_model(
+            X,
+            np.arange(X.shape[0], dtype=np.int64),
+            self._coef_all,
+            self.n_actions_,
+            self.n_positions_,
+            _KINDS[self._fit_kind],
+            threads,
         )
-        return self._shape_output(q, self.has_positions_)
+        return self._shape_output(self._check_predictions(q, X), self.has_positions_)
 
     def fit_predict(self, log: BanditLog) -> np.ndarray:
         """Cross-fitted expected rewards of every round for every action.
@@ -215,9 +295,12 @@ class RewardModel:
             test = np.flatnonzero(folds == f)
             train = np.arange(n) if k == 1 else np.flatnonzero(folds != f)
             coef, it = self._fit_rows(log, train)
+            self._check_coef(coef, log)
             fold_coef.append(coef)
             n_iter = max(n_iter, int(it))
             out[test] = self._predict_rows(log.contexts, test, coef, A, P)
+        self._check_predictions(out, log.contexts)
+        self._warn_convergence(n_iter)
         self.fold_coef_ = np.stack(fold_coef)
         self.fold_of_round_ = folds
         self.n_iter_ = n_iter

@@ -126,8 +126,14 @@ class SyntheticBanditEnvironment:
         if kind == "uniform":
             return np.full((n, A), 1.0 / A)
         if kind == "softmax":
-            z = beta * q
-            z -= z.max(axis=1, keepdims=True)
+            if beta == 0:
+                return np.full((n, A), 1.0 / A)
+            # shift q by the row's best action for this beta before scaling:
+            # beta * q alone overflows for a large beta and inf - inf is NaN,
+            # while beta * (q - ref) <= 0, at worst -inf, which exp maps to 0
+            ref = q.max(axis=1, keepdims=True) if beta > 0 else q.min(axis=1, keepdims=True)
+            with np.errstate(over="ignore"):
+                z = beta * (q - ref)
             e = np.exp(z)
             return e / e.sum(axis=1, keepdims=True)
         greedy = np.zeros((n, A))
