@@ -154,7 +154,7 @@ X3 = np.ones((4, 3))
         (
             lambda: rb.Softmax(3, temperature=0).select(),
             ValueError,
-            "temperature: expected a finite value in \\(0.0, inf\\]",
+            "temperature: expected a finite value in \\[1e-12, 1000000000000.0\\]",
         ),
         (
             lambda: rb.ThompsonSampling(3, likelihood="poisson").select(),
@@ -487,3 +487,46 @@ def test_huge_thread_counts_are_capped():
     many = rb.LinTS(4, 8, random_state=0, num_threads=65536).fit(arms, r, X).select(X)
     np.testing.assert_array_equal(one[0], many[0])
     np.testing.assert_array_equal(one[1], many[1])
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-25, 1e29])
+@pytest.mark.parametrize("d", [16, 24, 40])
+def test_extreme_context_scales_keep_exact_decisions(d, scale):
+    # The float kernels would overflow or go subnormal for such rows: those
+    # are scored in double, so a batch decides as single rows and as numpy.
+    rng = np.random.default_rng(0)
+    p = rb.LinUCB(6, d, random_state=0, num_threads=1)
+    p.update(rng.integers(0, 6, 300), rng.standard_normal(300), rng.standard_normal((300, d)))
+    X = rng.standard_normal((40, d)) * scale
+    X[::2] /= scale  # ordinary rows in the same batch
+    batch = p.select(X)[0][:, 0]
+    single = np.array([p.select(X[i : i + 1])[0][0, 0] for i in range(len(X))])
+    np.testing.assert_array_equal(batch, single)
+    scores = X @ p.theta_.T + p.alpha * np.sqrt(np.einsum("nd,ade,ne->na", X, p.A_inv_, X))
+    np.testing.assert_array_equal(batch, scores.argmax(axis=1))
+    # Thompson: a lone candidate has propensity 1 whatever the scale
+    ts = rb.LinTS(2, d, random_state=0, num_threads=1)
+    _, props = ts.select(X, available=np.array([True, False]))
+    np.testing.assert_array_equal(props, 1.0)
+
+
+def test_pending_likelihood_does_not_leak_into_add_arm():
+    p = rb.ThompsonSampling(1, "bernoulli", random_state=0)
+    p.update([0], [1.0])
+    p.set_params(likelihood="gaussian")
+    p.add_arm()
+    np.testing.assert_array_equal(p.priors_[1], [1.0, 1.0])  # the live Beta state's default
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: rb.UCB1(2**64).select(),
+        lambda: rb.LinUCB(2, 2).select(np.ones((1, 2)), k=2**64),
+        lambda: rb.UCB1(3).remove_arm(2**64),
+        lambda: rb.UCB1(3, new_arm_pulls=2**64).select(),
+    ],
+)
+def test_huge_integers_named(call):
+    with pytest.raises(ValueError, match="below 2\\*\\*62"):
+        call()

@@ -110,8 +110,13 @@ def test_fit_rejects_singular_normal_equations():
     # (powers of two keep X^T X = 2^102 exact)
     X = np.full((4, 2), 2.0**50)
     arms = np.zeros(4, dtype=np.int64)
-    with pytest.raises(RuntimeError, match="not positive definite"):
-        rb.LinUCB(2, 2, l2=1e-12).fit(arms, np.ones(4), X)
+    p = rb.LinUCB(2, 2, l2=1e-12, random_state=0).fit(arms[:1], np.ones(1), np.ones((1, 2)))
+    with pytest.raises(ValueError, match="normal equations of arm 0 are not positive definite"):
+        p.fit(arms, np.ones(4), X)
+    # a failed fit leaves every arm at its prior, not half fitted
+    assert p.n_updates_ == 0 and (p.pulls_ == 0).all()
+    np.testing.assert_array_equal(p.theta_, 0.0)
+    np.testing.assert_array_equal(p.A_inv_, np.broadcast_to(np.eye(2) / 1e-12, (2, 2, 2)))
     # contexts whose X^T X would overflow never reach the native fit
     with pytest.raises(ValueError, match=r"contexts: expected values within \+-1e\+30"):
         rb.LinTS(2, 2).fit(arms, np.ones(4), np.full((4, 2), 1e200))

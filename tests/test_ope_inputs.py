@@ -496,3 +496,34 @@ def test_softmax_policy_with_huge_beta_is_greedy_not_nan():
     e = np.exp(z - z.max(1, keepdims=True))
     np.testing.assert_allclose(env.policy(X, "softmax", beta=2.0), e / e.sum(1, keepdims=True))
     assert ope.SyntheticBanditEnvironment is SyntheticBanditEnvironment
+
+
+def test_tiny_propensities():
+    from reelrec import ope
+
+    # weights near 1e160: Kish's ESS must not overflow (it is scale-free)
+    est = ope.snips([1.0, 0.0], [0, 0], [1e-160, 1e-160], [[1.0], [1.0]])
+    assert float(est) == 0.5 and est.ess == pytest.approx(2.0)
+    with pytest.raises(
+        ValueError, match=r"propensities: expected probabilities in \(0, 1\] \(at least 1e-300\)"
+    ):
+        ope.ips([1.0], [0], [5e-324], [[1.0]])
+
+
+def test_evaluator_default_model_on_short_logs():
+    from reelrec import ope
+
+    log = ope.BanditLog(np.ones((2, 2)), [0, 1], [1.0, 0.0], [0.5, 0.5], n_actions=2)
+    res = ope.OffPolicyEvaluator(log, ["dm", "dr"], random_state=0).evaluate(np.full((2, 2), 0.5))
+    assert np.isfinite(float(res["dm"])) and np.isfinite(float(res["dr"]))
+
+
+def test_huge_integer_parameters_named():
+    from reelrec import ope
+
+    with pytest.raises(ValueError, match="below 2\\*\\*62"):
+        ope.RewardModel(n_folds=2**64).fit_predict(
+            ope.BanditLog(
+                np.ones((4, 2)), [0, 1, 0, 1], [1.0, 0.0, 1.0, 0.0], [0.5] * 4, n_actions=2
+            )
+        )

@@ -131,11 +131,13 @@ def test_vw_bad_lines():
 def test_validation_errors():
     X, a, r, p = np.zeros((3, 2)), [0, 1, 2], [0.0, 1.0, 0.0], [0.5, 0.5, 0.5]
     with pytest.raises(
-        ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 0.0"
+        ValueError,
+        match=r"propensities: expected probabilities in \(0, 1\] \(at least 1e-300\), got 0.0",
     ):
         BanditLog(X, a, r, [0.5, 0.0, 0.5])
     with pytest.raises(
-        ValueError, match=r"propensities: expected probabilities in \(0, 1\], got 1.01"
+        ValueError,
+        match=r"propensities: expected probabilities in \(0, 1\] \(at least 1e-300\), got 1.01",
     ):
         BanditLog(X, a, r, [0.5, 1.01, 0.5])
     with pytest.raises(IndexError, match="actions: index 2 is out of range for 2 entries"):

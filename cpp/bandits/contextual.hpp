@@ -87,10 +87,24 @@
 namespace reelrec::bandits {
 
 // Single-precision copies of the arms' width matrices for screening.
+// The float kernels' error bounds assume that nothing overflows or turns
+// subnormal in single precision. That holds for contexts whose largest |x|
+// lies in [2^-20, 2^20] (or that are 0) against matrices whose largest entry
+// lies in [2^-60, 2^40] and means below 2^60: widths then stay within
+// d * 2^40 and products above 2^-100. Rows outside that range are scored in
+// double (a property of the row alone, so batching cannot change a result);
+// a state outside it (WidthScreen::float_ok) sends the whole call there.
+inline bool float_row_ok(const double* x, int64_t d) {
+    double m = 0.0;
+    for (int64_t i = 0; i < d; ++i) m = std::max(m, std::abs(x[i]));
+    return m == 0.0 || (m >= 0x1p-20 && m <= 0x1p20);
+}
+
 struct WidthScreen {
     std::vector<float> matrices;    // n_slots x d x d (live slots filled), or empty
     std::vector<double> frobenius;  // ||S_a||_F per slot
     const double* exact = nullptr;  // the double matrices, n_slots x d x d
+    bool float_ok = true;           // every live matrix (and mean) in the float kernels' range
 
     // Frobenius norms and, with copies, the float matrices. The factored
     // paths never read the copies (16 MB for 100 arms at d = 200), so their
@@ -99,11 +113,16 @@ struct WidthScreen {
                bool copies = true) {
         exact = S;
         frobenius.assign(static_cast<std::size_t>(n_slots), 0.0);
+        float_ok = true;
         for (int64_t a : live) {
             const double* src = S + a * d * d;
-            double f = 0.0;
-            for (int64_t i = 0; i < d * d; ++i) f += src[i] * src[i];
+            double f = 0.0, top = 0.0;
+            for (int64_t i = 0; i < d * d; ++i) {
+                f += src[i] * src[i];
+                top = std::max(top, std::abs(src[i]));
+            }
             frobenius[a] = std::sqrt(f);
+            float_ok = float_ok && top >= 0x1p-60 && top <= 0x1p40;
         }
         matrices.clear();
         if (copies) copy_matrices(n_slots, d, live);
@@ -159,6 +178,7 @@ struct WidthScreen {
             for (int64_t i = 0; i < d; ++i) {
                 means[a * d + i] = static_cast<float>(mu[a * d + i]);
                 mu2 += mu[a * d + i] * mu[a * d + i];
+                float_ok = float_ok && std::abs(mu[a * d + i]) <= 0x1p60;
                 for (int64_t j = i; j < d; ++j) {
                     const double u = U[i * d + j];
                     factors[(a * d + (lower ? j : i)) * d + (lower ? i : j)] = static_cast<float>(u);
@@ -233,7 +253,7 @@ inline void ucb_lanes_select(const SlateSelector& sel, const WidthScreen& screen
                                     arg.data(), hi_arg.data(), hi_other.data());
                 }
                 for (int64_t r = 0; r < nb; ++r) {
-                    if (hi_other[r] < best_lo[r]) {
+                    if (hi_other[r] < best_lo[r] && float_row_ok(X + (r0 + r) * d, d)) {
                         // Every other arm's exact score is below this arm's.
                         out_arms[r0 + r] = static_cast<int64_t>(arg[r]);
                         out_p[r0 + r] = 1.0;
@@ -308,6 +328,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     sel.make_pool(nullptr, nullptr, cfg.num_threads);
     const bool greedy = cfg.rule == Rule::Greedy;
     const bool fast = avail.flags == nullptr && sel.fast_path();
+    if (screen && !screen->float_ok) screen = nullptr;
     const bool f32_widths = screen && cfg.rule == Rule::Normal;
     if (!greedy && !f32_widths) screen = nullptr;
     // UCB screen for small d (see the note at the top): float lanes give
@@ -347,6 +368,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
         std::vector<float> xf, qf;
         std::vector<double> xnorm2, lows, thresholds, xg;
         std::vector<int64_t> rows, lone;
+        std::vector<uint8_t> row_ok(static_cast<std::size_t>(block));
         if (screen) {
             lone.resize(static_cast<std::size_t>(block));
             thresholds.resize(static_cast<std::size_t>(block));
@@ -454,6 +476,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                 // Float contexts; |x|^2 only for the UCB bounds (Thompson
                 // widths carry no bound).
                 for (int64_t i = 0; i < nb * d; ++i) xf[i] = static_cast<float>(xb[i]);
+                for (int64_t r = 0; r < nb; ++r) row_ok[r] = float_row_ok(xb + r * d, d);
                 if (greedy) {
                     for (int64_t r = 0; r < nb; ++r) {
                         double s2 = 0.0;
@@ -475,7 +498,13 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                                           qf.data());
                         }
                         scaled_sqrt(qf.data(), q.data(), nb, scale);
-                        for (int64_t r = 0; r < nb; ++r) W(r, a) = q[r];
+                        for (int64_t r = 0; r < nb; ++r) {
+                            if (!row_ok[r]) {
+                                width(xb + r * d, 1, a, q.data() + r);
+                                scaled_sqrt(q.data() + r, q.data() + r, 1, scale);
+                            }
+                            W(r, a) = q[r];
+                        }
                     }
                     choose_rows(r0, nb);
                     return;
@@ -491,7 +520,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                         for (int64_t r = 0; r < nb; ++r) {
                             const double w = std::sqrt(std::max(static_cast<double>(qf[r]), 0.0));
                             const double dw = cw * std::sqrt(xnorm2[r]);
-                            if (!std::isfinite(w) || !std::isfinite(dw)) {
+                            if (!row_ok[r] || !std::isfinite(w) || !std::isfinite(dw)) {
                                 W(r, a) = -kInf;
                                 H(r, a) = kInf;
                             } else {
@@ -505,7 +534,7 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
                     for (int64_t r = 0; r < nb; ++r) {
                         const double qa = static_cast<double>(qf[r]);
                         const double slack = err * xnorm2[r] * screen->frobenius[a];
-                        if (!std::isfinite(qa) || !std::isfinite(slack)) {
+                        if (!row_ok[r] || !std::isfinite(qa) || !std::isfinite(slack)) {
                             W(r, a) = -kInf;
                             H(r, a) = kInf;
                         } else {

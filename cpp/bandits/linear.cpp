@@ -329,7 +329,10 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
                     P[i * d + i] += l2_;
                 }
                 if (!spd_inverse(P, d, scratch.data()))
-                    throw std::runtime_error("fit: normal equations are not positive definite");
+                    throw std::domain_error(
+                        "fit: the normal equations of arm " + std::to_string(a) +
+                        " are not positive definite in floating point (collinear or "
+                        "badly scaled contexts); rescale the features or use a larger l2");
                 // theta = P b as a sum of P's rows (P is symmetric): independent
                 // lanes, where a dot product per row is one dependent chain.
                 double* __restrict th = theta_.data() + a * d;
@@ -343,7 +346,12 @@ void LinearBandit::fit(const int64_t* arms, const double* rewards, const double*
             });
         }
     }
-    errors.rethrow();
+    if (errors.failed()) {
+        // Some arms were fitted and others not: leave a consistent policy
+        // (every arm at its prior, as after fit on an empty log), then report.
+        reset(seed);
+        errors.rethrow();
+    }
     core.n_updates = n;
 }
 

@@ -138,11 +138,18 @@ def check_indices(values: Any, upper: int | None, name: str) -> tuple[np.ndarray
     return arr, scalar
 
 
+#: Largest integer parameter accepted (counts, sizes, ids): the native side
+#: takes 64-bit signed integers, and 2**62 leaves room for sums of two.
+MAX_INT = 2**62
+
+
 def check_k(k: Any, name: str = "k") -> int:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (numbers.Integral, np.integer)):
         raise TypeError(f"{name}: expected a positive integer, got {_describe(k)}")
     if k <= 0:
         raise ValueError(f"{name}: expected a positive integer, got {k}")
+    if k > MAX_INT:
+        raise ValueError(f"{name}: expected a positive integer below 2**62, got {k}")
     return int(k)
 
 
@@ -197,7 +204,9 @@ def check_positive(value: Any, name: str, *, integer: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, kinds):
         what = "a positive integer" if integer else "a positive number"
         raise TypeError(f"{name}: expected {what}, got {_describe(value)}")
-    if not np.isfinite(value) or value <= 0:
+    if integer and value > MAX_INT:
+        raise ValueError(f"{name}: expected a positive integer below 2**62, got {value}")
+    if not integer and not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: expected a positive finite value, got {value}")
     return int(value) if integer else float(value)
 
@@ -207,7 +216,9 @@ def check_nonnegative(value: Any, name: str, *, integer: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, kinds):
         what = "a non-negative integer" if integer else "a non-negative number"
         raise TypeError(f"{name}: expected {what}, got {_describe(value)}")
-    if not np.isfinite(value) or value < 0:
+    if integer and value > MAX_INT:
+        raise ValueError(f"{name}: expected a non-negative integer below 2**62, got {value}")
+    if not integer and not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a finite value >= 0, got {value}")
     return int(value) if integer else float(value)
 

@@ -37,7 +37,15 @@ import numpy as np
 
 from .._params import ParamsMixin
 from .._persist import read_npz, to_plain, write_npz
-from .._validation import MAX_ABS, _describe, check_k, check_magnitude, check_num_threads, seed_from
+from .._validation import (
+    MAX_ABS,
+    MAX_INT,
+    _describe,
+    check_k,
+    check_magnitude,
+    check_num_threads,
+    seed_from,
+)
 
 __all__ = ["BanditPolicy", "FORMAT_VERSION"]
 
@@ -67,7 +75,9 @@ def _check_int(value: Any, name: str, *, minimum: int, maximum: int | None = Non
     want = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name}: expected an integer {want}, got {_describe(value)}")
-    if value < minimum or (maximum is not None and value > maximum):
+    if value < minimum or value > (MAX_INT if maximum is None else maximum):
+        if maximum is None and value > MAX_INT:
+            want += " below 2**62"
         raise ValueError(f"{name}: expected an integer {want}, got {value}")
     return int(value)
 

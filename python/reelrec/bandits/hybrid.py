@@ -36,7 +36,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
         them and ``theta_a`` has d values.
     n_arm_features : int
         Length m of each arm's feature vector; ``beta`` has ``m * d`` values.
-    alpha : float >= 0
+    alpha : float in [0, 1e12]
         Width of the confidence bound.
     l2 : float in [1e-12, 1e12]
         Ridge penalty of the shared and the per-arm models.
@@ -89,7 +89,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
         _check_int(self.n_shared_features, "n_shared_features", minimum=1)
         _check_int(self.n_arm_features, "n_arm_features", minimum=1)
         _check_real(self.l2, "l2", low=1e-12, high=1e12)
-        _check_real(self.alpha, "alpha", low=0.0)
+        _check_real(self.alpha, "alpha", low=0.0, high=1e12)
 
     def _make_native(self, seed: int) -> Any:
         return _core.HybridBandit(
@@ -101,7 +101,7 @@ class HybridLinUCB(_FeaturedArms, BanditPolicy):
         )
 
     def _select(self, native, X, n, k, mask, per_request):
-        alpha = _check_real(self.alpha, "alpha", low=0.0)
+        alpha = _check_real(self.alpha, "alpha", low=0.0, high=1e12)
         return native.select(X, k, mask, per_request, alpha, self._direct, **self._exploration())
 
     def _update(self, native, arms, rewards, X):

@@ -113,7 +113,7 @@ class LinUCB(_RidgePolicy):
     n_arms : int
     n_features : int
         Context length d.
-    alpha : float >= 0
+    alpha : float in [0, 1e12]
         Width of the confidence bound.
     l2 : float in [1e-12, 1e12]
         Ridge penalty (prior precision).
@@ -151,7 +151,7 @@ class LinUCB(_RidgePolicy):
         self._store_params(locals())
 
     def _rule(self) -> tuple[int, float, int]:
-        return _GREEDY, _check_real(self.alpha, "alpha", low=0.0), 0
+        return _GREEDY, _check_real(self.alpha, "alpha", low=0.0, high=1e12), 0
 
 
 class LinTS(_RidgePolicy):
@@ -166,7 +166,7 @@ class LinTS(_RidgePolicy):
     Parameters
     ----------
     n_arms, n_features
-    v : float >= 0
+    v : float in [0, 1e12]
         Posterior scale (exploration).
     l2 : float in [1e-12, 1e12]
     n_mc : int in [1, 100000]
@@ -202,7 +202,7 @@ class LinTS(_RidgePolicy):
     def _rule(self) -> tuple[int, float, int]:
         return (
             _NORMAL,
-            _check_real(self.v, "v", low=0.0),
+            _check_real(self.v, "v", low=0.0, high=1e12),
             _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
         )
 
@@ -227,7 +227,7 @@ class LogisticTS(_LinearPolicy):
     precision : {"diagonal", "full"}
     l2 : float in [1e-12, 1e12]
         Prior precision of the weights.
-    v : float >= 0
+    v : float in [0, 1e12]
         Posterior scale (exploration; Chapelle & Li report 0.5 works well).
     n_mc : int in [1, 100000]
     n_prior_neighbors, new_arm_share, new_arm_pulls, random_state, num_threads
@@ -270,7 +270,7 @@ class LogisticTS(_LinearPolicy):
     def _rule(self) -> tuple[int, float, int]:
         return (
             _NORMAL,
-            _check_real(self.v, "v", low=0.0),
+            _check_real(self.v, "v", low=0.0, high=1e12),
             _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
         )
 

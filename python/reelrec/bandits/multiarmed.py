@@ -43,7 +43,8 @@ class _CountingPolicy(BanditPolicy):
         return mean, count
 
     def _prior(self) -> tuple[float, float]:
-        prior = getattr(self, "prior", None)
+        # the live state's default: a pending change applies at the next fit
+        prior = self._param("prior") if hasattr(self, "prior") else None
         return self._default_prior if prior is None else self._check_prior(prior, "prior")
 
     def _validate_params(self) -> None:
@@ -158,7 +159,7 @@ class UCB1(_CountingPolicy):
     Parameters
     ----------
     n_arms : int
-    alpha : float >= 0
+    alpha : float in [0, 1e12]
         Width of the confidence bound (1 is the classical UCB1).
     prior : (mean, pseudo_count), optional
         As in :class:`EpsilonGreedy`.
@@ -185,7 +186,7 @@ class UCB1(_CountingPolicy):
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
-        h["alpha"] = _check_real(self.alpha, "alpha", low=0.0)
+        h["alpha"] = _check_real(self.alpha, "alpha", low=0.0, high=1e12)
         return h
 
     @property
@@ -200,7 +201,7 @@ class Softmax(_CountingPolicy):
     Parameters
     ----------
     n_arms : int
-    temperature : float > 0
+    temperature : float in [1e-12, 1e12]
         Lower is greedier.
     prior : (mean, pseudo_count), optional
         As in :class:`EpsilonGreedy`.
@@ -227,7 +228,7 @@ class Softmax(_CountingPolicy):
 
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
-        h["temperature"] = _check_real(self.temperature, "temperature", low=0.0, low_open=True)
+        h["temperature"] = _check_real(self.temperature, "temperature", low=1e-12, high=1e12)
         return h
 
     @property
@@ -305,7 +306,7 @@ class ThompsonSampling(_CountingPolicy):
 
     @property
     def _default_prior(self) -> tuple[float, float]:  # type: ignore[override]
-        return (1.0, 1.0) if self.likelihood == "bernoulli" else (0.0, 1.0)
+        return (1.0, 1.0) if self._param("likelihood") == "bernoulli" else (0.0, 1.0)
 
     def _check_prior(self, prior: Any, name: str) -> tuple[float, float]:
         a, b = _pair(prior, name)

@@ -122,11 +122,18 @@ def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarr
     return np.ascontiguousarray(_indices(arr, upper, name))
 
 
+#: Smallest logged propensity accepted: an importance weight 1 / p must stay finite.
+MIN_PROPENSITY = 1e-300
+
+
 def _check_propensities(values: Any, n: int, name: str = "propensities") -> np.ndarray:
     p = _float_vector(values, name, n)
-    if p.size and (p.min() <= 0.0 or p.max() > 1.0):
-        bad = float(p.min()) if p.min() <= 0.0 else float(p.max())
-        raise ValueError(f"{name}: expected probabilities in (0, 1], got {bad!r}")
+    # below 1e-300 an importance weight (target / propensity) overflows
+    if p.size and (p.min() < MIN_PROPENSITY or p.max() > 1.0):
+        bad = float(p.min()) if p.min() < MIN_PROPENSITY else float(p.max())
+        raise ValueError(
+            f"{name}: expected probabilities in (0, 1] (at least {MIN_PROPENSITY:g}), got {bad!r}"
+        )
     return p
 
 

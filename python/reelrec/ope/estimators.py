@@ -192,8 +192,15 @@ class Estimate:
             # thread pool, whose spinning threads then compete with the
             # bootstrap's OpenMP threads
             s2 = float(np.einsum("i,i->", weights, weights))
-            self.ess = float(np.sum(weights)) ** 2 / s2 if s2 > 0 else 0.0
-            self.max_weight = float(np.max(weights))
+            s1 = float(np.sum(weights))
+            self.max_weight = float(np.max(weights)) if weights.size else 0.0
+            if not (np.isfinite(s1 * s1) and np.isfinite(s2)) and self.max_weight > 0:
+                # weights near 1e154 and up: the squares overflow, the ratio
+                # does not (Kish's ESS is scale-free)
+                scaled = weights / self.max_weight
+                s2 = float(np.einsum("i,i->", scaled, scaled))
+                s1 = float(np.sum(scaled))
+            self.ess = s1 * s1 / s2 if s2 > 0 else 0.0
 
     @property
     def round_values(self) -> np.ndarray:

@@ -181,7 +181,7 @@ class OffPolicyEvaluator:
         changing a model parameter, refits on the next :meth:`evaluate`.
         Changing the values inside the log's arrays in place is not detected.
         Default: ``RewardModel(kind="logistic" if the rewards are in [0, 1]
-        else "ridge", random_state=random_state)``.
+        else "ridge", n_folds=min(3, n_rounds), random_state=random_state)``.
     random_state : None, int or numpy Generator
         Seeds the default reward model's folds and the bootstrap.
     num_threads : int, default 0
@@ -235,6 +235,9 @@ class OffPolicyEvaluator:
                 binary = float(log.rewards.min()) >= 0 and float(log.rewards.max()) <= 1
                 model = RewardModel(
                     kind="logistic" if binary else "ridge",
+                    # a log shorter than the default 3 folds still gets
+                    # cross-fitted predictions (in-sample for one round)
+                    n_folds=max(1, min(3, log.n_rounds)),
                     random_state=self.random_state,
                     num_threads=self.num_threads,
                 )
