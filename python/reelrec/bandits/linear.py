@@ -133,7 +133,16 @@ class LinUCB(_RidgePolicy):
     Batches of at least 16 requests with ``d >= 24`` first compute the widths
     in single precision with a rigorous error bound and re-evaluate in double
     precision only the arms that can still enter the slate, so decisions,
-    ties and propensities are those of the double-precision scores.
+    ties and propensities are those of the double-precision scores (rows
+    whose largest |x| lies outside [2^-20, 2^20] skip the float pass).
+
+    :meth:`update` applies Sherman-Morrison rank-1 updates to ``A_a^-1``;
+    their rounding error grows with the condition number of ``A_a``. With
+    features far above ``sqrt(l2)`` in scale the estimate drifts: with d = 20
+    standard-normal features scaled by 1e6 (1e7), ``theta_`` after 300
+    updates was off by a relative 5e-4 (0.05), against 1e-15 from :meth:`fit`,
+    which solves the normal equations directly. Standardise features, or refit
+    on the full log from time to time.
     """
 
     def __init__(
