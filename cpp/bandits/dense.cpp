@@ -330,15 +330,10 @@ constexpr Kernels kGeneric{inverse_generic, cholesky_generic, means_generic, gra
 #ifdef REELREC_X86
 constexpr Kernels kAvx2{inverse_avx2, cholesky_avx2, means_avx2, gram_avx2, 8, "avx2"};
 constexpr Kernels kAvx512{inverse_avx512, cholesky_avx512, means_avx512, gram_avx512, 16, "avx512"};
-constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
-#else
-constexpr IsaTables<Kernels> kTables{&kGeneric};
 #endif
+constexpr IsaTables<Kernels> kTables{&kGeneric, REELREC_X86_TABLE(kAvx2), REELREC_X86_TABLE(kAvx512)};
 
-const Kernels& dispatch() {
-    static const Kernels& k = kTables.best();
-    return k;
-}
+const Kernels& dispatch() { return best_once(kTables); }
 
 void run_means(MeansFn fn, const double* X, int64_t n, int64_t d, const double* Mu, int64_t S, double* out,
                int64_t ldo) {

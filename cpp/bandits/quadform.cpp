@@ -929,15 +929,10 @@ constexpr Kernels kAvx512{kernel_avx512, kernel_avx512_f, factor_avx512_f,
                           screen_avx512, transpose_norms_avx512,
                           fma_avx512, 8, "avx512"};
 // clang-format on
-constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
-#else
-constexpr IsaTables<Kernels> kTables{&kGeneric};
 #endif
+constexpr IsaTables<Kernels> kTables{&kGeneric, REELREC_X86_TABLE(kAvx2), REELREC_X86_TABLE(kAvx512)};
 
-const Kernels& dispatch() {
-    static const Kernels& k = kTables.best();
-    return k;
-}
+const Kernels& dispatch() { return best_once(kTables); }
 
 }  // namespace
 

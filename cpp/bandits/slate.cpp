@@ -293,15 +293,10 @@ constexpr Kernels kGeneric{running_max_generic, count_wins_generic, fused_wins_g
 constexpr Kernels kAvx2{running_max_avx2, count_wins_avx2, fused_wins_avx2, filter_wins_avx2, open_avx2};
 constexpr Kernels kAvx512{running_max_avx512, count_wins_avx512, fused_wins_avx512, filter_wins_avx512,
                           open_avx512};
-constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
-#else
-constexpr IsaTables<Kernels> kTables{&kGeneric};
 #endif
+constexpr IsaTables<Kernels> kTables{&kGeneric, REELREC_X86_TABLE(kAvx2), REELREC_X86_TABLE(kAvx512)};
 
-const Kernels& dispatch() {
-    static const Kernels& k = kTables.best();
-    return k;
-}
+const Kernels& dispatch() { return best_once(kTables); }
 
 inline void mc_running_max(double* best, const float* z, double m, double w, int64_t n) {
     dispatch().running_max(best, z, m, w, n);

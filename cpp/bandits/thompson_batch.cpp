@@ -168,15 +168,10 @@ constexpr Kernels kGeneric{"generic", lanes2::draws};
 #ifdef REELREC_X86
 constexpr Kernels kAvx2{"avx2", lanes4::draws};
 constexpr Kernels kAvx512{"avx512", lanes8::draws};
-constexpr IsaTables<Kernels> kTables{&kGeneric, &kAvx2, &kAvx512};
-#else
-constexpr IsaTables<Kernels> kTables{&kGeneric};
 #endif
+constexpr IsaTables<Kernels> kTables{&kGeneric, REELREC_X86_TABLE(kAvx2), REELREC_X86_TABLE(kAvx512)};
 
-const Kernels& dispatch() {
-    static const Kernels& k = kTables.best();
-    return k;
-}
+const Kernels& dispatch() { return best_once(kTables); }
 
 }  // namespace
 

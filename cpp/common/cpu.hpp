@@ -19,6 +19,14 @@
 #define REELREC_X86 1
 #endif
 
+// A kernel table compiled only for x86 (an AVX2 or AVX-512 copy), or null
+// elsewhere: one IsaTables initialiser then serves every build.
+#ifdef REELREC_X86
+#define REELREC_X86_TABLE(table) (&(table))
+#else
+#define REELREC_X86_TABLE(table) nullptr
+#endif
+
 namespace reelrec {
 
 // Levels in increasing order, each including the ones below:
@@ -74,5 +82,12 @@ struct IsaTables {
         return *generic;
     }
 };
+
+// tables.best(), looked up once per process (one static per table type).
+template <class K>
+const K& best_once(const IsaTables<K>& tables) {
+    static const K& k = tables.best();
+    return k;
+}
 
 }  // namespace reelrec
