@@ -527,3 +527,16 @@ def test_huge_integer_parameters_named():
                 np.ones((4, 2)), [0, 1, 0, 1], [1.0, 0.0, 1.0, 0.0], [0.5] * 4, n_actions=2
             )
         )
+
+
+def test_dr_os_large_finite_lambda_tends_to_dr():
+    from reelrec import ope
+
+    r, a, pb = np.array([1.0, 0.0]), np.array([0, 1]), np.array([0.5, 0.5])
+    tp, er = np.array([[1.0, 0.0], [0.5, 0.5]]), np.full((2, 2), 0.5)
+    dr = float(ope.dr(r, a, pb, tp, er))
+    # lambda * w overflowed near the float maximum (inf or NaN estimates)
+    for lam in (1e307, 1e308, 1.7e308, np.inf):
+        assert float(ope.dr_os(r, a, pb, tp, er, lam)) == pytest.approx(dr, rel=1e-12)
+    assert float(ope.dr_os(r, a, pb, tp, er, 0.0)) == pytest.approx(float(ope.dm(tp, er)))
+    assert float(ope.dr_os(r, a, pb, tp, er, 1e-300)) == pytest.approx(float(ope.dm(tp, er)))

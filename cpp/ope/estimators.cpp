@@ -103,9 +103,12 @@ void round_terms(EstimatorKind kind, const RoundInputs& in, double param, const 
                     out.plain[i] = qpi + (w <= param ? w * residual : 0.0);
                     break;
                 case EstimatorKind::DROS: {
-                    // lambda = inf is plain DR; w = 0 shrinks to 0 for any lambda.
-                    const double shrunk =
-                        std::isinf(param) ? w : (w == 0.0 ? 0.0 : param * w / (w * w + param));
+                    // lambda w / (w^2 + lambda) written as w / (w (w / lambda) + 1):
+                    // lambda * w overflows for lambda near the float maximum,
+                    // while this form needs no case for lambda = inf (plain DR)
+                    // and tends to 0 as lambda does; w = 0 shrinks to 0 for any
+                    // lambda (0 / 0 at lambda = 0 otherwise).
+                    const double shrunk = w == 0.0 ? 0.0 : w / (w * (w / param) + 1.0);
                     out.plain[i] = qpi + shrunk * residual;
                     break;
                 }
