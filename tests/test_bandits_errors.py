@@ -530,3 +530,17 @@ def test_pending_likelihood_does_not_leak_into_add_arm():
 def test_huge_integers_named(call):
     with pytest.raises(ValueError, match="below 2\\*\\*62"):
         call()
+
+
+def test_shared_index_check_refuses_masked_time_and_wrapping_ids():
+    # one check for every index argument in the package (models, ope, metrics)
+    from reelrec._validation import check_indices
+
+    with pytest.raises(TypeError, match="users: masked arrays are not supported"):
+        check_indices(np.ma.masked_array([1, 2], mask=[0, 1]), 5, "users")
+    with pytest.raises(TypeError, match="users: expected integer indices"):
+        check_indices(np.array([1, 2], dtype="timedelta64[s]"), 5, "users")
+    with pytest.raises(IndexError, match="users: index 18446744073709551615 is beyond the int64"):
+        check_indices(np.array([2**64 - 1], dtype=np.uint64), None, "users")
+    idx, scalar = check_indices(np.array([3], dtype=np.uint64), 5, "users")
+    assert idx.dtype == np.int64 and idx.tolist() == [3] and not scalar

@@ -115,6 +115,17 @@ def csr_arrays(X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int32, copy=False)
 
 
+def as_plain_array(values: Any, name: str) -> np.ndarray:
+    """``np.asarray(values)``, refusing masked arrays (their mask would be dropped silently)."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name}: masked arrays are not supported (the mask would be ignored); pass "
+            f"plain values, e.g. without the masked rounds, got a masked array of shape "
+            f"{values.shape}"
+        )
+    return np.asarray(values)
+
+
 def check_indices(values: Any, upper: int | None, name: str) -> tuple[np.ndarray, bool]:
     """Validate user or item indices; return ``(int64 array, was_scalar)``.
 
@@ -123,19 +134,43 @@ def check_indices(values: Any, upper: int | None, name: str) -> tuple[np.ndarray
     scalar = isinstance(values, (numbers.Integral, np.integer)) and not isinstance(values, bool)
     if isinstance(values, (bool, np.bool_)):
         raise TypeError(f"{name}: expected integer indices, got a bool")
-    arr = np.asarray(values)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+    arr = as_plain_array(values, name)
+    # NumPy files timedelta64 under np.integer
+    if (
+        arr.dtype == object
+        or arr.dtype.kind in "mM"
+        or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0)
+    ):
         raise TypeError(f"{name}: expected integer indices, got {_describe(values)}")
     if arr.ndim > 1:
         raise ValueError(f"{name}: expected a scalar or a 1-d array, got shape {arr.shape}")
-    arr = np.atleast_1d(arr).astype(np.int64, copy=False)
+    arr = np.atleast_1d(arr)
     if arr.size:
+        # bounds before the int64 cast, which would wrap uint64 values above 2**63
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0:
             raise IndexError(f"{name}: indices must be >= 0, got {lo}")
         if upper is not None and hi >= upper:
             raise IndexError(f"{name}: index {hi} is out of range for {upper} entries")
-    return arr, scalar
+        check_int64(hi, name, "index")
+    return arr.astype(np.int64, copy=False), scalar
+
+
+def check_int64(largest: int, name: str, what: str, why: str = "beyond the int64 range") -> None:
+    """``IndexError`` naming the value when an unsigned id does not fit in int64."""
+    if largest > np.iinfo(np.int64).max:
+        raise IndexError(f"{name}: {what} {largest} is {why}")
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds no NaN or infinity, reading it once in the common case.
+
+    One sum first: it is finite unless a value is not (or large finite values
+    overflow it, which the second, exact test then settles).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
 
 
 #: Largest integer parameter accepted (counts, sizes, ids): the native side

@@ -41,6 +41,7 @@ from .._validation import (
     MAX_ABS,
     MAX_INT,
     _describe,
+    check_int64,
     check_k,
     check_magnitude,
     check_num_threads,
@@ -140,8 +141,8 @@ def _id_array(a: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name}: expected integer arm ids, got {_describe(a)}")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-d array of arm ids, got shape {arr.shape}")
-    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-        raise IndexError(f"{name}: arm id {arr.max()} is out of range")
+    if arr.dtype.kind == "u" and arr.size:
+        check_int64(int(arr.max()), name, "arm id", "out of range")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 

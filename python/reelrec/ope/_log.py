@@ -19,23 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _describe, check_indices
+from .._validation import _describe, as_plain_array, check_indices
 
 __all__ = ["BanditLog", "load_open_bandit"]
 
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-def _as_array(values: Any, name: str) -> np.ndarray:
-    """``np.asarray(values)``, refusing masked arrays (their mask would be dropped silently)."""
-    if isinstance(values, np.ma.MaskedArray):
-        raise TypeError(
-            f"{name}: masked arrays are not supported (the mask would be ignored); pass "
-            f"plain values, e.g. without the masked rounds, got a masked array of shape "
-            f"{values.shape}"
-        )
-    return np.asarray(values)
 
 
 def _is_time(arr: np.ndarray) -> bool:
@@ -46,7 +35,7 @@ def _is_time(arr: np.ndarray) -> bool:
 
 def _numeric(values: Any, name: str, kind: str) -> np.ndarray:
     """``values`` as an array of a numeric (or bool) dtype, else TypeError naming ``kind``."""
-    arr = _as_array(values, name)
+    arr = as_plain_array(values, name)
     if (
         arr.dtype == object
         or _is_time(arr)
@@ -61,18 +50,8 @@ def _numeric(values: Any, name: str, kind: str) -> np.ndarray:
 
 
 def _indices(values: Any, upper: int | None, name: str) -> np.ndarray:
-    """Integer indices as int64 in ``[0, upper)``; like ``check_indices`` but strict on
-    masked arrays, timedelta64 and unsigned values beyond int64 (which a cast would wrap)."""
-    arr = _as_array(values, name)
-    if _is_time(arr):
-        raise TypeError(f"{name}: expected integer indices, got {_describe(values)}")
-    if arr.dtype.kind == "u" and arr.size:
-        hi = int(arr.max())
-        if upper is not None and hi >= upper:
-            raise IndexError(f"{name}: index {hi} is out of range for {upper} entries")
-        if hi > _INT64_MAX:
-            raise IndexError(f"{name}: index {hi} is beyond the int64 range")
-    idx, _ = check_indices(arr, upper, name)
+    """Integer indices as int64 in ``[0, upper)`` (``check_indices`` without the scalar flag)."""
+    idx, _ = check_indices(values, upper, name)
     return idx
 
 
@@ -112,7 +91,7 @@ def _float_vector(values: Any, name: str, n: int | None) -> np.ndarray:
 
 
 def _index_vector(values: Any, name: str, n: int, upper: int | None) -> np.ndarray:
-    arr = _as_array(values, name)
+    arr = as_plain_array(values, name)
     if arr.ndim != 1:
         raise ValueError(
             f"{name}: expected a 1-d array (one value per round), got shape {arr.shape}"
@@ -243,7 +222,7 @@ class BanditLog:
             else _private(_index_vector(positions, "positions", n, None), positions)
         )
         if timestamps is not None:
-            stamps = _as_array(timestamps, "timestamps")
+            stamps = as_plain_array(timestamps, "timestamps")
             if stamps.ndim != 1 or stamps.shape[0] != n:
                 raise ValueError(
                     f"timestamps: expected {n} values (one per round), got shape {stamps.shape}"
@@ -295,7 +274,7 @@ class BanditLog:
 
     def subset(self, rounds: Any) -> BanditLog:
         """The log restricted to ``rounds`` (indices or a boolean mask), same action set."""
-        rounds = _as_array(rounds, "rounds")
+        rounds = as_plain_array(rounds, "rounds")
         if rounds.dtype == np.bool_:
             if rounds.shape != (self.n_rounds,):
                 raise ValueError(

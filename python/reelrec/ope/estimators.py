@@ -46,12 +46,14 @@ import numpy as np
 from .. import _core
 from .._validation import (
     _describe,
+    all_finite,
+    as_plain_array,
     check_fraction,
     check_num_threads,
     check_positive,
     seed_from,
 )
-from ._log import _as_array, _check_propensities, _float_vector, _indices, _is_time
+from ._log import _check_propensities, _float_vector, _indices, _is_time
 
 __all__ = [
     "Estimate",
@@ -363,7 +365,7 @@ def bootstrap_estimates(
 
 # ---------------------------------------------------------------------- validation
 def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | None) -> np.ndarray:
-    arr = _as_array(values, name)
+    arr = as_plain_array(values, name)
     if (
         arr.dtype == object
         or _is_time(arr)
@@ -386,10 +388,7 @@ def _check_policy_array(values: Any, name: str, n: int | None, n_actions: int | 
             f"{name}: expected at least one action and position, got shape {arr.shape}"
         )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    # one cheap sum first: it is finite unless a value is not (or the sum overflows)
-    with np.errstate(over="ignore", invalid="ignore"):  # large finite values may overflow it
-        total = arr.sum()
-    if not np.isfinite(total) and not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
 
@@ -434,7 +433,7 @@ def _check_positions(
             name, p = sliced[0]
             raise ValueError(f"positions: required because {name} has {p} position slices (axis 2)")
         return None
-    arr = _as_array(positions, "positions")
+    arr = as_plain_array(positions, "positions")
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"positions: expected {n} values (one per round), got shape {arr.shape}")
     idx = _indices(arr, None, "positions")
@@ -454,7 +453,7 @@ def _same_rounds(arrays: Sequence[tuple[str, Any]]) -> dict[str, Any]:
     argument's), so the message blames the odd one out rather than whichever
     array happened to be checked first.
     """
-    out = {name: None if v is None else _as_array(v, name) for name, v in arrays}
+    out = {name: None if v is None else as_plain_array(v, name) for name, v in arrays}
     lengths = [(name, a.shape[0]) for name, a in out.items() if a is not None and a.ndim >= 1]
     if len({m for _, m in lengths}) > 1:
         n = Counter(m for _, m in lengths).most_common(1)[0][0]
@@ -565,7 +564,7 @@ def _run(
             else check_estimated_rewards(estimated_rewards, n, n_actions)
         )
     if estimator != "dm":
-        a = _as_array(actions, "actions")
+        a = as_plain_array(actions, "actions")
         if a.ndim != 1 or a.shape[0] != n:
             raise ValueError(f"actions: expected {n} values (one per round), got shape {a.shape}")
         actions = _indices(a, n_actions, "actions")

@@ -31,6 +31,7 @@ import numpy as np
 from .. import _core
 from .._validation import (
     _describe,
+    all_finite,
     check_magnitude,
     check_num_threads,
     check_positive,
@@ -149,10 +150,7 @@ class RewardModel:
 
     @staticmethod
     def _check_predictions(q: np.ndarray, contexts: np.ndarray) -> np.ndarray:
-        # one cheap sum first: finite unless a value is not (or large values overflow it)
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = q.sum()
-        if not np.isfinite(total) and not np.isfinite(q).all():
+        if not all_finite(q):
             cx = float(np.abs(contexts).max()) if contexts.size else 0.0
             raise ValueError(
                 "contexts: the reward model's predictions came out NaN or infinite (largest "
