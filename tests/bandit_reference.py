@@ -153,3 +153,52 @@ def ucb1_scores(pulls, sums, alpha):
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = sums / pulls + alpha * np.sqrt(2 * np.log(max(T, 1)) / pulls)
     return np.where(pulls > 0, scores, np.inf)
+
+
+def normal_argmax_probability(m, w, pos):
+    """P(candidate ``pos`` has the first largest draw of m_c + w_c Z_c).
+
+    Straight from the definition: conditioned on the chosen draw
+    s = m_pos + w_pos z the others are independent, so the probability is
+    int phi(z) prod_c P(draw_c < s) dz (scipy's adaptive quadrature, split at
+    every competitor's step so that none is stepped over). Zero widths are
+    constants; equal constants go to the first in candidate order.
+    """
+    from scipy import integrate
+    from scipy.special import log_ndtr, ndtr
+
+    m, w = np.asarray(m, float), np.asarray(w, float)
+    s0, wp = m[pos], w[pos]
+    others = [c for c in range(len(m)) if c != pos]
+    if wp == 0.0:
+        p = 1.0
+        for c in others:
+            if w[c] == 0.0:
+                if m[c] > s0 or (m[c] == s0 and c < pos):
+                    return 0.0
+            else:
+                p *= ndtr((s0 - m[c]) / w[c])
+        return p
+    const = [(m[c] - s0) / wp for c in others if w[c] == 0.0]
+    smooth = [c for c in others if w[c] > 0.0]
+    a = np.array([(s0 - m[c]) / w[c] for c in smooth])
+    b = np.array([wp / w[c] for c in smooth])
+    lo, hi = max(const + [-40.0]), 40.0
+    if lo >= hi:
+        return 0.0
+
+    def density(z):
+        return np.exp(-0.5 * z * z + log_ndtr(a + b * z).sum()) / np.sqrt(2.0 * np.pi)
+
+    cuts = {lo, hi}
+    for ac, bc in zip(a, b):
+        for x in (-ac / bc - 9.0 / bc, -ac / bc, -ac / bc + 9.0 / bc):
+            if lo < x < hi:
+                cuts.add(float(x))
+    # also split the bulk of phi so that quad sees it
+    cuts.update(float(x) for x in np.arange(-10.0, 10.5, 0.5) if lo < x < hi)
+    cuts = sorted(cuts)
+    return sum(
+        integrate.quad(density, x0, x1, epsabs=0.0, epsrel=1e-12, limit=200)[0]
+        for x0, x1 in zip(cuts[:-1], cuts[1:])
+    )

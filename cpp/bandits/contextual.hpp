@@ -351,7 +351,8 @@ void contextual_select(PolicyCore& core, const SelectConfig& cfg, const double* 
     // (the one-pass Monte Carlo scan runs 8 draws per instruction)
     const double per_request =
         static_cast<double>(live.size()) * (arm_work + 2.0 * d) / kFmaPerNs +
-        static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0));
+        static_cast<double>(S) * cfg.k * (4.0 + static_cast<double>(cfg.n_mc) / (fast ? 8.0 : 1.0)) +
+        (sel.exact_normal() ? 700.0 * static_cast<double>(cfg.k * live.size()) : 0.0);
     const int threads = n_blocks < 2 ? 1 : sel.threads_for(n, per_request);
     if (ucb_lanes) {
         ucb_lanes_select(sel, *screen, live, X, n, d, S, mean, lane_matrices, scale, threads, block, out_arms,

@@ -67,7 +67,11 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
     constexpr int64_t kRanked = 32;
     const int64_t n_ranked = std::min(nc, kRanked);
     std::vector<int32_t> ranked;
-    if (!rows) {
+    const bool exact = sel.exact_normal();
+    if (exact) {
+        // Exact propensities: per request below (rows), or after the
+        // decisions for the candidates that were chosen.
+    } else if (!rows) {
         std::vector<int64_t> wins;
         sel.pool_wins_all(cand, m, w, wins);
         prop.resize(static_cast<std::size_t>(nc));
@@ -120,7 +124,8 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
     // ~40 for a log-space Beta draw, plus opening the stream and, with
     // per-request rows, the propensity walks.
     const double per_draw = normal ? 3.0 : ratio ? 8.0 : 40.0;
-    const double work = 30.0 + per_draw * static_cast<double>(nc) + (rows ? 3.0 * n_mc : 0.0);
+    const double work = 30.0 + per_draw * static_cast<double>(nc) + (rows ? 3.0 * n_mc : 0.0) +
+                        (exact && rows ? 500.0 * static_cast<double>(nc) : 0.0);
     const int threads = sel.threads_for(n_requests, work);
     constexpr int64_t kBlock = 256;
     const int64_t n_blocks = (n_requests + kBlock - 1) / kBlock;
@@ -130,6 +135,7 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
             const int64_t r0 = b * kBlock;
             const int64_t len = std::min(kBlock, n_requests - r0);
             std::vector<int32_t> avail_pos;
+            std::vector<int64_t> avail_cand;
             ThompsonBatch part = job;
             if (rows) part.avail = rows + r0 * S;
             thompson_draws(part, r0, len, out_arms + r0, nullptr);
@@ -141,10 +147,18 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
                 }
                 out_arms[r] = cand[c];
                 if (!rows) {
-                    out_p[r] = prop[c];
+                    if (!exact) out_p[r] = prop[c];
                     continue;
                 }
                 const uint8_t* row = rows + r * S;
+                if (exact) {
+                    avail_cand.clear();
+                    for (const int64_t a : cand) {
+                        if (row[a]) avail_cand.push_back(a);
+                    }
+                    out_p[r] = sel.exact_propensity(cand[c], avail_cand, m, w);
+                    continue;
+                }
                 avail_pos.clear();
                 for (int64_t cc = 0; cc < nc; ++cc) {
                     if (row[cand[cc]]) avail_pos.push_back(static_cast<int32_t>(cc));
@@ -180,6 +194,30 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
         });
     }
     errors.rethrow();
+    if (exact && !rows) {
+        // One integral per candidate that some request chose.
+        std::vector<uint8_t> chosen(static_cast<std::size_t>(nc), 0);
+        std::vector<int64_t> slot_pos(static_cast<std::size_t>(S), -1);
+        for (int64_t c = 0; c < nc; ++c) slot_pos[cand[c]] = c;
+        for (int64_t r = 0; r < n_requests; ++r) {
+            if (out_arms[r] >= 0) chosen[slot_pos[out_arms[r]]] = 1;
+        }
+        std::vector<int64_t> todo;
+        for (int64_t c = 0; c < nc; ++c) {
+            if (chosen[c]) todo.push_back(c);
+        }
+        prop.assign(static_cast<std::size_t>(nc), 0.0);
+        const int64_t n_todo = static_cast<int64_t>(todo.size());
+        const int exact_threads = threads_for_work(200.0 * static_cast<double>(n_todo) * nc, num_threads);
+#pragma omp parallel for num_threads(exact_threads) schedule(dynamic, 1)
+        for (int64_t i = 0; i < n_todo; ++i) {
+            errors.run([&] { prop[todo[i]] = sel.exact_propensity(cand[todo[i]], cand, m, w); });
+        }
+        errors.rethrow();
+        for (int64_t r = 0; r < n_requests; ++r) {
+            if (out_arms[r] >= 0) out_p[r] = prop[slot_pos[out_arms[r]]];
+        }
+    }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "bandits/normal_argmax.hpp"
 #include "bandits/rng.hpp"
 #include "common/cpu.hpp"
 #include "common/parallel.hpp"
@@ -330,7 +331,26 @@ SlateSelector::SlateSelector(const SelectConfig& cfg, const PolicyCore& core, in
       arms_(core.arms),
       seed_(core.seed),
       first_request_(first_request),
-      n_slots_(core.arms.n_slots()) {}
+      n_slots_(core.arms.n_slots()) {
+    if (cfg.rule == Rule::Beta && cfg.n_mc < 1)
+        throw std::invalid_argument("n_mc: Beta Thompson sampling needs at least one Monte Carlo draw");
+}
+
+double SlateSelector::exact_propensity(int64_t arm, const std::vector<int64_t>& cand, const double* m,
+                                       const double* w) const {
+    thread_local std::vector<double> mc, wc;
+    thread_local NormalArgmaxScratch scratch;
+    const int64_t nc = static_cast<int64_t>(cand.size());
+    mc.resize(static_cast<std::size_t>(nc));
+    wc.resize(static_cast<std::size_t>(nc));
+    int64_t pos = -1;
+    for (int64_t c = 0; c < nc; ++c) {
+        mc[c] = m[cand[c]];
+        wc[c] = w[cand[c]];
+        if (cand[c] == arm) pos = c;
+    }
+    return normal_argmax_probability(mc.data(), wc.data(), nc, pos, scratch);
+}
 
 int SlateSelector::threads_for(int64_t n_requests, double ns_per_request) const {
     if (n_requests < 2) return 1;
@@ -338,7 +358,7 @@ int SlateSelector::threads_for(int64_t n_requests, double ns_per_request) const 
 }
 
 void SlateSelector::make_pool(const double* m, const double* w, int num_threads) {
-    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
+    if ((cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) || exact_normal()) return;
     const int64_t n_mc = cfg_.n_mc, S = n_slots_;
     pool_.assign(static_cast<std::size_t>(n_mc * S), 0.0f);
     const uint8_t* active = arms_.active();
@@ -460,7 +480,7 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
     RandomStream rng = state
                            ? RandomStream(state)
                            : RandomStream(seed_, kDecisionStream | static_cast<uint64_t>(first_request_ + r));
-    if (nc > kMaxFused || pool_d_.empty()) return false;
+    if (!exact_normal() && (nc > kMaxFused || pool_d_.empty())) return false;
     double best = kNegInf;
     int64_t pos = -1;
     for (int64_t c = 0; c < nc; ++c) {
@@ -477,6 +497,11 @@ bool SlateSelector::choose_fast(int64_t r, const double* m, const double* w, con
 bool SlateSelector::normal_wins(const double* m, const double* w, const std::vector<int64_t>& live,
                                 int64_t pos, int64_t* out_arm, double* out_p) const {
     const int64_t nc = static_cast<int64_t>(live.size());
+    if (exact_normal() && pos >= 0 && pos < nc) {
+        *out_arm = live[pos];
+        *out_p = exact_propensity(live[pos], live, m, w);
+        return true;
+    }
     if (nc == 0 || nc > kMaxFused || pool_d_.empty() || pos < 0 || pos >= nc) return false;
     double mc[kMaxFused], wc[kMaxFused];
     const double* zc[kMaxFused];
@@ -543,7 +568,7 @@ void SlateSelector::cache_first_slot(const double* m, const double* w, const uin
     candidates(avail, first_.cand);
     fresh_arms(first_.cand, first_.fresh);
     summarise(first_.cand, m, first_.summary);
-    if (cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) return;
+    if ((cfg_.rule != Rule::Normal && cfg_.rule != Rule::Beta) || exact_normal()) return;
     pool_wins_all(first_.cand, m, w, first_wins_);
 }
 
@@ -679,6 +704,10 @@ void SlateSelector::choose(int64_t r, const double* m, const double* w, const ui
                     }
                 }
                 chosen = fresh_pick >= 0 ? fresh_pick : base;
+                if (exact_normal()) {
+                    p_base = exact_propensity(chosen, cand, m, w);
+                    break;
+                }
                 const int64_t wins = shared ? first_wins_[chosen] : pool_wins(chosen, cand, m, w, s);
                 p_base = static_cast<double>(wins + (base == chosen)) / static_cast<double>(cfg_.n_mc + 1);
                 break;

@@ -15,6 +15,9 @@
 // that made the decision, p = (1 + wins) / (1 + n_mc) where wins counts the
 // extra draws whose argmax is the chosen arm. It is never 0, its bias is at
 // most 1 / (1 + n_mc) and its standard error about sqrt(p (1 - p) / n_mc).
+// With n_mc = 0 a Normal rule reports the exact probability instead, a
+// one-dimensional integral per decision (bandits/normal_argmax.hpp), and
+// draws no pool.
 // The extra draws form one pool per select() call (n_slots x n_mc floats),
 // shared read-only by all requests: its stream is named by the batch's first
 // request index, so results do not depend on the thread count.
@@ -58,7 +61,7 @@ struct SelectConfig {
     Rule rule = Rule::Greedy;
     double epsilon = 0.0;      // Greedy: probability of a uniform pick
     double temperature = 1.0;  // Softmax
-    int64_t n_mc = 0;          // Normal/Beta: Monte Carlo draws for propensities
+    int64_t n_mc = 0;          // Normal/Beta: Monte Carlo draws for propensities; 0: exact (Normal only)
     double new_arm_share = 0.0;
     int64_t new_arm_pulls = 0;
     int64_t k = 1;
@@ -123,6 +126,11 @@ public:
     // would not handle the request.
     bool normal_wins(const double* m, const double* w, const std::vector<int64_t>& live, int64_t pos,
                      int64_t* out_arm, double* out_p) const;
+    // Normal rule with n_mc = 0: exact propensities instead of the pool.
+    bool exact_normal() const { return cfg_.rule == Rule::Normal && cfg_.n_mc == 0; }
+    // P(the policy's own draw picks `arm` among `cand`), exactly (exact_normal()).
+    double exact_propensity(int64_t arm, const std::vector<int64_t>& cand, const double* m,
+                            const double* w) const;
     // Most candidates choose_fast / normal_wins handle for a Normal rule.
     static constexpr int64_t kMaxFusedCandidates = 512;
     uint64_t seed() const { return seed_; }

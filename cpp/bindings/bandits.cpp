@@ -12,6 +12,7 @@
 #include "bandits/dense.hpp"
 #include "bandits/hybrid.hpp"
 #include "bandits/linear.hpp"
+#include "bandits/normal_argmax.hpp"
 #include "bandits/quadform.hpp"
 #include "bandits/rng.hpp"
 #include "bandits/slate.hpp"
@@ -338,6 +339,15 @@ void bind_bandits(py::module_& m) {
             return py::object(py::int_(wins));
         },
         py::arg("m"), py::arg("w"), py::arg("z"), py::arg("pos"), py::arg("isa"), py::arg("filtered"));
+    m.def(
+        "bandits_normal_argmax_probability",
+        [](const Array<double>& m_, const Array<double>& w_, int64_t pos) {
+            require(m_.size() == w_.size(), "m, w: expected the same length");
+            NormalArgmaxScratch scratch;
+            py::gil_scoped_release release;
+            return normal_argmax_probability(m_.data(), w_.data(), m_.size(), pos, scratch);
+        },
+        py::arg("m"), py::arg("w"), py::arg("pos"));
     m.def("bandits_quadform_f32_error_factor", &quadform_f32_error_factor, py::arg("d"));
     m.def(
         "bandits_fma_peak_probe",

@@ -524,6 +524,9 @@ def bandits_mc_wins(
     isa: str,
     filtered: bool,
 ) -> int | None: ...
+def bandits_normal_argmax_probability(
+    m: npt.NDArray[np.float64], w: npt.NDArray[np.float64], pos: int
+) -> float: ...
 def bandits_fma_peak_probe(single: bool, iterations: int) -> tuple[float, int]: ...
 def bandits_ridge_gram(
     X: npt.NDArray[np.float64], r: npt.NDArray[np.float64], rows: npt.NDArray[np.int64], isa: str

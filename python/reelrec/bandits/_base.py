@@ -89,6 +89,23 @@ def _check_int(value: Any, name: str, *, minimum: int, maximum: int | None = Non
 MAX_MC = 100_000
 
 
+def _check_n_mc(value: Any, *, exact: bool = True) -> int:
+    """``n_mc`` as the native code takes it: 0 for ``"exact"``."""
+    if isinstance(value, str):
+        if value == "exact" and exact:
+            return 0
+        want = (
+            f"an integer in [1, {MAX_MC}] or 'exact'" if exact else f"an integer in [1, {MAX_MC}]"
+        )
+        hint = (
+            " (exact propensities need Gaussian posteriors: likelihood='gaussian')"
+            if not exact
+            else ""
+        )
+        raise ValueError(f"n_mc: expected {want}, got {value!r}{hint}")
+    return _check_int(value, "n_mc", minimum=1, maximum=MAX_MC)
+
+
 def _check_real(
     value: Any,
     name: str,

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ._base import MAX_MC, BanditPolicy, _check_int, _check_real, _FeaturedArms, _float_array
+from ._base import BanditPolicy, _check_int, _check_n_mc, _check_real, _FeaturedArms, _float_array
 
 __all__ = ["LinUCB", "LinTS", "LogisticTS"]
 
@@ -39,7 +39,7 @@ class _LinearPolicy(_FeaturedArms, BanditPolicy):
         )
 
     def _rule(self) -> tuple[int, float, int]:
-        """(native rule, scale of the width, n_mc)."""
+        """(native rule, scale of the width, n_mc; 0 for exact propensities)."""
         raise NotImplementedError
 
     def _select(self, native, X, n, k, mask, per_request):
@@ -178,8 +178,9 @@ class LinTS(_RidgePolicy):
     v : float in [0, 1e12]
         Posterior scale (exploration).
     l2 : float in [1e-12, 1e12]
-    n_mc : int in [1, 100000]
-        Monte Carlo draws for the propensities (see :class:`ThompsonSampling`).
+    n_mc : int in [1, 100000] or "exact"
+        Monte Carlo draws for the propensities, or ``"exact"`` for the exact
+        probability of each decision (see :class:`ThompsonSampling`).
     n_prior_neighbors, new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`LinUCB`.
 
@@ -199,7 +200,7 @@ class LinTS(_RidgePolicy):
         n_features: int,
         v: float = 1.0,
         l2: float = 1.0,
-        n_mc: int = 100,
+        n_mc: int | str = 100,
         n_prior_neighbors: int = 0,
         new_arm_share: float = 0.0,
         new_arm_pulls: int = 10,
@@ -212,7 +213,7 @@ class LinTS(_RidgePolicy):
         return (
             _NORMAL,
             _check_real(self.v, "v", low=0.0, high=1e12),
-            _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
+            _check_n_mc(self.n_mc),
         )
 
 
@@ -238,7 +239,8 @@ class LogisticTS(_LinearPolicy):
         Prior precision of the weights.
     v : float in [0, 1e12]
         Posterior scale (exploration; Chapelle & Li report 0.5 works well).
-    n_mc : int in [1, 100000]
+    n_mc : int in [1, 100000] or "exact"
+        As in :class:`LinTS`.
     n_prior_neighbors, new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`LinUCB`.
 
@@ -259,7 +261,7 @@ class LogisticTS(_LinearPolicy):
         precision: str = "diagonal",
         l2: float = 1.0,
         v: float = 1.0,
-        n_mc: int = 100,
+        n_mc: int | str = 100,
         n_prior_neighbors: int = 0,
         new_arm_share: float = 0.0,
         new_arm_pulls: int = 10,
@@ -280,7 +282,7 @@ class LogisticTS(_LinearPolicy):
         return (
             _NORMAL,
             _check_real(self.v, "v", low=0.0, high=1e12),
-            _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC),
+            _check_n_mc(self.n_mc),
         )
 
     @property

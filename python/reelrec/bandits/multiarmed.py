@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ._base import MAX_ABS, MAX_MC, BanditPolicy, _check_int, _check_real
+from ._base import MAX_ABS, BanditPolicy, _check_n_mc, _check_real
 
 __all__ = ["EpsilonGreedy", "UCB1", "ThompsonSampling", "Softmax"]
 
@@ -254,8 +254,9 @@ class ThompsonSampling(_CountingPolicy):
         precision (default ``(0, 1)``).
     noise_std : float in [1e-12, 1e12]
         Reward noise of the Gaussian model.
-    n_mc : int in [1, 100000]
-        Monte Carlo draws for the propensities.
+    n_mc : int in [1, 100000] or "exact"
+        Monte Carlo draws for the propensities; ``"exact"`` (Gaussian
+        likelihood only) computes each decision's probability exactly.
     new_arm_share, new_arm_pulls, random_state, num_threads
         As in :class:`EpsilonGreedy`.
 
@@ -266,7 +267,22 @@ class ThompsonSampling(_CountingPolicy):
     ``wins`` counts the ``n_mc`` pooled posterior draws (one pool per
     ``select`` call, seeded) in which the chosen arm is the best candidate; the
     decision's own draw is the extra sample, so estimates are never 0. Its
-    standard error is about ``sqrt(p (1 - p) / n_mc)``.
+    standard error is about ``sqrt(p (1 - p) / n_mc)``, and ``1 / p``, the
+    importance weight that off-policy estimators divide by, is biased for
+    small ``p`` (with ``n_mc = 100`` and ``p = 0.02``, ``E[1 / p_hat]`` is
+    about 43.5 instead of 50).
+
+    ``n_mc="exact"`` (Gaussian posteriors) reports the exact probability
+    instead: conditioned on the chosen arm's draw the other draws are
+    independent, so ``P(arm a wins) = int phi(z) prod_c Phi((m_a - m_c + w_a z)
+    / w_c) dz``, a one-dimensional integral whatever the number of arms,
+    computed to a relative error below about 1e-8 (trapezoidal rule around the
+    integrand's mode, adaptive Gauss-Legendre where narrow posteriors make it
+    steep). No pool is drawn; each decision costs about 70 evaluations of
+    ``log Phi`` per candidate arm (about 10 us per request for 10 arms and
+    90 us for 100 on one core), so it suits logging for off-policy evaluation
+    more than serving at high rates. Decisions are the same as with
+    Monte Carlo propensities.
 
     Cost: a Beta draw is two gamma variates (Marsaglia & Tsang), a Gaussian
     draw one normal; with ``k = 1`` the draws of 2-8 requests run side by
@@ -289,7 +305,7 @@ class ThompsonSampling(_CountingPolicy):
         likelihood: str = "bernoulli",
         prior: Any = None,
         noise_std: float = 1.0,
-        n_mc: int = 100,
+        n_mc: int | str = 100,
         new_arm_share: float = 0.0,
         new_arm_pulls: int = 10,
         random_state: Any = None,
@@ -332,7 +348,7 @@ class ThompsonSampling(_CountingPolicy):
     def _hyper(self) -> dict[str, float]:
         h = super()._hyper()
         h["noise_std"] = _check_real(self.noise_std, "noise_std", low=1e-12, high=1e12)
-        h["n_mc"] = _check_int(self.n_mc, "n_mc", minimum=1, maximum=MAX_MC)
+        h["n_mc"] = _check_n_mc(self.n_mc, exact=self._param("likelihood") == "gaussian")
         return h
 
     @property
