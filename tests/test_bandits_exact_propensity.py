@@ -210,3 +210,19 @@ def test_exact_survives_save_and_load(tmp_path):
     assert back.get_params()["n_mc"] == "exact"
     Xq = np.random.default_rng(6).normal(size=(30, 5))
     np.testing.assert_array_equal(back.select(Xq)[1], pol.select(Xq)[1])
+
+
+def test_logistic_ts_takes_exact_propensities_too():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(800, 4))
+    arms = rng.integers(0, 5, 800)
+    clicks = (rng.uniform(size=800) < 0.3).astype(float)
+    Xq = rng.normal(size=(200, 4))
+    out = {}
+    for n_mc in (100, "exact"):
+        pol = rb.LogisticTS(5, 4, precision="full", n_mc=n_mc, random_state=2).fit(arms, clicks, X)
+        out[n_mc] = pol.select(Xq)
+    np.testing.assert_array_equal(out[100][0], out["exact"][0])
+    p = out["exact"][1]
+    assert np.all((p > 0.0) & (p <= 1.0))
+    assert np.abs(out[100][1] - p).mean() < 0.05

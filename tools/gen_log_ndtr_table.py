@@ -9,7 +9,8 @@ times the coefficients' magnitude (below 1e-11 absolute at t = -20, where
 |log Phi| = 203). cpp/bandits/normal_argmax.cpp evaluates it with its first
 two derivatives (the inverse Mills ratio and the curvature).
 
-Usage: python tools/gen_log_ndtr_table.py  (needs numpy and scipy)
+Usage: python tools/gen_log_ndtr_table.py  (needs numpy and scipy), then
+clang-format -i cpp/bandits/log_ndtr_table.inc.
 """
 
 from pathlib import Path
