@@ -29,9 +29,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from _common import best_wall_cpu, print_table, write_results  # first: picks the reelrec under test
 
-import _common  # noqa: F401 -- picks the reelrec under test (development build or installed)
-from _common import best_wall_cpu, print_table, write_results
 from reelrec import ope
 from reelrec.bandits import LinTS
 
