@@ -279,10 +279,10 @@ class ThompsonSampling(_CountingPolicy):
     computed to a relative error below about 1e-8 (trapezoidal rule around the
     integrand's mode, adaptive Gauss-Legendre where narrow posteriors make it
     steep). No pool is drawn; each decision costs about 70 evaluations of
-    ``log Phi`` per candidate arm (about 10 us per request for 10 arms and
-    90 us for 100 on one core), so it suits logging for off-policy evaluation
-    more than serving at high rates. Decisions are the same as with
-    Monte Carlo propensities.
+    ``log Phi`` per candidate arm (LinTS on one core: about 10 us per request
+    for 10 arms, 80 us for 100; ``benchmarks/bench_propensities.py``, which
+    also shows the Monte Carlo estimates biasing IPS on 50 arms). Decisions
+    are the same as with Monte Carlo propensities.
 
     Cost: a Beta draw is two gamma variates (Marsaglia & Tsang), a Gaussian
     draw one normal; with ``k = 1`` the draws of 2-8 requests run side by
