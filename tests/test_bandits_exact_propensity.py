@@ -226,3 +226,20 @@ def test_logistic_ts_takes_exact_propensities_too():
     p = out["exact"][1]
     assert np.all((p > 0.0) & (p <= 1.0))
     assert np.abs(out[100][1] - p).mean() < 0.05
+
+
+def test_extreme_scales_stay_finite_and_sum_to_one():
+    # Means up to 1e30 apart, widths from 1e-300 to 1e30, zero widths and ties.
+    rng = np.random.default_rng(8)
+    for trial in range(60):
+        k = int(rng.choice([2, 3, 8, 20]))
+        m = rng.normal(size=k) * 10.0 ** rng.uniform(-30, 30)
+        if trial % 5 == 0:
+            m = np.round(m, 1)
+        lo = rng.uniform(-300, 25)
+        w = 10.0 ** rng.uniform(lo, min(lo + rng.uniform(0, 40), 30), size=k)
+        if trial % 4 == 0:
+            w[rng.uniform(size=k) < 0.3] = 0.0
+        p = np.array([exact(m, w, pos) for pos in range(k)])
+        assert np.all(np.isfinite(p) & (p >= 0.0) & (p <= 1.0)), (m, w, p)
+        assert p.sum() == pytest.approx(1.0, abs=1e-8), (m, w, p.sum() - 1.0)

@@ -20,10 +20,11 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // (e^-46 ~ 1e-20 of the peak density).
 constexpr double kDrop = 46.0;
 // A competitor narrower than w_pos / kStepRatio is a constant: replacing its
-// CDF Phi(b (z - z_c)), b above kStepRatio, by the step at z_c changes the
-// integral by -F'(z_c) / (2 b^2) (the first moment of Phi(v) - [v > 0] is
-// -1/2), about 5e-11 of the integrand's slope there.
-constexpr double kStepRatio = 1e5;
+// CDF Phi(b (z - z_c)), b above kStepRatio, by the step at z_c moves the
+// integral by less than about F(z_c) / b (the transition is 1 / b wide; a
+// lone step's error even cancels to first order, but several steps at one
+// place do not), a relative 1e-8 at most.
+constexpr double kStepRatio = 1e8;
 // Adaptive quadrature: stop when the summed error estimates fall below
 // kRelTol of the integral, or after kMaxIntervals intervals.
 constexpr double kRelTol = 1e-10;

@@ -32,8 +32,8 @@
 // Ties and zero widths: a draw of zero width is a constant; equal draws have
 // probability zero unless both widths are zero, and then the first in
 // candidate order wins, as in the samplers (a strict > scan). A competitor
-// narrower than 1e-5 of the chosen width is treated as a constant too (its
-// CDF is then a step to within a relative 1e-10 of the integral): constants
+// narrower than 1e-8 of the chosen width is treated as a constant too (its
+// CDF is then a step to within a relative 1e-8 of the integral): constants
 // cut the integral off below instead of entering the product.
 //
 // Accuracy: relative error below about 1e-8 (tests compare with adaptive
