@@ -82,6 +82,7 @@ def ope_rows(n_actions: int, rounds: int, seeds: int, v: float) -> list[dict]:
         "eps-greedy(0.1)": dict(kind="epsilon_greedy", epsilon=0.1),
     }
     errors = {(t, m): [] for t in targets for m in ("mc100", "exact")}
+    truths = {t: [] for t in targets}
     for seed in range(seeds):
         rng = np.random.default_rng(1000 + seed)
         X = rng.normal(size=(rounds, env.dim))
@@ -96,12 +97,14 @@ def ope_rows(n_actions: int, rounds: int, seeds: int, v: float) -> list[dict]:
         for t, kw in targets.items():
             pi = env.policy(X, **kw)
             truth = env.policy_value(pi, X)
+            truths[t].append(truth)
             for key, (_, p) in logged.items():
                 est = float(ope.ips(rewards, actions, p, pi))
                 errors[(t, key)].append(est - truth)
     rows = []
     for t in targets:
         row = {"arms": n_actions, "v": v, "target": t, "rounds": rounds, "seeds": seeds}
+        row["true value"] = float(np.mean(truths[t]))
         for key in ("mc100", "exact"):
             e = np.array(errors[(t, key)])
             row[f"IPS error {key}"] = float(e.mean())
