@@ -279,8 +279,8 @@ class ThompsonSampling(_CountingPolicy):
     computed to a relative error below about 1e-8 (trapezoidal rule around the
     integrand's mode, adaptive Gauss-Legendre where narrow posteriors make it
     steep). No pool is drawn; each decision costs about 70 evaluations of
-    ``log Phi`` per candidate arm (LinTS on one core: about 10 us per request
-    for 10 arms, 80 us for 100; ``benchmarks/bench_propensities.py``, which
+    ``log Phi`` per candidate arm (LinTS on one core: 7-9 us per request for
+    10 arms, 80-100 us for 100; ``benchmarks/bench_propensities.py``, which
     also shows the Monte Carlo estimates biasing IPS on 50 arms). Decisions
     are the same as with Monte Carlo propensities.
 
