@@ -67,18 +67,17 @@ void thompson_one_slot(const PolicyCore& core, const SelectConfig& cfg, const do
     constexpr int64_t kRanked = 32;
     const int64_t n_ranked = std::min(nc, kRanked);
     std::vector<int32_t> ranked;
+    // Exact propensities need neither: they are integrated per request
+    // (rows) or, after the decisions, once per chosen candidate.
     const bool exact = sel.exact_normal();
-    if (exact) {
-        // Exact propensities: per request below (rows), or after the
-        // decisions for the candidates that were chosen.
-    } else if (!rows) {
+    if (!exact && !rows) {
         std::vector<int64_t> wins;
         sel.pool_wins_all(cand, m, w, wins);
         prop.resize(static_cast<std::size_t>(nc));
         for (int64_t c = 0; c < nc; ++c) {
             prop[c] = static_cast<double>(wins[cand[c]] + 1) / static_cast<double>(n_mc + 1);
         }
-    } else {
+    } else if (!exact) {
         ranked.resize(static_cast<std::size_t>(n_mc * n_ranked));
 #pragma omp parallel num_threads(pool_threads)
         {

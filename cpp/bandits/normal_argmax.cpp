@@ -55,13 +55,6 @@ inline double tail_series_rest(double u) {
     return 1.0 + u * (-3.0 + u * (15.0 + u * (-105.0 + u * (945.0 - u * 10395.0))));
 }
 
-// log Phi(t), exactly (erfc), for t outside the table.
-inline double log_ndtr_exact(double t) {
-    if (t > -1.0) return std::log1p(-0.5 * std::erfc(t * kInvSqrt2));
-    if (t > -37.0) return std::log(0.5 * std::erfc(-t * kInvSqrt2));
-    return -0.5 * t * t - std::log(-t) - kLogSqrt2Pi + std::log(tail_series(1.0 / (t * t)));
-}
-
 // The table's interval of t in [kLogNdtrLo, kLogNdtrHi) and its local s.
 inline const double* table_row(double t, double& s) {
     int i = static_cast<int>((t - kLogNdtrLo) * (1.0 / kLogNdtrWidth));
@@ -84,31 +77,10 @@ inline double log_ndtr_table(double t) {
     return (q0 + q1 * s4) + (c[8] + c[9] * s) * s8;
 }
 
-// log Phi(t). Above the table, log Phi(t) > -1e-17 and the table's last value
-// (clamping instead of a branch the integrand's nodes would mispredict).
-inline double log_ndtr(double t) {
-    constexpr double top = kLogNdtrHi - kLogNdtrWidth * 1e-9;
-    return t >= kLogNdtrLo ? log_ndtr_table(std::min(t, top)) : log_ndtr_exact(t);
-}
-
 // log Phi(t), the inverse Mills ratio l = phi(t) / Phi(t) = (log Phi)'(t)
-// and l (t + l) = -(log Phi)''(t), the magnitude of the curvature.
-inline void log_ndtr_derivatives(double t, double& lp, double& l, double& curv) {
-    if (t >= kLogNdtrLo && t < kLogNdtrHi) {
-        double s;
-        const double* c = table_row(t, s);
-        double p = c[kLogNdtrDegree], d1 = 0.0, d2 = 0.0;
-        for (int k = kLogNdtrDegree - 1; k >= 0; --k) {
-            d2 = d2 * s + 2.0 * d1;
-            d1 = d1 * s + p;
-            p = p * s + c[k];
-        }
-        constexpr double ds = 2.0 / kLogNdtrWidth;
-        lp = p;
-        l = d1 * ds;
-        curv = -d2 * ds * ds;
-        return;
-    }
+// and l (t + l) = -(log Phi)''(t), the magnitude of the curvature, exactly:
+// erfc, or the asymptotic series far in the lower tail.
+inline void log_ndtr_exact(double t, double& lp, double& l, double& curv) {
     if (t > -37.0) {
         double p;
         if (t > -1.0) {
@@ -120,13 +92,44 @@ inline void log_ndtr_derivatives(double t, double& lp, double& l, double& curv) 
             lp = std::log(p);
         }
         l = kInvSqrt2Pi * std::exp(-0.5 * t * t) / p;
-        curv = l * (t + l);
+        curv = l > 0.0 ? l * (t + l) : 0.0;  // l = 0 at t = inf, where t + l is not finite
         return;
     }
     const double u = 1.0 / (t * t), s = tail_series(u);
     lp = -0.5 * t * t - std::log(-t) - kLogSqrt2Pi + std::log(s);
     l = -t / s;
     curv = tail_series_rest(u) / (s * s);  // t + l = -rest / (t s), without cancellation
+}
+
+// The same from the table where it is defined (its polynomial and the
+// polynomial's derivatives), exactly elsewhere.
+inline void log_ndtr_derivatives(double t, double& lp, double& l, double& curv) {
+    if (!(t >= kLogNdtrLo && t < kLogNdtrHi)) {
+        log_ndtr_exact(t, lp, l, curv);
+        return;
+    }
+    double s;
+    const double* c = table_row(t, s);
+    double p = c[kLogNdtrDegree], d1 = 0.0, d2 = 0.0;
+    for (int k = kLogNdtrDegree - 1; k >= 0; --k) {
+        d2 = d2 * s + 2.0 * d1;
+        d1 = d1 * s + p;
+        p = p * s + c[k];
+    }
+    constexpr double ds = 2.0 / kLogNdtrWidth;
+    lp = p;
+    l = d1 * ds;
+    curv = -d2 * ds * ds;
+}
+
+// log Phi(t). Above the table, log Phi(t) > -1e-17 and the table's last value
+// (clamping instead of a branch the integrand's nodes would mispredict).
+inline double log_ndtr(double t) {
+    constexpr double top = kLogNdtrHi - kLogNdtrWidth * 1e-9;
+    if (t >= kLogNdtrLo) return log_ndtr_table(std::min(t, top));
+    double lp, l, curv;
+    log_ndtr_exact(t, lp, l, curv);
+    return lp;
 }
 
 struct Integrand {
