@@ -257,10 +257,11 @@ double adaptive(const Integrand& f, double peak, const double* cuts, int n_cuts)
 double sinh_trapezoid(const Integrand& f, double peak, double z_mode, double sigma, double zlo) {
     const double tiny = std::exp(-kDrop);
     double sum = 0.0;
-    // Adds the nodes j0, j0 + stride, ... and j0 mirrored, of spacing h.
-    auto walk = [&](double h, int64_t j0, int64_t stride) {
+    // Adds the nodes v = +-j h for j = 1, 1 + stride, ... (stride 1: every
+    // node but the centre; stride 2: the nodes a halving adds).
+    auto walk = [&](double h, int64_t stride) {
         for (int side = -1; side <= 1; side += 2) {
-            for (int64_t j = j0; static_cast<double>(j) * h < 40.0; j += stride) {
+            for (int64_t j = 1; static_cast<double>(j) * h < 40.0; j += stride) {
                 const double v = side * static_cast<double>(j) * h;
                 const double z = z_mode + sigma * std::sinh(v);
                 if (z <= zlo) return false;
@@ -269,17 +270,16 @@ double sinh_trapezoid(const Integrand& f, double peak, double z_mode, double sig
                 sum += term;
                 if (value < tiny && term < tiny * sum) break;
             }
-            if (j0 == 0) j0 = stride;  // the centre node once
         }
         return true;
     };
     double h = 0.5;
     sum = std::exp(f.log_value(z_mode) - peak) * sigma;
-    if (!walk(h, 1, 1)) return kNaN;
+    if (!walk(h, 1)) return kNaN;
     double estimate = h * sum;
     for (int level = 1; level <= 3; ++level) {
         h *= 0.5;
-        if (!walk(h, 1, 2)) return kNaN;
+        if (!walk(h, 2)) return kNaN;
         const double finer = h * sum;
         if (std::abs(finer - estimate) <= kAgree * finer) return finer;
         estimate = finer;
